@@ -1,0 +1,66 @@
+"""IodineLIMS web application."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, g, request, session
+from flask_login import current_user
+
+from lims.config import load_config
+from lims.extensions import babel, csrf, db, login_manager
+
+log = logging.getLogger(__name__)
+
+
+def select_locale() -> str:
+    languages = current_app_languages()
+    chosen = session.get("language")
+    if chosen in languages:
+        return chosen
+    if current_user and getattr(current_user, "language", None) in languages:
+        return current_user.language
+    return request.accept_languages.best_match(languages) or languages[0]
+
+
+def current_app_languages() -> list[str]:
+    from flask import current_app
+
+    return list(current_app.config["LANGUAGES"])
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    load_config(app, test_config)
+
+    db.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+
+    from lims.auth.security import init_login
+
+    init_login(app)
+
+    from lims.core import errors_views, templating
+
+    errors_views.init_app(app)
+    templating.init_app(app)
+
+    from lims.admin.views import bp as admin_bp
+    from lims.api.views import bp as api_bp
+    from lims.auth.views import bp as auth_bp
+    from lims.core.views import bp as core_bp
+    from lims.monitoring.views import bp as monitoring_bp
+    from lims.samples.views import bp as samples_bp
+
+    for blueprint in (core_bp, auth_bp, admin_bp, samples_bp, monitoring_bp, api_bp):
+        app.register_blueprint(blueprint)
+
+    @app.before_request
+    def _request_context() -> None:
+        g.request_id = request.headers.get("X-Request-Id", "")
+
+    return app

@@ -1,0 +1,1 @@
+"""The JSON API for machines (instrument drivers) and scripts."""

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lims.core.models import Base, format_repr, intpk
+
+
+class AuditEvent(Base):
+    """One change to one entity. Rows are only ever inserted: the migration installs triggers
+    that refuse UPDATE and DELETE on this table, and the ORM refuses them too."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (sa.Index("ix_audit_events_entity", "entity_type", "entity_id", "id"),)
+
+    id: Mapped[intpk]
+    occurred_at: Mapped[datetime] = mapped_column(index=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    actor_name: Mapped[str] = mapped_column(sa.String(80))
+    action: Mapped[str] = mapped_column(sa.String(64))
+    entity_type: Mapped[str] = mapped_column(sa.String(64))
+    entity_id: Mapped[int]
+    entity_label: Mapped[str | None] = mapped_column(sa.String(80))
+    changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+
+    def __repr__(self) -> str:
+        return format_repr(self, "id", "action", "entity_type", "entity_id")

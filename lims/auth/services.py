@@ -1,0 +1,261 @@
+"""User accounts, login throttling and API tokens. Services flush and never commit."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from lims.audit.service import apply_changes, record_event
+from lims.auth.models import ApiToken, User, UserRole
+from lims.core.errors import ConflictError, NotFoundError, ValidationError
+from lims.core.permissions import Role
+
+MIN_PASSWORD_LENGTH = 10
+TOKEN_PREFIX = "lims_"
+# A hash that takes as long to check as a real one, so unknown usernames cost the same time.
+_DUMMY_HASH = generate_password_hash("not-a-real-password-at-all")
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password)  # scrypt with a per-password salt
+
+
+def check_password_strength(password: str, username: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(
+            f"password must be at least {MIN_PASSWORD_LENGTH} characters", field="password"
+        )
+    if username.lower() in password.lower():
+        raise ValidationError("password must not contain the username", field="password")
+    if len(set(password)) < 5:
+        raise ValidationError("password is too repetitive", field="password")
+
+
+def get_user_by_username(session: Session, username: str) -> User | None:
+    return session.scalar(sa.select(User).where(sa.func.lower(User.username) == username.lower()))
+
+
+def create_user(
+    session: Session,
+    *,
+    actor: User | None,
+    now: datetime,
+    username: str,
+    password: str,
+    roles: Iterable[Role],
+    full_name: str = "",
+    email: str | None = None,
+) -> User:
+    username = username.strip()
+    if not username or len(username) > 80 or not username.replace(".", "").replace("_", "").replace("-", "").isalnum():
+        raise ValidationError(
+            "username must be 1–80 letters, digits, '.', '_' or '-'", field="username"
+        )
+    if get_user_by_username(session, username) is not None:
+        raise ConflictError(f"a user named '{username}' already exists", field="username")
+    check_password_strength(password, username)
+    role_set = sorted(set(roles))
+    if not role_set:
+        raise ValidationError("a user needs at least one role", field="roles")
+    user = User(
+        username=username,
+        full_name=full_name,
+        email=email or None,
+        password_hash=hash_password(password),
+        created_at=now,
+        is_active=True,
+        failed_logins=0,
+    )
+    user.role_links = [UserRole(role=r) for r in role_set]
+    session.add(user)
+    session.flush()
+    record_event(
+        session,
+        actor=actor,
+        now=now,
+        action="user_created",
+        entity_type="user",
+        entity_id=user.id,
+        entity_label=user.username,
+        changes={"roles": [r.value for r in role_set], "full_name": full_name},
+    )
+    return user
+
+
+def update_user(
+    session: Session,
+    *,
+    actor: User,
+    now: datetime,
+    user: User,
+    roles: Iterable[Role] | None = None,
+    full_name: str | None = None,
+    email: str | None = None,
+    is_active: bool | None = None,
+    new_password: str | None = None,
+) -> User:
+    changes: dict[str, object] = {}
+    fields: dict[str, object] = {}
+    if full_name is not None:
+        fields["full_name"] = full_name
+    if email is not None:
+        fields["email"] = email or None
+    if is_active is not None:
+        if not is_active and user.id == actor.id:
+            raise ValidationError("you cannot deactivate your own account", field="is_active")
+        fields["is_active"] = is_active
+    changes.update(apply_changes(user, fields))
+    if roles is not None:
+        new_roles = set(roles)
+        if not new_roles:
+            raise ValidationError("a user needs at least one role", field="roles")
+        if user.id == actor.id and Role.ADMIN in user.roles and Role.ADMIN not in new_roles:
+            raise ValidationError("you cannot remove your own admin role", field="roles")
+        old_roles = set(user.roles)
+        if new_roles != old_roles:
+            user.role_links = [UserRole(role=r) for r in sorted(new_roles)]
+            changes["roles"] = {
+                "before": sorted(r.value for r in old_roles),
+                "after": sorted(r.value for r in new_roles),
+            }
+    if new_password:
+        check_password_strength(new_password, user.username)
+        user.password_hash = hash_password(new_password)
+        user.failed_logins = 0
+        user.locked_until = None
+        changes["password"] = "changed"
+    if changes:
+        session.flush()
+        record_event(
+            session,
+            actor=actor,
+            now=now,
+            action="user_updated",
+            entity_type="user",
+            entity_id=user.id,
+            entity_label=user.username,
+            changes=changes,
+        )
+    return user
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    user: User | None
+    error: str | None
+
+
+def authenticate(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    now: datetime,
+    max_failures: int,
+    lockout: timedelta,
+) -> LoginOutcome:
+    """Check a password with throttling: after ``max_failures`` wrong passwords in a row the
+    account is locked for ``lockout``. The counters live in the database, so the limit holds
+    across gunicorn workers."""
+    generic = "unknown username or wrong password"
+    user = get_user_by_username(session, username.strip())
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return LoginOutcome(None, generic)
+    if user.locked_until is not None and user.locked_until > now:
+        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
+        return LoginOutcome(
+            None, f"too many failed logins: this account is locked for {minutes} more minute(s)"
+        )
+    if not check_password_hash(user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= max_failures:
+            user.locked_until = now + lockout
+            user.failed_logins = 0
+            record_event(
+                session,
+                actor=None,
+                now=now,
+                action="account_locked",
+                entity_type="user",
+                entity_id=user.id,
+                entity_label=user.username,
+                changes={"locked_until": user.locked_until},
+            )
+        session.flush()
+        return LoginOutcome(None, generic)
+    if not user.is_active:
+        return LoginOutcome(None, "this account is deactivated")
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    session.flush()
+    return LoginOutcome(user, None)
+
+
+def hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_api_token(
+    session: Session, *, actor: User, now: datetime, name: str
+) -> tuple[ApiToken, str]:
+    """Return the token row and its secret. The secret is never stored and cannot be shown again."""
+    name = name.strip()
+    if not name:
+        raise ValidationError("a token needs a name", field="name")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        name=name,
+        prefix=secret[: len(TOKEN_PREFIX) + 6],
+        token_hash=hash_token(secret),
+        created_by_id=actor.id,
+        created_at=now,
+    )
+    session.add(token)
+    session.flush()
+    record_event(
+        session,
+        actor=actor,
+        now=now,
+        action="token_created",
+        entity_type="api_token",
+        entity_id=token.id,
+        entity_label=token.name,
+        changes={"prefix": token.prefix},
+    )
+    return token, secret
+
+
+def revoke_api_token(session: Session, *, actor: User, now: datetime, token_id: int) -> ApiToken:
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFoundError(f"no API token with id {token_id}")
+    if token.revoked_at is not None:
+        raise ConflictError("this token is already revoked")
+    token.revoked_at = now
+    session.flush()
+    record_event(
+        session,
+        actor=actor,
+        now=now,
+        action="token_revoked",
+        entity_type="api_token",
+        entity_id=token.id,
+        entity_label=token.name,
+    )
+    return token
+
+
+def find_active_token(session: Session, secret: str) -> ApiToken | None:
+    token = session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
+    if token is None or token.revoked_at is not None:
+        return None
+    return token

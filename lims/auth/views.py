@@ -1,0 +1,54 @@
+"""Login and logout."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from lims.auth.forms import LoginForm
+from lims.auth.services import authenticate
+from lims.core.dt import now_utc
+from lims.extensions import db
+
+bp = Blueprint("auth", __name__, template_folder="templates")
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("core.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> str | Response | tuple[str, int]:
+    if current_user.is_authenticated:
+        return redirect(url_for("core.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        outcome = authenticate(
+            db.session,
+            username=form.username.data or "",
+            password=form.password.data or "",
+            now=now_utc(),
+            max_failures=current_app.config["LOGIN_MAX_FAILURES"],
+            lockout=timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"]),
+        )
+        db.session.commit()
+        if outcome.user is not None:
+            login_user(outcome.user, remember=bool(form.remember.data))
+            return redirect(_safe_next(request.args.get("next")))
+        flash(outcome.error or _("Login failed"), "error")
+        return render_template("auth/login.html", form=form), 401
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> Response:
+    logout_user()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,145 @@
+"""The ``lims`` command: Flask's CLI plus the LIMS's own groups (db, seed, users, tokens)."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import FlaskGroup, with_appcontext
+
+from lims import create_app
+from lims import dbtools
+from lims.core.dt import now_utc
+from lims.core.errors import LimsError
+from lims.core.permissions import Role
+from lims.extensions import db
+
+
+@click.group(cls=FlaskGroup, create_app=create_app)
+def main() -> None:
+    """IodineLIMS management commands."""
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    dbtools.upgrade(db.engine, revision)
+    click.echo(f"database at {revision}: {db.engine.url.render_as_string(hide_password=True)}")
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+@with_appcontext
+def db_downgrade(revision: str) -> None:
+    dbtools.downgrade(db.engine, revision)
+
+
+@db_group.command("check")
+@with_appcontext
+def db_check() -> None:
+    """Fail if the models and the migrations disagree."""
+    dbtools.check(db.engine)
+    click.echo("models and migrations agree")
+
+
+@main.command("seed")
+@with_appcontext
+def seed() -> None:
+    """Load reference data (regions, population groups, sample kinds); safe to run again."""
+    from lims.monitoring.seed import seed_reference_data
+
+    counts = seed_reference_data(db.session, now=now_utc())
+    db.session.commit()
+    click.echo(", ".join(f"{name}: {n} added" for name, n in counts.items()))
+
+
+@main.group("users")
+def users_group() -> None:
+    """User accounts."""
+
+
+@users_group.command("create")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice([r.value for r in Role]), help="repeat for several roles")
+@click.option("--full-name", default="")
+@click.option("--email", default=None)
+@click.password_option(help="prompted for when not given")
+@with_appcontext
+def users_create(username: str, roles: tuple[str, ...], full_name: str, email: str | None,
+                 password: str) -> None:
+    """Create a user with one or more roles."""
+    from lims.auth.services import create_user
+
+    try:
+        user = create_user(db.session, actor=None, now=now_utc(), username=username,
+                           password=password, roles=[Role(r) for r in roles],
+                           full_name=full_name, email=email)
+    except LimsError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from error
+    db.session.commit()
+    click.echo(f"created user {user.username} with roles {', '.join(sorted(roles))}")
+
+
+DEMO_USERS: tuple[tuple[str, tuple[Role, ...], str], ...] = (
+    ("admin", (Role.ADMIN,), "Demo administrator"),
+    ("tech", (Role.TECHNICIAN,), "Demo lab technician"),
+    ("tech2", (Role.TECHNICIAN,), "Second lab technician"),
+    ("reviewer", (Role.REVIEWER,), "Demo reviewer"),
+    ("ministry", (Role.MINISTRY,), "Ministry of Health analyst"),
+)
+DEMO_PASSWORD = "iodine-demo-2026"
+
+
+@main.command("demo-users")
+@with_appcontext
+def demo_users() -> None:
+    """Create the demo accounts (if missing) and print how to log in. Never use in production."""
+    from lims.auth.services import create_user, get_user_by_username
+
+    for username, roles, full_name in DEMO_USERS:
+        if get_user_by_username(db.session, username) is None:
+            create_user(db.session, actor=None, now=now_utc(), username=username,
+                        password=DEMO_PASSWORD, roles=roles, full_name=full_name)
+    db.session.commit()
+    click.echo("Demo logins (password for all: %s):" % DEMO_PASSWORD)
+    for username, roles, full_name in DEMO_USERS:
+        click.echo(f"  {username:<10} {', '.join(r.value for r in roles):<12} {full_name}")
+
+
+@main.group("tokens")
+def tokens_group() -> None:
+    """API tokens for instrument drivers and scripts."""
+
+
+@tokens_group.command("create")
+@click.argument("name")
+@click.option("--by", "by_username", required=True, help="the admin who issues the token")
+@with_appcontext
+def tokens_create(name: str, by_username: str) -> None:
+    """Issue a token; the secret is printed once and never stored."""
+    from lims.auth.services import create_api_token, get_user_by_username
+
+    actor = get_user_by_username(db.session, by_username)
+    if actor is None or Role.ADMIN not in actor.roles:
+        raise click.ClickException(f"'{by_username}' is not an admin user")
+    token, secret = create_api_token(db.session, actor=actor, now=now_utc(), name=name)
+    db.session.commit()
+    click.echo(f"token {token.prefix}… ({token.name}) created; keep this secret, it is shown once:")
+    click.echo(secret)
+
+
+def register_module_commands() -> None:
+    """Commands owned by domain modules (demo data, …)."""
+    from lims.monitoring.cli import register as register_monitoring
+
+    register_monitoring(main)
+
+
+register_module_commands()

@@ -1,0 +1,78 @@
+"""Configuration: defaults here, then the TOML file named by ``LIMS_CONFIG``, then ``LIMS_*``
+environment variables (``LIMS_DATABASE_URL``, ``LIMS_SECRET_KEY`` …), then a test mapping."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+DEFAULTS: dict[str, Any] = {
+    "DATABASE_URL": None,  # None: SQLite file under the instance folder
+    "SECRET_KEY": None,
+    "LANGUAGES": ["en", "ru", "kk"],
+    "BABEL_DEFAULT_LOCALE": "en",
+    "BABEL_DEFAULT_TIMEZONE": "Asia/Almaty",
+    "LOGIN_MAX_FAILURES": 5,
+    "LOGIN_LOCKOUT_MINUTES": 15,
+    "PAGE_SIZE": 50,
+    "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+    "INTAKE_MAX_ROWS": 50_000,
+    "URINE_MIN_VOLUME_ML": "0.8",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "WTF_CSRF_TIME_LIMIT": None,
+    "LAB_NAME": "Reference Laboratory for Iodine Deficiency Disorders",
+}
+
+
+def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
+    app.config.update(DEFAULTS)
+    config_file = os.environ.get("LIMS_CONFIG")
+    if config_file:
+        path = Path(config_file)
+        if not path.is_file():
+            raise ConfigError(f"LIMS_CONFIG names {config_file}, which is not a file")
+        app.config.from_file(str(path.resolve()), load=tomllib.load, text=False)
+    app.config.from_prefixed_env("LIMS")
+    if test_config is not None:
+        app.config.update(test_config)
+    if not app.config["DATABASE_URL"]:
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'lims.sqlite'}"
+    app.config["SQLALCHEMY_ENGINES"] = {"default": database_engine_options(app.config["DATABASE_URL"])}
+    validate_config(app)
+
+
+def database_engine_options(url: str) -> dict[str, Any]:
+    options: dict[str, Any] = {"url": url}
+    if url.startswith("postgresql"):
+        options.update(pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return options
+
+
+def validate_config(app: Flask) -> None:
+    if not app.config.get("SECRET_KEY"):
+        if app.testing or app.debug:
+            app.config["SECRET_KEY"] = os.urandom(32).hex()
+        else:
+            raise ConfigError(
+                "SECRET_KEY is not set: set LIMS_SECRET_KEY or SECRET_KEY in the LIMS_CONFIG file"
+                " (the app refuses to start without one outside debug and testing)"
+            )
+    languages = app.config["LANGUAGES"]
+    if app.config["BABEL_DEFAULT_LOCALE"] not in languages:
+        raise ConfigError("BABEL_DEFAULT_LOCALE must be one of LANGUAGES")
+    for key in ("LOGIN_MAX_FAILURES", "LOGIN_LOCKOUT_MINUTES", "PAGE_SIZE", "INTAKE_MAX_ROWS"):
+        if not isinstance(app.config[key], int) or app.config[key] <= 0:
+            raise ConfigError(f"{key} must be a positive whole number")

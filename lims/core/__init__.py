@@ -1,0 +1,1 @@
+"""Shared building blocks of the web app: model base, clock, errors, forms, permissions."""

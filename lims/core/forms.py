@@ -1,0 +1,26 @@
+"""The base form: every string input is stripped, because barcode scanners append CR/LF."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+class LimsForm(FlaskForm):
+    class Meta:
+        def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Any:
+            filters = list(unbound_field.kwargs.get("filters", []))
+            filters.insert(0, _strip)
+            unbound_field.kwargs["filters"] = filters
+            return unbound_field.bind(form=form, **options)
+
+    def first_error(self) -> str | None:
+        for field in self:
+            if field.errors:
+                return f"{field.label.text}: {field.errors[0]}"
+        return None

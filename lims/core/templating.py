@@ -1,0 +1,52 @@
+"""Template helpers: locale-aware dates, permission checks, enum labels, pagination links."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import Flask, request, url_for
+from flask_babel import format_date, format_datetime, get_locale
+from flask_login import current_user
+
+from lims.core.labels import label
+from lims.core.permissions import Permission
+
+
+def fmt_datetime(value: datetime | None) -> str:
+    return "" if value is None else format_datetime(value, "medium")
+
+
+def fmt_date(value: date | datetime | None) -> str:
+    return "" if value is None else format_date(value, "medium")
+
+
+def url_with(**changes: Any) -> str:
+    """The current URL with some query arguments replaced (None removes one)."""
+    args = request.args.to_dict()
+    for key, value in changes.items():
+        if value is None or value == "":
+            args.pop(key, None)
+        else:
+            args[key] = value
+    return url_for(request.endpoint or "core.index", **(request.view_args or {}), **args)
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["datetime"] = fmt_datetime
+    app.jinja_env.filters["date"] = fmt_date
+    app.jinja_env.filters["label"] = label
+    app.jinja_env.globals["status_label"] = label
+
+    @app.context_processor
+    def inject() -> dict[str, Any]:
+        def can(permission: str) -> bool:
+            return bool(current_user.is_authenticated and current_user.can(Permission(permission)))
+
+        return {
+            "can": can,
+            "url_with": url_with,
+            "current_locale": str(get_locale()),
+            "languages": app.config["LANGUAGES"],
+            "lab_name": app.config["LAB_NAME"],
+        }

@@ -1,0 +1,40 @@
+"""Every model in one import, for Alembic's autogenerate and the schema check."""
+
+from lims.audit.models import AuditEvent
+from lims.auth.models import ApiToken, User, UserRole
+from lims.core.models import Base
+from lims.monitoring.models import (
+    Cluster,
+    District,
+    Household,
+    Participant,
+    PopulationGroup,
+    Programme,
+    Region,
+    RegionLineage,
+    SampleKindRef,
+    SurveyRound,
+)
+from lims.samples.models import AccessionCounter, IntakeBatch, Sample, SampleReceipt
+
+__all__ = [
+    "AccessionCounter",
+    "ApiToken",
+    "AuditEvent",
+    "Base",
+    "Cluster",
+    "District",
+    "Household",
+    "IntakeBatch",
+    "Participant",
+    "PopulationGroup",
+    "Programme",
+    "Region",
+    "RegionLineage",
+    "Sample",
+    "SampleKindRef",
+    "SampleReceipt",
+    "SurveyRound",
+    "User",
+    "UserRole",
+]

@@ -1,0 +1,1 @@
+"""Samples from intake to receipt: accessioning, labels, receipt, lifecycle."""
