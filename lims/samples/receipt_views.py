@@ -1,0 +1,10 @@
+"""STUB: replaced by the module owner."""
+from flask_login import login_required
+
+from lims.samples.blueprint import bp
+
+
+@bp.get("/stub-receive")
+@login_required
+def receive() -> str:
+    return "stub"
