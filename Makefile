@@ -10,7 +10,7 @@ DEMO_SAMPLES ?= 3000
 PG_SERVER ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 export LIMS_CONFIG ?= $(CURDIR)/instance/lims.toml
 
-.PHONY: run test test-sqlite test-postgres venv demo clean
+.PHONY: run test test-sqlite test-postgres venv demo clean messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,3 +47,7 @@ test-postgres: $(STAMP)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
+
+# Translators: extract every marked string into messages.pot (Russian and Kazakh catalogues follow).
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o lims/translations/messages.pot .
