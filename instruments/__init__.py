@@ -1,0 +1,26 @@
+"""Instrument capture for IodineLIMS: transport → codec → driver → spool → uplink.
+
+This package runs on the lab PC next to an instrument and talks to the LIMS only over HTTP, so it
+never imports `lims`, `flask` or `sqlalchemy` (a test enforces it). Only the codecs exist so far:
+pure, incremental decoders/encoders for ASTM E1381/E1394, Bio-Rad plate readers, Metrohm
+PC/LIMS reports and MT-SICS balances.
+"""
+
+from instruments.errors import (
+    ChecksumError,
+    DeviceReportedError,
+    FramingError,
+    InstrumentError,
+    InstrumentTimeout,
+    ProtocolError,
+    RecordError,
+    SequenceError,
+    TransportError,
+)
+from instruments.records import WELLS, PlateReading, Quarantined, Reading
+
+__all__ = [
+    "InstrumentError", "TransportError", "InstrumentTimeout", "ProtocolError", "FramingError",
+    "ChecksumError", "SequenceError", "RecordError", "DeviceReportedError",
+    "Reading", "PlateReading", "Quarantined", "WELLS",
+]
