@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_login import current_user
 
 from lims.config import load_config
@@ -15,7 +15,9 @@ from lims.extensions import babel, csrf, db, login_manager
 log = logging.getLogger(__name__)
 
 
-def select_locale() -> str:
+def select_locale() -> str | None:
+    if not has_request_context():
+        return None  # CLI and background work: the default locale
     languages = current_app_languages()
     chosen = session.get("language")
     if chosen in languages:

@@ -1,24 +1,27 @@
-"""Login and logout."""
+"""Login, logout and the own-password page."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from lims.auth.forms import LoginForm
-from lims.auth.services import authenticate
+from lims.auth.forms import LoginForm, PasswordChangeForm
+from lims.auth.security import current_actor
+from lims.auth.services import MIN_PASSWORD_LENGTH, authenticate, change_own_password
 from lims.core.dt import now_utc
+from lims.core.errors import LimsError
 from lims.extensions import db
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
+    """Only a path on this site (browsers take ``//host`` and ``/\\host`` as another host)."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
         return target
     return url_for("core.index")
 
@@ -50,5 +53,31 @@ def login() -> str | Response | tuple[str, int]:
 @login_required
 def logout() -> Response:
     logout_user()
+    language = session.get("language")
+    session.clear()  # nothing of this user's work (e.g. the receipt list) outlives the login
+    if language:
+        session["language"] = language
     flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> str | Response | tuple[str, int]:
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            change_own_password(db.session, actor=current_actor(), now=now_utc(),
+                                current_password=form.current_password.data or "",
+                                new_password=form.new_password.data or "")
+        except LimsError as error:
+            db.session.rollback()
+            if not form.attach_error(error):
+                flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Your password has been changed."), "success")
+            return redirect(url_for("core.index"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/change_password.html", form=form,
+                           min_length=MIN_PASSWORD_LENGTH), status

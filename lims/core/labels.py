@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import Enum
 
 from flask_babel import lazy_gettext as _l
+from wtforms.fields.choices import SelectChoice
 
 LABELS: dict[str, object] = {
     # sample status
@@ -16,6 +17,16 @@ LABELS: dict[str, object] = {
     "reported": _l("Reported"),
     "rejected": _l("Rejected"),
     "cancelled": _l("Cancelled"),
+    # sample actions (lifecycle transitions; audit event names)
+    "receive": _l("Receive"),
+    "reject": _l("Reject"),
+    "cancel": _l("Cancel"),
+    "start_analysis": _l("Start analysis"),
+    "return_to_queue": _l("Return to queue"),
+    "submit_for_review": _l("Submit for review"),
+    "send_back": _l("Send back"),
+    "verify": _l("Verify"),
+    "report": _l("Report"),
     # kinds
     "urine": _l("Urine"),
     "salt": _l("Salt"),
@@ -50,6 +61,14 @@ LABELS: dict[str, object] = {
     "F": _l("Female"),
     "M": _l("Male"),
     "accepted": _l("Accepted"),
+    # user and API-token audit events
+    "user_created": _l("User created"),
+    "user_updated": _l("User changed"),
+    "user_unlocked": _l("Account unlocked"),
+    "account_locked": _l("Account locked after failed logins"),
+    "password_changed": _l("Password changed by its owner"),
+    "token_created": _l("API token created"),
+    "token_revoked": _l("API token revoked"),
     # roles
     "technician": _l("Technician"),
     "reviewer": _l("Reviewer"),
@@ -67,3 +86,11 @@ def label(value: object) -> str:
 
 def choices(enum_cls: type[Enum]) -> list[tuple[str, str]]:
     return [(m.value, label(m)) for m in enum_cls]
+
+
+def options(enum_cls: type[Enum], *, blank: str | None = None) -> list[SelectChoice]:
+    """``choices`` as WTForms ``SelectChoice``s (tuple choices are deprecated in WTForms 3.3),
+    led by an empty option labelled ``blank`` when given. Call it per request (e.g. in a
+    form's ``__init__``) so the labels follow the user's language."""
+    leading = [SelectChoice("", blank)] if blank is not None else []
+    return [*leading, *(SelectChoice(value, text) for value, text in choices(enum_cls))]

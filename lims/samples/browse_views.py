@@ -1,10 +1,250 @@
-"""STUB: replaced by the module owner."""
-from flask_login import login_required
+"""Finding samples: the filtered list with accession search, and the sample page with its
+household, receipts, the actions the user may take and the audit timeline."""
 
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, get_timezone
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response
+from wtforms import DateField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, Optional
+
+from lims.audit.service import events_for
+from lims.auth.security import current_actor, permission_required
+from lims.core.dt import ensure_utc, now_utc
+from lims.core.errors import LimsError, NotFoundError
+from lims.core.forms import LimsForm
+from lims.core.labels import label, options
+from lims.core.permissions import Permission
+from lims.core.templating import fmt_datetime, url_with
+from lims.extensions import db
+from lims.monitoring.models import Cluster, Participant, Region, SurveyRound
+from lims.samples.accession import normalise_query, parse_accession
 from lims.samples.blueprint import bp
+from lims.samples.lifecycle import SampleAction, SampleStatus, allowed_actions
+from lims.samples.models import RejectionReason, Sample, SampleKind, SampleReceipt
+from lims.samples.queries import (
+    SampleFilter,
+    household_samples,
+    list_samples,
+    rejection_counts,
+)
+from lims.samples.receipt_forms import CancelForm, RejectForm
+from lims.samples.transitions import SAMPLE_ENTITY, cancel_sample, reject_sample
+
+PageResult = str | Response | tuple[str, int]
+
+# Names of the fields that audit events of samples mention, for the timeline.
+FIELD_LABELS: dict[str, Any] = {
+    "status": _l("Status"),
+    "received_at": _l("Received at"),
+    "receipt_id": _l("Receipt"),
+    "decision": _l("Decision"),
+    "temperature_c": _l("Temperature (°C)"),
+    "volume_ml": _l("Volume (mL)"),
+    "container_intact": _l("Container intact"),
+    "rejection_reason": _l("Rejection reason"),
+}
 
 
-@bp.get("/stub-index")
-@login_required
-def index() -> str:
-    return "stub"
+class SampleFilterForm(LimsForm):
+    """The list's filters, read from the query string (a GET form: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Accession"), validators=[Optional(), Length(max=40)])
+    kind = SelectField(_l("Kind"), validators=[Optional()])
+    status = SelectField(_l("Status"), validators=[Optional()])
+    region = SelectField(_l("Region"), validators=[Optional()])
+    round = SelectField(_l("Survey round"), validators=[Optional()])
+    collected_from = DateField(_l("Collected from"), validators=[Optional()])
+    collected_to = DateField(_l("Collected to"), validators=[Optional()])
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        everything = SelectChoice("", _("All"))
+        locale = str(get_locale())
+        self.kind.choices = options(SampleKind, blank=_("All"))
+        self.status.choices = options(SampleStatus, blank=_("All"))
+        regions = sorted(db.session.scalars(sa.select(Region)), key=lambda r: r.name(locale))
+        self.region.choices = [everything,
+                               *(SelectChoice(str(r.id), r.name(locale)) for r in regions)]
+        rounds = db.session.scalars(sa.select(SurveyRound).order_by(SurveyRound.id.desc()))
+        self.round.choices = [everything, *(SelectChoice(str(r.id), f"{r.code} · {r.name}")
+                                            for r in rounds)]
+
+    def to_filter(self, prefix: str | None) -> SampleFilter:
+        return SampleFilter(
+            kind=SampleKind(self.kind.data) if self.kind.data else None,
+            status=SampleStatus(self.status.data) if self.status.data else None,
+            region_id=int(self.region.data) if self.region.data else None,
+            round_id=int(self.round.data) if self.round.data else None,
+            collected_from=_local_midnight(self.collected_from.data),
+            collected_to=_local_midnight(self.collected_to.data, days_after=1),
+            accession_prefix=prefix,
+        )
+
+
+def _local_midnight(day: date | None, days_after: int = 0) -> datetime | None:
+    """A date typed by the user is a day in the user's time zone; stored times are UTC."""
+    if day is None:
+        return None
+    return ensure_utc(datetime.combine(day + timedelta(days=days_after), time.min,
+                                       tzinfo=get_timezone()))
+
+
+@bp.get("/")
+@permission_required(Permission.VIEW_SAMPLES)
+def index() -> PageResult:
+    form = SampleFilterForm(formdata=request.args)
+    if not form.validate():
+        return render_template("samples/list.html", form=form, page=None, pager=None,
+                               rejections=None), 400
+    query = normalise_query(form.q.data or "")
+    if query and parse_accession(query) is not None:
+        found = db.session.scalar(sa.select(Sample.id).where(Sample.accession == query))
+        if found is not None:
+            return redirect(url_for("samples.detail", accession=query))
+        flash(_("No sample with accession %(accession)s.", accession=query), "error")
+    flt = form.to_filter(query or None)
+    page = list_samples(db.session, flt, page_size=current_app.config["PAGE_SIZE"],
+                        before=request.args.get("before", type=int),
+                        after=request.args.get("after", type=int))
+    pager = {
+        "has_prev": page.has_newer,
+        "prev_url": url_with(after=page.first_id, before=None),
+        "has_next": page.has_older,
+        "next_url": url_with(before=page.last_id, after=None),
+        "summary": (ngettext("Showing %(num)s sample; more on older pages.",
+                             "Showing %(num)s samples; more on older pages.", len(page.rows))
+                    if page.has_older else
+                    ngettext("Showing %(num)s sample.", "Showing %(num)s samples.",
+                             len(page.rows))),
+    }
+    rejections = (rejection_counts(db.session, flt)
+                  if flt.status is SampleStatus.REJECTED else None)
+    return render_template("samples/list.html", form=form, page=page, pager=pager,
+                           rejections=rejections)
+
+
+def _load_sample(accession: str) -> Sample:
+    accession = normalise_query(accession)
+    stmt = (
+        sa.select(Sample)
+        .where(Sample.accession == accession)
+        .options(
+            selectinload(Sample.region),
+            selectinload(Sample.round),
+            selectinload(Sample.cluster).selectinload(Cluster.district),
+            selectinload(Sample.participant).selectinload(Participant.population_group),
+            selectinload(Sample.household),
+            selectinload(Sample.registered_by),
+            selectinload(Sample.receipts).selectinload(SampleReceipt.received_by),
+        )
+    )
+    sample = db.session.scalar(stmt)
+    if sample is None:
+        raise NotFoundError(_("No sample with accession %(accession)s.", accession=accession))
+    return sample
+
+
+def audit_value(field: str, value: Any) -> str:
+    """An audit payload value as the timeline shows it: times in the user's zone, enums by
+    their label, booleans as yes/no."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, str) and field.endswith("_at"):
+        try:
+            return fmt_datetime(datetime.fromisoformat(value))
+        except ValueError:
+            return value
+    return label(value) if isinstance(value, str) else str(value)
+
+
+def _label_url(accession: str) -> str:
+    """The label PDF belongs to the intake module; link to it by endpoint when it is there."""
+    if "samples.sample_label" in current_app.view_functions:
+        return url_for("samples.sample_label", accession=accession)
+    return f"{url_for('samples.index')}{accession}/label.pdf"
+
+
+def _render_detail(sample: Sample, *, reject_form: RejectForm | None = None,
+                   cancel_form: CancelForm | None = None, status: int = 200,
+                   problem: str | None = None) -> tuple[str, int]:
+    actions = allowed_actions(sample.status, current_actor().permissions)
+    page = render_template(
+        "samples/detail.html", sample=sample, household=household_samples(db.session, sample),
+        events=events_for(db.session, SAMPLE_ENTITY, sample.id), actions=actions,
+        SampleAction=SampleAction, reject_form=reject_form or RejectForm(formdata=None),
+        cancel_form=cancel_form or CancelForm(formdata=None), problem=problem,
+        field_labels=FIELD_LABELS, audit_value=audit_value,
+        label_url=_label_url(sample.accession),
+    )
+    return page, status
+
+
+@bp.get("/<accession>")
+@permission_required(Permission.VIEW_SAMPLES)
+def detail(accession: str) -> PageResult:
+    return _render_detail(_load_sample(accession))
+
+
+def _failed(sample_accession: str, error: LimsError, form: LimsForm, **forms: Any) -> PageResult:
+    """Re-render the sample page with the service's refusal on the field it names."""
+    db.session.rollback()
+    field = getattr(form, error.field, None) if error.field else None
+    problem = None
+    if field is None:
+        problem = error.message
+    else:
+        field.errors = [*field.errors, error.message]
+    return _render_detail(_load_sample(sample_accession), status=error.http_status,
+                          problem=problem, **forms)
+
+
+@bp.post("/<accession>/reject")
+@permission_required(Permission.RECEIVE_SAMPLES)
+def reject(accession: str) -> PageResult:
+    sample = _load_sample(accession)
+    form = RejectForm()
+    if not form.validate():
+        return _render_detail(sample, reject_form=form, status=422)
+    reason = form.rejection_reason.data
+    try:
+        reject_sample(db.session, actor=current_actor(), now=now_utc(), sample=sample,
+                      rejection_reason=RejectionReason(reason) if reason else None,
+                      note=form.note.data or None)
+    except LimsError as error:
+        return _failed(sample.accession, error, form, reject_form=form)
+    db.session.commit()
+    flash(_("%(accession)s rejected.", accession=sample.accession), "warning")
+    return redirect(url_for("samples.detail", accession=sample.accession))
+
+
+@bp.post("/<accession>/cancel")
+@permission_required(Permission.CANCEL_SAMPLES)
+def cancel(accession: str) -> PageResult:
+    sample = _load_sample(accession)
+    form = CancelForm()
+    if not form.validate():
+        return _render_detail(sample, cancel_form=form, status=422)
+    try:
+        cancel_sample(db.session, actor=current_actor(), now=now_utc(), sample=sample,
+                      reason=form.reason.data or None)
+    except LimsError as error:
+        return _failed(sample.accession, error, form, cancel_form=form)
+    db.session.commit()
+    flash(_("%(accession)s cancelled.", accession=sample.accession), "warning")
+    return redirect(url_for("samples.detail", accession=sample.accession))
