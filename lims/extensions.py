@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from flask import has_request_context, request
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_sqlalchemy_lite import SQLAlchemy
@@ -33,5 +34,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 @sa.event.listens_for(sa.Engine, "begin")
 def _sqlite_begin(conn: sa.Connection) -> None:
+    """On SQLite a request that may write takes the write lock when its transaction starts:
+    a deferred transaction that read first and writes later fails with "database is locked"
+    when another writer got in between, and busy_timeout cannot help it. Reads stay deferred."""
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("immediate") else "BEGIN")
+        writes = has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")

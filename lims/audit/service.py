@@ -36,6 +36,31 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+def audit_row(
+    *,
+    actor: User | None,
+    now: datetime,
+    action: str,
+    entity_type: str,
+    entity_id: int,
+    entity_label: str | None = None,
+    changes: Mapping[str, Any] | None = None,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """The columns of one audit event; bulk writers insert many of these in one statement."""
+    return {
+        "occurred_at": now,
+        "actor_id": actor.id if actor is not None else None,
+        "actor_name": actor.username if actor is not None else SYSTEM_ACTOR,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "entity_label": entity_label,
+        "changes": to_jsonable(dict(changes or {})),
+        "reason": reason,
+    }
+
+
 def record_event(
     session: Session,
     *,
@@ -48,17 +73,9 @@ def record_event(
     changes: Mapping[str, Any] | None = None,
     reason: str | None = None,
 ) -> AuditEvent:
-    audit = AuditEvent(
-        occurred_at=now,
-        actor_id=actor.id if actor is not None else None,
-        actor_name=actor.username if actor is not None else SYSTEM_ACTOR,
-        action=action,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        entity_label=entity_label,
-        changes=to_jsonable(dict(changes or {})),
-        reason=reason,
-    )
+    audit = AuditEvent(**audit_row(actor=actor, now=now, action=action, entity_type=entity_type,
+                                   entity_id=entity_id, entity_label=entity_label,
+                                   changes=changes, reason=reason))
     session.add(audit)
     return audit
 

@@ -1,0 +1,1 @@
+"""Statistics and documents from plain data. Never imports ``lims``, Flask or SQLAlchemy."""
