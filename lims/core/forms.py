@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask_wtf import FlaskForm
+from wtforms import Field
+
+from lims.core.errors import LimsError
 
 
 def _strip(value: Any) -> Any:
@@ -24,3 +28,13 @@ class LimsForm(FlaskForm):
             if field.errors:
                 return f"{field.label.text}: {field.errors[0]}"
         return None
+
+    def attach_error(self, error: LimsError, aliases: Mapping[str, str] | None = None) -> bool:
+        """Put a service's refusal on the field it names (``aliases``: service name -> form
+        field name, where they differ). False when no field matches: the caller shows it."""
+        name = error.field or ""
+        target = getattr(self, (aliases or {}).get(name, name), None) if name else None
+        if not isinstance(target, Field):
+            return False
+        target.errors = [*target.errors, error.message]
+        return True
