@@ -1,12 +1,17 @@
+"""Forms for login, user administration, API tokens and the own-password page. They check
+shape only; the services in ``lims.auth.services`` enforce the rules (strength, uniqueness)."""
+
 from __future__ import annotations
+
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, PasswordField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from lims.core.forms import LimsForm
-from lims.core.labels import choices
+from lims.core.labels import options
 from lims.core.permissions import Role
 
 
@@ -21,20 +26,46 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class UserCreateForm(LimsForm):
+def roles_field() -> Any:
+    return MultiCheckboxField(
+        _l("Roles"), validators=[DataRequired(_l("Choose at least one role."))]
+    )
+
+
+class RolesMixin:
+    """A user may hold several roles: one checkbox each, labelled in the user's language."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.roles.choices = options(Role)  # type: ignore[attr-defined]
+
+    def selected_roles(self) -> list[Role]:
+        return [Role(value) for value in self.roles.data or []]  # type: ignore[attr-defined]
+
+
+class UserCreateForm(RolesMixin, LimsForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)])
     full_name = StringField(_l("Full name"), validators=[Optional(), Length(max=200)])
     email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=200)])
     password = PasswordField(_l("Initial password"), validators=[DataRequired()])
-    roles = MultiCheckboxField(_l("Roles"), choices=choices(Role), validators=[DataRequired()])
+    roles = roles_field()
 
 
-class UserEditForm(LimsForm):
+class UserEditForm(RolesMixin, LimsForm):
     full_name = StringField(_l("Full name"), validators=[Optional(), Length(max=200)])
     email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=200)])
-    roles = MultiCheckboxField(_l("Roles"), choices=choices(Role), validators=[DataRequired()])
-    is_active = BooleanField(_l("Active"))
+    roles = roles_field()
+    is_active = BooleanField(_l("Active (may log in)"))
     new_password = PasswordField(_l("New password (leave empty to keep)"), validators=[Optional()])
+
+
+class PasswordChangeForm(LimsForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+    new_password = PasswordField(_l("New password"), validators=[DataRequired()])
+    confirm_password = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(), EqualTo("new_password", _l("The two new passwords differ."))],
+    )
 
 
 class TokenCreateForm(LimsForm):

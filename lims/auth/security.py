@@ -39,6 +39,11 @@ def current_actor() -> User:
 
 
 def permission_required(permission: Permission) -> Callable[[F], F]:
+    """Log-in and permission guard. It runs before the view body, so a user lacking the
+    permission gets 403 before any lookup could answer 404. The permission is recorded on the
+    view (``required_permission``) for the access-matrix test, which derives every route's
+    expected outcome from ``ROLE_PERMISSIONS``."""
+
     def decorator(view: F) -> F:
         @functools.wraps(view)
         @login_required
@@ -47,6 +52,7 @@ def permission_required(permission: Permission) -> Callable[[F], F]:
                 abort(403)
             return view(*args, **kwargs)
 
+        wrapped.required_permission = permission  # type: ignore[attr-defined]
         return cast(F, wrapped)
 
     return decorator
@@ -58,11 +64,14 @@ class TokenRequired(LimsError):
 
 
 def token_required(view: F) -> F:
-    """Machine endpoints: ``Authorization: Bearer <token>``. The token row is put on ``g``."""
+    """Machine endpoints: ``Authorization: Bearer <token>``, and only that (a browser session
+    does not count). The token row is put on ``g``; its use is committed at once, so
+    ``last_used_at`` is kept even when the view then fails. Marked ``authenticates_by_token``
+    for the access-matrix test."""
 
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        from lims.auth.services import find_active_token
+        from lims.auth.services import find_active_token, record_token_use
 
         header = request.headers.get("Authorization", "")
         scheme, _, secret = header.partition(" ")
@@ -71,8 +80,10 @@ def token_required(view: F) -> F:
         token = find_active_token(db.session, secret.strip())
         if token is None:
             raise TokenRequired("the API token is unknown or revoked")
-        token.last_used_at = now_utc()
+        record_token_use(db.session, token=token, now=now_utc())
+        db.session.commit()
         g.api_token = cast(ApiToken, token)
         return view(*args, **kwargs)
 
+    wrapped.authenticates_by_token = True  # type: ignore[attr-defined]
     return cast(F, wrapped)

@@ -27,15 +27,17 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password)  # scrypt with a per-password salt
 
 
-def check_password_strength(password: str, username: str) -> None:
+def check_password_strength(password: str, username: str, *, field: str = "password") -> None:
+    """Refuse short, repetitive or username-bearing passwords; ``field`` names the input the
+    password came from, so the message lands on it."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationError(
-            f"password must be at least {MIN_PASSWORD_LENGTH} characters", field="password"
+            f"password must be at least {MIN_PASSWORD_LENGTH} characters", field=field
         )
     if username.lower() in password.lower():
-        raise ValidationError("password must not contain the username", field="password")
+        raise ValidationError("password must not contain the username", field=field)
     if len(set(password)) < 5:
-        raise ValidationError("password is too repetitive", field="password")
+        raise ValidationError("password is too repetitive", field=field)
 
 
 def get_user_by_username(session: Session, username: str) -> User | None:
@@ -126,7 +128,7 @@ def update_user(
                 "after": sorted(r.value for r in new_roles),
             }
     if new_password:
-        check_password_strength(new_password, user.username)
+        check_password_strength(new_password, user.username, field="new_password")
         user.password_hash = hash_password(new_password)
         user.failed_logins = 0
         user.locked_until = None
@@ -144,6 +146,52 @@ def update_user(
             changes=changes,
         )
     return user
+
+
+def unlock_user(session: Session, *, actor: User, now: datetime, user: User) -> User:
+    """Lift a lockout from failed logins before it expires (an admin vouches for the user)."""
+    if user.locked_until is None or user.locked_until <= now:
+        raise ConflictError(f"the account '{user.username}' is not locked")
+    before = user.locked_until
+    user.locked_until = None
+    user.failed_logins = 0
+    session.flush()
+    record_event(
+        session,
+        actor=actor,
+        now=now,
+        action="user_unlocked",
+        entity_type="user",
+        entity_id=user.id,
+        entity_label=user.username,
+        changes={"locked_until": {"before": before, "after": None}},
+    )
+    return user
+
+
+def change_own_password(
+    session: Session, *, actor: User, now: datetime, current_password: str, new_password: str
+) -> User:
+    """A user replaces their own password; the current one is asked again so a session left
+    open on a shared lab PC cannot be used to take the account over."""
+    if not check_password_hash(actor.password_hash, current_password):
+        raise ValidationError("the current password is wrong", field="current_password")
+    if check_password_hash(actor.password_hash, new_password):
+        raise ValidationError("the new password must differ from the current one",
+                              field="new_password")
+    check_password_strength(new_password, actor.username, field="new_password")
+    actor.password_hash = hash_password(new_password)
+    session.flush()
+    record_event(
+        session,
+        actor=actor,
+        now=now,
+        action="password_changed",
+        entity_type="user",
+        entity_id=actor.id,
+        entity_label=actor.username,
+    )
+    return actor
 
 
 @dataclass(frozen=True)
@@ -252,6 +300,18 @@ def revoke_api_token(session: Session, *, actor: User, now: datetime, token_id: 
         entity_label=token.name,
     )
     return token
+
+
+# ``last_used_at`` is written at most this often per token, so a busy instrument does not turn
+# every API read into a database write.
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+
+
+def record_token_use(session: Session, *, token: ApiToken, now: datetime) -> None:
+    """Note that a token was used (to the minute); not audited, it would flood the trail."""
+    if token.last_used_at is None or now - token.last_used_at >= TOKEN_USE_RESOLUTION:
+        token.last_used_at = now
+        session.flush()
 
 
 def find_active_token(session: Session, secret: str) -> ApiToken | None:
