@@ -120,7 +120,7 @@ def main() -> None:
             try:
                 if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 time.sleep(0.2)
         http = login(base)
         rng = random.Random(7)

@@ -129,7 +129,11 @@ def tokens_create(name: str, by_username: str) -> None:
     actor = get_user_by_username(db.session, by_username)
     if actor is None or Role.ADMIN not in actor.roles:
         raise click.ClickException(f"'{by_username}' is not an admin user")
-    token, secret = create_api_token(db.session, actor=actor, now=now_utc(), name=name)
+    try:
+        token, secret = create_api_token(db.session, actor=actor, now=now_utc(), name=name)
+    except LimsError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from error
     db.session.commit()
     click.echo(f"token {token.prefix}… ({token.name}) created; keep this secret, it is shown once:")
     click.echo(secret)

@@ -26,11 +26,14 @@ def init_login(app: Flask) -> None:
     login_manager.session_protection = "strong"
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
+    def load_user(session_id: str) -> User | None:
+        user_id, _, fingerprint = session_id.partition(".")
         if not user_id.isdigit():
             return None
         user = db.session.get(User, int(user_id))
-        return user if user is not None and user.is_active else None
+        if user is None or not user.is_active or user.session_fingerprint != fingerprint:
+            return None
+        return user
 
 
 def current_actor() -> User:
@@ -38,21 +41,23 @@ def current_actor() -> User:
     return cast(User, current_user._get_current_object())  # type: ignore[attr-defined]
 
 
-def permission_required(permission: Permission) -> Callable[[F], F]:
-    """Log-in and permission guard. It runs before the view body, so a user lacking the
-    permission gets 403 before any lookup could answer 404. The permission is recorded on the
-    view (``required_permission``) for the access-matrix test, which derives every route's
-    expected outcome from ``ROLE_PERMISSIONS``."""
+def permission_required(*permissions: Permission) -> Callable[[F], F]:
+    """Log-in and permission guard: the user needs any one of ``permissions``. It runs before
+    the view body, so a user lacking them gets 403 before any lookup could answer 404. The
+    permissions are recorded on the view (``required_permissions``) for the access-matrix test,
+    which derives every route's expected outcome from ``ROLE_PERMISSIONS``."""
+    if not permissions:
+        raise TypeError("permission_required needs at least one permission")
 
     def decorator(view: F) -> F:
         @functools.wraps(view)
         @login_required
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            if not current_user.can(permission):
+            if not any(current_user.can(p) for p in permissions):
                 abort(403)
             return view(*args, **kwargs)
 
-        wrapped.required_permission = permission  # type: ignore[attr-defined]
+        wrapped.required_permissions = frozenset(permissions)  # type: ignore[attr-defined]
         return cast(F, wrapped)
 
     return decorator

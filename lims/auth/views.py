@@ -13,17 +13,11 @@ from lims.auth.forms import LoginForm, PasswordChangeForm
 from lims.auth.security import current_actor
 from lims.auth.services import MIN_PASSWORD_LENGTH, authenticate, change_own_password
 from lims.core.dt import now_utc
+from lims.core.templating import safe_next
 from lims.core.errors import LimsError
 from lims.extensions import db
 
 bp = Blueprint("auth", __name__, template_folder="templates")
-
-
-def _safe_next(target: str | None) -> str:
-    """Only a path on this site (browsers take ``//host`` and ``/\\host`` as another host)."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return url_for("core.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -43,7 +37,7 @@ def login() -> str | Response | tuple[str, int]:
         db.session.commit()
         if outcome.user is not None:
             login_user(outcome.user, remember=bool(form.remember.data))
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next"), url_for("core.index")))
         flash(outcome.error or _("Login failed"), "error")
         return render_template("auth/login.html", form=form), 401
     return render_template("auth/login.html", form=form)
@@ -67,7 +61,8 @@ def change_password() -> str | Response | tuple[str, int]:
     form = PasswordChangeForm()
     if form.validate_on_submit():
         try:
-            change_own_password(db.session, actor=current_actor(), now=now_utc(),
+            user = current_actor()
+            change_own_password(db.session, actor=user, now=now_utc(),
                                 current_password=form.current_password.data or "",
                                 new_password=form.new_password.data or "")
         except LimsError as error:
@@ -76,6 +71,7 @@ def change_password() -> str | Response | tuple[str, int]:
                 flash(error.message, "error")
         else:
             db.session.commit()
+            login_user(user)  # this session carries on; every other one of this user ends
             flash(_("Your password has been changed."), "success")
             return redirect(url_for("core.index"))
     status = 422 if request.method == "POST" else 200

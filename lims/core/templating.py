@@ -32,6 +32,13 @@ def url_with(**changes: Any) -> str:
     return url_for(request.endpoint or "core.index", **(request.view_args or {}), **args)
 
 
+def safe_next(target: str | None, default: str) -> str:
+    """Only a path on this site (browsers take ``//host`` and ``/\\host`` as another host)."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return default
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = fmt_datetime
     app.jinja_env.filters["date"] = fmt_date

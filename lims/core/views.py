@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 
 import sqlalchemy as sa
 
+from lims.core.templating import safe_next
 from lims.extensions import db
 
 bp = Blueprint("core", __name__)
@@ -25,10 +26,8 @@ def set_language() -> Response:
     if code not in current_app.config["LANGUAGES"]:
         abort(400, f"unknown language '{code}'")
     session["language"] = code
-    target = request.form.get("next") or ""
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("core.index") if current_user.is_authenticated else url_for("auth.login")
-    return redirect(target)
+    home = url_for("core.index") if current_user.is_authenticated else url_for("auth.login")
+    return redirect(safe_next(request.form.get("next"), home))
 
 
 @bp.get("/healthz")

@@ -3,16 +3,15 @@
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
@@ -50,7 +49,6 @@ from lims.samples.models import Sample
 
 bp = Blueprint("monitoring", __name__, template_folder="templates")
 
-F = TypeVar("F", bound=Callable[..., Any])
 PARTICIPANTS_PER_PAGE = 100
 NAME_FIELDS = ("name_en", "name_kk", "name_ru")
 
@@ -356,28 +354,8 @@ def cluster_detail(cluster_id: int) -> str:
 # Coverage
 
 
-COVERAGE_PERMISSIONS = (Permission.VIEW_SAMPLES, Permission.VIEW_REPORTS)
-
-
-def coverage_guard(view: F) -> F:
-    """Log-in guard that lets through lab staff (view samples) and report readers such as the
-    ministry (view reports). ``required_permission`` is what the access-matrix test reads; it
-    holds the permission every role with either one has (``any_of_permissions`` says both)."""
-
-    @functools.wraps(view)
-    @login_required
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not any(current_user.can(p) for p in COVERAGE_PERMISSIONS):
-            abort(403)
-        return view(*args, **kwargs)
-
-    wrapped.required_permission = Permission.VIEW_REPORTS  # type: ignore[attr-defined]
-    wrapped.any_of_permissions = COVERAGE_PERMISSIONS  # type: ignore[attr-defined]
-    return cast(F, wrapped)
-
-
 @bp.get("/coverage")
-@coverage_guard
+@permission_required(Permission.VIEW_SAMPLES, Permission.VIEW_REPORTS)
 def coverage() -> str:
     """Collected and received against target, per region and cluster, for one round."""
     rounds = db.session.scalars(sa.select(SurveyRound).order_by(SurveyRound.period_start.desc(),

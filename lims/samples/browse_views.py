@@ -36,6 +36,7 @@ from lims.samples.queries import (
     SampleFilter,
     household_samples,
     list_samples,
+    parse_cursor,
     rejection_counts,
 )
 from lims.samples.receipt_forms import CancelForm, RejectForm
@@ -118,13 +119,13 @@ def index() -> PageResult:
         flash(_("No sample with accession %(accession)s.", accession=query), "error")
     flt = form.to_filter(query or None)
     page = list_samples(db.session, flt, page_size=current_app.config["PAGE_SIZE"],
-                        before=request.args.get("before", type=int),
-                        after=request.args.get("after", type=int))
+                        before=parse_cursor(flt, request.args.get("before")),
+                        after=parse_cursor(flt, request.args.get("after")))
     pager = {
         "has_prev": page.has_newer,
-        "prev_url": url_with(after=page.first_id, before=None),
+        "prev_url": url_with(after=page.first_key, before=None),
         "has_next": page.has_older,
-        "next_url": url_with(before=page.last_id, after=None),
+        "next_url": url_with(before=page.last_key, after=None),
         "summary": (ngettext("Showing %(num)s sample; more on older pages.",
                              "Showing %(num)s samples; more on older pages.", len(page.rows))
                     if page.has_older else
@@ -204,12 +205,7 @@ def detail(accession: str) -> PageResult:
 def _failed(sample_accession: str, error: LimsError, form: LimsForm, **forms: Any) -> PageResult:
     """Re-render the sample page with the service's refusal on the field it names."""
     db.session.rollback()
-    field = getattr(form, error.field, None) if error.field else None
-    problem = None
-    if field is None:
-        problem = error.message
-    else:
-        field.errors = [*field.errors, error.message]
+    problem = None if form.attach_error(error) else error.message
     return _render_detail(_load_sample(sample_accession), status=error.http_status,
                           problem=problem, **forms)
 

@@ -16,7 +16,6 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
-from wtforms import Field
 from wtforms.fields.choices import SelectChoice
 
 from lims.auth.security import current_actor, permission_required
@@ -90,11 +89,7 @@ def _sticky(form_class: type[LimsForm], names: tuple[str, ...]) -> LimsForm:
 
 
 def _attach_error(form: LimsForm, error: LimsError) -> None:
-    name = FORM_FIELDS.get(error.field or "", error.field or "")
-    target: Field | None = getattr(form, name, None) if name else None
-    if isinstance(target, Field):
-        target.errors = [*target.errors, error.message]
-    else:
+    if not form.attach_error(error, FORM_FIELDS):
         flash(error.message, "error")
 
 

@@ -1,10 +1,13 @@
 """Read-side queries for the sample pages, shaped for a million rows.
 
-Pages are cut by keyset on ``id`` (newest first), never by OFFSET, and nothing counts the whole
-table: a page asks for one row more than it shows to know whether another page follows. The
-filters map onto the composite indexes on ``samples`` ((region_id, status, id), (status, id),
-(round_id, status, id), (kind, status, id)); an accession prefix is a range on the unique
-index, so both backends answer from an index.
+Pages are cut by keyset, never by OFFSET, and nothing counts the whole table: a page asks for
+one row more than it shows to know whether another page follows. Lists are ordered by ``id``
+(newest first) and the filters map onto the composite indexes on ``samples`` ((region_id,
+status, id), (status, id), (round_id, status, id), (kind, status, id)). An accession prefix
+search is ordered by accession instead (highest first, which for sequential numbers is newest
+first): it is then one backward range scan of the unique index that stops after a page, however
+many thousands of accessions share the prefix. Ordered by ``id`` it would have to read and sort
+every match, or walk the whole primary key.
 """
 
 from __future__ import annotations
@@ -32,19 +35,36 @@ class SampleFilter:
     accession_prefix: str | None = None
 
 
+Cursor = int | str
+
+
 @dataclass(frozen=True)
 class SamplePage:
     rows: list[Sample]
     has_newer: bool
     has_older: bool
+    sort_attr: str = "id"
 
     @property
-    def first_id(self) -> int | None:
-        return self.rows[0].id if self.rows else None
+    def first_key(self) -> Cursor | None:
+        return getattr(self.rows[0], self.sort_attr) if self.rows else None
 
     @property
-    def last_id(self) -> int | None:
-        return self.rows[-1].id if self.rows else None
+    def last_key(self) -> Cursor | None:
+        return getattr(self.rows[-1], self.sort_attr) if self.rows else None
+
+
+def sort_column(flt: SampleFilter) -> sa.orm.InstrumentedAttribute[Cursor]:
+    return Sample.accession if flt.accession_prefix else Sample.id  # type: ignore[return-value]
+
+
+def parse_cursor(flt: SampleFilter, raw: str | None) -> Cursor | None:
+    """A ``before``/``after`` value from a URL, of the type the list is ordered by."""
+    if not raw:
+        return None
+    if flt.accession_prefix:
+        return raw.strip().upper()
+    return int(raw) if raw.isdigit() else None
 
 
 def filter_conditions(flt: SampleFilter) -> list[sa.ColumnElement[bool]]:
@@ -68,16 +88,17 @@ def filter_conditions(flt: SampleFilter) -> list[sa.ColumnElement[bool]]:
 
 
 def sample_list_statement(
-    flt: SampleFilter, *, limit: int, before: int | None = None, after: int | None = None
+    flt: SampleFilter, *, limit: int, before: Cursor | None = None, after: Cursor | None = None
 ) -> sa.Select[tuple[Sample]]:
     """Newest first, or (with ``after``) the rows just newer than ``after`` oldest first."""
+    key = sort_column(flt)
     stmt = sa.select(Sample).where(*filter_conditions(flt))
     if after is not None:
-        stmt = stmt.where(Sample.id > after).order_by(Sample.id.asc())
+        stmt = stmt.where(key > after).order_by(key.asc())
     else:
         if before is not None:
-            stmt = stmt.where(Sample.id < before)
-        stmt = stmt.order_by(Sample.id.desc())
+            stmt = stmt.where(key < before)
+        stmt = stmt.order_by(key.desc())
     return stmt.limit(limit)
 
 
@@ -94,25 +115,28 @@ def list_samples(
     flt: SampleFilter,
     *,
     page_size: int,
-    before: int | None = None,
-    after: int | None = None,
+    before: Cursor | None = None,
+    after: Cursor | None = None,
 ) -> SamplePage:
     """One page of samples, with what the list shows (region, cluster, round, participant)
     loaded in a fixed number of queries. A ``newer`` page that is not full means the start of
     the list was reached, so the first page is shown instead: the top is always full."""
 
-    def fetch(before_id: int | None, after_id: int | None) -> list[Sample]:
-        stmt = sample_list_statement(flt, limit=page_size + 1, before=before_id, after=after_id)
+    sort_attr = sort_column(flt).key
+
+    def fetch(before_key: Cursor | None, after_key: Cursor | None) -> list[Sample]:
+        stmt = sample_list_statement(flt, limit=page_size + 1, before=before_key, after=after_key)
         return list(session.scalars(stmt.options(*_LIST_LOADS)))
 
     if after is not None:
         rows = fetch(None, after)
         if len(rows) > page_size:
-            return SamplePage(rows=rows[:page_size][::-1], has_newer=True, has_older=True)
+            return SamplePage(rows=rows[:page_size][::-1], has_newer=True, has_older=True,
+                              sort_attr=sort_attr)
         before = None
     rows = fetch(before, None)
     return SamplePage(rows=rows[:page_size], has_newer=before is not None,
-                      has_older=len(rows) > page_size)
+                      has_older=len(rows) > page_size, sort_attr=sort_attr)
 
 
 def rejection_counts(session: Session, flt: SampleFilter) -> dict[RejectionReason, int]:

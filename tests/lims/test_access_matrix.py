@@ -1,7 +1,7 @@
 """Every route of the app × every kind of caller, with the expected outcome derived from the
 guard each view declares and from ``ROLE_PERMISSIONS``.
 
-- ``@permission_required(P)`` records ``required_permission`` on the view: anonymous callers are
+- ``@permission_required(P, …)`` records ``required_permissions`` on the view: anonymous callers are
   sent to the login page, logged-in users lacking ``P`` get 403, the others get through.
 - ``@token_required`` records ``authenticates_by_token``: only a bearer token gets through; no
   token, or a browser session, is a 401 problem document.
@@ -86,14 +86,14 @@ ROUTES = collect_routes(ROUTE_APP)
 @dataclass(frozen=True)
 class Guard:
     kind: str  # "public" | "login" | "token" | "permission"
-    permission: Permission | None = None
+    permissions: frozenset[Permission] = frozenset()
 
 
 def guard_of(app: Flask, endpoint: str) -> Guard:
     view = app.view_functions[endpoint]
-    permission = getattr(view, "required_permission", None)
-    if permission is not None:
-        return Guard("permission", permission)
+    permissions = getattr(view, "required_permissions", None)
+    if permissions:
+        return Guard("permission", permissions)
     if getattr(view, "authenticates_by_token", False):
         return Guard("token")
     if endpoint in PUBLIC:
@@ -117,8 +117,8 @@ def expected_outcome(guard: Guard, caller: tuple[Role, ...] | str | None) -> str
         return "login"
     if guard.kind == "login":
         return "allowed"
-    assert guard.permission is not None
-    return "allowed" if guard.permission in permissions_for(frozenset(caller)) else "403"
+    assert guard.permissions
+    return "allowed" if guard.permissions & permissions_for(frozenset(caller)) else "403"
 
 
 # A cheap hash for the many users of this test; logging in still goes through the real form.
@@ -248,7 +248,7 @@ def test_matrix_covers_the_app_and_its_allow_lists_are_current(app: Flask) -> No
     assert (PUBLIC | LOGIN_ONLY) <= endpoints, "allow-listed endpoints that no longer exist"
     for endpoint in PUBLIC | LOGIN_ONLY:
         view = app.view_functions[endpoint]
-        assert getattr(view, "required_permission", None) is None, (
+        assert getattr(view, "required_permissions", None) is None, (
             f"{endpoint} now declares a permission"
         )
 
@@ -257,7 +257,7 @@ GUARDED_WITH_PARAMETERS = [
     route
     for route in ROUTES
     if ARGUMENT.search(route.rule)
-    and getattr(ROUTE_APP.view_functions[route.endpoint], "required_permission", None) is not None
+    and getattr(ROUTE_APP.view_functions[route.endpoint], "required_permissions", None) is not None
 ]
 
 
@@ -272,9 +272,9 @@ def test_permission_is_checked_before_the_lookup(
     """With URL values that match nothing, a user lacking the permission still gets 403, not
     404: the guard cannot be used to probe which samples, users or tokens exist."""
     guard = guard_of(app, route.endpoint)
-    lacking = [role for role in Role if guard.permission not in permissions_for(frozenset({role}))]
+    lacking = [role for role in Role if not guard.permissions & permissions_for(frozenset({role}))]
     if not lacking:
-        pytest.skip(f"every role has {guard.permission}")
+        pytest.skip(f"every role has one of {sorted(guard.permissions)}")
     login(add_user(session, (lacking[0],)))
     url = build_url(app, route, {})
     response = client.get(url) if route.method == "GET" else client.post(url, data={})

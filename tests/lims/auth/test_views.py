@@ -138,3 +138,21 @@ def test_login_form_accepts_its_own_csrf_token(csrf_client: FlaskClient) -> None
         csrf_client.post("/logout", data={"csrf_token": csrf_token(csrf_client, "/")}).status_code
         == 302
     )
+
+
+def test_password_reset_by_admin_ends_the_users_other_sessions(client, make_user, login, session):
+    from lims.auth.services import update_user
+    from lims.core.permissions import Role
+    from tests.conftest import FIXED_NOW
+
+    admin = make_user(Role.ADMIN)
+    tech = make_user(Role.TECHNICIAN)
+    session.commit()
+    login(tech)
+    assert client.get("/").status_code == 200
+    update_user(session, actor=admin, now=FIXED_NOW, user=tech, new_password="another-long-pass-7")
+    session.commit()
+    from flask import g
+
+    g.pop("_login_user", None)  # the test's app context outlives requests; forget the cached user
+    assert client.get("/").status_code == 302  # the old session cookie no longer logs in
