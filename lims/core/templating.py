@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import Flask, request, url_for
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_datetime, get_locale, gettext
 from flask_login import current_user
 
 from lims.core.labels import label
@@ -32,6 +32,23 @@ def url_with(**changes: Any) -> str:
     return url_for(request.endpoint or "core.index", **(request.view_args or {}), **args)
 
 
+def audit_value(field: str, value: Any) -> str:
+    """An audit payload value as a timeline shows it: times in the user's zone, enums by their
+    label, booleans as yes/no, lists joined."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    if isinstance(value, list):
+        return ", ".join(audit_value(field, v) for v in value)
+    if isinstance(value, str) and field.endswith("_at"):
+        try:
+            return fmt_datetime(datetime.fromisoformat(value))
+        except ValueError:
+            return value
+    return label(value) if isinstance(value, str) else str(value)
+
+
 def safe_next(target: str | None, default: str) -> str:
     """Only a path on this site (browsers take ``//host`` and ``/\\host`` as another host)."""
     if target and target.startswith("/") and not target.startswith(("//", "/\\")):
@@ -44,6 +61,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["date"] = fmt_date
     app.jinja_env.filters["label"] = label
     app.jinja_env.globals["status_label"] = label
+    app.jinja_env.globals["audit_value"] = audit_value
 
     @app.context_processor
     def inject() -> dict[str, Any]:

@@ -23,9 +23,9 @@ from lims.auth.security import current_actor, permission_required
 from lims.core.dt import ensure_utc, now_utc
 from lims.core.errors import LimsError, NotFoundError
 from lims.core.forms import LimsForm
-from lims.core.labels import label, options
+from lims.core.labels import options
 from lims.core.permissions import Permission
-from lims.core.templating import fmt_datetime, url_with
+from lims.core.templating import url_with
 from lims.extensions import db
 from lims.monitoring.models import Cluster, Participant, Region, SurveyRound
 from lims.samples.accession import normalise_query, parse_accession
@@ -159,21 +159,6 @@ def _load_sample(accession: str) -> Sample:
     return sample
 
 
-def audit_value(field: str, value: Any) -> str:
-    """An audit payload value as the timeline shows it: times in the user's zone, enums by
-    their label, booleans as yes/no."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return _("yes") if value else _("no")
-    if isinstance(value, str) and field.endswith("_at"):
-        try:
-            return fmt_datetime(datetime.fromisoformat(value))
-        except ValueError:
-            return value
-    return label(value) if isinstance(value, str) else str(value)
-
-
 def _label_url(accession: str) -> str:
     """The label PDF belongs to the intake module; link to it by endpoint when it is there."""
     if "samples.sample_label" in current_app.view_functions:
@@ -190,7 +175,7 @@ def _render_detail(sample: Sample, *, reject_form: RejectForm | None = None,
         events=events_for(db.session, SAMPLE_ENTITY, sample.id), actions=actions,
         SampleAction=SampleAction, reject_form=reject_form or RejectForm(formdata=None),
         cancel_form=cancel_form or CancelForm(formdata=None), problem=problem,
-        field_labels=FIELD_LABELS, audit_value=audit_value,
+        field_labels=FIELD_LABELS,
         label_url=_label_url(sample.accession),
     )
     return page, status
