@@ -4,7 +4,7 @@ once, and print barcode labels. Thin: form → registration service → commit �
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
@@ -93,6 +93,21 @@ def _attach_error(form: LimsForm, error: LimsError) -> None:
         flash(error.message, "error")
 
 
+def _register(form: ClusterMixin, endpoint: str, sticky: tuple[str, ...],
+              register: Callable[[Cluster], Sample]) -> Response | None:
+    """Find the typed cluster, register, commit and go back to an empty form for the next
+    sample; on a refusal, roll back and put the message on its field (None: re-render)."""
+    try:
+        sample = register(find_cluster(db.session, form.round_id.data, form.cluster_code.data))
+    except LimsError as error:
+        db.session.rollback()
+        _attach_error(form, error)
+        return None
+    db.session.commit()
+    _flash_registered(sample)
+    return redirect(url_for(endpoint, last=sample.accession, **_sticky_args(form, sticky)))
+
+
 def _flash_registered(sample: Sample) -> None:
     label_url = url_for(".sample_label", accession=sample.accession)
     flash(Markup(_('Registered %(accession)s. <a href="%(url)s" target="_blank">Print its label</a>',
@@ -136,24 +151,16 @@ def register_urine() -> Response | tuple[str, int]:
             sa.select(PopulationGroup).order_by(PopulationGroup.sort_order, PopulationGroup.code))
     ]
     if form.validate_on_submit():
-        try:
-            cluster = find_cluster(db.session, form.round_id.data, form.cluster_code.data)
-            sample = register_urine_sample(
-                db.session, actor=current_actor(), now=now_utc(), cluster_id=cluster.id,
-                participant_code=form.participant_code.data, age_months=form.age_months.data,
-                sex=form.sex.data, physiological_status=form.physiological_status.data,
-                population_group_code=form.population_group.data, household_code=form.household_code.data,
-                volume_ml=form.volume_ml.data, container=form.container.data,
-                collected_at=_utc(form.collected_at.data), notes=form.notes.data,
-            )
-        except LimsError as error:
-            db.session.rollback()
-            _attach_error(form, error)
-        else:
-            db.session.commit()
-            _flash_registered(sample)
-            return redirect(url_for(".register_urine", last=sample.accession,
-                                    **_sticky_args(form, URINE_STICKY)))
+        done = _register(form, ".register_urine", URINE_STICKY, lambda cluster: register_urine_sample(
+            db.session, actor=current_actor(), now=now_utc(), cluster_id=cluster.id,
+            participant_code=form.participant_code.data, age_months=form.age_months.data,
+            sex=form.sex.data, physiological_status=form.physiological_status.data,
+            population_group_code=form.population_group.data, household_code=form.household_code.data,
+            volume_ml=form.volume_ml.data, container=form.container.data,
+            collected_at=_utc(form.collected_at.data), notes=form.notes.data,
+        ))
+        if done is not None:
+            return done
     return _register_page(form, "samples/register_urine.html")
 
 
@@ -163,21 +170,14 @@ def register_salt() -> Response | tuple[str, int]:
     form = SaltIntakeForm() if request.method == "POST" else _sticky(SaltIntakeForm, SALT_STICKY)
     _setup_round_choices(form)
     if form.validate_on_submit():
-        try:
-            cluster = find_cluster(db.session, form.round_id.data, form.cluster_code.data)
-            sample = register_salt_sample(
-                db.session, actor=current_actor(), now=now_utc(), cluster_id=cluster.id,
-                household_code=form.household_code.data, salt_source=form.salt_source.data,
-                brand=form.brand.data, packaging=form.packaging.data, iodized_per_label=form.iodized(),
-                collected_at=_utc(form.collected_at.data), notes=form.notes.data,
-            )
-        except LimsError as error:
-            db.session.rollback()
-            _attach_error(form, error)
-        else:
-            db.session.commit()
-            _flash_registered(sample)
-            return redirect(url_for(".register_salt", last=sample.accession, **_sticky_args(form, SALT_STICKY)))
+        done = _register(form, ".register_salt", SALT_STICKY, lambda cluster: register_salt_sample(
+            db.session, actor=current_actor(), now=now_utc(), cluster_id=cluster.id,
+            household_code=form.household_code.data, salt_source=form.salt_source.data,
+            brand=form.brand.data, packaging=form.packaging.data, iodized_per_label=form.iodized(),
+            collected_at=_utc(form.collected_at.data), notes=form.notes.data,
+        ))
+        if done is not None:
+            return done
     return _register_page(form, "samples/register_salt.html")
 
 

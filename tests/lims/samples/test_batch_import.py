@@ -25,21 +25,6 @@ URINE_HEADER = ("cluster_code,participant_code,age_months,sex,physiological_stat
                 "household_code,volume_ml,container,collected_at,notes")
 
 
-@pytest.fixture(autouse=True)
-def request_context(app, session):
-    with app.test_request_context():
-        yield
-
-
-@pytest.fixture()
-def cluster(make_cluster):
-    return make_cluster()
-
-
-@pytest.fixture()
-def actor(make_user):
-    return make_user()
-
 
 def urine_csv(cluster, rows: int = 3, extra: str = "") -> bytes:
     lines = [URINE_HEADER]

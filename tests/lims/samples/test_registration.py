@@ -23,22 +23,6 @@ from lims.samples.registration import (
 from tests.conftest import FIXED_NOW
 
 
-@pytest.fixture(autouse=True)
-def request_context(app, session):
-    """Messages are translated, and the locale is chosen per request."""
-    with app.test_request_context():
-        yield
-
-
-@pytest.fixture()
-def cluster(make_cluster):
-    return make_cluster()
-
-
-@pytest.fixture()
-def actor(make_user):
-    return make_user()
-
 
 @pytest.fixture()
 def urine(session, actor, cluster):
