@@ -18,7 +18,8 @@ under a unique constraint per instrument, so an item sent twice (a lost HTTP res
 restarted mid-batch) is recognised and answered ``duplicate`` with the first item's id.
 
 The answer (HTTP 200) lists one outcome per item, in order: ``{"results": [{"idempotency_key",
-"outcome": "attached" | "unmatched" | "duplicate", "reading_id", "reason"}]}``. A batch that
+"outcome": "attached" | "unmatched" | "pending" | "duplicate", "reading_id", "reason"}]}``
+(``pending``: a plate waiting for an analytical run to claim it). A batch that
 fails validation is refused whole with HTTP 422 and a problem document whose ``errors`` name the
 item (``index``) and the place (``path``), so the uplink can set exactly those items aside.
 """
@@ -158,7 +159,7 @@ OUTCOME_SCHEMA: dict[str, Any] = {
     "required": ["idempotency_key", "outcome", "reading_id"],
     "properties": {
         "idempotency_key": {"type": "string"},
-        "outcome": {"type": "string", "enum": ["attached", "unmatched", "duplicate"]},
+        "outcome": {"type": "string", "enum": ["attached", "unmatched", "pending", "duplicate"]},
         "reading_id": {"type": "integer"},
         "reason": {"type": ["string", "null"]},
     },

@@ -2,6 +2,7 @@
 
 from lims.audit.models import AuditEvent
 from lims.auth.models import ApiToken, User, UserRole
+from lims.capture.models import Instrument, InstrumentReading
 from lims.core.models import Base
 from lims.monitoring.models import (
     Cluster,
@@ -26,6 +27,8 @@ __all__ = [
     "District",
     "Household",
     "IntakeBatch",
+    "Instrument",
+    "InstrumentReading",
     "Participant",
     "PopulationGroup",
     "Programme",

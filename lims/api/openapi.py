@@ -5,6 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from instruments.wire import (
+    BATCH_RESULT_SCHEMA,
+    ITEM_SCHEMA,
+    MAX_BATCH,
+    OUTCOME_SCHEMA,
+    PLATE_SCHEMA,
+    QUARANTINE_SCHEMA,
+    READING_SCHEMA,
+)
 from lims.samples.lifecycle import SampleStatus
 from lims.samples.models import SampleKind
 
@@ -93,6 +102,36 @@ OPENAPI: dict[str, Any] = {
                 },
             }
         },
+        "/readings": {
+            "post": {
+                "operationId": "submitReadings",
+                "summary": "File readings from an instrument driver's spool (batches of up to "
+                f"{MAX_BATCH}).",
+                "description": (
+                    "Needs the instrument's own token (issued on the instrument's page); every item"
+                    " must name that instrument. Items are answered in order: `attached` to a"
+                    " sample, `unmatched` (kept for a technician, with the reason), `pending` (a"
+                    " plate waiting for a run) or `duplicate` (the idempotency key was filed before;"
+                    " nothing stored again). A batch with any malformed item is refused whole (422)"
+                    " and `errors[].index` names the items."
+                ),
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReadingBatch"}}},
+                },
+                "responses": {
+                    "200": {
+                        "description": "One outcome per item, in the order sent.",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReadingBatchResult"}}},
+                    },
+                    "401": {"$ref": "#/components/responses/Unauthorized"},
+                    "403": _problem_response("The token belongs to no instrument, or the instrument is out of service."),
+                    "413": _problem_response("The request body is too large."),
+                    "415": _problem_response("The body is not JSON (`Content-Type: application/json`)."),
+                    "422": _problem_response("The batch was refused whole; `errors` lists each problem."),
+                },
+            }
+        },
     },
     "components": {
         "securitySchemes": {
@@ -122,6 +161,8 @@ OPENAPI: dict[str, Any] = {
                         "items": {
                             "type": "object",
                             "properties": {
+                                "index": {"type": "integer", "description": "Batch item."},
+                                "path": {"type": "string", "description": "JSON path."},
                                 "row": {"type": ["integer", "null"]},
                                 "column": {"type": ["string", "null"]},
                                 "message": {"type": "string"},
@@ -130,6 +171,25 @@ OPENAPI: dict[str, Any] = {
                     },
                 },
             },
+            "ReadingBatch": {
+                "type": "object",
+                "required": ["items"],
+                "additionalProperties": False,
+                "properties": {
+                    "items": {"type": "array", "minItems": 1, "maxItems": MAX_BATCH,
+                              "items": {"$ref": "#/components/schemas/ReadingItem"}},
+                },
+            },
+            "ReadingItem": ITEM_SCHEMA,
+            "Reading": READING_SCHEMA,
+            "PlateReading": PLATE_SCHEMA,
+            "Quarantined": QUARANTINE_SCHEMA,
+            "ReadingBatchResult": {
+                **BATCH_RESULT_SCHEMA,
+                "properties": {"results": {"type": "array",
+                                           "items": {"$ref": "#/components/schemas/ReadingOutcome"}}},
+            },
+            "ReadingOutcome": OUTCOME_SCHEMA,
             "TokenInfo": {
                 "type": "object",
                 "required": ["name", "prefix", "created_at"],

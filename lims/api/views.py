@@ -9,11 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, g, jsonify
+from flask import Blueprint, Response, g, jsonify, request
 
 from lims.api.openapi import OPENAPI
 from lims.auth.security import token_required
-from lims.core.errors import NotFoundError
+from lims.capture.ingest import ingest_batch, validate_batch
+from lims.capture.service import instrument_for_token
+from lims.core.dt import now_utc
+from lims.core.errors import NotFoundError, PermissionDenied, UnsupportedMediaType, ValidationError
 from lims.extensions import csrf, db
 from lims.monitoring.models import Cluster, Region
 from lims.samples.accession import normalise_query, parse_accession
@@ -67,3 +70,24 @@ def sample(accession: str) -> dict[str, Any]:
         "cluster_code": row.code,
         "region_iso_code": row.iso_code,
     }
+
+
+@bp.post("/readings")
+@token_required
+def submit_readings() -> dict[str, Any]:
+    instrument = instrument_for_token(db.session, g.api_token.id)
+    if instrument is None:
+        raise PermissionDenied(
+            "this API token belongs to no instrument; issue one on the instrument's page"
+        )
+    if not instrument.is_active:
+        raise PermissionDenied(f"instrument {instrument.code} is out of service")
+    if not request.is_json:
+        raise UnsupportedMediaType("send the batch as JSON (Content-Type: application/json)")
+    body = request.get_json(silent=True)
+    if body is None:
+        raise ValidationError("the body is not valid JSON")
+    items = validate_batch(body, instrument)
+    outcomes = ingest_batch(db.session, instrument=instrument, items=items, now=now_utc())
+    db.session.commit()
+    return {"results": [o.to_dict() for o in outcomes]}

@@ -44,6 +44,11 @@ class PermissionDenied(LimsError):
     title = "Forbidden"
 
 
+class UnsupportedMediaType(LimsError):
+    http_status = 415
+    title = "Unsupported Media Type"
+
+
 class ConflictError(LimsError):
     http_status = 409
     title = "Conflict"

@@ -17,6 +17,8 @@ routes that only accept POST.
 
 from __future__ import annotations
 
+import uuid
+
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +33,8 @@ from werkzeug.security import generate_password_hash
 
 from lims.auth.models import User, UserRole
 from lims.auth.services import create_api_token
+from lims.capture.models import Protocol
+from lims.capture.service import InstrumentFields, create_instrument, issue_instrument_token
 from lims.core.permissions import Permission, Role, permissions_for
 from lims.samples.models import IntakeBatch, Sample, SampleKind
 from tests.conftest import FIXED_NOW, make_app
@@ -217,7 +221,10 @@ def test_access(
     if caller == "token":
         admin = session.get(User, url_objects["user_id"])
         assert admin is not None
-        _token, secret = create_api_token(session, actor=admin, now=FIXED_NOW, name="matrix")
+        # An instrument's token: the one kind every token route accepts (readings need one).
+        instrument = create_instrument(session, actor=admin, now=FIXED_NOW, fields=InstrumentFields(
+            code=f"MATRIX-{uuid.uuid4().hex[:8]}", name="matrix", protocol=Protocol.ASTM))
+        secret = issue_instrument_token(session, actor=admin, now=FIXED_NOW, instrument=instrument)
         headers["Authorization"] = f"Bearer {secret}"
     elif isinstance(caller, tuple):
         login(add_user(session, caller))

@@ -74,9 +74,9 @@ def test_openapi_document_describes_exactly_the_api_routes(app: Flask) -> None:
 
 def test_openapi_marks_token_endpoints_secured(app: Flask) -> None:
     for path, item in OPENAPI["paths"].items():
-        for operation in item.values():
+        for method, operation in item.items():
             endpoint = app.url_map.bind("localhost").match(
-                "/api/v1" + re.sub(r"\{\w+\}", "X-1", path)
+                "/api/v1" + re.sub(r"\{\w+\}", "X-1", path), method=method.upper()
             )[0]
             by_token = getattr(app.view_functions[endpoint], "authenticates_by_token", False)
             assert (operation.get("security", OPENAPI["security"]) != []) == by_token, path

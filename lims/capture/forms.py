@@ -1,0 +1,81 @@
+"""Forms of the capture pages: shape only (types, lengths, choices); the rules are the service's."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, DecimalField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from lims.capture.models import Protocol
+from lims.core.forms import LimsForm
+
+
+def _settings(form: Any, field: Any) -> None:
+    if not field.data:
+        return
+    try:
+        value = json.loads(field.data)
+    except json.JSONDecodeError as error:
+        raise ValidationError(_l("Not valid JSON: %(error)s", error=str(error))) from error
+    if not isinstance(value, dict):
+        raise ValidationError(_l('Write the settings as a JSON object, e.g. {"baudrate": 9600}.'))
+
+
+class InstrumentForm(LimsForm):
+    code = StringField(_l("Code (the instrument_id its driver sends)"),
+                       validators=[DataRequired(), Length(max=64)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    protocol = SelectField(_l("Data connection"), choices=[
+        SelectChoice(Protocol.ASTM.value, _l("ASTM E1381/E1394 (serial or TCP)")),
+        SelectChoice(Protocol.BIORAD.value, _l("Bio-Rad plate reader text output")),
+        SelectChoice(Protocol.METROHM.value, _l("Metrohm PC/LIMS report")),
+        SelectChoice(Protocol.MTSICS.value, _l("Mettler Toledo MT-SICS balance")),
+        SelectChoice(Protocol.MANUAL.value, _l("No data port: keyed in (e.g. WYD checker)")),
+        SelectChoice(Protocol.FILE.value, _l("Export files uploaded through the web")),
+    ])
+    model = StringField(_l("Model"), validators=[Optional(), Length(max=200)])
+    serial_number = StringField(_l("Serial number"), validators=[Optional(), Length(max=100)])
+    location = StringField(_l("Location"), validators=[Optional(), Length(max=200)])
+    serial_settings = TextAreaField(_l("Port settings (JSON)"), validators=[Optional(), _settings])
+    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=2000)])
+    is_active = BooleanField(_l("In service"), default=True)
+
+    def settings(self) -> dict[str, Any]:
+        return json.loads(self.serial_settings.data) if self.serial_settings.data else {}
+
+
+class InboxFilterForm(LimsForm):
+    class Meta:
+        csrf = False
+
+    status = SelectField(_l("Status"), choices=[
+        SelectChoice("unmatched", _l("Unmatched")), SelectChoice("pending", _l("Plates awaiting a run")),
+        SelectChoice("attached", _l("Attached")), SelectChoice("discarded", _l("Discarded"))], default="unmatched")
+    instrument = SelectField(_l("Instrument"), choices=[], validate_choice=False)
+
+
+class AttachForm(LimsForm):
+    accession = StringField(_l("Sample accession"), validators=[DataRequired(), Length(max=40)])
+    reason = StringField(_l("Why this sample"), validators=[DataRequired(), Length(max=500)])
+
+
+class DiscardForm(LimsForm):
+    reason = StringField(_l("Reason for discarding"), validators=[DataRequired(), Length(max=500)])
+
+
+class ManualEntryForm(LimsForm):
+    instrument = SelectField(_l("Instrument"), choices=[], validate_choice=False)
+    accession = StringField(_l("Sample (scan)"), validators=[DataRequired(), Length(max=40)])
+    value = DecimalField(_l("Iodine (mg/kg)"), places=None,
+                         validators=[InputRequired(), NumberRange(min=0, max=500)])
+
+
+class PlateFileForm(LimsForm):
+    instrument = SelectField(_l("Plate reader"), choices=[], validate_choice=False)
+    file = FileField(_l("Export file (CSV or XLSX, 8 × 12 grid)"), validators=[FileRequired()])
+    sheet = StringField(_l("Sheet (XLSX; empty: the first)"), validators=[Optional(), Length(max=100)])

@@ -1,0 +1,318 @@
+"""Readings arriving from instrument drivers: validate the batch, file every item in the inbox.
+
+Why whole-batch validation and per-item filing: a batch whose *shape* is wrong (a schema
+violation, an item claiming another instrument) is refused whole with every error located, so
+nothing is half-saved and the driver can set exactly those items aside; an item whose shape is
+right but whose *content* cannot be attached (unknown accession, wrong sample kind, a value that
+is not a number) is still stored — as unmatched, with the reason — because dropping it would lose
+a measurement. Every item is answered, in order, so the driver marks its spool precisely.
+
+Speed: one batch is a handful of statements whatever its size (one look-up of known keys, one
+of the samples named, one of readings already attached to them, one multi-row INSERT), so a
+driver pushing 1,000 readings per request is not held up by per-row round trips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from jsonschema import Draft202012Validator
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from instruments.wire import BATCH_SCHEMA
+from lims.capture.analytes import analyte as find_analyte
+from lims.capture.models import (
+    Instrument,
+    InstrumentReading,
+    ReadingSource,
+    ReadingStatus,
+    ReadingType,
+)
+from lims.core.errors import ValidationError
+from lims.samples.accession import normalise_query
+from lims.samples.lifecycle import SampleStatus
+from lims.samples.models import Sample, SampleKind
+
+__all__ = ["Outcome", "validate_batch", "ingest_batch", "match_result", "ACCEPTING_STATUSES",
+           "parse_instrument_time"]
+
+#: A reading attaches only to a sample the lab holds and has not yet released a result for.
+ACCEPTING_STATUSES = frozenset({SampleStatus.RECEIVED, SampleStatus.IN_ANALYSIS})
+#: Most validation errors listed in one 422 answer (a garbage batch must not make a huge answer).
+MAX_ERRORS = 100
+
+
+@dataclass(frozen=True)
+class Outcome:
+    idempotency_key: str
+    outcome: str  # attached | unmatched | pending | duplicate
+    reading_id: int
+    reason: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"idempotency_key": self.idempotency_key, "outcome": self.outcome,
+                "reading_id": self.reading_id, "reason": self.reason}
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Draft202012Validator:
+    Draft202012Validator.check_schema(BATCH_SCHEMA)
+    return Draft202012Validator(BATCH_SCHEMA)
+
+
+def _json_path(path: Iterable[Any]) -> str:
+    return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+
+
+def parse_instrument_time(text: str | None) -> datetime | None:
+    """An ISO 8601 timestamp from the wire; instruments' own clocks are kept as sent (naive)."""
+    if text is None:
+        return None
+    return datetime.fromisoformat(text)
+
+
+def validate_batch(body: Any, instrument: Instrument) -> list[dict[str, Any]]:
+    """Raise `ValidationError` listing every problem (item index, JSON path, message).
+
+    Beyond the schema: timestamps must parse, and every item must be the token's own
+    instrument's — a token can never file readings under another instrument's name.
+    """
+    errors: list[dict[str, Any]] = []
+    for err in sorted(_validator().iter_errors(body), key=lambda e: list(map(str, e.absolute_path))):
+        path = list(err.absolute_path)
+        entry: dict[str, Any] = {"path": _json_path(path), "message": err.message}
+        if len(path) >= 2 and path[0] == "items" and isinstance(path[1], int):
+            entry["index"] = path[1]
+        errors.append(entry)
+    items = body.get("items") if isinstance(body, dict) else None
+    if isinstance(items, list):
+        broken = {e.get("index") for e in errors}
+        for i, item in enumerate(items):
+            if i in broken or not isinstance(item, dict):
+                continue
+            named = {item["instrument_id"], item["payload"].get("instrument_id", item["instrument_id"])}
+            if named != {instrument.code}:
+                errors.append({"index": i, "path": f"$.items[{i}].instrument_id",
+                               "message": f"this token belongs to instrument {instrument.code!r};"
+                                          f" the item names {sorted(named)}"})
+            for field in ("spooled_at", "payload.measured_at"):
+                where, _, name = field.rpartition(".")
+                holder = item["payload"] if where else item
+                try:
+                    parse_instrument_time(holder.get(name))
+                except (TypeError, ValueError):
+                    errors.append({"index": i, "path": f"$.items[{i}].{field}",
+                                   "message": f"{holder.get(name)!r} is not an ISO 8601 date-time"})
+    if errors:
+        raise ValidationError(
+            f"the batch was refused: {len(errors)} problem(s); nothing was saved",
+            errors=errors[:MAX_ERRORS],
+        )
+    return body["items"]
+
+
+class SampleLike(Protocol):
+    """What matching needs of a sample: a `Sample` row or the light tuple read for a batch."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def accession(self) -> str: ...
+    @property
+    def kind(self) -> SampleKind: ...
+    @property
+    def status(self) -> SampleStatus: ...
+
+
+@dataclass(frozen=True)
+class _SampleRow:
+    id: int
+    accession: str
+    kind: SampleKind
+    status: SampleStatus
+
+
+def match_result(payload: dict[str, Any], sample: SampleLike | None, *,
+                 already: dict[tuple[int, str], list[tuple[int, str, datetime | None]]] | None = None
+                 ) -> tuple[ReadingStatus, str | None]:
+    """Decide where one result goes: attached, or unmatched with a reason a technician can act
+    on. The checks run from what is wrong with the reading itself to what is wrong with the
+    sample, so the reason given is the first thing to fix."""
+    ref = payload.get("sample_id")
+    problems = payload.get("problems") or []
+    code = payload.get("analyte")
+    spec = find_analyte(code)
+    if not ref:
+        return ReadingStatus.UNMATCHED, "the instrument sent no sample ID"
+    if payload.get("value") is None:
+        why = "; ".join(problems) or f"value {payload.get('raw_value')!r} is not a number"
+        return ReadingStatus.UNMATCHED, f"no numeric value: {why}"
+    if spec is None:
+        if code:
+            return ReadingStatus.UNMATCHED, f"unknown analyte {code!r}"
+        return ReadingStatus.UNMATCHED, (
+            f"test code {payload.get('test_code')!r} is not mapped to an analyte in the instrument profile")
+    if not spec.accepts_unit(payload.get("unit") or ""):
+        return ReadingStatus.UNMATCHED, (
+            f"unit {payload.get('unit')!r} is not a unit of {spec.code} (expected {spec.unit})")
+    value = float(payload["value"])
+    if not spec.low <= value <= spec.high:
+        return ReadingStatus.UNMATCHED, (
+            f"{value:g} {spec.unit} is outside the possible range for {spec.code}"
+            f" ({spec.low:g}–{spec.high:g} {spec.unit})")
+    if sample is None:
+        return ReadingStatus.UNMATCHED, f"no sample with accession {normalise_query(ref)}"
+    if sample.kind != spec.kind:
+        return ReadingStatus.UNMATCHED, (
+            f"{spec.code} is measured in {spec.kind.value} samples, but {sample.accession} is a"
+            f" {sample.kind.value} sample")
+    if sample.status not in ACCEPTING_STATUSES:
+        status = sample.status.value.replace("_", " ")
+        return ReadingStatus.UNMATCHED, (
+            f"{sample.accession} is {status}; readings attach to received samples or samples in analysis")
+    measured = parse_instrument_time(payload.get("measured_at"))
+    for reading_id, raw_value, at in (already or {}).get((sample.id, spec.code), []):
+        if raw_value == payload.get("raw_value") and at == measured:
+            return ReadingStatus.UNMATCHED, (
+                f"same value and time as reading #{reading_id} already attached to {sample.accession}"
+                " (a duplicate?)")
+    if problems:
+        return ReadingStatus.UNMATCHED, "; ".join(problems)
+    return ReadingStatus.ATTACHED, None
+
+
+def _samples_named(session: Session, refs: Sequence[str]) -> dict[str, _SampleRow]:
+    if not refs:
+        return {}
+    rows = session.execute(
+        sa.select(Sample.id, Sample.accession, Sample.kind, Sample.status)
+        .where(Sample.accession.in_(sorted(set(refs))))
+    ).all()
+    return {r.accession: _SampleRow(r.id, r.accession, r.kind, r.status) for r in rows}
+
+
+def _attached_to(session: Session, sample_ids: Iterable[int]
+                 ) -> dict[tuple[int, str], list[tuple[int, str, datetime | None]]]:
+    ids = sorted(set(sample_ids))
+    if not ids:
+        return {}
+    rows = session.execute(
+        sa.select(InstrumentReading.id, InstrumentReading.sample_id, InstrumentReading.analyte,
+                  InstrumentReading.raw_value, InstrumentReading.measured_at)
+        .where(InstrumentReading.sample_id.in_(ids),
+               InstrumentReading.status == ReadingStatus.ATTACHED)
+    ).all()
+    out: dict[tuple[int, str], list[tuple[int, str, datetime | None]]] = {}
+    for r in rows:
+        out.setdefault((r.sample_id, r.analyte or ""), []).append((r.id, r.raw_value, r.measured_at))
+    return out
+
+
+def _row(instrument: Instrument, item: dict[str, Any], now: datetime, *, status: ReadingStatus,
+         reason: str | None, sample_id: int | None) -> dict[str, Any]:
+    payload = item["payload"]
+    kind = ReadingType(item["type"])
+    row: dict[str, Any] = {
+        "instrument_id": instrument.id,
+        "idempotency_key": item["idempotency_key"],
+        "type": kind,
+        "source": ReadingSource.DRIVER,
+        "status": status,
+        "reason": reason,
+        "sample_id": sample_id,
+        "sample_ref": None,
+        "analyte": None,
+        "test_code": "",
+        "raw_value": "",
+        "value": None,
+        "comparator": None,
+        "unit": "",
+        "measured_at": parse_instrument_time(payload.get("measured_at")),
+        "spooled_at": parse_instrument_time(item["spooled_at"]),
+        "received_at": now,
+        "payload": payload,
+        "raw": payload.get("raw", ""),
+    }
+    if kind is ReadingType.RESULT:
+        row.update(sample_ref=payload.get("sample_id"), analyte=payload.get("analyte"),
+                   test_code=payload.get("test_code", ""), raw_value=payload.get("raw_value", ""),
+                   value=payload.get("value"), comparator=payload.get("comparator"),
+                   unit=payload.get("unit", ""))
+    return row
+
+
+def _file(session: Session, instrument: Instrument, items: list[dict[str, Any]], now: datetime
+          ) -> list[Outcome]:
+    keys = [item["idempotency_key"] for item in items]
+    known = dict(session.execute(
+        sa.select(InstrumentReading.idempotency_key, InstrumentReading.id)
+        .where(InstrumentReading.instrument_id == instrument.id,
+               InstrumentReading.idempotency_key.in_(sorted(set(keys))))
+    ).all())
+    results = [it for it in items if it["type"] == ReadingType.RESULT]
+    samples = _samples_named(session, [normalise_query(it["payload"]["sample_id"])
+                                       for it in results if it["payload"].get("sample_id")])
+    already = _attached_to(session, (s.id for s in samples.values()))
+
+    # None as the status: the key was filed before (or earlier in this batch): a duplicate.
+    decided: list[tuple[str, ReadingStatus | None, str | None]] = []
+    new_rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for item in items:
+        key = item["idempotency_key"]
+        if key in known or key in seen:
+            decided.append((key, None, None))
+            continue
+        seen.add(key)
+        payload = item["payload"]
+        sample: _SampleRow | None = None
+        if item["type"] == ReadingType.RESULT:
+            ref = payload.get("sample_id")
+            sample = samples.get(normalise_query(ref)) if ref else None
+            status, reason = match_result(payload, sample, already=already)
+            if status is ReadingStatus.ATTACHED and sample is not None:
+                already.setdefault((sample.id, payload["analyte"]), []).append(
+                    (0, payload.get("raw_value", ""), parse_instrument_time(payload.get("measured_at"))))
+        elif item["type"] == ReadingType.PLATE:
+            status, reason = ReadingStatus.PENDING, "plate waiting for an analytical run"
+        else:
+            status, reason = ReadingStatus.UNMATCHED, f"quarantined by the driver: {payload['reason']}"
+        decided.append((key, status, reason))
+        new_rows.append(_row(instrument, item, now, status=status, reason=reason,
+                             sample_id=sample.id if status is ReadingStatus.ATTACHED and sample else None))
+
+    if new_rows:
+        known.update(session.execute(
+            sa.insert(InstrumentReading).returning(
+                InstrumentReading.idempotency_key, InstrumentReading.id, sort_by_parameter_order=True),
+            new_rows,
+        ).all())
+    instrument.last_seen_at = now
+    return [
+        Outcome(key, "duplicate", known[key], "already received; not stored again") if status is None
+        else Outcome(key, status.value, known[key], reason)
+        for key, status, reason in decided
+    ]
+
+
+def ingest_batch(session: Session, *, instrument: Instrument, items: list[dict[str, Any]],
+                 now: datetime) -> list[Outcome]:
+    """File a validated batch (see `validate_batch`) and answer each item in order.
+
+    Two drivers racing with the same key (a retry crossing its first attempt) meet the unique
+    constraint; the batch is then filed again inside a fresh savepoint and the loser's items come
+    back as duplicates — never stored twice, never an error for the driver.
+    """
+    try:
+        with session.begin_nested():
+            return _file(session, instrument, items, now)
+    except IntegrityError:
+        pass
+    with session.begin_nested():
+        return _file(session, instrument, items, now)

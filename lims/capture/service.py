@@ -1,0 +1,276 @@
+"""Operations on the instrument register and the readings inbox.
+
+Every function follows the house convention: it checks the rules, writes its audit event in the
+same transaction, flushes and never commits. Readings are never edited in place beyond the inbox
+decision (attach / discard), and each decision keeps who, when and why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import uuid4
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from instruments.records import PlateReading
+from lims.audit.service import record_event
+from lims.auth.models import User
+from lims.auth.services import create_api_token, revoke_api_token
+from lims.capture.analytes import ANALYTES
+from lims.capture.ingest import match_result
+from lims.capture.models import (
+    Instrument,
+    InstrumentReading,
+    Protocol,
+    ReadingSource,
+    ReadingStatus,
+    ReadingType,
+)
+from lims.core.errors import BusinessRuleViolation, ConflictError, NotFoundError, ValidationError
+from lims.samples.accession import normalise_query
+from lims.samples.transitions import get_sample_by_accession
+
+INSTRUMENT_ENTITY = "instrument"
+READING_ENTITY = "instrument_reading"
+
+
+@dataclass(frozen=True)
+class InstrumentFields:
+    code: str
+    name: str
+    protocol: Protocol
+    model: str = ""
+    serial_number: str = ""
+    location: str = ""
+    serial_settings: dict[str, Any] | None = None
+    notes: str | None = None
+
+
+def get_instrument(session: Session, instrument_id: int) -> Instrument:
+    instrument = session.get(Instrument, instrument_id)
+    if instrument is None:
+        raise NotFoundError(f"no instrument with id {instrument_id}")
+    return instrument
+
+
+def instrument_for_token(session: Session, token_id: int) -> Instrument | None:
+    return session.scalar(sa.select(Instrument).where(Instrument.api_token_id == token_id))
+
+
+def create_instrument(session: Session, *, actor: User, now: datetime,
+                      fields: InstrumentFields) -> Instrument:
+    code = fields.code.strip()
+    if not code:
+        raise ValidationError("an instrument needs a code", field="code")
+    if session.scalar(sa.select(Instrument.id).where(Instrument.code == code)) is not None:
+        raise ConflictError(f"an instrument with code {code!r} is already registered", field="code")
+    instrument = Instrument(
+        code=code, name=fields.name.strip(), protocol=fields.protocol, model=fields.model.strip(),
+        serial_number=fields.serial_number.strip(), location=fields.location.strip(),
+        serial_settings=dict(fields.serial_settings or {}), notes=fields.notes, created_at=now,
+    )
+    session.add(instrument)
+    session.flush()
+    record_event(session, actor=actor, now=now, action="instrument_registered",
+                 entity_type=INSTRUMENT_ENTITY, entity_id=instrument.id, entity_label=code,
+                 changes={k: {"before": None, "after": v} for k, v in _fields(instrument).items()})
+    return instrument
+
+
+def _fields(instrument: Instrument) -> dict[str, Any]:
+    return {"code": instrument.code, "name": instrument.name, "protocol": instrument.protocol,
+            "model": instrument.model, "serial_number": instrument.serial_number,
+            "location": instrument.location, "serial_settings": instrument.serial_settings,
+            "notes": instrument.notes, "is_active": instrument.is_active}
+
+
+def update_instrument(session: Session, *, actor: User, now: datetime, instrument: Instrument,
+                      fields: InstrumentFields, is_active: bool) -> Instrument:
+    if fields.code.strip() != instrument.code:
+        raise BusinessRuleViolation(
+            "an instrument's code cannot change: its readings and driver profile carry it", field="code")
+    before = _fields(instrument)
+    instrument.name = fields.name.strip()
+    instrument.protocol = fields.protocol
+    instrument.model = fields.model.strip()
+    instrument.serial_number = fields.serial_number.strip()
+    instrument.location = fields.location.strip()
+    instrument.serial_settings = dict(fields.serial_settings or {})
+    instrument.notes = fields.notes
+    instrument.is_active = is_active
+    after = _fields(instrument)
+    changes = {k: {"before": before[k], "after": after[k]} for k in after if before[k] != after[k]}
+    if changes:
+        record_event(session, actor=actor, now=now, action="instrument_updated",
+                     entity_type=INSTRUMENT_ENTITY, entity_id=instrument.id,
+                     entity_label=instrument.code, changes=changes)
+    session.flush()
+    return instrument
+
+
+def issue_instrument_token(session: Session, *, actor: User, now: datetime,
+                           instrument: Instrument) -> str:
+    """A new token for the instrument's driver; the previous one (if any) is revoked at once, so
+    a PC that is retired or lost cannot keep submitting. Returns the secret (shown once)."""
+    if instrument.protocol in (Protocol.MANUAL, Protocol.FILE):
+        raise BusinessRuleViolation(
+            f"{instrument.code} has no driver ({instrument.protocol.value} entry); it needs no token")
+    if instrument.api_token is not None and instrument.api_token.is_active:
+        revoke_api_token(session, actor=actor, now=now, token_id=instrument.api_token.id)
+    token, secret = create_api_token(session, actor=actor, now=now, name=f"instrument {instrument.code}")
+    instrument.api_token_id = token.id
+    session.flush()
+    record_event(session, actor=actor, now=now, action="instrument_token_issued",
+                 entity_type=INSTRUMENT_ENTITY, entity_id=instrument.id, entity_label=instrument.code,
+                 changes={"token_prefix": token.prefix})
+    return secret
+
+
+def get_reading(session: Session, reading_id: int) -> InstrumentReading:
+    reading = session.get(InstrumentReading, reading_id)
+    if reading is None:
+        raise NotFoundError(f"no reading with id {reading_id}")
+    return reading
+
+
+def _refuse_unless_open(reading: InstrumentReading) -> None:
+    if reading.status is not ReadingStatus.UNMATCHED:
+        who = f" by {reading.resolved_by.username}" if reading.resolved_by else ""
+        raise ConflictError(f"reading #{reading.id} is {reading.status.value}{who}; only unmatched"
+                            " readings can be attached or discarded")
+
+
+def attach_reading(session: Session, *, actor: User, now: datetime, reading: InstrumentReading,
+                   accession: str, reason: str) -> InstrumentReading:
+    """Attach an unmatched result to the sample a technician names. The same checks as for a
+    driver's reading apply (kind, status, value, range), except the sample the instrument named:
+    the person is correcting exactly that."""
+    _refuse_unless_open(reading)
+    if reading.type is not ReadingType.RESULT:
+        raise BusinessRuleViolation(
+            f"reading #{reading.id} is a {reading.type.value}, not a result: it cannot belong to a sample")
+    if not reason.strip():
+        raise ValidationError("say why this reading belongs to that sample", field="reason")
+    wanted = normalise_query(accession)
+    sample = get_sample_by_accession(session, wanted)
+    if sample is None:
+        raise NotFoundError(f"no sample with accession {wanted}", field="accession")
+    payload = dict(reading.payload, sample_id=sample.accession, problems=[])
+    status, why = match_result(payload, sample)
+    if status is not ReadingStatus.ATTACHED:
+        raise BusinessRuleViolation(why or "this reading cannot be attached", field="accession")
+    before = {"status": reading.status, "sample": None, "reason": reading.reason}
+    reading.status = ReadingStatus.ATTACHED
+    reading.sample_id = sample.id
+    reading.resolved_at = now
+    reading.resolved_by_id = actor.id
+    reading.resolution_reason = reason.strip()
+    session.flush()
+    record_event(session, actor=actor, now=now, action="reading_attached", entity_type=READING_ENTITY,
+                 entity_id=reading.id, entity_label=f"#{reading.id}", reason=reason.strip(),
+                 changes={"status": {"before": before["status"], "after": reading.status},
+                          "sample": {"before": reading.sample_ref, "after": sample.accession}})
+    record_event(session, actor=actor, now=now, action="reading_attached", entity_type="sample",
+                 entity_id=sample.id, entity_label=sample.accession, reason=reason.strip(),
+                 changes={"reading": {"before": None, "after": f"#{reading.id} {reading.analyte}"
+                                                            f" {reading.raw_value} {reading.unit}"}})
+    return reading
+
+
+def discard_reading(session: Session, *, actor: User, now: datetime, reading: InstrumentReading,
+                    reason: str) -> InstrumentReading:
+    _refuse_unless_open(reading)
+    if not reason.strip():
+        raise ValidationError("a discarded reading needs a reason", field="reason")
+    reading.status = ReadingStatus.DISCARDED
+    reading.resolved_at = now
+    reading.resolved_by_id = actor.id
+    reading.resolution_reason = reason.strip()
+    session.flush()
+    record_event(session, actor=actor, now=now, action="reading_discarded", entity_type=READING_ENTITY,
+                 entity_id=reading.id, entity_label=f"#{reading.id}", reason=reason.strip(),
+                 changes={"status": {"before": ReadingStatus.UNMATCHED, "after": reading.status}})
+    return reading
+
+
+def enter_manual_reading(session: Session, *, actor: User, now: datetime, instrument: Instrument,
+                         accession: str, analyte: str, value: float) -> InstrumentReading:
+    """A value keyed in from an instrument with no data port (the WYD checker). Unlike a driver's
+    reading, a wrong sample or an impossible value is refused on the spot: the technician is
+    at the keyboard and can correct it, so nothing goes to the unmatched queue."""
+    if instrument.protocol is not Protocol.MANUAL:
+        raise BusinessRuleViolation(f"{instrument.code} sends its own readings; it takes no manual entry")
+    if not instrument.is_active:
+        raise BusinessRuleViolation(f"{instrument.code} is out of service", field="instrument")
+    spec = ANALYTES.get(analyte)
+    if spec is None:
+        raise ValidationError(f"unknown analyte {analyte!r}", field="analyte")
+    wanted = normalise_query(accession)
+    sample = get_sample_by_accession(session, wanted)
+    if sample is None:
+        raise NotFoundError(f"no sample with accession {wanted}", field="accession")
+    raw = f"{value:g}"
+    payload = {"instrument_id": instrument.code, "sample_id": sample.accession, "analyte": analyte,
+               "test_code": analyte, "raw_value": raw, "value": value, "comparator": None,
+               "unit": spec.unit, "flags": [], "status": "", "measured_at": None, "position": "",
+               "raw": raw, "problems": []}
+    status, why = match_result(payload, sample)
+    if status is not ReadingStatus.ATTACHED:
+        field = "value" if "range" in (why or "") else "accession"
+        raise BusinessRuleViolation(why or "this value cannot be recorded", field=field)
+    reading = InstrumentReading(
+        instrument_id=instrument.id, idempotency_key=f"manual-{uuid4().hex}", type=ReadingType.RESULT,
+        source=ReadingSource.MANUAL, status=ReadingStatus.ATTACHED, sample_id=sample.id,
+        sample_ref=sample.accession, analyte=analyte, test_code=analyte, raw_value=raw, value=value,
+        unit=spec.unit, received_at=now, payload=payload, raw=raw, entered_by_id=actor.id,
+    )
+    session.add(reading)
+    instrument.last_seen_at = now
+    session.flush()
+    record_event(session, actor=actor, now=now, action="reading_entered", entity_type="sample",
+                 entity_id=sample.id, entity_label=sample.accession,
+                 changes={"reading": {"before": None,
+                                      "after": f"#{reading.id} {analyte} {raw} {spec.unit}"
+                                               f" ({instrument.code})"}})
+    return reading
+
+
+def import_plate(session: Session, *, actor: User, now: datetime, instrument: Instrument,
+                 plate: PlateReading, filename: str, data: bytes) -> InstrumentReading:
+    """File a plate from an uploaded export file; the file's SHA-256 is its key, so the same
+    file uploaded twice is refused rather than making a second plate."""
+    digest = hashlib.sha256(data).hexdigest()
+    key = f"file-{digest[:64]}"
+    existing = session.scalar(sa.select(InstrumentReading.id).where(
+        InstrumentReading.instrument_id == instrument.id, InstrumentReading.idempotency_key == key))
+    if existing is not None:
+        raise ConflictError(f"this file was already imported as plate #{existing}", field="file")
+    payload = plate.to_dict()
+    reading = InstrumentReading(
+        instrument_id=instrument.id, idempotency_key=key, type=ReadingType.PLATE,
+        source=ReadingSource.FILE, status=ReadingStatus.PENDING,
+        reason="plate waiting for an analytical run", test_code=filename[:200],
+        measured_at=plate.measured_at, received_at=now, payload=payload, raw=plate.raw,
+        entered_by_id=actor.id,
+    )
+    session.add(reading)
+    instrument.last_seen_at = now
+    session.flush()
+    record_event(session, actor=actor, now=now, action="plate_imported", entity_type=READING_ENTITY,
+                 entity_id=reading.id, entity_label=f"#{reading.id}",
+                 changes={"file": {"before": None, "after": filename}, "sha256": digest,
+                          "instrument": instrument.code})
+    return reading
+
+
+def readings_for_sample(session: Session, sample_id: int) -> list[InstrumentReading]:
+    """Every reading attached to a sample, oldest first, with its instrument (sample page)."""
+    return list(session.scalars(
+        sa.select(InstrumentReading)
+        .options(selectinload(InstrumentReading.instrument), selectinload(InstrumentReading.entered_by))
+        .where(InstrumentReading.sample_id == sample_id, InstrumentReading.status == ReadingStatus.ATTACHED)
+        .order_by(InstrumentReading.id)))

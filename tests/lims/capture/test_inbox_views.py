@@ -1,0 +1,167 @@
+"""The inbox pages: a technician attaches an unmatched reading to the right sample or discards it
+with a reason; both are audited and an attached reading shows on the sample page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from instruments.records import Reading
+from instruments.wire import envelope_for
+from lims.audit.models import AuditEvent
+from lims.auth.models import User
+from lims.capture.models import Instrument, InstrumentReading, Protocol, ReadingStatus
+from lims.core.permissions import Role
+from lims.samples.lifecycle import SampleStatus
+from lims.samples.models import Sample, SampleKind
+from tests.conftest import FIXED_NOW
+
+
+def file_unmatched(client: FlaskClient, instrument: Instrument, secret: str, sample_ref: str,
+                   raw: str = "\x023R|1|^^^UIC|87.3|ug/L\r\x03AB\r\n") -> int:
+    reading = Reading(instrument_id=instrument.code, sample_id=sample_ref, analyte="uic",
+                      raw_value="87.3", value=87.3, unit="ug/L", test_code="UIC", raw=raw)
+    response = client.post("/api/v1/readings", headers={"Authorization": f"Bearer {secret}"},
+                           json={"items": [envelope_for(instrument.code, reading).to_dict()]})
+    [outcome] = response.get_json()["results"]
+    assert outcome["outcome"] == "unmatched"
+    return int(outcome["reading_id"])
+
+
+def test_attach_then_the_sample_page_shows_it(client: FlaskClient, session: Session, login,
+                                              make_user: Callable[..., User], make_instrument,
+                                              make_sample: Callable[..., Sample]) -> None:
+    instrument, secret = make_instrument(Protocol.ASTM)
+    sample = make_sample(SampleKind.URINE, status=SampleStatus.RECEIVED)
+    tech = make_user(Role.TECHNICIAN)
+    session.commit()
+    reading_id = file_unmatched(client, instrument, secret, "U25-0001")
+    login(tech)
+    page = client.get("/inbox/")
+    assert page.status_code == 200 and "U25-0001" in page.get_data(as_text=True)
+    detail = client.get(f"/inbox/{reading_id}").get_data(as_text=True)
+    assert "&lt;STX&gt;3R|1|^^^UIC|87.3|ug/L&lt;CR&gt;" in detail  # the raw bytes, made visible
+    response = client.post(f"/inbox/{reading_id}/attach",
+                           data={"accession": sample.accession, "reason": "label typo on the rack"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    row = session.get(InstrumentReading, reading_id)
+    session.refresh(row)
+    assert row.status is ReadingStatus.ATTACHED and row.sample_id == sample.id
+    assert row.resolved_by_id == tech.id and row.resolution_reason == "label typo on the rack"
+    events = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "reading_attached")).all()
+    assert {(e.entity_type, e.reason) for e in events} >= {
+        ("instrument_reading", "label typo on the rack"), ("sample", "label typo on the rack")}
+    sample_page = client.get(f"/samples/{sample.accession}").get_data(as_text=True)
+    assert "Instrument readings" in sample_page and "87.3" in sample_page
+    again = client.post(f"/inbox/{reading_id}/discard", data={"reason": "oops"})
+    assert again.status_code == 409 and "only unmatched" in again.get_data(as_text=True)
+
+
+def test_attach_refuses_a_sample_of_the_wrong_kind(client: FlaskClient, session: Session, login,
+                                                   make_user, make_instrument, make_sample) -> None:
+    instrument, secret = make_instrument(Protocol.ASTM)
+    salt = make_sample(SampleKind.SALT, status=SampleStatus.RECEIVED)
+    tech = make_user(Role.TECHNICIAN)
+    session.commit()
+    reading_id = file_unmatched(client, instrument, secret, "nonsense")
+    login(tech)
+    response = client.post(f"/inbox/{reading_id}/attach",
+                           data={"accession": salt.accession, "reason": "try"})
+    assert response.status_code == 422
+    assert "is a salt sample" in response.get_data(as_text=True)
+    row = session.get(InstrumentReading, reading_id)
+    session.refresh(row)
+    assert row.status is ReadingStatus.UNMATCHED
+
+
+def test_discard_needs_a_reason_and_is_audited(client: FlaskClient, session: Session, login,
+                                               make_user, make_instrument) -> None:
+    instrument, secret = make_instrument(Protocol.ASTM)
+    tech = make_user(Role.TECHNICIAN)
+    session.commit()
+    reading_id = file_unmatched(client, instrument, secret, "QC-LOW")
+    login(tech)
+    assert client.post(f"/inbox/{reading_id}/discard", data={"reason": ""}).status_code == 422
+    response = client.post(f"/inbox/{reading_id}/discard", data={"reason": "a control, not a sample"})
+    assert response.status_code == 302
+    row = session.get(InstrumentReading, reading_id)
+    session.refresh(row)
+    assert row.status is ReadingStatus.DISCARDED
+    assert session.scalar(sa.select(AuditEvent.reason).where(
+        AuditEvent.action == "reading_discarded", AuditEvent.entity_id == reading_id)) == \
+        "a control, not a sample"
+    assert "QC-LOW" in client.get("/inbox/?status=discarded").get_data(as_text=True)
+
+
+def test_inbox_pages_by_keyset(client: FlaskClient, session: Session, login, make_user,
+                               make_instrument, app) -> None:
+    instrument, secret = make_instrument(Protocol.ASTM)
+    tech = make_user(Role.TECHNICIAN)
+    session.commit()
+    ids = [file_unmatched(client, instrument, secret, f"X-{i}") for i in range(5)]
+    login(tech)
+    app.config["PAGE_SIZE"] = 2
+    try:
+        first = client.get(f"/inbox/?instrument={instrument.id}").get_data(as_text=True)
+        assert "X-4" in first and "X-3" in first and "X-2" not in first
+        second = client.get(f"/inbox/?instrument={instrument.id}&before={ids[3]}").get_data(as_text=True)
+        assert "X-2" in second and "X-1" in second and "X-4" not in second
+        back = client.get(f"/inbox/?instrument={instrument.id}&after={ids[2]}").get_data(as_text=True)
+        assert "X-4" in back and "X-3" in back and "X-2" not in back
+    finally:
+        app.config["PAGE_SIZE"] = 50
+
+
+def test_register_page_and_token_shown_once(client: FlaskClient, session: Session, login,
+                                            admin: User) -> None:
+    login(admin)
+    response = client.post("/instruments/new", data={
+        "code": "SK-READER-01", "name": "Bio-Rad 680", "protocol": "biorad", "model": "680",
+        "serial_settings": '{"baudrate": 9600, "parity": "N"}', "is_active": "y"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    instrument = session.scalar(sa.select(Instrument).where(Instrument.code == "SK-READER-01"))
+    assert instrument is not None and instrument.serial_settings == {"baudrate": 9600, "parity": "N"}
+    duplicate = client.post("/instruments/new", data={"code": "SK-READER-01", "name": "x",
+                                                      "protocol": "biorad"})
+    assert duplicate.status_code == 409 or "already registered" in duplicate.get_data(as_text=True)
+    client.post(f"/instruments/{instrument.id}/token")
+    shown = client.get(f"/instruments/{instrument.id}").get_data(as_text=True)
+    assert "lims-driver run --profile SK-READER-01" in shown
+    assert "lims-driver run" not in client.get(f"/instruments/{instrument.id}").get_data(as_text=True)
+    listing = client.get("/instruments/").get_data(as_text=True)
+    assert "SK-READER-01" in listing and "baudrate=9600" in listing
+    bad = client.post("/instruments/new", data={"code": "X", "name": "x", "protocol": "astm",
+                                                "serial_settings": "{baud"})
+    assert bad.status_code == 422 and "Not valid JSON" in bad.get_data(as_text=True)
+
+
+def test_manual_entry_is_keyboard_first_and_checks_ranges(
+        client: FlaskClient, session: Session, login, make_user, make_instrument,
+        make_sample: Callable[..., Sample]) -> None:
+    wyd, _ = make_instrument(Protocol.MANUAL, code="WYD-01", name="WYD Iodine Checker")
+    salt = make_sample(SampleKind.SALT, status=SampleStatus.RECEIVED)
+    urine = make_sample(SampleKind.URINE, status=SampleStatus.RECEIVED)
+    tech = make_user(Role.TECHNICIAN)
+    session.commit()
+    login(tech)
+    page = client.get("/entry/manual").get_data(as_text=True)
+    assert 'id="accession"' in page and "autofocus" in page
+    ok = client.post("/entry/manual", data={"instrument": str(wyd.id),
+                                            "accession": f" {salt.accession}\r\n", "value": "32.5"})
+    assert ok.status_code == 302, ok.get_data(as_text=True)
+    row = session.scalar(sa.select(InstrumentReading).where(InstrumentReading.sample_id == salt.id))
+    assert row is not None and row.value == 32.5 and row.unit == "mg/kg" and row.entered_by_id == tech.id
+    wrong_kind = client.post("/entry/manual", data={"instrument": str(wyd.id),
+                                                    "accession": urine.accession, "value": "30"})
+    assert wrong_kind.status_code == 422 and "is a urine sample" in wrong_kind.get_data(as_text=True)
+    too_high = client.post("/entry/manual", data={"instrument": str(wyd.id),
+                                                  "accession": salt.accession, "value": "900"})
+    assert too_high.status_code == 422
+    unknown = client.post("/entry/manual", data={"instrument": str(wyd.id),
+                                                 "accession": "S-2026-999999", "value": "30"})
+    assert unknown.status_code == 404 and "S-2026-999999" in unknown.get_data(as_text=True)
+    assert f"{salt.accession}" in client.get("/entry/manual").get_data(as_text=True)
+    assert FIXED_NOW  # the factories' clock; entries use the real one
