@@ -30,7 +30,6 @@ from datetime import date, datetime, time
 
 import openpyxl
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
 
 from instruments.codecs._common import parse_number
 from instruments.errors import PlateFileError
@@ -158,9 +157,11 @@ def _read_csv(text: str) -> _Table:
 
 
 def _read_xlsx(data: bytes, filename: str, sheet: str | None) -> _Table:
+    # read-only mode parses sheet XML lazily, so a damaged sheet fails while iterating, not on load
+    unreadable = (zipfile.BadZipFile, KeyError, OSError, ValueError, SyntaxError)  # ParseError ⊂ SyntaxError
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as exc:
+    except unreadable as exc:
         raise PlateFileError(filename, [f"not a readable XLSX workbook ({exc})"], data) from exc
     try:
         if sheet is None:
@@ -170,9 +171,11 @@ def _read_xlsx(data: bytes, filename: str, sheet: str | None) -> _Table:
         else:
             names = ", ".join(book.sheetnames)
             raise PlateFileError(filename, [f"no sheet named {sheet!r} (sheets: {names})"], data)
+        title = ws.title
         rows: list[list[Cell]] = [list(r) for r in ws.iter_rows(min_row=1, min_col=1,
                                                                  values_only=True)]
-        title = ws.title
+    except unreadable as exc:
+        raise PlateFileError(filename, [f"sheet {title!r} is not readable ({exc})"], data) from exc
     finally:
         book.close()
     raw = "\n".join("\t".join(_text(c) for c in row).rstrip("\t") for row in rows)

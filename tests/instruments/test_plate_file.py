@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -185,6 +187,17 @@ def test_not_an_xlsx_and_legacy_xls(tmp_path: Path) -> None:
     assert "save it as .xlsx or CSV" in problem
     assert problems(to_csv(grid(WELLS_IN)), sheet="S") == (
         "sheet 'S' was asked for, but the file is CSV, not XLSX",)
+
+
+def test_damaged_sheet_xml(tmp_path: Path) -> None:
+    good = zipfile.ZipFile(io.BytesIO(to_xlsx(tmp_path / "g.xlsx", {"S": grid(WELLS_IN)})))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as damaged:
+        for name in good.namelist():
+            content = good.read(name)
+            damaged.writestr(name, content[:-40] if name == "xl/worksheets/sheet1.xml" else content)
+    (problem,) = problems(out.getvalue(), "d.xlsx")
+    assert problem.startswith("sheet 'S' is not readable (")
 
 
 # -- errors ---------------------------------------------------------------------------------------
