@@ -158,7 +158,8 @@ def _read_csv(text: str) -> _Table:
 
 def _read_xlsx(data: bytes, filename: str, sheet: str | None) -> _Table:
     # read-only mode parses sheet XML lazily, so a damaged sheet fails while iterating, not on load
-    unreadable = (zipfile.BadZipFile, KeyError, OSError, ValueError, SyntaxError)  # ParseError ⊂ SyntaxError
+    # broken XML raises xml.etree's ParseError, a SyntaxError
+    unreadable = (zipfile.BadZipFile, KeyError, OSError, ValueError, SyntaxError)
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except unreadable as exc:
