@@ -3,7 +3,7 @@
 This package runs on the lab PC next to an instrument and talks to the LIMS only over HTTP, so it
 never imports `lims`, `flask` or `sqlalchemy` (a test enforces it). Only the codecs exist so far:
 pure, incremental decoders/encoders for ASTM E1381/E1394, Bio-Rad plate readers, Metrohm
-PC/LIMS reports and MT-SICS balances.
+PC/LIMS reports and MT-SICS balances, and an importer for plate readers' export files.
 """
 
 from instruments.errors import (
@@ -12,6 +12,7 @@ from instruments.errors import (
     FramingError,
     InstrumentError,
     InstrumentTimeout,
+    PlateFileError,
     ProtocolError,
     RecordError,
     SequenceError,
@@ -21,6 +22,6 @@ from instruments.records import WELLS, PlateReading, Quarantined, Reading
 
 __all__ = [
     "InstrumentError", "TransportError", "InstrumentTimeout", "ProtocolError", "FramingError",
-    "ChecksumError", "SequenceError", "RecordError", "DeviceReportedError",
+    "ChecksumError", "SequenceError", "RecordError", "PlateFileError", "DeviceReportedError",
     "Reading", "PlateReading", "Quarantined", "WELLS",
 ]

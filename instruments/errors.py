@@ -9,6 +9,8 @@ Protocol errors carry the offending bytes, because the raw input is evidence tha
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 __all__ = [
     "InstrumentError",
     "TransportError",
@@ -18,6 +20,7 @@ __all__ = [
     "ChecksumError",
     "SequenceError",
     "RecordError",
+    "PlateFileError",
     "DeviceReportedError",
 ]
 
@@ -93,6 +96,22 @@ class RecordError(ProtocolError):
     """A record (E1394 record, report section) could not be parsed."""
 
     error_code = "record_error"
+
+
+class PlateFileError(RecordError):
+    """A plate reader's export file is not one readable 96-well plate.
+
+    `problems` lists every problem found (each naming its row, column and cell), so the operator
+    fixes the file in one go instead of one error per upload; `raw` is the file as uploaded.
+    """
+
+    error_code = "plate_file_error"
+
+    def __init__(self, filename: str, problems: Sequence[str], raw: bytes = b"") -> None:
+        count = f"{len(problems)} problems" if len(problems) > 1 else "1 problem"
+        super().__init__(f"{filename}: {count}: " + "; ".join(problems), raw)
+        self.filename = filename
+        self.problems = tuple(problems)
 
 
 class DeviceReportedError(InstrumentError):
