@@ -165,3 +165,32 @@ def test_manual_entry_is_keyboard_first_and_checks_ranges(
     assert unknown.status_code == 404 and "S-2026-999999" in unknown.get_data(as_text=True)
     assert f"{salt.accession}" in client.get("/entry/manual").get_data(as_text=True)
     assert FIXED_NOW  # the factories' clock; entries use the real one
+
+
+def test_plate_file_upload_waits_for_a_run_and_bad_files_say_why(
+        client: FlaskClient, session: Session, login, make_user, make_instrument) -> None:
+    import io
+
+    from tests.instruments.plate_files import grid, layout, make_wells, to_csv
+
+    reader, _ = make_instrument(Protocol.FILE, code="MULTISKAN-01", name="Multiskan FC")
+    tech = make_user(Role.TECHNICIAN)
+    session.commit()
+    login(tech)
+    wells = make_wells(7)
+    data = to_csv(layout(wells, "skanit"), delimiter=";")
+    response = client.post("/entry/plate-file", content_type="multipart/form-data", data={
+        "instrument": str(reader.id), "file": (io.BytesIO(data), "plate1.csv")})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    plate = session.scalar(sa.select(InstrumentReading).where(InstrumentReading.instrument_id == reader.id))
+    assert plate is not None and plate.status is ReadingStatus.PENDING
+    assert plate.payload["wells"]["C7"] == wells["C7"]
+    again = client.post("/entry/plate-file", content_type="multipart/form-data", data={
+        "instrument": str(reader.id), "file": (io.BytesIO(data), "plate1.csv")})
+    assert again.status_code == 409 and f"already imported as plate #{plate.id}" in again.get_data(as_text=True)
+    rows = grid(wells)
+    rows[3][7] = "abc"
+    broken = client.post("/entry/plate-file", content_type="multipart/form-data", data={
+        "instrument": str(reader.id), "file": (io.BytesIO(to_csv(rows)), "broken.csv")})
+    assert broken.status_code == 422
+    assert "&#39;abc&#39; is not a number" in broken.get_data(as_text=True)
