@@ -29,6 +29,7 @@ demo: $(STAMP) instance/lims.toml
 	$(BIN)/lims seed
 	$(BIN)/lims demo-data --seed 2026 --samples $(DEMO_SAMPLES) --if-empty
 	$(BIN)/lims demo-users
+	$(BIN)/lims instruments demo
 
 run: demo
 	@echo ""

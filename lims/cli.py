@@ -141,9 +141,11 @@ def tokens_create(name: str, by_username: str) -> None:
 
 def register_module_commands() -> None:
     """Commands owned by domain modules (demo data, …)."""
+    from lims.capture.cli import instruments_group
     from lims.monitoring.cli import register as register_monitoring
 
     register_monitoring(main)
+    main.add_command(instruments_group)
 
 
 register_module_commands()
