@@ -324,7 +324,7 @@ def _classify(values: list[float | None], method: MethodVersion, *, top: float,
         suggested = method.dilution.suggest(max(above) / dilution_factor, top) \
             if method.dilution else None
         return result(ResultStatus.DILUTE,
-                      f"Above the top standard ({top_sample:g} {unit}): dilute and repeat.",
+                      f"Above the top of the range ({top_sample:g} {unit}): dilute and repeat.",
                       suggested=suggested)
     limit = lod * dilution_factor if lod is not None else None
     if limit is not None and all(v < limit for v in measured):
