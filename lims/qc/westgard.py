@@ -58,6 +58,7 @@ def parse_rule(name: str) -> Rule:
         n, k = int(m[1]), int(m[2])
         if n == 1:
             return Rule(name, "single", k)
+        # Westgard states 2-2s across materials within a run; 4-1s and 3-1s across runs too
         scopes = (WITHIN_LEVEL, WITHIN_RUN) if k >= 2 else (WITHIN_LEVEL, ACROSS_LEVELS)
         return Rule(name, "consecutive", k, count=n, scopes=scopes)
     if m := _K_OF_N.fullmatch(name):
