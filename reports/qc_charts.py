@@ -46,8 +46,9 @@ def _plot(series: list[list[tuple[float, float]]], font: str) -> LinePlot:
     return lp
 
 
-def calibration_chart(standards: Sequence[tuple[float, float]], curve: Sequence[tuple[float, float]],
-                      *, title: str = "Calibration curve", x_label: str = "Concentration (µg/L)",
+def calibration_chart(standards: Sequence[tuple[float, float]],
+                      curve: Sequence[tuple[float, float]], *, title: str = "Calibration curve",
+                      x_label: str = "Concentration (µg/L)",
                       y_label: str = "Absorbance", font: str = "Helvetica") -> Drawing:
     """Standards as circles, the fitted curve as a line (pass `CalibrationCurve.sample()`)."""
     if not standards or len(curve) < 2:

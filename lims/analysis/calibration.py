@@ -17,12 +17,17 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 from scipy import optimize, stats
 
 from lims.analysis.methods import (
-    CalibrationModel, CalibrationSpec, MethodVersion, ResponseDirection, ToleranceKind,
+    CalibrationModel,
+    CalibrationSpec,
+    MethodVersion,
+    ResponseDirection,
+    ToleranceKind,
 )
 
 __all__ = [
@@ -139,8 +144,8 @@ class CalibrationCurve:
         for root in roots:
             if abs(root.imag) < 1e-12 and ((p1 + 2 * p2 * root.real) > 0) == rising:
                 return float(root.real)
-        beyond_top = (y - self.response(self.top)) > 0 if rising else (y - self.response(self.top)) < 0
-        return math.inf if beyond_top else -math.inf
+        past_top = y - self.response(self.top)
+        return math.inf if (past_top > 0 if rising else past_top < 0) else -math.inf
 
     def sample(self, points: int = 50) -> list[tuple[float, float]]:
         """(concentration, response) pairs along the calibrated range, for charts."""
@@ -159,15 +164,16 @@ def fit_curve(concentrations: Sequence[float], responses: Sequence[float | None]
     r² is computed in the space the model is fitted in (ln(A) for ln_linear).
     """
     if len(concentrations) != len(responses):
-        raise CalibrationError(f"{len(concentrations)} concentrations but {len(responses)} responses")
+        raise CalibrationError(
+            f"{len(concentrations)} concentrations but {len(responses)} responses")
     pairs = [(float(c), float(r)) for c, r in zip(concentrations, responses, strict=True)
              if r is not None]
     x = np.array([c for c, _ in pairs])
     y = np.array([r for _, r in pairs])
     levels = len(set(x.tolist()))
     if levels < _MIN_POINTS[model]:
-        raise CalibrationError(f"a {model.value} curve needs at least {_MIN_POINTS[model]} standard "
-                               f"concentrations with a reading; got {levels}")
+        raise CalibrationError(f"a {model.value} curve needs at least {_MIN_POINTS[model]} "
+                               f"standard concentrations with a reading; got {levels}")
     if model is CalibrationModel.LN_LINEAR:
         bad = [f"{c:g}" for c, r in pairs if r <= 0]
         if bad:
@@ -229,7 +235,8 @@ class CurveVerdict:
     reasons: tuple[str, ...]
 
 
-def evaluate_curve(curve: CalibrationCurve, spec: CalibrationSpec, unit: str = "µg/L") -> CurveVerdict:
+def evaluate_curve(curve: CalibrationCurve, spec: CalibrationSpec,
+                   unit: str = "µg/L") -> CurveVerdict:
     """Check the curve against the method version's criteria; each failure is one plain sentence."""
     rules = spec.acceptance
     reasons: list[str] = []
@@ -243,7 +250,7 @@ def evaluate_curve(curve: CalibrationCurve, spec: CalibrationSpec, unit: str = "
         falling = spec.direction is ResponseDirection.DECREASING
         levels = sorted(by_level)
         means = [float(np.mean(by_level[c])) for c in levels]
-        for (c0, m0), (c1, m1) in zip(zip(levels, means), zip(levels[1:], means[1:])):
+        for (c0, m0), (c1, m1) in pairwise(zip(levels, means, strict=True)):
             if (m1 >= m0) if falling else (m1 <= m0):
                 reasons.append(
                     f"Standards are not monotonic: the response at {c1:g} {unit} ({m1:.4g}) is not "
@@ -316,7 +323,8 @@ def _classify(values: list[float | None], method: MethodVersion, *, top: float,
     if not values:
         raise ValueError("no replicate responses given")
     if any(v is None for v in values):
-        return result(ResultStatus.REPEAT, "A replicate has no usable reading (over range or missing).")
+        return result(ResultStatus.REPEAT,
+                      "A replicate has no usable reading (over range or missing).")
     measured = [float(v) for v in values if v is not None]
     top_sample = top * dilution_factor
     above = [v for v in measured if v > top_sample]
@@ -336,7 +344,8 @@ def _classify(values: list[float | None], method: MethodVersion, *, top: float,
         what = "CV" if tol.kind is ToleranceKind.CV_PCT else "difference"
         suffix = " %" if tol.kind is ToleranceKind.CV_PCT else f" {unit}"
         return result(ResultStatus.REPEAT,
-                      f"Replicate {what} {spread:.3g}{suffix} exceeds {tol.limit:g}{suffix}: repeat.",
+                      f"Replicate {what} {spread:.3g}{suffix} exceeds {tol.limit:g}{suffix}: "
+                      "repeat.",
                       spread=spread)
     mean = float(np.mean(measured))
     if limit is not None and mean < limit:

@@ -19,7 +19,8 @@ from typing import Any
 from lims.qc.westgard import parse_rule
 
 __all__ = [
-    "Matrix", "ResultScale", "CalibrationModel", "ResponseDirection", "ControlLevel", "ToleranceKind",
+    "Matrix", "ResultScale", "CalibrationModel", "ResponseDirection", "ControlLevel",
+    "ToleranceKind",
     "CurveAcceptance", "CalibrationSpec", "DilutionRule", "ControlMaterial", "DuplicateTolerance",
     "PlateSpec", "TitrationSpec", "MethodVersion", "default_catalogue", "RTK_CATEGORIES",
     "WESTGARD_N2", "WESTGARD_N3",
@@ -96,7 +97,7 @@ class CalibrationSpec:
 
 @dataclass(frozen=True)
 class DilutionRule:
-    """Samples above the top calibrator are diluted, re-assayed and multiplied back (domain.md §2.4).
+    """Samples above the top calibrator are diluted, re-assayed and multiplied back (§2.4).
 
     `factors` are the dilutions the SOP allows, ascending; the smallest that brings an estimate
     under `target_fraction` of the top calibrator is suggested.
@@ -116,7 +117,7 @@ class DilutionRule:
 
 @dataclass(frozen=True)
 class ControlMaterial:
-    """A control level run with every plate or batch; its target comes from data (`lims.qc.stats`)."""
+    """A control level run with every plate or batch; its target comes from data (lims.qc.stats)."""
 
     level: ControlLevel
     name: str
@@ -142,7 +143,7 @@ class PlateSpec:
 
 @dataclass(frozen=True)
 class TitrationSpec:
-    """Nominal reagent and portion (domain.md §3.1); the actual molarity is recorded per titrant lot."""
+    """Nominal reagent and portion (domain.md §3.1); the actual molarity is kept per titrant lot."""
 
     nominal_molarity: float = 0.005
     sample_mass_g: float = 10.0
@@ -177,7 +178,8 @@ class MethodVersion:
             if not self.categories:
                 raise ValueError(f"{self.code}: an ordinal method needs its categories")
             if self.calibration or self.lod is not None or self.reportable_range:
-                raise ValueError(f"{self.code}: an ordinal method has no curve, LOD or numeric range")
+                raise ValueError(
+                    f"{self.code}: an ordinal method has no curve, LOD or numeric range")
         elif self.categories:
             raise ValueError(f"{self.code}: categories belong to ordinal methods only")
         if self.lod is not None and self.loq is not None and self.loq < self.lod:
@@ -194,10 +196,11 @@ class MethodVersion:
         return f"{self.code}@v{self.version}"
 
     def category(self, text: str) -> str:
-        """Validate a rapid-test reading against the method's categories; no number ever comes out."""
+        """Check a rapid-test reading against the method's categories; never returns a number."""
         value = text.strip()
         if value not in self.categories:
-            raise ValueError(f"{self.code}: {text!r} is not one of the categories {', '.join(self.categories)}")
+            raise ValueError(f"{self.code}: {text!r} is not one of the categories "
+                             f"{', '.join(self.categories)}")
         return value
 
     def new_version(self, **changes: Any) -> MethodVersion:
@@ -268,7 +271,7 @@ _SALT_CONTROLS = (  # UNCONFIRMED: domain.md names no salt control levels
     ControlMaterial(ControlLevel.LOW, "Salt control low", 15.0),
     ControlMaterial(ControlLevel.HIGH, "Salt control high", 40.0),
 )
-_UIC_CV = DuplicateTolerance(ToleranceKind.CV_PCT, 15.0)  # UNCONFIRMED; intra-assay CV ≤ 10 % (§2.3)
+_UIC_CV = DuplicateTolerance(ToleranceKind.CV_PCT, 15.0)  # UNCONFIRMED; intra-assay CV ≤ 10 %
 _SALT_DIFF = DuplicateTolerance(ToleranceKind.ABS_DIFF, 5.4)  # GOST R 51575 repeatability (§3.1)
 _SK_LOD = 14.0  # Ohashi 2 SD above the zero calibrator; Pino DERIVED (§2.2, §2.3)
 _SK_LOQ = 42.0  # UNCONFIRMED: 3 × LOD (§2.4)

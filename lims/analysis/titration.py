@@ -29,8 +29,8 @@ GOST_REPEATABILITY_MG_PER_KG = 5.4
 
 def _required(value: float | None, name: str, label: str) -> float:
     if value is None:
-        raise ValidationError(f"The {label} is missing; it is needed to compute the iodine content.",
-                              field=name)
+        raise ValidationError(
+            f"The {label} is missing; it is needed to compute the iodine content.", field=name)
     if not value > 0:
         raise ValidationError(f"The {label} must be positive, got {value}.", field=name)
     return float(value)
@@ -38,7 +38,7 @@ def _required(value: float | None, name: str, label: str) -> float:
 
 def salt_iodine_mg_per_kg(volume_ml: float | None, molarity: float | None,
                           mass_g: float | None) -> float:
-    """Iodine in mg per kg salt from titrant volume (mL), thiosulfate molarity (mol/L), salt mass (g).
+    """Iodine (mg/kg salt) from titrant volume (mL), thiosulfate molarity (mol/L), salt mass (g).
 
     A zero volume is a valid result (no iodine); a missing or non-positive molarity or mass is a
     `ValidationError` naming the value (`field` = the parameter name).

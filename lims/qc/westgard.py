@@ -130,7 +130,8 @@ def evaluate_run(runs: Sequence[ControlRun], targets: Mapping[str, ControlTarget
     for pos, run in enumerate(runs):
         unknown = sorted(set(run.values) - set(targets))
         if unknown:
-            raise ValueError(f"run {run.run_id}: no target for control level(s) {', '.join(unknown)}")
+            raise ValueError(
+                f"run {run.run_id}: no target for control level(s) {', '.join(unknown)}")
         for level, target in targets.items():
             for value in run.values.get(level, ()):
                 observations.append(_Obs(len(observations), pos, run.run_id, level,
@@ -215,9 +216,11 @@ def _report(rule: Rule, groups: list[list[_Obs]]) -> list[Violation]:
         if rule.kind == "single":
             what = f"beyond ±{rule.limit:g} SD"
         elif rule.kind == "range":
-            what = f"one above +{rule.limit / 2:g} SD and one below −{rule.limit / 2:g} SD in the run"
+            half = rule.limit / 2
+            what = f"one above +{half:g} SD and one below −{half:g} SD in the run"
         elif rule.kind == "k_of_n":
-            what = f"{rule.count} of {rule.window} consecutive values beyond the same {rule.limit:g} SD limit"
+            what = (f"{rule.count} of {rule.window} consecutive values beyond the same "
+                    f"{rule.limit:g} SD limit")
         elif rule.limit == 0:
             what = f"{len(group)} consecutive values on the same side of the mean"
         else:

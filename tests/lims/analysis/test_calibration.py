@@ -10,11 +10,21 @@ import numpy as np
 import pytest
 
 from lims.analysis.calibration import (
-    CalibrationCurve, CalibrationError, ResultStatus, StandardPoint, classify_reading,
-    classify_sample, evaluate_curve, fit_curve,
+    CalibrationCurve,
+    CalibrationError,
+    ResultStatus,
+    StandardPoint,
+    classify_reading,
+    classify_sample,
+    evaluate_curve,
+    fit_curve,
 )
 from lims.analysis.methods import (
-    CalibrationModel, CalibrationSpec, CurveAcceptance, ResponseDirection, default_catalogue,
+    CalibrationModel,
+    CalibrationSpec,
+    CurveAcceptance,
+    ResponseDirection,
+    default_catalogue,
 )
 
 CAT = {m.code: m for m in default_catalogue()}
@@ -40,7 +50,8 @@ def test_ln_linear_matches_polyfit_on_ln_absorbance() -> None:
     back = (np.log(a) - intercept) / slope
     assert [p.back_calculated for p in curve.standards] == pytest.approx(back)
     for p, b in zip(curve.standards, back, strict=True):
-        assert p.recovery_pct == (None if p.concentration == 0 else pytest.approx(100 * b / p.concentration))
+        expected = None if p.concentration == 0 else pytest.approx(100 * b / p.concentration)
+        assert p.recovery_pct == expected
 
 
 def test_linear_and_quadratic_match_polyfit() -> None:
@@ -68,7 +79,7 @@ def test_four_pl_recovers_known_parameters(truth: tuple[float, float, float, flo
     assert curve.params == pytest.approx(truth, rel=1e-4)
     noisy = y * (1 + 0.005 * np.random.default_rng(3).standard_normal(x.size))
     rough = fit_curve(x, noisy, CalibrationModel.FOUR_PL)
-    assert rough.params == pytest.approx(truth, rel=0.05)
+    assert rough.params == pytest.approx(truth, rel=0.05, abs=0.01)
     assert rough.r2 > 0.999
 
 
@@ -134,14 +145,15 @@ def test_too_few_points() -> None:
     curve = fit_curve(STANDARDS[keep], sk_absorbance(STANDARDS[keep]))
     verdict = evaluate_curve(curve, SK.calibration)
     assert not verdict.accepted
-    assert verdict.reasons == ("Only 4 standard concentrations have a reading; at least 5 are needed.",)
+    assert verdict.reasons == (
+        "Only 4 standard concentrations have a reading; at least 5 are needed.",)
 
 
 def test_non_monotonic_standards_are_refused_in_the_expected_direction() -> None:
     a = sk_absorbance(STANDARDS)
     a[[6, 7]], a[[8, 9]] = a[[8, 9]].copy(), a[[6, 7]].copy()  # swap 100 and 150
-    lenient = replace(SK.calibration, acceptance=CurveAcceptance(r2_min=0, recovery_tolerance_pct=1e9,
-                                                                 lowest_recovery_tolerance_pct=1e9))
+    lenient = replace(SK.calibration, acceptance=CurveAcceptance(
+        r2_min=0, recovery_tolerance_pct=1e9, lowest_recovery_tolerance_pct=1e9))
     verdict = evaluate_curve(fit_curve(STANDARDS, a), lenient)
     assert len(verdict.reasons) == 1 and "not monotonic" in verdict.reasons[0]
     assert "at 150 µg/L" in verdict.reasons[0] and "is not below" in verdict.reasons[0]
@@ -156,7 +168,8 @@ def test_r2_below_minimum() -> None:
     strict = replace(SK.calibration, acceptance=CurveAcceptance(require_monotonic=False,
                                                                 recovery_tolerance_pct=1e9,
                                                                 lowest_recovery_tolerance_pct=1e9))
-    assert evaluate_curve(noisy, strict).reasons == (f"r² {noisy.r2:.4f} is below the minimum 0.99.",)
+    assert evaluate_curve(noisy, strict).reasons == (
+        f"r² {noisy.r2:.4f} is below the minimum 0.99.",)
 
 
 def _curve_with_recoveries(recoveries: dict[float, float]) -> CalibrationCurve:
@@ -200,7 +213,8 @@ def test_below_lod_is_censored_with_the_limit(sk_curve: CalibrationCurve) -> Non
     assert (r.status, r.value, r.comparator, r.limit) == (ResultStatus.BELOW_LOD, None, "<", 14.0)
     assert r.reasons == ("Below the LOD (14 µg/L).",)
     above_zero_standard = classify_sample([1.3, 1.3], sk_curve, SK)  # negative concentration
-    assert above_zero_standard.status is ResultStatus.BELOW_LOD and above_zero_standard.value is None
+    assert above_zero_standard.status is ResultStatus.BELOW_LOD
+    assert above_zero_standard.value is None
 
 
 def test_between_lod_and_loq_keeps_the_measured_value(sk_curve: CalibrationCurve) -> None:

@@ -7,8 +7,18 @@ import json
 import pytest
 
 from lims.analysis.methods import (
-    RTK_CATEGORIES, WESTGARD_N3, CalibrationModel, CalibrationSpec, ControlLevel, DilutionRule,
-    Matrix, MethodVersion, ResponseDirection, ResultScale, ToleranceKind, default_catalogue,
+    RTK_CATEGORIES,
+    WESTGARD_N3,
+    CalibrationModel,
+    CalibrationSpec,
+    ControlLevel,
+    DilutionRule,
+    Matrix,
+    MethodVersion,
+    ResponseDirection,
+    ResultScale,
+    ToleranceKind,
+    default_catalogue,
 )
 
 CATALOGUE = {m.code: m for m in default_catalogue()}
@@ -84,6 +94,7 @@ def test_new_version_leaves_the_old_one_alone() -> None:
 @pytest.mark.parametrize(("estimate", "factor"), [(400.0, 2.0), (480.0, 2.0), (481.0, 5.0),
                                                   (1200.0, 5.0), (2500.0, 10.0),
                                                   (float("inf"), 10.0)])
-def test_dilution_suggestion_brings_the_sample_under_the_top(estimate: float, factor: float) -> None:
+def test_dilution_suggestion_brings_the_sample_under_the_top(estimate: float,
+                                                            factor: float) -> None:
     # target: estimate / factor ≤ 0.8 × 300 = 240
     assert DilutionRule().suggest(estimate, 300.0) == factor

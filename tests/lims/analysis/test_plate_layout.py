@@ -13,7 +13,12 @@ from instruments.records import WELLS, PlateReading
 from lims.analysis.calibration import ResultStatus, classify_sample, evaluate_curve, fit_curve
 from lims.analysis.methods import PlateSpec, default_catalogue
 from lims.analysis.plate_layout import (
-    WellRole, WorklistItem, build_plate_layout, check_layout_matches, fill_order, split_readings,
+    WellRole,
+    WorklistItem,
+    build_plate_layout,
+    check_layout_matches,
+    fill_order,
+    split_readings,
 )
 
 CAT = {m.code: m for m in default_catalogue()}
@@ -30,7 +35,8 @@ def test_fixed_wells_come_first_in_column_order() -> None:
     layout = build_plate_layout(SK, worklist(3))
     roles = [(a.well, a.role, a.label, a.replicate) for a in layout.assignments[:FIXED]]
     assert roles[:4] == [("A1", WellRole.BLANK, "Blank", 1), ("B1", WellRole.BLANK, "Blank", 2),
-                         ("C1", WellRole.CALIBRATOR, "STD 0", 1), ("D1", WellRole.CALIBRATOR, "STD 0", 2)]
+                         ("C1", WellRole.CALIBRATOR, "STD 0", 1),
+                         ("D1", WellRole.CALIBRATOR, "STD 0", 2)]
     assert [a.concentration for a in layout.assignments[2:16]] == [
         c for c in SK.calibration.concentrations for _ in range(2)]
     assert [(a.well, a.level) for a in layout.assignments[16:19]] == [
@@ -42,7 +48,8 @@ def test_fixed_wells_come_first_in_column_order() -> None:
 
 
 def test_priority_first_then_oldest_then_accession() -> None:
-    items = [WorklistItem("B", T0), WorklistItem("A", T0), WorklistItem("OLD", T0 - timedelta(days=1)),
+    items = [WorklistItem("B", T0), WorklistItem("A", T0),
+             WorklistItem("OLD", T0 - timedelta(days=1)),
              WorklistItem("URGENT", T0 + timedelta(days=3), priority=1)]
     layout = build_plate_layout(SK, items)
     assert [i.accession for i in layout.placed] == ["URGENT", "OLD", "A", "B"]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from lims.analysis.titration import (
-    IODINE_MG_PER_MMOL_THIOSULFATE, check_duplicates, salt_iodine_mg_per_kg,
+    IODINE_MG_PER_MMOL_THIOSULFATE,
+    check_duplicates,
+    salt_iodine_mg_per_kg,
 )
 from lims.core.errors import ValidationError
 
@@ -47,8 +49,8 @@ def test_parallels_within_the_gost_repeatability_limit() -> None:
     assert ok.acceptable and ok.mean == pytest.approx(32.7) and ok.message == ""
     bad = check_duplicates([30.0, 35.5])
     assert not bad.acceptable and bad.difference == pytest.approx(5.5)
-    assert bad.message == ("Parallel determinations differ by 5.50 mg/kg, more than the repeatability "
-                           "limit 5.4 mg/kg: repeat.")
+    assert bad.message == ("Parallel determinations differ by 5.50 mg/kg, more than the "
+                           "repeatability limit 5.4 mg/kg: repeat.")
     assert check_duplicates([30.0, 33.0], limit=2.0).acceptable is False
     with pytest.raises(ValueError, match="at least two"):
         check_duplicates([30.0])

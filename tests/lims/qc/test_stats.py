@@ -18,7 +18,8 @@ def test_target_from_twenty_runs() -> None:
     assert target.sd == pytest.approx(statistics.stdev(VALUES))
     assert target.n == 20
     assert target.cv_pct == pytest.approx(100 * statistics.stdev(VALUES) / statistics.mean(VALUES))
-    assert target.limits(2) == pytest.approx((target.mean - 2 * target.sd, target.mean + 2 * target.sd))
+    two_sd = 2 * statistics.stdev(VALUES)
+    assert target.limits(2) == pytest.approx((target.mean - two_sd, target.mean + two_sd))
 
 
 def test_fewer_than_twenty_runs_is_refused_unless_provisional() -> None:

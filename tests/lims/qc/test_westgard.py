@@ -19,13 +19,14 @@ Row = Mapping[str, float | Sequence[float]]
 
 def evaluate(rows: Sequence[Row], rules: Sequence[str],
              targets: Mapping[str, ControlTarget] = LEVELS3) -> QcEvaluation:
-    """Rows of z-scores per level (oldest first) turned into control values; the last row is judged."""
+    """Rows of z-scores per level (oldest first) as control values; the last row is judged."""
     runs = []
     for i, row in enumerate(rows, 1):
         values = {}
         for level, zs in row.items():
             t = targets[level]
-            values[level] = [t.mean + z * t.sd for z in ([zs] if isinstance(zs, float | int) else zs)]
+            zlist = [zs] if isinstance(zs, float | int) else zs
+            values[level] = [t.mean + z * t.sd for z in zlist]
         runs.append(ControlRun(f"r{i}", values))
     return evaluate_run(runs, targets, rules)
 
@@ -170,7 +171,8 @@ def test_a_long_shift_is_reported_once() -> None:
 
 
 def test_the_n3_set_on_a_clean_and_a_bad_run() -> None:
-    history: list[Row] = [{"low": 0.3, "mid": -0.4, "high": 0.8}, {"low": -0.6, "mid": 0.2, "high": 0.1}]
+    history: list[Row] = [{"low": 0.3, "mid": -0.4, "high": 0.8},
+                          {"low": -0.6, "mid": 0.2, "high": 0.1}]
     clean = evaluate(history + [{"low": 1.1, "mid": -0.9, "high": 0.0}], WESTGARD_N3)
     assert clean.accepted and clean.violations == ()
     bad = evaluate(history + [{"low": 2.4, "mid": 0.2, "high": -3.2}], WESTGARD_N3)
