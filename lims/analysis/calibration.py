@@ -15,9 +15,10 @@ from __future__ import annotations
 import enum
 import math
 import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 from scipy import optimize, stats
@@ -152,9 +153,27 @@ class CalibrationCurve:
         return [(float(x), self.response(float(x)))
                 for x in np.linspace(0.0, self.top, points)]
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready; a non-finite back-calculation (standard off the curve) is stored as null."""
         return {"model": self.model.value, "params": list(self.params), "r2": self.r2,
-                "standards": [p.__dict__.copy() for p in self.standards]}
+                "standards": [{k: _finite(v) for k, v in asdict(p).items()}
+                              for p in self.standards]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CalibrationCurve:
+        def num(value: float | None) -> float:
+            return math.nan if value is None else float(value)
+
+        return cls(CalibrationModel(data["model"]), tuple(float(v) for v in data["params"]),
+                   float(data["r2"]),
+                   tuple(StandardPoint(float(p["concentration"]), float(p["response"]),
+                                       num(p["residual"]), num(p["back_calculated"]),
+                                       None if p["concentration"] == 0 else num(p["recovery_pct"]))
+                         for p in data["standards"]))
+
+
+def _finite(value: Any) -> Any:
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def fit_curve(concentrations: Sequence[float], responses: Sequence[float | None],
@@ -289,6 +308,14 @@ class SampleResult:
     dilution_factor: float
     suggested_dilution: float | None
     reasons: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready; replicates off the curve (±inf) are stored as null, the reason says why."""
+        d = asdict(self)
+        d["status"] = self.status.value
+        d["replicates"] = [_finite(v) for v in self.replicates]
+        d["reasons"] = list(self.reasons)
+        return {k: _finite(v) for k, v in d.items()}
 
 
 def classify_sample(responses: Sequence[float | None], curve: CalibrationCurve,

@@ -3,6 +3,7 @@ known parameters, acceptance reasons, and per-sample classification."""
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import replace
 
@@ -271,3 +272,18 @@ def test_direct_readings_use_the_reportable_range_and_absolute_difference() -> N
     assert over.reasons == ("Replicate difference 5.5 mg/kg exceeds 5.4 mg/kg: repeat.",)
     high = classify_reading([101.0], wyd)
     assert high.status is ResultStatus.DILUTE and high.suggested_dilution is None
+
+
+def test_curve_and_result_round_trip_through_json(sk_curve: CalibrationCurve) -> None:
+    off_curve = StandardPoint(300.0, 0.0, math.nan, math.inf, math.inf)  # a standard read as 0
+    off = replace(sk_curve, standards=sk_curve.standards[:-1] + (off_curve,))
+    for curve in (sk_curve, off):
+        again = CalibrationCurve.from_dict(json.loads(json.dumps(curve.to_dict(), allow_nan=False)))
+        assert again.params == curve.params and again.r2 == curve.r2
+        assert again.concentration(0.6) == pytest.approx(curve.concentration(0.6))
+        before, after = evaluate_curve(curve, SK.calibration), evaluate_curve(again, SK.calibration)
+        assert (after.accepted, len(after.reasons)) == (before.accepted, len(before.reasons))
+    assert not evaluate_curve(off, SK.calibration).accepted
+    dilute = classify_sample([0.0, 0.001], sk_curve, SK)
+    stored = json.loads(json.dumps(dilute.to_dict(), allow_nan=False))
+    assert stored["status"] == "dilute_and_repeat" and stored["replicates"][0] is None
