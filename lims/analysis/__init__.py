@@ -1,0 +1,1 @@
+"""Analytical runs: method versions, calibration, titration and plate layouts (pure logic)."""

@@ -1,0 +1,1 @@
+"""Internal quality control: Westgard multirules and control statistics (pure logic)."""
