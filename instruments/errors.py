@@ -19,6 +19,7 @@ __all__ = [
     "SequenceError",
     "RecordError",
     "DeviceReportedError",
+    "ConfigurationError",
 ]
 
 
@@ -104,3 +105,9 @@ class DeviceReportedError(InstrumentError):
         super().__init__(message)
         self.code = code
         self.raw = bytes(raw)
+
+
+class ConfigurationError(InstrumentError):
+    """An instrument profile or driver setting is missing or invalid (names the file and key)."""
+
+    error_code = "configuration_error"
