@@ -84,6 +84,11 @@ def _fault(instrument_id: str, reason: str, raw: bytes, code: str) -> SpoolEntry
     return _entry(instrument_id, Quarantined(reason, _latin1(raw), code), random_key(), raw)
 
 
+#: Bytes that carry no data: a stray EOT after a restart or an ENQ the port flushed is not worth a
+#: person's review, whereas any other garbage may be a damaged result and is quarantined.
+_LINK_CONTROL = frozenset({link.EOT, link.ENQ, link.ACK, link.NAK, link.CR, link.LF})
+
+
 class AstmHandler:
     """ASTM E1381 receiver + E1394 result assembly."""
 
@@ -127,7 +132,10 @@ class AstmHandler:
                 out.append(_fault(iid, f"frame rejected (NAK {event.nak_count}): {event.error}",
                                   event.error.raw, event.error.error_code))
             elif isinstance(event, link.Garbage):
-                out.append(_fault(iid, event.reason, event.data, "garbage"))
+                if set(event.data) <= _LINK_CONTROL:
+                    log.info("%s: stray link control bytes %s ignored", iid, event.data.hex(" "))
+                else:
+                    out.append(_fault(iid, event.reason, event.data, "garbage"))
             elif isinstance(event, link.MessageDiscarded):
                 out.append(_fault(iid, event.reason, b"".join(event.frames), "incomplete_message"))
             elif isinstance(event, link.DuplicateFrame):
