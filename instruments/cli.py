@@ -94,12 +94,16 @@ def run(profile_name: str, config: str | None, port_url: str | None, lims_url: s
         raise click.UsageError("--lims needs --token (or LIMS_DRIVER_TOKEN)")
     spool = Spool(_spool_path(spool_path, profile_name, config))
     stop = _stop_on_signals()
+    uplink_thread: threading.Thread | None = None
     if lims_url and token:
-        Uplink(spool, lims_url, token, batch_size=profile.batch_size).start(stop)
+        uplink = Uplink(spool, lims_url, token, batch_size=profile.batch_size)
+        uplink_thread = uplink.start(stop)
     else:
         log.warning("no --lims given: readings are spooled only (push later with --lims)")
     log.info("%s (%s) on %s, spool %s", profile.instrument_id, profile.protocol, port_url, spool.path)
     Driver(profile, port_url, spool).run(stop)
+    if uplink_thread is not None:
+        uplink_thread.join(uplink.timeout + 1)
     spool.close()
 
 
