@@ -30,15 +30,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from instruments.codecs import astm_link as link  # noqa: E402
-from instruments.driver import Driver  # noqa: E402
-from instruments.profiles import load_profiles  # noqa: E402
-from instruments.records import Reading  # noqa: E402
-from instruments.simulators import AstmAnalyzer, PtyPort  # noqa: E402
-from instruments.simulators.astm import session_records, uic_values  # noqa: E402
-from instruments.spool import Spool, SpoolEntry, content_key  # noqa: E402
-from instruments.uplink import Uplink  # noqa: E402
-from instruments.wire import envelope_for  # noqa: E402
+from instruments.codecs import astm_link as link
+from instruments.driver import Driver
+from instruments.profiles import load_profiles
+from instruments.records import Reading
+from instruments.simulators import AstmAnalyzer, PtyPort
+from instruments.simulators.astm import session_records, uic_values
+from instruments.spool import Spool, SpoolEntry, content_key
+from instruments.uplink import Uplink
+from instruments.wire import envelope_for
 
 LINE_BYTES_PER_S = 9600 / 10  # 8N1: 10 bits per byte
 
@@ -78,9 +78,14 @@ def bench_pty(n: int, fmt: str, seed: int) -> None:
     line_rate = LINE_BYTES_PER_S / per_reading
     rate = n / elapsed
     print(f"pty + driver + spool: {n} readings in {elapsed:.2f} s = {rate:,.0f} readings/s")
-    print(f"  instrument sent {wire_bytes:,} bytes = {per_reading:.0f} bytes/reading (P, O, R frames)")
-    print(f"  a 9600-baud line carries {line_rate:.1f} readings/s -> driver is {rate / line_rate:,.0f}x the line"
-          f" (target >= 50x)")
+    print(
+        f"  instrument sent {wire_bytes:,} bytes = {per_reading:.0f} bytes/reading (P, O, R frames)"
+    )
+    print(
+        f"  a 9600-baud line carries {line_rate:.1f} readings/s"
+        f" -> driver is {rate / line_rate:,.0f}x the line"
+        f" (target >= 50x)"
+    )
 
     # the same bytes without the pty round trips: codec + spool only
     frames = link.frames_of(sim.records)
@@ -103,21 +108,37 @@ def bench_uplink(n: int, fmt: str, seed: int, lims: str, token: str, batch_size:
         entries = []
         for i, (accession, value) in enumerate(values.items()):
             raw = records[3 + 3 * i].decode("latin-1").rstrip("\r")
-            reading = Reading("ICPMS-01", accession, "uic", f"{value:.1f}", value, unit="ug/L", status="F",
-                              raw=raw, test_code="127I")
+            reading = Reading(
+                "ICPMS-01",
+                accession,
+                "uic",
+                f"{value:.1f}",
+                value,
+                unit="ug/L",
+                status="F",
+                raw=raw,
+                test_code="127I",
+            )
             key = content_key("ICPMS-01", "result", run, raw, str(i))
-            entries.append(SpoolEntry(envelope_for("ICPMS-01", reading, key=key), raw.encode("latin-1")))
+            entries.append(
+                SpoolEntry(envelope_for("ICPMS-01", reading, key=key), raw.encode("latin-1"))
+            )
         spool.add(entries)
         uplink = Uplink(spool, lims, token, batch_size=batch_size)
         start = time.perf_counter()
         report = uplink.run_once()
         elapsed = time.perf_counter() - start
-    print(f"uplink: {report.sent} of {n} items in {elapsed:.2f} s = {report.sent / elapsed:,.0f} items/s "
-          f"(batch {batch_size}); outcomes {report.outcomes}; failed {report.failed}; error {report.error}")
+    print(
+        f"uplink: {report.sent} of {n} items in {elapsed:.2f} s"
+        f" = {report.sent / elapsed:,.0f} items/s (batch {batch_size});"
+        f" outcomes {report.outcomes}; failed {report.failed}; error {report.error}"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--readings", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1394)
     parser.add_argument("--accession-format", default="U26-{n:06d}")
@@ -128,7 +149,9 @@ def main() -> None:
     if args.lims:
         if not args.token:
             parser.error("--lims needs --token")
-        bench_uplink(args.readings, args.accession_format, args.seed, args.lims, args.token, args.batch_size)
+        bench_uplink(
+            args.readings, args.accession_format, args.seed, args.lims, args.token, args.batch_size
+        )
     else:
         bench_pty(args.readings, args.accession_format, args.seed)
 

@@ -32,7 +32,13 @@ from typing import Protocol
 from instruments.codecs import astm_link as link
 from instruments.codecs.astm_records import Record, ResultAssembler
 from instruments.codecs.metrohm import MetrohmReportDecoder, TitrationReport
-from instruments.codecs.mtsics import BalanceError, BalanceResponse, MtSicsDecoder, StableMass, UnstableMass
+from instruments.codecs.mtsics import (
+    BalanceError,
+    BalanceResponse,
+    MtSicsDecoder,
+    StableMass,
+    UnstableMass,
+)
 from instruments.codecs.plate_reader import PlateReaderDecoder
 from instruments.errors import InstrumentError, TransportError
 from instruments.profiles import Profile
@@ -41,8 +47,17 @@ from instruments.spool import Spool, SpoolEntry, content_key, random_key
 from instruments.transport import SerialTransport
 from instruments.wire import envelope_for
 
-__all__ = ["Write", "Action", "Handler", "AstmHandler", "PlateHandler", "MetrohmHandler", "MtSicsHandler",
-           "make_handler", "Driver"]
+__all__ = [
+    "Write",
+    "Action",
+    "Handler",
+    "AstmHandler",
+    "PlateHandler",
+    "MetrohmHandler",
+    "MtSicsHandler",
+    "make_handler",
+    "Driver",
+]
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +89,9 @@ def _latin1(data: bytes) -> str:
     return data.decode("latin-1")
 
 
-def _entry(instrument_id: str, item: Reading | PlateReading | Quarantined, key: str, raw: bytes) -> SpoolEntry:
+def _entry(
+    instrument_id: str, item: Reading | PlateReading | Quarantined, key: str, raw: bytes
+) -> SpoolEntry:
     return SpoolEntry(envelope_for(instrument_id, item, key=key), raw)
 
 
@@ -96,10 +113,15 @@ class AstmHandler:
         opts = profile.astm
         self.instrument_id = profile.instrument_id
         self.units = dict(opts.units)
-        self.receiver = link.Receiver(frame_timeout=opts.frame_timeout, idle_timeout=opts.idle_timeout,
-                                      max_naks=opts.max_naks)
-        self.assembler = ResultAssembler(profile.instrument_id, opts.test_codes,
-                                         specimen_fields=opts.specimen_fields, decimal_comma=opts.decimal_comma)
+        self.receiver = link.Receiver(
+            frame_timeout=opts.frame_timeout, idle_timeout=opts.idle_timeout, max_naks=opts.max_naks
+        )
+        self.assembler = ResultAssembler(
+            profile.instrument_id,
+            opts.test_codes,
+            specimen_fields=opts.specimen_fields,
+            decimal_comma=opts.decimal_comma,
+        )
         self._reset_session()
 
     def _reset_session(self) -> None:
@@ -129,8 +151,14 @@ class AstmHandler:
             elif isinstance(event, link.MessageReceived):
                 out += self._message(event)
             elif isinstance(event, link.FrameRejected):
-                out.append(_fault(iid, f"frame rejected (NAK {event.nak_count}): {event.error}",
-                                  event.error.raw, event.error.error_code))
+                out.append(
+                    _fault(
+                        iid,
+                        f"frame rejected (NAK {event.nak_count}): {event.error}",
+                        event.error.raw,
+                        event.error.error_code,
+                    )
+                )
             elif isinstance(event, link.Garbage):
                 if set(event.data) <= _LINK_CONTROL:
                     log.info("%s: stray link control bytes %s ignored", iid, event.data.hex(" "))
@@ -140,14 +168,28 @@ class AstmHandler:
                 out.append(_fault(iid, event.reason, b"".join(event.frames), "incomplete_message"))
             elif isinstance(event, link.DuplicateFrame):
                 if event.identical:
-                    log.info("%s: repeated frame %d (lost ACK) acknowledged and dropped", iid, event.frame.fn)
+                    log.info(
+                        "%s: repeated frame %d (lost ACK) acknowledged and dropped",
+                        iid,
+                        event.frame.fn,
+                    )
                 else:
-                    out.append(_fault(iid, "repeated frame number with different content (dropped per LIS1-A)",
-                                      event.frame.raw, "duplicate_frame"))
+                    out.append(
+                        _fault(
+                            iid,
+                            "repeated frame number with different content (dropped per LIS1-A)",
+                            event.frame.raw,
+                            "duplicate_frame",
+                        )
+                    )
             elif isinstance(event, link.NakLimitReached):
-                log.warning("%s: %d NAKs for one frame; the instrument should abort", iid, event.count)
+                log.warning(
+                    "%s: %d NAKs for one frame; the instrument should abort", iid, event.count
+                )
             elif isinstance(event, link.TransmissionEnded):
-                log.info("%s: transmission ended (%s), %d message(s)", iid, event.reason, event.messages)
+                log.info(
+                    "%s: transmission ended (%s), %d message(s)", iid, event.reason, event.messages
+                )
                 self.assembler.reset()
                 self._reset_session()
         return out
@@ -166,13 +208,17 @@ class AstmHandler:
             if isinstance(item, Reading) and not item.unit and item.analyte in self.units:
                 item = _with_unit(item, self.units[item.analyte])
             kind = "result" if isinstance(item, Reading) else "quarantine"
-            key = content_key(self.instrument_id, kind, self._header, self._order, item.raw, str(self._index))
+            key = content_key(
+                self.instrument_id, kind, self._header, self._order, item.raw, str(self._index)
+            )
             out.append(_entry(self.instrument_id, item, key, raw))
         return out
 
 
 def _with_unit(reading: Reading, unit: str) -> Reading:
-    return replace(reading, unit=unit, problems=reading.problems + (f"no unit sent; profile unit {unit!r}",))
+    return replace(
+        reading, unit=unit, problems=reading.problems + (f"no unit sent; profile unit {unit!r}",)
+    )
 
 
 class _LineHandler:
@@ -230,9 +276,19 @@ class MetrohmHandler(_LineHandler):
                 continue
             readings = item.readings(self.analytes)
             if not readings:
-                out.append(_entry(self.instrument_id, Quarantined(
-                    "report without any mapped quantity", item.raw, "record_error", item.problems),
-                    content_key(self.instrument_id, "quarantine", item.raw, "0"), raw))
+                out.append(
+                    _entry(
+                        self.instrument_id,
+                        Quarantined(
+                            "report without any mapped quantity",
+                            item.raw,
+                            "record_error",
+                            item.problems,
+                        ),
+                        content_key(self.instrument_id, "quarantine", item.raw, "0"),
+                        raw,
+                    )
+                )
             for i, reading in enumerate(readings):
                 key = content_key(self.instrument_id, "result", item.raw, reading.test_code, str(i))
                 out.append(_entry(self.instrument_id, reading, key, raw))
@@ -279,16 +335,34 @@ class MtSicsHandler:
                     self._last_stable = event.value
                     if not changed or event.value == 0:
                         continue
-                reading = Reading(instrument_id=self.instrument_id, sample_id=None, analyte=self.analyte,
-                                  raw_value=event.raw_value, value=event.value, unit=event.unit, status="S",
-                                  raw=event.raw, test_code="S")
-                out.append(_entry(self.instrument_id, reading, random_key(), event.raw.encode("latin-1")))
+                reading = Reading(
+                    instrument_id=self.instrument_id,
+                    sample_id=None,
+                    analyte=self.analyte,
+                    raw_value=event.raw_value,
+                    value=event.value,
+                    unit=event.unit,
+                    status="S",
+                    raw=event.raw,
+                    test_code="S",
+                )
+                out.append(
+                    _entry(self.instrument_id, reading, random_key(), event.raw.encode("latin-1"))
+                )
             elif isinstance(event, BalanceError):
                 if event.code in self._QUARANTINE_CODES:
-                    out.append(_entry(self.instrument_id, Quarantined(event.message, event.raw, "device_error"),
-                                      random_key(), event.raw.encode("latin-1", "replace")))
+                    out.append(
+                        _entry(
+                            self.instrument_id,
+                            Quarantined(event.message, event.raw, "device_error"),
+                            random_key(),
+                            event.raw.encode("latin-1", "replace"),
+                        )
+                    )
                 else:
-                    log.warning("%s: balance reports %s: %s", self.instrument_id, event.code, event.message)
+                    log.warning(
+                        "%s: balance reports %s: %s", self.instrument_id, event.code, event.message
+                    )
             elif isinstance(event, UnstableMass):
                 log.debug("%s: unstable %s %s", self.instrument_id, event.raw_value, event.unit)
             elif isinstance(event, BalanceResponse):
@@ -300,7 +374,10 @@ class MtSicsHandler:
 
 
 _HANDLERS: dict[str, Callable[[Profile], Handler]] = {
-    "astm": AstmHandler, "biorad": PlateHandler, "metrohm": MetrohmHandler, "mtsics": MtSicsHandler,
+    "astm": AstmHandler,
+    "biorad": PlateHandler,
+    "metrohm": MetrohmHandler,
+    "mtsics": MtSicsHandler,
 }
 
 
@@ -309,10 +386,17 @@ def make_handler(profile: Profile) -> Handler:
 
 
 class Driver:
-    """Runs one instrument: ``Driver(profile, port_url, spool).run(stop_event)`` (blocks until stop)."""
+    """One instrument: ``Driver(profile, port_url, spool).run(stop_event)`` blocks until stop."""
 
-    def __init__(self, profile: Profile, port_url: str, spool: Spool, *,
-                 clock: Callable[[], float] = time.monotonic, reconnect_delay: float = 1.0) -> None:
+    def __init__(
+        self,
+        profile: Profile,
+        port_url: str,
+        spool: Spool,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        reconnect_delay: float = 1.0,
+    ) -> None:
         self.profile = profile
         self.port_url = port_url
         self.spool = spool
@@ -326,7 +410,9 @@ class Driver:
 
     # -- the pure part: usable without a port (replay) -----------------------------------------
 
-    def execute(self, actions: Iterable[Action], write: Callable[[bytes], None] | None = None) -> None:
+    def execute(
+        self, actions: Iterable[Action], write: Callable[[bytes], None] | None = None
+    ) -> None:
         """Spool entries, then write bytes, in order; entries before a write are committed first."""
         pending: list[SpoolEntry] = []
         for action in actions:
@@ -344,8 +430,11 @@ class Driver:
             new = self.spool.add(entries)
             self.stored += new
             if new < len(entries):
-                log.info("%s: %d item(s) already spooled (retransmission)", self.profile.instrument_id,
-                         len(entries) - new)
+                log.info(
+                    "%s: %d item(s) already spooled (retransmission)",
+                    self.profile.instrument_id,
+                    len(entries) - new,
+                )
 
     def feed(self, data: bytes, write: Callable[[bytes], None] | None = None) -> None:
         """Process received bytes (from the port, or a capture being replayed)."""
@@ -367,7 +456,7 @@ class Driver:
     # -- the loop ---------------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
-        """Read, decode, spool, acknowledge until `stop` is set; reconnect after transport errors."""
+        """Read, decode, spool, acknowledge until `stop` is set; reconnect on transport errors."""
         iid = self.profile.instrument_id
         while not stop.is_set():
             try:

@@ -15,8 +15,8 @@ File layout (see ``config/instruments.example.toml``)::
     port = "/dev/ttyUSB0"          # optional default for --port
     spool = "/var/lib/iodinelims/icpms.spool"
     batch_size = 200
-    [instrument.serial]            # baudrate, bytesize, parity, stopbits, xonxoff, rtscts, timeout, write_timeout
-    [instrument.astm]              # or [instrument.metrohm] / [instrument.mtsics], matching `protocol`
+    [instrument.serial]   # baudrate bytesize parity stopbits xonxoff rtscts timeout write_timeout
+    [instrument.astm]     # or [instrument.metrohm] / [instrument.mtsics], matching `protocol`
 """
 
 from __future__ import annotations
@@ -32,8 +32,15 @@ from instruments.errors import ConfigurationError
 from instruments.wire import MAX_BATCH
 
 __all__ = [
-    "PROTOCOLS", "SerialSettings", "AstmOptions", "MetrohmOptions", "MtSicsOptions", "Profile",
-    "parse_profile", "load_profiles", "load_profile",
+    "PROTOCOLS",
+    "SerialSettings",
+    "AstmOptions",
+    "MetrohmOptions",
+    "MtSicsOptions",
+    "Profile",
+    "parse_profile",
+    "load_profiles",
+    "load_profile",
 ]
 
 PROTOCOLS = ("astm", "biorad", "metrohm", "mtsics")
@@ -132,8 +139,16 @@ class _Reader:
         self.where = where
         self.used: set[str] = set()
 
-    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ..., *, min_value: float | None = None,
-            max_value: float | None = None, choices: tuple[Any, ...] | None = None) -> Any:
+    def get(
+        self,
+        key: str,
+        kind: type | tuple[type, ...],
+        default: Any = ...,
+        *,
+        min_value: float | None = None,
+        max_value: float | None = None,
+        choices: tuple[Any, ...] | None = None,
+    ) -> Any:
         self.used.add(key)
         if key not in self.table:
             if default is ...:
@@ -148,18 +163,26 @@ class _Reader:
         if isinstance(value, str) and not value.strip():
             raise ConfigurationError(f"{self.where}.{key}: must not be empty")
         if min_value is not None and value < min_value:
-            raise ConfigurationError(f"{self.where}.{key}: must be at least {min_value}, got {value!r}")
+            raise ConfigurationError(
+                f"{self.where}.{key}: must be at least {min_value}, got {value!r}"
+            )
         if max_value is not None and value > max_value:
-            raise ConfigurationError(f"{self.where}.{key}: must be at most {max_value}, got {value!r}")
+            raise ConfigurationError(
+                f"{self.where}.{key}: must be at most {max_value}, got {value!r}"
+            )
         if choices is not None and value not in choices:
-            raise ConfigurationError(f"{self.where}.{key}: must be one of {list(choices)}, got {value!r}")
+            raise ConfigurationError(
+                f"{self.where}.{key}: must be one of {list(choices)}, got {value!r}"
+            )
         return value
 
     def text_map(self, key: str, default: Any = ...) -> dict[str, str]:
         table = self.get(key, dict, default)
         bad = {k: v for k, v in table.items() if not isinstance(v, str) or not v.strip()}
         if bad:
-            raise ConfigurationError(f"{self.where}.{key}: values must be non-empty strings, got {bad!r}")
+            raise ConfigurationError(
+                f"{self.where}.{key}: values must be non-empty strings, got {bad!r}"
+            )
         return dict(table)
 
     def sub(self, key: str) -> _Reader:
@@ -185,7 +208,9 @@ def _serial(r: _Reader) -> SerialSettings:
         xonxoff=r.get("xonxoff", bool, False),
         rtscts=r.get("rtscts", bool, False),
         timeout=float(r.get("timeout", (int, float), 0.1, min_value=0.001, max_value=5)),
-        write_timeout=float(r.get("write_timeout", (int, float), 5.0, min_value=0.001, max_value=120)),
+        write_timeout=float(
+            r.get("write_timeout", (int, float), 5.0, min_value=0.001, max_value=120)
+        ),
     )
     r.check_unknown()
     return s
@@ -196,8 +221,12 @@ def _astm(r: _Reader) -> AstmOptions:
     if not codes:
         raise ConfigurationError(f"{r.where}.test_codes: map at least one test code to an analyte")
     fields = r.get("specimen_fields", list, [3])
-    if not fields or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 2 for n in fields):
-        raise ConfigurationError(f"{r.where}.specimen_fields: a list of O field numbers (>= 2), got {fields!r}")
+    if not fields or not all(
+        isinstance(n, int) and not isinstance(n, bool) and n >= 2 for n in fields
+    ):
+        raise ConfigurationError(
+            f"{r.where}.specimen_fields: a list of O field numbers (>= 2), got {fields!r}"
+        )
     options = AstmOptions(
         test_codes=MappingProxyType(codes),
         units=MappingProxyType(r.text_map("units", {})),
@@ -217,7 +246,9 @@ def _astm(r: _Reader) -> AstmOptions:
 def _metrohm(r: _Reader) -> MetrohmOptions:
     analytes = r.text_map("analytes")
     if not analytes:
-        raise ConfigurationError(f"{r.where}.analytes: map at least one report quantity to an analyte")
+        raise ConfigurationError(
+            f"{r.where}.analytes: map at least one report quantity to an analyte"
+        )
     r.check_unknown()
     return MetrohmOptions(MappingProxyType(analytes))
 
@@ -237,16 +268,20 @@ def _mtsics(r: _Reader) -> MtSicsOptions:
 _OPTIONS = {"astm": _astm, "metrohm": _metrohm, "mtsics": _mtsics}
 
 
-def parse_profile(table: Mapping[str, Any], *, where: str = "instrument", base: Path | None = None) -> Profile:
-    """Build and validate one profile from its TOML table; relative spool paths are taken from `base`."""
+def parse_profile(
+    table: Mapping[str, Any], *, where: str = "instrument", base: Path | None = None
+) -> Profile:
+    """Build and validate one profile from its TOML table; a relative spool path is under `base`."""
     r = _Reader(table, where)
     name = r.get("name", str)
     r.where = f"{where} {name!r}"
     protocol = r.get("protocol", str, choices=PROTOCOLS)
     options: Options = None
-    for proto, build in _OPTIONS.items():
+    for proto in _OPTIONS:
         if proto in r.table and proto != protocol:
-            raise ConfigurationError(f"{r.where}: [{proto}] options given but protocol is {protocol!r}")
+            raise ConfigurationError(
+                f"{r.where}: [{proto}] options given but protocol is {protocol!r}"
+            )
     if protocol in _OPTIONS:
         if protocol not in r.table and protocol != "mtsics":
             raise ConfigurationError(f"{r.where}: missing [{protocol}] options table")
@@ -302,13 +337,19 @@ def load_profile(name_or_path: str, config: str | Path | None = None) -> Profile
     if candidate.suffix == ".toml" and candidate.is_file():
         profiles = load_profiles(candidate)
         if len(profiles) != 1:
-            raise ConfigurationError(f"{candidate}: holds {len(profiles)} profiles {sorted(profiles)}; "
-                                     "pass --config FILE --profile NAME")
+            raise ConfigurationError(
+                f"{candidate}: holds {len(profiles)} profiles {sorted(profiles)}; "
+                "pass --config FILE --profile NAME"
+            )
         return next(iter(profiles.values()))
     if config is None:
-        raise ConfigurationError(f"profile {name_or_path!r}: not a .toml file, and no --config file "
-                                 "(or LIMS_DRIVER_CONFIG) to look the name up in")
+        raise ConfigurationError(
+            f"profile {name_or_path!r}: not a .toml file, and no --config file "
+            "(or LIMS_DRIVER_CONFIG) to look the name up in"
+        )
     profiles = load_profiles(config)
     if name_or_path not in profiles:
-        raise ConfigurationError(f"{config}: no instrument named {name_or_path!r} (have {sorted(profiles)})")
+        raise ConfigurationError(
+            f"{config}: no instrument named {name_or_path!r} (have {sorted(profiles)})"
+        )
     return profiles[name_or_path]

@@ -108,13 +108,15 @@ def _now() -> str:
 
 
 class Spool:
-    """The queue. Thread-safe (one connection behind a lock); other processes may open the same file."""
+    """The queue. Thread-safe (one connection behind a lock); other processes may open the file."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        self._db = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=30
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
@@ -148,12 +150,23 @@ class Spool:
         if not entries:
             return 0
         now = _now()
-        rows = [(e.envelope.idempotency_key, e.envelope.type, e.envelope.instrument_id,
-                 json.dumps(e.envelope.to_dict(), ensure_ascii=False, separators=(",", ":")),
-                 e.raw, now, now) for e in entries]
+        rows = [
+            (
+                e.envelope.idempotency_key,
+                e.envelope.type,
+                e.envelope.instrument_id,
+                json.dumps(e.envelope.to_dict(), ensure_ascii=False, separators=(",", ":")),
+                e.raw,
+                now,
+                now,
+            )
+            for e in entries
+        ]
         return self._write(
             "INSERT OR IGNORE INTO items (idempotency_key, type, instrument_id, envelope, raw,"
-            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
 
     # -- uplink side -----------------------------------------------------------------------------
 
@@ -164,36 +177,51 @@ class Spool:
     def record_attempt(self, keys: Sequence[str], error: str | None) -> None:
         """Count a send attempt that ended without an answer for these items (they stay queued)."""
         now = _now()
-        self._write("UPDATE items SET attempts = attempts + 1, last_error = ?, updated_at = ?"
-                    " WHERE idempotency_key = ? AND state = 'queued'", [(error, now, k) for k in keys])
+        self._write(
+            "UPDATE items SET attempts = attempts + 1, last_error = ?, updated_at = ?"
+            " WHERE idempotency_key = ? AND state = 'queued'",
+            [(error, now, k) for k in keys],
+        )
 
     def mark_sent(self, answers: Sequence[tuple[str, str, int | None, str | None]]) -> int:
         """Items the LIMS confirmed: (key, outcome, reading_id, reason)."""
         now = _now()
         return self._write(
-            "UPDATE items SET state = 'sent', outcome = ?, reading_id = ?, reason = ?, attempts = attempts + 1,"
-            " last_error = NULL, sent_at = ?, updated_at = ? WHERE idempotency_key = ? AND state != 'sent'",
-            [(outcome, reading_id, reason, now, now, key) for key, outcome, reading_id, reason in answers])
+            "UPDATE items SET state = 'sent', outcome = ?, reading_id = ?, reason = ?,"
+            " attempts = attempts + 1, last_error = NULL, sent_at = ?, updated_at = ?"
+            " WHERE idempotency_key = ? AND state != 'sent'",
+            [
+                (outcome, reading_id, reason, now, now, key)
+                for key, outcome, reading_id, reason in answers
+            ],
+        )
 
     def mark_failed(self, failures: Sequence[tuple[str, str]]) -> int:
         """Items the LIMS refused: (key, reason). Kept with the reason until `retry_failed()`."""
         now = _now()
         return self._write(
-            "UPDATE items SET state = 'failed', attempts = attempts + 1, last_error = ?, updated_at = ?"
+            "UPDATE items SET state = 'failed', attempts = attempts + 1, last_error = ?,"
+            " updated_at = ?"
             " WHERE idempotency_key = ? AND state = 'queued'",
-            [(reason, now, key) for key, reason in failures])
+            [(reason, now, key) for key, reason in failures],
+        )
 
     def retry_failed(self) -> int:
         """Put every failed item back in the queue (after the cause was fixed); returns how many."""
-        return self._write("UPDATE items SET state = 'queued', updated_at = ? WHERE state = 'failed'",
-                           [(_now(),)])
+        return self._write(
+            "UPDATE items SET state = 'queued', updated_at = ? WHERE state = 'failed'", [(_now(),)]
+        )
 
     # -- reading ---------------------------------------------------------------------------------
 
-    def items(self, state: str | None = None, *, limit: int | None = None,
-              item_type: str | None = None) -> list[StoredItem]:
-        sql = ("SELECT id, idempotency_key, type, instrument_id, envelope, raw, state, attempts, last_error,"
-               " outcome, reading_id, reason, created_at, updated_at FROM items")
+    def items(
+        self, state: str | None = None, *, limit: int | None = None, item_type: str | None = None
+    ) -> list[StoredItem]:
+        sql = (
+            "SELECT id, idempotency_key, type, instrument_id, envelope, raw, state, attempts,"
+            " last_error,"
+            " outcome, reading_id, reason, created_at, updated_at FROM items"
+        )
         where, args = [], []
         if state is not None:
             where.append("state = ?")
@@ -214,7 +242,9 @@ class Spool:
     def counts(self) -> dict[str, dict[str, int]]:
         """{type: {state: n}} for every type and state present."""
         with self._lock:
-            rows = self._db.execute("SELECT type, state, count(*) FROM items GROUP BY type, state").fetchall()
+            rows = self._db.execute(
+                "SELECT type, state, count(*) FROM items GROUP BY type, state"
+            ).fetchall()
         out: dict[str, dict[str, int]] = {}
         for item_type, state, n in rows:
             out.setdefault(item_type, {})[state] = n
@@ -223,6 +253,8 @@ class Spool:
     def last_error(self) -> tuple[str, str] | None:
         """The most recent error recorded on any item: (updated_at, message)."""
         with self._lock:
-            row = self._db.execute("SELECT updated_at, last_error FROM items WHERE last_error IS NOT NULL"
-                                   " ORDER BY updated_at DESC, id DESC LIMIT 1").fetchone()
+            row = self._db.execute(
+                "SELECT updated_at, last_error FROM items WHERE last_error IS NOT NULL"
+                " ORDER BY updated_at DESC, id DESC LIMIT 1"
+            ).fetchone()
         return (row[0], row[1]) if row else None

@@ -22,8 +22,13 @@ __all__ = ["SerialTransport", "open_transport"]
 
 log = logging.getLogger(__name__)
 
-_PARITY = {"N": serial.PARITY_NONE, "E": serial.PARITY_EVEN, "O": serial.PARITY_ODD,
-           "M": serial.PARITY_MARK, "S": serial.PARITY_SPACE}
+_PARITY = {
+    "N": serial.PARITY_NONE,
+    "E": serial.PARITY_EVEN,
+    "O": serial.PARITY_ODD,
+    "M": serial.PARITY_MARK,
+    "S": serial.PARITY_SPACE,
+}
 _STOPBITS = {1: serial.STOPBITS_ONE, 1.5: serial.STOPBITS_ONE_POINT_FIVE, 2: serial.STOPBITS_TWO}
 
 
@@ -52,8 +57,14 @@ class SerialTransport:
             self._port.open()
         except (serial.SerialException, OSError, ValueError) as exc:
             raise TransportError(f"{self.url}: cannot open port ({exc})") from exc
-        log.info("opened %s (%d %d%s%s)", self.url, self.settings.baudrate, self.settings.bytesize,
-                 self.settings.parity, self.settings.stopbits)
+        log.info(
+            "opened %s (%d %d%s%s)",
+            self.url,
+            self.settings.baudrate,
+            self.settings.bytesize,
+            self.settings.parity,
+            self.settings.stopbits,
+        )
         return self
 
     @property
@@ -80,8 +91,10 @@ class SerialTransport:
             self._port.write(data)
             self._port.flush()
         except serial.SerialTimeoutException as exc:
-            raise TransportError(f"{self.url}: write timed out after {self.settings.write_timeout} s "
-                                 "(flow control holding the line?)") from exc
+            raise TransportError(
+                f"{self.url}: write timed out after {self.settings.write_timeout} s "
+                "(flow control holding the line?)"
+            ) from exc
         except (serial.SerialException, OSError) as exc:
             raise TransportError(f"{self.url}: write failed ({exc})") from exc
 
@@ -94,8 +107,12 @@ class SerialTransport:
     def __enter__(self) -> SerialTransport:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
 

@@ -50,12 +50,22 @@ class UplinkReport:
 
 
 class Uplink:
-    """``Uplink(spool, lims_url, token)``; `run_once()` or `run(stop)` / `start(stop)` in a thread."""
+    """``Uplink(spool, lims_url, token)``: `run_once()`, or `run(stop)` / `start(stop)` (thread)."""
 
-    def __init__(self, spool: Spool, lims_url: str, token: str, *, batch_size: int = MAX_BATCH,
-                 timeout: float = 30.0, backoff_base: float = 1.0, backoff_cap: float = 60.0,
-                 idle_interval: float = 1.0, session: requests.Session | None = None,
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        spool: Spool,
+        lims_url: str,
+        token: str,
+        *,
+        batch_size: int = MAX_BATCH,
+        timeout: float = 30.0,
+        backoff_base: float = 1.0,
+        backoff_cap: float = 60.0,
+        idle_interval: float = 1.0,
+        session: requests.Session | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
         if not 1 <= batch_size <= MAX_BATCH:
             raise ValueError(f"batch_size must be 1..{MAX_BATCH}")
         self.spool = spool
@@ -66,8 +76,13 @@ class Uplink:
         self.backoff_cap = backoff_cap
         self.idle_interval = idle_interval
         self.session = session or requests.Session()
-        self.session.headers.update({"Authorization": f"Bearer {token}",
-                                     "Content-Type": "application/json", "Accept": "application/json"})
+        self.session.headers.update(
+            {
+                "Authorization": f"Bearer {token}",
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+            }
+        )
         self.rng = rng or random.Random()
         self.failures = 0  # consecutive "LIMS down" rounds, drives the backoff
 
@@ -109,7 +124,10 @@ class Uplink:
             return self._refused_items(batch, response, report)
         reason = f"HTTP {status}: {_detail(response)}"
         if status in (401, 403):
-            reason = f"HTTP {status}: token rejected ({_detail(response)}); fix the token, then retry-failed"
+            reason = (
+                f"HTTP {status}: token rejected ({_detail(response)});"
+                " fix the token, then retry-failed"
+            )
         self._fail(report, [(i.idempotency_key, reason) for i in batch])
         log.error("LIMS refused a batch of %d: %s", len(batch), reason)
         return True
@@ -121,11 +139,20 @@ class Uplink:
         ours = {i.idempotency_key for i in batch}
         confirmed: list[tuple[str, str, int | None, str | None]] = []
         for r in results:
-            if (isinstance(r, dict) and r.get("idempotency_key") in ours
-                    and r.get("outcome") in ("attached", "unmatched", "duplicate")):
+            if (
+                isinstance(r, dict)
+                and r.get("idempotency_key") in ours
+                and r.get("outcome") in ("attached", "unmatched", "duplicate")
+            ):
                 reading_id = r.get("reading_id")
-                confirmed.append((r["idempotency_key"], r["outcome"],
-                                  reading_id if isinstance(reading_id, int) else None, r.get("reason")))
+                confirmed.append(
+                    (
+                        r["idempotency_key"],
+                        r["outcome"],
+                        reading_id if isinstance(reading_id, int) else None,
+                        r.get("reason"),
+                    )
+                )
                 report.outcomes[r["outcome"]] = report.outcomes.get(r["outcome"], 0) + 1
         report.sent += self.spool.mark_sent(confirmed)
         missing = ours - {c[0] for c in confirmed}
@@ -133,21 +160,38 @@ class Uplink:
             # Not confirmed means not known to be stored: keep them queued, they go again.
             raise LimsUnavailable(f"LIMS answer omitted {len(missing)} item(s)")
 
-    def _refused_items(self, batch: list[StoredItem], response: requests.Response, report: UplinkReport) -> bool:
+    def _refused_items(
+        self, batch: list[StoredItem], response: requests.Response, report: UplinkReport
+    ) -> bool:
         problem = _json(response)
         errors = problem.get("errors") if isinstance(problem, dict) else None
         by_index: dict[int, list[str]] = {}
         for e in errors if isinstance(errors, list) else []:
-            if isinstance(e, dict) and isinstance(e.get("index"), int) and 0 <= e["index"] < len(batch):
+            if (
+                isinstance(e, dict)
+                and isinstance(e.get("index"), int)
+                and 0 <= e["index"] < len(batch)
+            ):
                 where = e.get("path") or ""
-                by_index.setdefault(e["index"], []).append(f"{where}: {e.get('message', '')}".strip(": "))
+                by_index.setdefault(e["index"], []).append(
+                    f"{where}: {e.get('message', '')}".strip(": ")
+                )
         if not by_index:
             reason = f"HTTP 422 naming no item of the batch: {_detail(response)}"
             self._fail(report, [(i.idempotency_key, reason) for i in batch])
             return True
-        self._fail(report, [(batch[n].idempotency_key, "HTTP 422: " + "; ".join(msgs))
-                            for n, msgs in sorted(by_index.items())])
-        log.error("LIMS refused %d item(s) of a batch of %d; resending the rest", len(by_index), len(batch))
+        self._fail(
+            report,
+            [
+                (batch[n].idempotency_key, "HTTP 422: " + "; ".join(msgs))
+                for n, msgs in sorted(by_index.items())
+            ],
+        )
+        log.error(
+            "LIMS refused %d item(s) of a batch of %d; resending the rest",
+            len(by_index),
+            len(batch),
+        )
         return False
 
     def _fail(self, report: UplinkReport, failures: list[tuple[str, str]]) -> None:
@@ -165,13 +209,15 @@ class Uplink:
         return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
 
     def run(self, stop: threading.Event, wait: Callable[[float], object] | None = None) -> None:
-        """Push until `stop` is set: idle polling while all is well, backoff while the LIMS is down."""
+        """Push until `stop` is set: idle polling while all is well, backoff while LIMS is down."""
         wait = wait or stop.wait
         while not stop.is_set():
             report = self.run_once()
             wait(self.backoff() if self.failures else self.idle_interval)
             if report.sent or report.failed:
-                log.info("uplink: %d sent %s, %d failed", report.sent, report.outcomes, report.failed)
+                log.info(
+                    "uplink: %d sent %s, %d failed", report.sent, report.outcomes, report.failed
+                )
 
     def start(self, stop: threading.Event) -> threading.Thread:
         """Run in a daemon thread beside the driver loop."""

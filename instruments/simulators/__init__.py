@@ -11,7 +11,17 @@ from instruments.simulators.base import Faults, PtyPort, SerialPort, open_port, 
 from instruments.simulators.plate_reader import PlateReader
 from instruments.simulators.titrator import Titrator
 
-__all__ = ["AstmAnalyzer", "PlateReader", "Titrator", "Balance", "Faults", "PtyPort", "SerialPort",
-           "open_port", "parse_faults", "MODELS"]
+__all__ = [
+    "AstmAnalyzer",
+    "PlateReader",
+    "Titrator",
+    "Balance",
+    "Faults",
+    "PtyPort",
+    "SerialPort",
+    "open_port",
+    "parse_faults",
+    "MODELS",
+]
 
 MODELS = {"astm": AstmAnalyzer, "biorad": PlateReader, "metrohm": Titrator, "mtsics": Balance}

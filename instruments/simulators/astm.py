@@ -28,18 +28,84 @@ def uic_values(accessions: Sequence[str], seed: int = 1394) -> dict[str, float]:
     return {a: round(min(999.9, rng.lognormvariate(4.8, 0.55)), 1) for a in accessions}
 
 
-def session_records(values: dict[str, float], *, instrument_id: str = "ICPMS-01", test_code: str = "127I",
-                    unit: str = "ug/L", when: datetime = datetime(2026, 5, 14, 10, 30)) -> list[bytes]:
+def session_records(
+    values: dict[str, float],
+    *,
+    instrument_id: str = "ICPMS-01",
+    test_code: str = "127I",
+    unit: str = "ug/L",
+    when: datetime = datetime(2026, 5, 14, 10, 30),
+) -> list[bytes]:
     """The records of one upload session, each ending in CR (one LIS1-A message each)."""
     stamp = when.strftime("%Y%m%d%H%M%S")
-    records = [["H", None, None, None, ("IodineSim", "1.0", instrument_id), None, None, None, None, "LIMS",
-                None, "P", "LIS2-A2", stamp]]
+    records = [
+        [
+            "H",
+            None,
+            None,
+            None,
+            ("IodineSim", "1.0", instrument_id),
+            None,
+            None,
+            None,
+            None,
+            "LIMS",
+            None,
+            "P",
+            "LIS2-A2",
+            stamp,
+        ]
+    ]
     for n, (accession, value) in enumerate(values.items(), 1):
         records.append(["P", str(n), f"PAT-{n:05d}"])
-        records.append(["O", "1", accession, None, ("", "", "", test_code), "R", None, stamp, None, None, None,
-                        "N", None, None, None, "Urine", None, None, None, None, None, None, None, None, None, "F"])
-        records.append(["R", "1", ("", "", "", test_code), f"{value:.1f}", unit, "100 to 299", "N", None, "F",
-                        None, "sim", None, stamp, instrument_id])
+        records.append(
+            [
+                "O",
+                "1",
+                accession,
+                None,
+                ("", "", "", test_code),
+                "R",
+                None,
+                stamp,
+                None,
+                None,
+                None,
+                "N",
+                None,
+                None,
+                None,
+                "Urine",
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                "F",
+            ]
+        )
+        records.append(
+            [
+                "R",
+                "1",
+                ("", "", "", test_code),
+                f"{value:.1f}",
+                unit,
+                "100 to 299",
+                "N",
+                None,
+                "F",
+                None,
+                "sim",
+                None,
+                stamp,
+                instrument_id,
+            ]
+        )
     records.append(["L", "1", "N"])
     return [format_record(r).encode("latin-1") for r in records]
 
@@ -47,18 +113,34 @@ def session_records(values: dict[str, float], *, instrument_id: str = "ICPMS-01"
 class AstmAnalyzer:
     """``AstmAnalyzer(port, accessions).run(stop)``; `done` is set once the session is delivered."""
 
-    def __init__(self, port: Port, accessions: Sequence[str], *, instrument_id: str = "ICPMS-01",
-                 test_code: str = "127I", seed: int = 1394, faults: Faults = Faults(),
-                 ack_timeout: float = 15.0, retry_wait: float = 10.0, unit: str = "ug/L",
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        port: Port,
+        accessions: Sequence[str],
+        *,
+        instrument_id: str = "ICPMS-01",
+        test_code: str = "127I",
+        seed: int = 1394,
+        faults: Faults = Faults(),
+        ack_timeout: float = 15.0,
+        retry_wait: float = 10.0,
+        unit: str = "ug/L",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.values = uic_values(accessions, seed)
-        self.records = session_records(self.values, instrument_id=instrument_id, test_code=test_code, unit=unit)
+        self.records = session_records(
+            self.values, instrument_id=instrument_id, test_code=test_code, unit=unit
+        )
         self.faults = faults
         self.retry_wait = retry_wait
         self.clock = clock
         self.line = LineOut(port, faults, clock)
-        self.sender = link.Sender(role="instrument", reply_timeout=ack_timeout, busy_wait=retry_wait,
-                                  interrupt_wait=retry_wait)
+        self.sender = link.Sender(
+            role="instrument",
+            reply_timeout=ack_timeout,
+            busy_wait=retry_wait,
+            interrupt_wait=retry_wait,
+        )
         self.rng = random.Random(seed)
         self.done = threading.Event()
         self.transfers = 0  # how many times the session was (re)started
@@ -92,14 +174,17 @@ class AstmAnalyzer:
         if self._garble_next_ack and link.ACK in data:
             self._garble_next_ack = False
             i = data.index(link.ACK)
-            return data[:i] + b"\x00" + data[i + 1:]
+            return data[:i] + b"\x00" + data[i + 1 :]
         return data
 
     def _handle(self, events: list[link.LinkEvent]) -> None:
         for event in events:
             if isinstance(event, link.Send):
                 self._send(event.data)
-            elif isinstance(event, link.TransferComplete) and tuple(self.records[-1:]) == event.messages[-1:]:
+            elif (
+                isinstance(event, link.TransferComplete)
+                and tuple(self.records[-1:]) == event.messages[-1:]
+            ):
                 self.done.set()  # the L record was acknowledged, so was everything before it
             elif isinstance(event, link.TransferFailed):
                 self._retry_at = self.clock() + self.retry_wait

@@ -18,13 +18,25 @@ __all__ = ["Balance"]
 
 
 class Balance(LineInstrument):
-    def __init__(self, port: Port, *, count: int = 3, seed: int = 204, print_mode: bool = True,
-                 **kwargs: object) -> None:
+    def __init__(
+        self,
+        port: Port,
+        *,
+        count: int = 3,
+        seed: int = 204,
+        print_mode: bool = True,
+        **kwargs: object,
+    ) -> None:
         rng = random.Random(seed)
         self.masses = [round(rng.uniform(9.5, 10.5), 4) for _ in range(count)]
         self.print_mode = print_mode
-        super().__init__(port, [format_weight(m) for m in self.masses], respond=not print_mode,
-                         seed=seed, **kwargs)  # type: ignore[arg-type]
+        super().__init__(
+            port,
+            [format_weight(m) for m in self.masses],
+            respond=not print_mode,
+            seed=seed,
+            **kwargs,
+        )  # type: ignore[arg-type]
         self._pan = 0
         self._changed_at = self.clock()
         self._settled = False

@@ -23,7 +23,16 @@ from instruments.errors import TransportError
 from instruments.profiles import SerialSettings
 from instruments.transport import SerialTransport
 
-__all__ = ["Port", "PtyPort", "SerialPort", "open_port", "Faults", "parse_faults", "LineOut", "garbage"]
+__all__ = [
+    "Port",
+    "PtyPort",
+    "SerialPort",
+    "open_port",
+    "Faults",
+    "parse_faults",
+    "LineOut",
+    "garbage",
+]
 
 
 class Port(Protocol):
@@ -67,7 +76,7 @@ class PtyPort:
             _, ready, _ = select.select([], [self.master], [], 5.0)
             if not ready:
                 raise TransportError(f"{self.slave_path}: nobody reads the pty (write blocked 5 s)")
-            view = view[os.write(self.master, view):]
+            view = view[os.write(self.master, view) :]
 
     def unplug(self) -> None:
         """Nothing to do on a pty: see the class docstring."""
@@ -147,14 +156,23 @@ def parse_faults(specs: list[str] | tuple[str, ...], unplug_for: float = 2.0) ->
         elif name in sets:
             sets[name].add(int(number))
         else:
-            raise ValueError(f"fault {spec!r}: unknown fault (bad-checksum, lost-ack, garbage, unplug)")
-    return Faults(frozenset(sets["bad-checksum"]), frozenset(sets["lost-ack"]), frozenset(sets["garbage"]),
-                  unplug, unplug_for)
+            raise ValueError(
+                f"fault {spec!r}: unknown fault (bad-checksum, lost-ack, garbage, unplug)"
+            )
+    return Faults(
+        frozenset(sets["bad-checksum"]),
+        frozenset(sets["lost-ack"]),
+        frozenset(sets["garbage"]),
+        unplug,
+        unplug_for,
+    )
 
 
 def garbage(rng: random.Random, n: int = 12) -> bytes:
-    """Line noise that contains no byte a receiver treats as structure (STX, ETX, EOT, ENQ, ETB, CR, LF)."""
-    allowed = [b for b in range(256) if b not in (0x02, 0x03, 0x04, 0x05, 0x17, 0x0D, 0x0A, 0x06, 0x15)]
+    """Line noise without the bytes a receiver treats as structure (STX, ETX, EOT, CR...)."""
+    allowed = [
+        b for b in range(256) if b not in (0x02, 0x03, 0x04, 0x05, 0x17, 0x0D, 0x0A, 0x06, 0x15)
+    ]
     return bytes(rng.choice(allowed) for _ in range(n))
 
 
@@ -165,7 +183,9 @@ class LineOut:
     `clock` is injectable so tests do not wait.
     """
 
-    def __init__(self, port: Port, faults: Faults, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, port: Port, faults: Faults, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.port = port
         self.faults = faults
         self.clock = clock

@@ -19,10 +19,19 @@ __all__ = ["LineInstrument"]
 
 
 class LineInstrument:
-    """``run(stop)`` sends `blocks` (unless `respond`: then only on request); `done` once all are out."""
+    """``run(stop)`` sends `blocks` (with `respond`: only on request); `done` once all are out."""
 
-    def __init__(self, port: Port, blocks: Sequence[bytes], *, interval: float = 0.0, respond: bool = False,
-                 faults: Faults = Faults(), seed: int = 1, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        port: Port,
+        blocks: Sequence[bytes],
+        *,
+        interval: float = 0.0,
+        respond: bool = False,
+        faults: Faults = Faults(),
+        seed: int = 1,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.blocks = list(blocks)
         self.interval = interval
         self.respond = respond

@@ -30,8 +30,10 @@ def seeded_plate(seed: int) -> dict[str, float | None]:
 class PlateReader(LineInstrument):
     def __init__(self, port: Port, *, count: int = 1, seed: int = 680, **kwargs: object) -> None:
         start = datetime(2026, 5, 14, 9, 0, 0)
-        self.plates = [format_plate(seeded_plate(seed + i), measured_at=start + timedelta(minutes=10 * i))
-                       for i in range(count)]
+        self.plates = [
+            format_plate(seeded_plate(seed + i), measured_at=start + timedelta(minutes=10 * i))
+            for i in range(count)
+        ]
         super().__init__(port, self.plates, **kwargs)  # type: ignore[arg-type]
         self._last: int | None = None
 

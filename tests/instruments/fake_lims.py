@@ -59,32 +59,57 @@ class FakeLims:
             if req.path != "/api/v1/readings":
                 return self.reply(req, 404, {"title": "not found"})
             if req.headers.get("Authorization") != f"Bearer {self.token}":
-                return self.reply(req, 401, {"title": "Unauthorized", "detail": "invalid token"}, problem=True)
+                return self.reply(
+                    req, 401, {"title": "Unauthorized", "detail": "invalid token"}, problem=True
+                )
             if self.fail_next:
                 self.fail_next -= 1
                 return self.reply(req, 503, {"title": "Service Unavailable"}, problem=True)
             try:
                 batch = json.loads(body)
             except ValueError:
-                return self.reply(req, 400, {"title": "Bad Request", "detail": "not JSON"}, problem=True)
-            errors = [{"index": e.absolute_path[1] if len(e.absolute_path) > 1 else None,
-                       "path": "/" + "/".join(map(str, e.absolute_path)), "message": e.message}
-                      for e in VALIDATOR.iter_errors(batch)]
+                return self.reply(
+                    req, 400, {"title": "Bad Request", "detail": "not JSON"}, problem=True
+                )
+            errors = [
+                {
+                    "index": e.absolute_path[1] if len(e.absolute_path) > 1 else None,
+                    "path": "/" + "/".join(map(str, e.absolute_path)),
+                    "message": e.message,
+                }
+                for e in VALIDATOR.iter_errors(batch)
+            ]
             if errors:
-                return self.reply(req, 422, {"title": "Unprocessable Content", "status": 422,
-                                             "errors": errors}, problem=True)
+                return self.reply(
+                    req,
+                    422,
+                    {"title": "Unprocessable Content", "status": 422, "errors": errors},
+                    problem=True,
+                )
             results = []
             for item in batch["items"]:
                 key = item["idempotency_key"]
                 if key in self.stored:
-                    results.append({"idempotency_key": key, "outcome": "duplicate",
-                                    "reading_id": self.stored[key][0], "reason": None})
+                    results.append(
+                        {
+                            "idempotency_key": key,
+                            "outcome": "duplicate",
+                            "reading_id": self.stored[key][0],
+                            "reason": None,
+                        }
+                    )
                     continue
                 reading_id = len(self.stored) + 1
                 self.stored[key] = (reading_id, item)
                 matched = item["type"] == "result" and bool(item["payload"].get("sample_id"))
-                results.append({"idempotency_key": key, "outcome": "attached" if matched else "unmatched",
-                                "reading_id": reading_id, "reason": None if matched else "no sample"})
+                results.append(
+                    {
+                        "idempotency_key": key,
+                        "outcome": "attached" if matched else "unmatched",
+                        "reading_id": reading_id,
+                        "reason": None if matched else "no sample",
+                    }
+                )
             if self.drop_next:
                 self.drop_next -= 1
                 req.close_connection = True
@@ -93,10 +118,14 @@ class FakeLims:
             return self.reply(req, 200, {"results": results})
 
     @staticmethod
-    def reply(req: BaseHTTPRequestHandler, status: int, doc: dict[str, Any], problem: bool = False) -> None:
+    def reply(
+        req: BaseHTTPRequestHandler, status: int, doc: dict[str, Any], problem: bool = False
+    ) -> None:
         data = json.dumps(doc).encode()
         req.send_response(status)
-        req.send_header("Content-Type", "application/problem+json" if problem else "application/json")
+        req.send_header(
+            "Content-Type", "application/problem+json" if problem else "application/json"
+        )
         req.send_header("Content-Length", str(len(data)))
         req.end_headers()
         req.wfile.write(data)

@@ -20,8 +20,21 @@ LIMS_DRIVER = str(Path(sys.executable).parent / "lims-driver")
 
 def replay(tmp_path: Path, capture: str = "iodine_peer_session.astm") -> tuple[Path, object]:
     spool = tmp_path / "spool.sqlite"
-    result = CliRunner().invoke(main, ["replay", str(DATA / capture), "--config", str(EXAMPLE),
-                                       "--profile", "icpms", "--spool", str(spool), "--chunk", "7"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "replay",
+            str(DATA / capture),
+            "--config",
+            str(EXAMPLE),
+            "--profile",
+            "icpms",
+            "--spool",
+            str(spool),
+            "--chunk",
+            "7",
+        ],
+    )
     return spool, result
 
 
@@ -30,8 +43,10 @@ def test_replay_spools_a_capture_once(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "3 new item(s) spooled" in result.output
     with Spool(spool_path) as spool:
-        assert [(i.envelope["payload"]["sample_id"], i.envelope["payload"]["value"])
-                for i in spool.items()] == [("U25-0001", 142.5), ("U25-0002", 87.3), ("U25-0003", 312.0)]
+        assert [
+            (i.envelope["payload"]["sample_id"], i.envelope["payload"]["value"])
+            for i in spool.items()
+        ] == [("U25-0001", 142.5), ("U25-0002", 87.3), ("U25-0003", 312.0)]
     _, again = replay(tmp_path)
     assert "0 new item(s) spooled" in again.output
 
@@ -48,7 +63,10 @@ def test_status_and_retry_failed(tmp_path: Path) -> None:
     assert lines[0].split() == ["type", "queued", "sent", "failed"]
     assert lines[1].split() == ["result", "1", "1", "1"]
     assert "last error: HTTP 401: token rejected" in out
-    assert "1 item(s) queued again" in runner.invoke(main, ["retry-failed", "--spool", str(spool_path)]).output
+    assert (
+        "1 item(s) queued again"
+        in runner.invoke(main, ["retry-failed", "--spool", str(spool_path)]).output
+    )
     with Spool(spool_path) as spool:
         assert len(spool.items("queued")) == 2
 
@@ -59,8 +77,21 @@ def test_usage_errors_are_precise(tmp_path: Path) -> None:
     bad.write_text('[[instrument]]\nname = "x"\ninstrument_id = "X"\nprotocol = "hl7"\n')
     result = runner.invoke(main, ["run", "--profile", str(bad), "--port", "loop://"])
     assert result.exit_code == 2 and "protocol: must be one of" in result.output
-    result = runner.invoke(main, ["run", "--config", str(EXAMPLE), "--profile", "icpms", "--port", "loop://",
-                                  "--lims", "http://127.0.0.1:9"], env={"LIMS_DRIVER_TOKEN": ""})
+    result = runner.invoke(
+        main,
+        [
+            "run",
+            "--config",
+            str(EXAMPLE),
+            "--profile",
+            "icpms",
+            "--port",
+            "loop://",
+            "--lims",
+            "http://127.0.0.1:9",
+        ],
+        env={"LIMS_DRIVER_TOKEN": ""},
+    )
     assert result.exit_code == 2 and "--lims needs --token" in result.output
     result = runner.invoke(main, ["status"])
     assert result.exit_code == 2 and "give --spool" in result.output
@@ -69,9 +100,25 @@ def test_usage_errors_are_precise(tmp_path: Path) -> None:
 
 
 def test_simulate_on_a_pty_feeds_a_driver(tmp_path: Path) -> None:
-    proc = subprocess.Popen([LIMS_DRIVER, "simulate", "astm", "--port", "pty", "--accession", "U26-000042",
-                             "--accession", "U26-000043", "--ack-timeout", "0.5", "--retry-wait", "0.2"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            LIMS_DRIVER,
+            "simulate",
+            "astm",
+            "--port",
+            "pty",
+            "--accession",
+            "U26-000042",
+            "--accession",
+            "U26-000043",
+            "--ack-timeout",
+            "0.5",
+            "--retry-wait",
+            "0.2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         assert proc.stdout is not None
         slave = proc.stdout.readline().decode().strip()

@@ -34,10 +34,18 @@ def spool(tmp_path: Path) -> Iterator[Spool]:
         yield s
 
 
-def deliver(pty: PtyPort, spool: Spool, *faults: str, unit: str = "ug/L", **options: float) -> AstmAnalyzer:
+def deliver(
+    pty: PtyPort, spool: Spool, *faults: str, unit: str = "ug/L", **options: float
+) -> AstmAnalyzer:
     profile = example_profile("icpms", **options)
-    sim = AstmAnalyzer(pty, ACCESSIONS, faults=parse_faults(list(faults), unplug_for=0.3), ack_timeout=0.5,
-                       retry_wait=0.2, unit=unit)
+    sim = AstmAnalyzer(
+        pty,
+        ACCESSIONS,
+        faults=parse_faults(list(faults), unplug_for=0.3),
+        ack_timeout=0.5,
+        retry_wait=0.2,
+        unit=unit,
+    )
     with driver_on(profile, pty.slave_path, spool), running(sim.run):
         assert sim.done.wait(15), "the analyzer could not deliver its session"
     return sim
@@ -66,7 +74,9 @@ def test_clean_session(pty: PtyPort, spool: Spool) -> None:
     assert sim.transfers == 1
 
 
-def test_bad_checksum_is_naked_and_the_retransmission_counted_once(pty: PtyPort, spool: Spool) -> None:
+def test_bad_checksum_is_naked_and_the_retransmission_counted_once(
+    pty: PtyPort, spool: Spool
+) -> None:
     sim = deliver(pty, spool, "bad-checksum@4")  # frame 4 = the first R record
     assert results(spool) == sim.values
     ((reason, raw),) = quarantined(spool)
@@ -92,23 +102,41 @@ def test_garbage_between_frames_is_quarantined_raw(pty: PtyPort, spool: Spool) -
 
 def test_unplugged_mid_frame_then_whole_session_resent(pty: PtyPort, spool: Spool) -> None:
     first_frames = sum(len(f) for f in link.frames_of(session_records(uic_values(ACCESSIONS))[:5]))
-    sim = deliver(pty, spool, f"unplug@{first_frames + 1 + 20}", frame_timeout=0.2, idle_timeout=0.4)
+    sim = deliver(
+        pty, spool, f"unplug@{first_frames + 1 + 20}", frame_timeout=0.2, idle_timeout=0.4
+    )
     assert sim.transfers >= 2
-    assert results(spool) == sim.values  # the resent session's readings were already spooled: no doubles
+    assert (
+        results(spool) == sim.values
+    )  # the resent session's readings were already spooled: no doubles
     reasons = [reason for reason, _ in quarantined(spool)]
-    assert reasons and all(r in ("truncated frame", "bytes outside a frame", "incomplete message (eot)",
-                                 "incomplete message (timeout)") or r.startswith("frame rejected")
-                           for r in reasons), reasons
+    assert reasons and all(
+        r
+        in (
+            "truncated frame",
+            "bytes outside a frame",
+            "incomplete message (eot)",
+            "incomplete message (timeout)",
+        )
+        or r.startswith("frame rejected")
+        for r in reasons
+    ), reasons
 
 
 def test_message_is_spooled_before_its_ack(tmp_path: Path) -> None:
     profile = example_profile("icpms")
     actions = AstmHandler(profile).feed(
-        b"\x05" + b"".join(link.frames_of(session_records({"U26-000009": 150.0})[:4])), now=0.0)
+        b"\x05" + b"".join(link.frames_of(session_records({"U26-000009": 150.0})[:4])), now=0.0
+    )
     kinds = [f"Write({a.data!r})" if isinstance(a, Write) else type(a).__name__ for a in actions]
     assert kinds == ["Write(b'\\x06')"] * 4 + ["SpoolEntry", "Write(b'\\x06')"]
     with Spool(tmp_path / "s.sqlite") as spool:
         seen: list[int] = []
-        Driver(profile, "unused", spool).execute(actions, lambda data: seen.append(len(spool.items())))
+        Driver(profile, "unused", spool).execute(
+            actions, lambda data: seen.append(len(spool.items()))
+        )
         assert seen == [0, 0, 0, 0, 1]
-        assert isinstance(actions[4], SpoolEntry) and actions[4].envelope.payload["sample_id"] == "U26-000009"
+        assert (
+            isinstance(actions[4], SpoolEntry)
+            and actions[4].envelope.payload["sample_id"] == "U26-000009"
+        )

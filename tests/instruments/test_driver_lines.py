@@ -61,7 +61,9 @@ def test_plate_reader_answers_rplate_and_rtplate(pty: PtyPort) -> None:
     assert data.count(sim.plates[0]) == 2
 
 
-def test_titrator_reports_become_readings_and_replay_adds_nothing(pty: PtyPort, spool: Spool) -> None:
+def test_titrator_reports_become_readings_and_replay_adds_nothing(
+    pty: PtyPort, spool: Spool
+) -> None:
     accessions = ["S26-000101", "S26-000102"]
     sim = Titrator(pty, accessions, seed=3)
     profile = example_profile("titrator")
@@ -70,9 +72,14 @@ def test_titrator_reports_become_readings_and_replay_adds_nothing(pty: PtyPort, 
         wait_for(lambda: len(spool.items()) == 6)
     readings = payloads(spool, "result")
     assert [(r["sample_id"], r["analyte"]) for r in readings] == [
-        (a, analyte) for a in accessions for analyte in ("titrant_volume", "sample_mass", "salt_iodine")]
+        (a, analyte)
+        for a in accessions
+        for analyte in ("titrant_volume", "sample_mass", "salt_iodine")
+    ]
     (_, mass, ep) = sim.samples[0]
-    assert readings[0]["value"] == ep and readings[1]["value"] == mass and readings[1]["unit"] == "g"
+    assert (
+        readings[0]["value"] == ep and readings[1]["value"] == mass and readings[1]["unit"] == "g"
+    )
     assert readings[2]["value"] == pytest.approx(ep * 211.5 / mass, abs=0.05)
     driver.feed(b"".join(sim.blocks))  # the titrator sends the same reports again
     assert len(spool.items()) == 6
@@ -85,7 +92,10 @@ def test_balance_print_mode(pty: PtyPort, spool: Spool) -> None:
         wait_for(lambda: len(spool.items()) == 3)
     readings = payloads(spool, "result")
     assert [r["value"] for r in readings] == sim.masses
-    assert all(r["sample_id"] is None and r["analyte"] == "salt_mass" and r["unit"] == "g" for r in readings)
+    assert all(
+        r["sample_id"] is None and r["analyte"] == "salt_mass" and r["unit"] == "g"
+        for r in readings
+    )
     assert len({i.idempotency_key for i in spool.items()}) == 3
     # the noise line is not a weight: MT-SICS treats it as an unknown response, logged only
     assert payloads(spool, "quarantine") == []

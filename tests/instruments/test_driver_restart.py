@@ -33,8 +33,11 @@ idle_timeout = 0.6
 
 def start_driver(profile: Path, port: str, spool: Path, log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as err:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen([LIMS_DRIVER, "run", "--profile", str(profile), "--port", port,
-                                 "--spool", str(spool)], stdout=subprocess.DEVNULL, stderr=err)
+        return subprocess.Popen(
+            [LIMS_DRIVER, "run", "--profile", str(profile), "--port", port, "--spool", str(spool)],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
 
 
 def test_sigkill_mid_message_then_restart(tmp_path: Path) -> None:
@@ -44,8 +47,13 @@ def test_sigkill_mid_message_then_restart(tmp_path: Path) -> None:
     pty = PtyPort()
     # the cable "comes out" 10 bytes into the frame after the 4th R record: 4 readings spooled
     cut = 1 + sum(len(f) for f in link.frames_of(session_records(uic_values(ACCESSIONS))[:13])) + 10
-    sim = AstmAnalyzer(pty, ACCESSIONS, faults=parse_faults([f"unplug@{cut}"], unplug_for=1.0),
-                       ack_timeout=0.5, retry_wait=0.3)
+    sim = AstmAnalyzer(
+        pty,
+        ACCESSIONS,
+        faults=parse_faults([f"unplug@{cut}"], unplug_for=1.0),
+        ack_timeout=0.5,
+        retry_wait=0.3,
+    )
     first = start_driver(profile, pty.slave_path, spool_path, tmp_path / "first.log")
     try:
         with running(sim.run):

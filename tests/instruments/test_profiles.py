@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from instruments.errors import ConfigurationError
-from instruments.profiles import AstmOptions, MetrohmOptions, MtSicsOptions, load_profile, load_profiles
+from instruments.profiles import (
+    AstmOptions,
+    MetrohmOptions,
+    MtSicsOptions,
+    load_profile,
+    load_profiles,
+)
 from tests.instruments.harness import EXAMPLE
 
 GOOD = """
@@ -44,26 +50,49 @@ def test_example_profiles_load() -> None:
 def test_defaults_and_lookup(tmp_path: Path) -> None:
     path = write(tmp_path, GOOD)
     profile = load_profile("icpms", path)
-    assert profile.serial.baudrate == 9600 and profile.serial.parity == "N" and profile.serial.stopbits == 1
+    assert (
+        profile.serial.baudrate == 9600
+        and profile.serial.parity == "N"
+        and profile.serial.stopbits == 1
+    )
     assert profile.astm.specimen_fields == (3,) and profile.astm.frame_timeout == 15.0
     assert profile.spool == tmp_path / "icpms.sqlite"
     assert load_profile(str(path)) == profile  # a file with one profile needs no name
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    (('protocol = "astm"', 'protocol = "hl7"'), "protocol: must be one of"),
-    (('instrument_id = "ICPMS-01"\n', ""), "missing required key 'instrument_id'"),
-    (('spool = "icpms.sqlite"', 'spool = "icpms.sqlite"\nbaud = 9600'), "unknown key(s) ['baud']"),
-    (('spool = "icpms.sqlite"', 'spool = "x"\n[instrument.serial]\nparity = "X"'), "serial.parity: must be one of"),
-    (('spool = "icpms.sqlite"', 'spool = "x"\n[instrument.serial]\nbaudrate = "9600"'),
-     "serial.baudrate: expected int"),
-    (('spool = "icpms.sqlite"', 'spool = "x"\nbatch_size = 5000'), "batch_size: must be at most 1000"),
-    (('"127I" = "uic"', '"127I" = ""'), "values must be non-empty strings"),
-    (('[instrument.astm.test_codes]\n"127I" = "uic"', ""), "missing [astm] options table"),
-    (('"127I" = "uic"', '"127I" = "uic"\n[instrument.metrohm.analytes]\nEP1 = "v"'),
-     "[metrohm] options given but protocol is 'astm'"),
-    (('"127I" = "uic"', '"127I" = "uic"\n[instrument.astm.units]\nfoo = "mg"'), "not analytes of test_codes"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (('protocol = "astm"', 'protocol = "hl7"'), "protocol: must be one of"),
+        (('instrument_id = "ICPMS-01"\n', ""), "missing required key 'instrument_id'"),
+        (
+            ('spool = "icpms.sqlite"', 'spool = "icpms.sqlite"\nbaud = 9600'),
+            "unknown key(s) ['baud']",
+        ),
+        (
+            ('spool = "icpms.sqlite"', 'spool = "x"\n[instrument.serial]\nparity = "X"'),
+            "serial.parity: must be one of",
+        ),
+        (
+            ('spool = "icpms.sqlite"', 'spool = "x"\n[instrument.serial]\nbaudrate = "9600"'),
+            "serial.baudrate: expected int",
+        ),
+        (
+            ('spool = "icpms.sqlite"', 'spool = "x"\nbatch_size = 5000'),
+            "batch_size: must be at most 1000",
+        ),
+        (('"127I" = "uic"', '"127I" = ""'), "values must be non-empty strings"),
+        (('[instrument.astm.test_codes]\n"127I" = "uic"', ""), "missing [astm] options table"),
+        (
+            ('"127I" = "uic"', '"127I" = "uic"\n[instrument.metrohm.analytes]\nEP1 = "v"'),
+            "[metrohm] options given but protocol is 'astm'",
+        ),
+        (
+            ('"127I" = "uic"', '"127I" = "uic"\n[instrument.astm.units]\nfoo = "mg"'),
+            "not analytes of test_codes",
+        ),
+    ],
+)
 def test_mistakes_are_named(tmp_path: Path, change: tuple[str, str], message: str) -> None:
     path = write(tmp_path, GOOD.replace(*change))
     with pytest.raises(ConfigurationError) as info:

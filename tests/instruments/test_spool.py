@@ -17,7 +17,9 @@ NOW = datetime(2026, 5, 14, 8, 30, tzinfo=UTC)
 
 
 def entry(key: str, sample: str = "U26-000001", value: float = 142.5) -> SpoolEntry:
-    reading = Reading("ICPMS-01", sample, "uic", str(value), value, unit="ug/L", raw=f"R|1|^^^UIC|{value}")
+    reading = Reading(
+        "ICPMS-01", sample, "uic", str(value), value, unit="ug/L", raw=f"R|1|^^^UIC|{value}"
+    )
     return SpoolEntry(envelope_for("ICPMS-01", reading, key=key, now=NOW), reading.raw.encode())
 
 
@@ -48,8 +50,14 @@ def test_committed_items_survive_sigkill(tmp_path: Path) -> None:
         "os.kill(os.getpid(), signal.SIGKILL)\n"
     )
     root = Path(__file__).resolve().parents[2]
-    proc = subprocess.run([sys.executable, "-c", code], cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
-                          capture_output=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        timeout=60,
+    )
     assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()
     with Spool(path) as spool:
         assert len(spool.items("queued")) == 50
@@ -62,7 +70,12 @@ def test_states_and_retry(tmp_path: Path) -> None:
         assert spool.mark_sent([("k-0001", "attached", 7, None)]) == 1
         assert spool.mark_failed([("k-0002", "HTTP 422: raw_value too long")]) == 1
         sent, failed, queued = (spool.items(s)[0] for s in ("sent", "failed", "queued"))
-        assert (sent.outcome, sent.reading_id, sent.attempts, sent.last_error) == ("attached", 7, 2, None)
+        assert (sent.outcome, sent.reading_id, sent.attempts, sent.last_error) == (
+            "attached",
+            7,
+            2,
+            None,
+        )
         assert (failed.attempts, failed.last_error) == (2, "HTTP 422: raw_value too long")
         assert (queued.idempotency_key, queued.attempts) == ("k-0003", 1)
         assert spool.counts() == {"result": {"sent": 1, "failed": 1, "queued": 1}}

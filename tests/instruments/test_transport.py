@@ -1,4 +1,4 @@
-"""The transport opens pyserial URLs with profile settings and reports failures as TransportError."""
+"""The transport opens pyserial URLs with profile settings; failures are TransportErrors."""
 
 from __future__ import annotations
 
@@ -17,7 +17,13 @@ SETTINGS = SerialSettings(baudrate=19200, bytesize=7, parity="E", stopbits=2, ti
 def test_loop_url_applies_settings_and_echoes() -> None:
     with open_transport("loop://", SETTINGS) as port:
         raw = port._port
-        assert (raw.baudrate, raw.bytesize, raw.parity, raw.stopbits, raw.timeout) == (19200, 7, "E", 2, 0.05)
+        assert (raw.baudrate, raw.bytesize, raw.parity, raw.stopbits, raw.timeout) == (
+            19200,
+            7,
+            "E",
+            2,
+            0.05,
+        )
         assert port.read() == b""  # timeout, nothing there
         port.write(b"\x05")
         assert port.read() == b"\x05"
@@ -38,10 +44,13 @@ def test_pty_through_spy_url_dumps_the_traffic(capsys: pytest.CaptureFixture[str
     assert "hello" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("url", "message"), [
-    ("/dev/does-not-exist", "/dev/does-not-exist: cannot open port"),
-    ("nosuch://x", "nosuch://x: cannot configure port"),
-])
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("/dev/does-not-exist", "/dev/does-not-exist: cannot open port"),
+        ("nosuch://x", "nosuch://x: cannot configure port"),
+    ],
+)
 def test_open_failures_name_the_port(url: str, message: str) -> None:
     with pytest.raises(TransportError, match=message):
         open_transport(url, SETTINGS)

@@ -24,8 +24,15 @@ NOW = datetime(2026, 5, 14, 8, 30, tzinfo=UTC)
 
 def reading(n: int, *, raw_value: str | None = None, sample: str | None = None) -> SpoolEntry:
     value = 100.0 + n
-    r = Reading("ICPMS-01", sample if sample is not None else f"U26-{n:06d}", "uic",
-                raw_value if raw_value is not None else f"{value:.1f}", value, unit="ug/L", raw=f"R|1|^^^UIC|{value}")
+    r = Reading(
+        "ICPMS-01",
+        sample if sample is not None else f"U26-{n:06d}",
+        "uic",
+        raw_value if raw_value is not None else f"{value:.1f}",
+        value,
+        unit="ug/L",
+        raw=f"R|1|^^^UIC|{value}",
+    )
     return SpoolEntry(envelope_for("ICPMS-01", r, key=random_key(), now=NOW), r.raw.encode())
 
 
@@ -49,9 +56,16 @@ def free_port() -> int:
 
 def test_batches_and_outcomes(spool: Spool, lims: FakeLims) -> None:
     plate = PlateReading("SK-READER-01", {w: 0.5 for w in WELLS})
-    spool.add([reading(n) for n in range(7)] + [reading(7, sample="")]
-              + [SpoolEntry(envelope_for("SK-READER-01", plate, now=NOW), b"plate"),
-                 SpoolEntry(envelope_for("ICPMS-01", Quarantined("noise", "\x00\xff"), now=NOW), b"\x00\xff")])
+    spool.add(
+        [reading(n) for n in range(7)]
+        + [reading(7, sample="")]
+        + [
+            SpoolEntry(envelope_for("SK-READER-01", plate, now=NOW), b"plate"),
+            SpoolEntry(
+                envelope_for("ICPMS-01", Quarantined("noise", "\x00\xff"), now=NOW), b"\x00\xff"
+            ),
+        ]
+    )
     report = Uplink(spool, lims.url, TOKEN, batch_size=3).run_once()
     assert report.sent == 10 and report.failed == 0 and report.error is None
     assert report.outcomes == {"attached": 7, "unmatched": 3}
@@ -65,8 +79,9 @@ def test_batches_and_outcomes(spool: Spool, lims: FakeLims) -> None:
 def test_lims_down_then_up_loses_nothing_and_duplicates_nothing(spool: Spool) -> None:
     port = free_port()
     spool.add([reading(n) for n in range(5)])
-    uplink = Uplink(spool, f"http://127.0.0.1:{port}", TOKEN, batch_size=2, timeout=2,
-                    rng=random.Random(1))
+    uplink = Uplink(
+        spool, f"http://127.0.0.1:{port}", TOKEN, batch_size=2, timeout=2, rng=random.Random(1)
+    )
     for _ in range(3):
         report = uplink.run_once()
         assert report.sent == 0 and "ConnectionError" in (report.error or "")
