@@ -105,6 +105,7 @@ class Uplink:
                 log.warning("LIMS unavailable (%s); %d item(s) stay queued", exc, len(batch))
                 return report
             if stop:
+                self.failures += 1  # a refusal that will repeat: pace the next round like an outage
                 return report
 
     def _send(self, batch: list[StoredItem], report: UplinkReport) -> bool:

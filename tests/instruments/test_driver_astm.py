@@ -35,14 +35,24 @@ def spool(tmp_path: Path) -> Iterator[Spool]:
 
 
 def deliver(
-    pty: PtyPort, spool: Spool, *faults: str, unit: str = "ug/L", **options: float
+    pty: PtyPort,
+    spool: Spool,
+    *faults: str,
+    unit: str = "ug/L",
+    ack_timeout: float = 5.0,
+    **options: float,
 ) -> AstmAnalyzer:
+    """Run the analyzer against a driver until its session is acknowledged.
+
+    The ACK timeout is long unless a test needs it to expire (unplugging): NAKs and garbled ACKs
+    are answered at once, so only a slow machine would ever wait for it.
+    """
     profile = example_profile("icpms", **options)
     sim = AstmAnalyzer(
         pty,
         ACCESSIONS,
         faults=parse_faults(list(faults), unplug_for=0.3),
-        ack_timeout=0.5,
+        ack_timeout=ack_timeout,
         retry_wait=0.2,
         unit=unit,
     )

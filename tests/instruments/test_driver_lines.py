@@ -102,7 +102,7 @@ def test_balance_print_mode(pty: PtyPort, spool: Spool) -> None:
 
 
 def test_balance_polled_records_each_new_stable_mass_once(pty: PtyPort, spool: Spool) -> None:
-    sim = Balance(pty, count=3, seed=9, print_mode=False, interval=0.3)
+    sim = Balance(pty, count=3, seed=9, print_mode=False, interval=0.4)
     profile = example_profile("balance", poll_command="S", poll_interval=0.03)
     with driver_on(profile, pty.slave_path, spool), running(sim.run):
         wait_for(lambda: len(spool.items()) == 3, timeout=5)

@@ -18,7 +18,7 @@ def test_readings_reach_the_lims_once_while_it_restarts(tmp_path: Path) -> None:
         pty,
         accessions,
         faults=parse_faults(["bad-checksum@5", "garbage@9"]),
-        ack_timeout=0.5,
+        ack_timeout=5.0,
         retry_wait=0.2,
     )
     try:
