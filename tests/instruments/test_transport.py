@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
+from instruments.driver import Driver
 from instruments.errors import TransportError
 from instruments.profiles import SerialSettings
 from instruments.simulators import PtyPort
+from instruments.spool import Spool
 from instruments.transport import SerialTransport, open_transport
+from tests.instruments.harness import example_profile, running, wait_for
 
 SETTINGS = SerialSettings(baudrate=19200, bytesize=7, parity="E", stopbits=2, timeout=0.05)
 
@@ -66,3 +70,15 @@ def test_read_after_the_device_vanished() -> None:
                 port.read()
     finally:
         port.close()
+
+
+def test_driver_keeps_retrying_a_missing_port_until_stopped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with Spool(tmp_path / "s.sqlite") as spool:
+        driver = Driver(
+            example_profile("balance"), "/dev/does-not-exist", spool, reconnect_delay=0.01
+        )
+        with running(driver.run):
+            wait_for(lambda: caplog.text.count("cannot open port") >= 3)
+        assert not driver.connected.is_set() and spool.items() == []
