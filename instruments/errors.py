@@ -22,6 +22,7 @@ __all__ = [
     "RecordError",
     "PlateFileError",
     "DeviceReportedError",
+    "ConfigurationError",
 ]
 
 
@@ -123,3 +124,9 @@ class DeviceReportedError(InstrumentError):
         super().__init__(message)
         self.code = code
         self.raw = bytes(raw)
+
+
+class ConfigurationError(InstrumentError):
+    """An instrument profile or driver setting is missing or invalid (names the file and key)."""
+
+    error_code = "configuration_error"
