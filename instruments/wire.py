@@ -56,7 +56,10 @@ MAX_BATCH = 1000
 _TEXT = {"type": "string", "maxLength": 200}
 _OPT_TEXT = {"type": ["string", "null"], "maxLength": 200}
 _RAW = {"type": "string", "maxLength": 200_000}
-_DATETIME = {"type": ["string", "null"], "format": "date-time", "maxLength": 40}
+#: The instrument's own clock: ISO 8601, usually without a zone (instruments send none), so not
+#: an RFC 3339 ``date-time``; the LIMS parses it and refuses what does not parse.
+_LOCAL_TIME = {"type": ["string", "null"], "maxLength": 40,
+               "description": "ISO 8601 date and time of the instrument's clock, as sent."}
 _NUMBER = {"type": ["number", "null"]}
 _NOTES = {"type": "array", "items": {"type": "string", "maxLength": 1000}, "maxItems": 50}
 _WELL_VALUES = {
@@ -83,7 +86,7 @@ READING_SCHEMA: dict[str, Any] = {
         "unit": {"type": "string", "maxLength": 40},
         "flags": {"type": "array", "items": {"type": "string", "maxLength": 40}, "maxItems": 20},
         "status": {"type": "string", "maxLength": 40},
-        "measured_at": _DATETIME,
+        "measured_at": _LOCAL_TIME,
         "position": {"type": "string", "maxLength": 40},
         "raw": _RAW,
         "problems": _NOTES,
@@ -98,7 +101,7 @@ PLATE_SCHEMA: dict[str, Any] = {
     "properties": {
         "instrument_id": _TEXT,
         "model": {"type": "string", "maxLength": 80},
-        "measured_at": _DATETIME,
+        "measured_at": _LOCAL_TIME,
         "wavelength_nm": {"type": ["integer", "null"], "minimum": 200, "maximum": 1000},
         "reference_wavelength_nm": {"type": ["integer", "null"], "minimum": 200, "maximum": 1000},
         "wells": _WELL_VALUES,

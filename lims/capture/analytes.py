@@ -10,6 +10,7 @@ dilution — that is the analytical run's business (calibration, reportable rang
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from lims.samples.models import SampleKind
 
@@ -31,7 +32,11 @@ class Analyte:
         """An empty unit is accepted: many instruments (plate readers, balances in print mode)
         send none, and the instrument profile fixes it."""
         wanted = normalise_unit(unit)
-        return not wanted or wanted in {normalise_unit(u) for u in (self.unit, *self.unit_aliases)}
+        return not wanted or wanted in self.accepted_units
+
+    @cached_property
+    def accepted_units(self) -> frozenset[str]:
+        return frozenset(normalise_unit(u) for u in (self.unit, *self.unit_aliases))
 
 
 def normalise_unit(unit: str) -> str:

@@ -14,12 +14,13 @@ driver pushing 1,000 readings per request is not held up by per-row round trips.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
+import fastjsonschema
 import sqlalchemy as sa
 from jsonschema import Draft202012Validator
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +35,7 @@ from lims.capture.models import (
     ReadingStatus,
     ReadingType,
 )
+from lims.core.bulk import bulk_insert
 from lims.core.errors import ValidationError
 from lims.samples.accession import normalise_query
 from lims.samples.lifecycle import SampleStatus
@@ -66,6 +68,31 @@ def _validator() -> Draft202012Validator:
     return Draft202012Validator(BATCH_SCHEMA)
 
 
+@lru_cache(maxsize=1)
+def _fast_check() -> Callable[[Any], Any]:
+    """The same schema compiled to Python (about 10× faster on a 1,000-item batch). It stops at
+    the first error, so it is only the fast path for good batches; a batch it refuses is
+    validated again by `jsonschema`, which lists every error. The schema uses only keywords whose
+    meaning is the same in draft 7 and 2020-12, so both validators agree."""
+    return fastjsonschema.compile({**BATCH_SCHEMA, "$schema": "http://json-schema.org/draft-07/schema#"})
+
+
+def _schema_errors(body: Any) -> list[dict[str, Any]]:
+    try:
+        _fast_check()(body)
+        return []
+    except fastjsonschema.JsonSchemaException:
+        pass
+    errors: list[dict[str, Any]] = []
+    for err in sorted(_validator().iter_errors(body), key=lambda e: list(map(str, e.absolute_path))):
+        path = list(err.absolute_path)
+        entry: dict[str, Any] = {"path": _json_path(path), "message": err.message}
+        if len(path) >= 2 and path[0] == "items" and isinstance(path[1], int):
+            entry["index"] = path[1]
+        errors.append(entry)
+    return errors
+
+
 def _json_path(path: Iterable[Any]) -> str:
     return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
 
@@ -83,13 +110,7 @@ def validate_batch(body: Any, instrument: Instrument) -> list[dict[str, Any]]:
     Beyond the schema: timestamps must parse, and every item must be the token's own
     instrument's — a token can never file readings under another instrument's name.
     """
-    errors: list[dict[str, Any]] = []
-    for err in sorted(_validator().iter_errors(body), key=lambda e: list(map(str, e.absolute_path))):
-        path = list(err.absolute_path)
-        entry: dict[str, Any] = {"path": _json_path(path), "message": err.message}
-        if len(path) >= 2 and path[0] == "items" and isinstance(path[1], int):
-            entry["index"] = path[1]
-        errors.append(entry)
+    errors = _schema_errors(body)
     items = body.get("items") if isinstance(body, dict) else None
     if isinstance(items, list):
         broken = {e.get("index") for e in errors}
@@ -236,7 +257,8 @@ def _row(instrument: Instrument, item: dict[str, Any], now: datetime, *, status:
         "measured_at": parse_instrument_time(payload.get("measured_at")),
         "spooled_at": parse_instrument_time(item["spooled_at"]),
         "received_at": now,
-        "payload": payload,
+        # the raw bytes once, in their own column; the rest of the wire payload as sent
+        "payload": {k: v for k, v in payload.items() if k != "raw"},
         "raw": payload.get("raw", ""),
     }
     if kind is ReadingType.RESULT:
@@ -247,14 +269,17 @@ def _row(instrument: Instrument, item: dict[str, Any], now: datetime, *, status:
     return row
 
 
-def _file(session: Session, instrument: Instrument, items: list[dict[str, Any]], now: datetime
-          ) -> list[Outcome]:
-    keys = [item["idempotency_key"] for item in items]
-    known = dict(session.execute(
+def _known_keys(session: Session, instrument: Instrument, keys: Sequence[str]) -> dict[str, int]:
+    return dict(session.execute(
         sa.select(InstrumentReading.idempotency_key, InstrumentReading.id)
         .where(InstrumentReading.instrument_id == instrument.id,
                InstrumentReading.idempotency_key.in_(sorted(set(keys))))
     ).all())
+
+
+def _file(session: Session, instrument: Instrument, items: list[dict[str, Any]], now: datetime
+          ) -> list[Outcome]:
+    known = _known_keys(session, instrument, [item["idempotency_key"] for item in items])
     results = [it for it in items if it["type"] == ReadingType.RESULT]
     samples = _samples_named(session, [normalise_query(it["payload"]["sample_id"])
                                        for it in results if it["payload"].get("sample_id")])
@@ -288,11 +313,8 @@ def _file(session: Session, instrument: Instrument, items: list[dict[str, Any]],
                              sample_id=sample.id if status is ReadingStatus.ATTACHED and sample else None))
 
     if new_rows:
-        known.update(session.execute(
-            sa.insert(InstrumentReading).returning(
-                InstrumentReading.idempotency_key, InstrumentReading.id, sort_by_parameter_order=True),
-            new_rows,
-        ).all())
+        bulk_insert(session, InstrumentReading.__table__, new_rows)
+        known.update(_known_keys(session, instrument, [row["idempotency_key"] for row in new_rows]))
     instrument.last_seen_at = now
     return [
         Outcome(key, "duplicate", known[key], "already received; not stored again") if status is None

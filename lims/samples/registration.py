@@ -11,9 +11,7 @@ Services flush and never commit; the caller commits once, so a rejected row save
 
 from __future__ import annotations
 
-import enum
 import hashlib
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -27,6 +25,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from lims.audit.models import AuditEvent
 from lims.audit.service import audit_row, record_event
+from lims.core.bulk import bulk_insert
 from lims.core.errors import ConflictError, NotFoundError, ValidationError
 from lims.monitoring.models import (
     Cluster,
@@ -352,37 +351,6 @@ def intake_flags(volume_ml: Decimal | None, kind_ref: SampleKindRef | None) -> l
     return flags
 
 
-# ---------------------------------------------------------------------------------------------
-# Writing. PostgreSQL takes the rows through COPY (the bulk-load path: 10,000 rows in a fraction
-# of a second, in this transaction); SQLite through executemany, which is in-process and fast.
-# New ids are then read back by natural key in chunked queries. Building ORM objects or sending
-# INSERT … VALUES of thousands of parameters cost seconds per 10,000 rows.
-
-
-def _insert_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        session.execute(sa.insert(table), rows)
-        return
-    columns = list(rows[0])
-    json_columns = {c.name for c in table.columns if isinstance(c.type, sa.JSON)}
-    copy_sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(copy_sql) as copy:
-        for row in rows:
-            copy.write_row([_copy_value(row[c], c in json_columns) for c in columns])
-
-
-def _copy_value(value: Any, is_json: bool) -> Any:
-    if is_json:
-        return json.dumps(value)
-    if isinstance(value, enum.Enum):
-        return value.value
-    return value
-
-
 def register_samples(session: Session, *, actor: User | None, now: datetime, plan: IntakePlan,
                      intake_batch: IntakeBatch | None = None) -> list[int]:
     """Create what ``plan`` describes, in bulk, and return the sample ids in item order.
@@ -401,7 +369,7 @@ def register_samples(session: Session, *, actor: User | None, now: datetime, pla
         _sample_row(plan, item, accession, now, actor, intake_batch, households, participants)
         for item, accession in zip(items, accessions, strict=True)
     ]
-    _insert_rows(session, Sample.__table__, rows)
+    bulk_insert(session, Sample.__table__, rows)
     ids: dict[str, int] = {}
     for chunk in _chunks(accessions):
         ids.update((r.accession, r.id) for r in session.execute(
@@ -413,7 +381,7 @@ def register_samples(session: Session, *, actor: User | None, now: datetime, pla
             changes["new_participant"] = True
         events.append(audit_row(actor=actor, now=now, action="registered", entity_type="sample",
                                 entity_id=ids[row["accession"]], entity_label=row["accession"], changes=changes))
-    _insert_rows(session, AuditEvent.__table__, events)
+    bulk_insert(session, AuditEvent.__table__, events)
     return [ids[accession] for accession in accessions]
 
 
@@ -423,7 +391,7 @@ def _create_households(session: Session, plan: IntakePlan) -> dict[tuple[int, st
     wanted = {(item.cluster_id, item.household_code) for item in plan.items if item.household_code}
     missing = sorted(key for key in wanted if key not in ids)
     if missing:
-        _insert_rows(session, Household.__table__, [{"cluster_id": c, "code": code} for c, code in missing])
+        bulk_insert(session, Household.__table__, [{"cluster_id": c, "code": code} for c, code in missing])
         ids.update(household_ids(session, sorted({c for c, _ in missing}), (code for _, code in missing)))
     return ids
 
@@ -448,7 +416,7 @@ def _create_participants(session: Session, plan: IntakePlan, households: dict[tu
             "physiological_status": item.physiological_status,
         }
     if new:
-        _insert_rows(session, Participant.__table__, list(new.values()))
+        bulk_insert(session, Participant.__table__, list(new.values()))
         round_ids = sorted({round_id for round_id, _ in new})
         for chunk in _chunks(sorted(code for _, code in new)):
             rows = session.execute(
