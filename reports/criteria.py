@@ -121,6 +121,8 @@ CLASS_COLOURS: dict[str, str] = {
     "excessive": "#6a51a3",
     "indeterminate": "#bdbdbd",
     "no_data": "#ffffff",
+    "salt_target_met": "#31a354",  # > 90 % of samples ≥ 15 mg/kg (USI target)
+    "salt_below_target": "#fdae6b",
 }
 
 
