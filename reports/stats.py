@@ -307,19 +307,27 @@ def _iid_median_ranks(n: int, replicates: int, rng: np.random.Generator) -> tupl
     return r1, r2
 
 
-def _cluster_median_ranks(clusters: np.ndarray, replicates: int, rng: np.random.Generator,
-                          block: int = 16) -> tuple[np.ndarray, np.ndarray]:
+def _cluster_median_ranks(clusters: np.ndarray, replicates: int,
+                          rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """0-based ranks (in the stratum's sorted order) of the two middle values of ``replicates``
-    cluster resamples. ``clusters`` holds the cluster index (0..m-1) of each sorted value.
-
-    A replicate gives every value the weight "copies drawn of its cluster"; its middle values are
-    where the running weight reaches half the total. The running weight is searched first over
-    blocks of ``block`` values (per-cluster prefix counts at block ends), then within the block."""
+    cluster resamples. ``clusters`` holds the cluster index (0..m-1) of each sorted value."""
     m = int(clusters.max()) + 1
-    n = len(clusters)
-    blocks = -(-n // block)
     picks = rng.integers(0, m, size=(replicates, m)) + (np.arange(replicates) * m)[:, None]
     draws = np.bincount(picks.ravel(), minlength=replicates * m).reshape(replicates, m)  # copies drawn
+    return weighted_middle_ranks(clusters, draws)
+
+
+def weighted_middle_ranks(clusters: np.ndarray, draws: np.ndarray,
+                          block: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """For each row of ``draws`` (copies of each cluster in one replicate), the 0-based ranks of the
+    two middle values of the replicate's pooled sample.
+
+    Every value weighs "copies drawn of its cluster"; the middle values are where the running
+    weight reaches half the total. The running weight is searched first over blocks of ``block``
+    values (per-cluster prefix counts at block ends), then inside the block found."""
+    replicates, m = draws.shape
+    n = len(clusters)
+    blocks = -(-n // block)
     per_block = np.bincount(clusters * blocks + np.arange(n) // block, minlength=m * blocks)
     prefix = np.cumsum(per_block.reshape(m, blocks), axis=1)  # values of cluster c in blocks 0..k
     total = draws @ prefix[:, -1]
@@ -360,7 +368,9 @@ class Replicates:
         for position in (int(np.floor(tail * b)), int(np.ceil((1 - tail) * b)) - 1):
             pick = order[min(max(position, 0), b - 1)]
             if self.censored[pick]:
-                ends += [np.nan, float(self.value[self.censored].max())]
+                # censored replicates are ordered by bound; the order statistic of the unknown
+                # values is at most the same order statistic of their bounds
+                ends += [np.nan, float(self.value[pick])]
             else:
                 ends += [float(self.value[pick]), np.nan]
         return ends[0], ends[1], ends[2], ends[3]
@@ -376,7 +386,9 @@ def _bootstrap(s: _Strata, g: int, clusters: np.ndarray | None, params: StatsPar
     if clusters is None:
         r1, r2 = _iid_median_ranks(n, params.replicates, rng)
     else:
-        local, _ = pd.factorize(clusters[s.order[start:start + n]])
+        local, labels = pd.factorize(clusters[s.order[start:start + n]], sort=True)
+        singles = local < 0  # no cluster: its own cluster, numbered in sorted-value order
+        local[singles] = len(labels) + np.arange(int(singles.sum()))
         r1, r2 = _cluster_median_ranks(local, params.replicates, rng)
     values = s.values[start:start + n]
     cens = s.censored[start:start + n]
@@ -385,14 +397,12 @@ def _bootstrap(s: _Strata, g: int, clusters: np.ndarray | None, params: StatsPar
 
 
 def _cluster_codes(df: pd.DataFrame, region: _Labels) -> np.ndarray | None:
-    """A global cluster index per row, or None when the frame has no cluster information."""
+    """A global cluster index per row (-1: no cluster), or None when the frame has no clusters.
+    Codes follow the sorted labels, so they do not depend on row order."""
     if "cluster_id" not in df.columns or df["cluster_id"].isna().all():
         return None
-    cluster, uniques = pd.factorize(df["cluster_id"])
-    codes = region.codes * (len(uniques) + 1) + cluster
-    singles = cluster < 0  # no cluster: the specimen is its own cluster
-    codes[singles] = codes.max() + 1 + np.arange(int(singles.sum()))
-    return codes
+    cluster, uniques = pd.factorize(df["cluster_id"].astype("string"), sort=True)
+    return np.where(cluster < 0, -1, region.codes * (len(uniques) + 1) + cluster)
 
 
 # --- urine ---------------------------------------------------------------------------------------
@@ -466,9 +476,9 @@ def _urine_table(df: pd.DataFrame, x: dict, clusters: np.ndarray | None,
             out[pct_label(cut, above) + "_hi"] = np.where(applies, high, np.nan)
     out["class_key"] = [_classify(params.scheme, Kind(k), m, b, n) for k, m, b, n in
                         zip(kinds, out["median"], out["median_below"], out["n_analysed"])]
-    out["flag_met"] = [_flag(Kind(k), m, b, lo, hi) for k, m, b, lo, hi in
+    out["flag_met"] = pd.Series(dtype=object, data=[_flag(Kind(k), m, b, lo, hi) for k, m, b, lo, hi in
                        zip(kinds, out["median"], out["median_below"],
-                           out[pct_label(FLAG_CUTOFF)], out[pct_label(FLAG_CUTOFF) + "_hi"])]
+                           out[pct_label(FLAG_CUTOFF)], out[pct_label(FLAG_CUTOFF) + "_hi"])])
     replicates = {}
     ci = np.full((len(out), 4), np.nan)
     for g, key in enumerate(out[["region_code", "group_code", "period"]].itertuples(index=False)):
@@ -498,11 +508,11 @@ def _flag(kind: Kind, median: float, below: float, pct: float, pct_hi: float) ->
     or when censoring leaves it undecided."""
     if not INDICATORS[kind].distribution_flag or (np.isnan(median) and np.isnan(below)):
         return None
-    median_ok = median >= FLAG_MEDIAN_AT_LEAST if not np.isnan(median) else (
+    median_ok = bool(median >= FLAG_MEDIAN_AT_LEAST) if not np.isnan(median) else (
         False if below <= FLAG_MEDIAN_AT_LEAST else None)
     if median_ok is False:
         return False
-    if pct > FLAG_MAX_PERCENT:
+    if bool(pct > FLAG_MAX_PERCENT):
         return False
     if pct_hi > FLAG_MAX_PERCENT or median_ok is None:
         return None
