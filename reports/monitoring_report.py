@@ -32,6 +32,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     KeepTogether,
@@ -45,7 +46,7 @@ from reportlab.platypus import (
 from reports import charts, texts
 from reports.criteria import INDICATORS, Kind, SaltMethod
 from reports.fonts import markup as escape
-from reports.fonts import register_fonts
+from reports.fonts import SYMBOL_CHARS, register_fonts
 from reports.stats import (
     NATIONAL,
     StatsParams,
@@ -124,9 +125,9 @@ class _Styles:
         self.title = ParagraphStyle("title", fontName=font, fontSize=20, leading=25, spaceAfter=8,
                                     textColor=colors.HexColor("#08306b"))
         self.h1 = ParagraphStyle("h1", fontName=font, fontSize=14, leading=18, spaceBefore=6, spaceAfter=6,
-                                 textColor=colors.HexColor("#08306b"))
+                                 textColor=colors.HexColor("#08306b"), keepWithNext=1)
         self.h2 = ParagraphStyle("h2", fontName=font, fontSize=11, leading=14, spaceBefore=6, spaceAfter=3,
-                                 textColor=colors.HexColor("#08519c"))
+                                 textColor=colors.HexColor("#08519c"), keepWithNext=1)
         self.body = ParagraphStyle("body", fontName=font, fontSize=9, leading=12, spaceAfter=4)
         self.small = ParagraphStyle("small", fontName=font, fontSize=7, leading=9, spaceAfter=3,
                                     textColor=colors.HexColor("#444444"))
@@ -137,10 +138,13 @@ class _Styles:
 
 def _table(rows: list[list[str]], widths: Sequence[float], st: _Styles, caption: str) -> KeepTogether | list:
     """A data table whose caption line (the scheme or criteria in force) is printed above it."""
-    data = [[Paragraph(escape(c), st.head) for c in rows[0]]]
-    data += [[Paragraph(escape(c), st.cell) for c in r] for r in rows[1:]]
+    data: list[list[Any]] = [[Paragraph(escape(c), st.head) for c in rows[0]]]
+    # plain strings where they fit (much faster to lay out); a wrapping paragraph where they do not
+    data += [[c if stringWidth(c, st.font, st.cell.fontSize) <= w - 5 and not set(c) & set(SYMBOL_CHARS)
+              else Paragraph(escape(c), st.cell) for c, w in zip(r, widths)] for r in rows[1:]]
     table = Table(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
     table.setStyle(TableStyle([
+        ("FONT", (0, 1), (-1, -1), st.font, st.cell.fontSize, st.cell.leading),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#08519c")),
         ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#999999")),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
@@ -266,24 +270,54 @@ class _NumberedCanvas(Canvas):
         super().save()
 
 
+@dataclass(frozen=True)
+class MonitoringData:
+    """Everything a report shows, computed once; render it in as many languages as needed."""
+
+    urine_df: pd.DataFrame
+    urine: UrineResult
+    salt: pd.DataFrame
+    earlier: UrineResult | None
+    trends: pd.DataFrame | None
+    names: dict[str, dict[str, str]]
+    urine_fingerprint: tuple[str, int]
+    salt_fingerprint: tuple[str, int]
+
+
+def prepare_monitoring_data(urine_df: pd.DataFrame, salt_df: pd.DataFrame, *, params: ReportParams,
+                            previous: pd.DataFrame | None = None) -> MonitoringData:
+    """The statistics behind a report (the slow part): summaries, bootstrap, trends, fingerprints."""
+    sp = params.stats
+    urine = urine_summary(urine_df, sp)
+    earlier = urine_summary(previous, sp) if previous is not None and len(previous) else None
+    return MonitoringData(
+        urine_df=urine_df, urine=urine, salt=salt_summary(salt_df, sp), earlier=earlier,
+        trends=urine_trends(urine, earlier, sp.confidence) if earlier is not None else None,
+        names=_names(urine_df, salt_df, params), urine_fingerprint=dataset_fingerprint(urine_df),
+        salt_fingerprint=dataset_fingerprint(salt_df))
+
+
 def build_monitoring_report(urine_df: pd.DataFrame, salt_df: pd.DataFrame, *, params: ReportParams,
                             lang: str, previous: pd.DataFrame | None = None,
                             qc_annex: Mapping[str, Any] | None = None) -> bytes:
     """The monitoring report as PDF bytes. ``previous``: urine rows of earlier rounds (same columns)
     for the trend tables and charts. See the module docstring for ``qc_annex``."""
     texts.check_language(lang)
+    data = prepare_monitoring_data(urine_df, salt_df, params=params, previous=previous)
+    return render_monitoring_report(data, params=params, lang=lang, qc_annex=qc_annex)
+
+
+def render_monitoring_report(data: MonitoringData, *, params: ReportParams, lang: str,
+                             qc_annex: Mapping[str, Any] | None = None) -> bytes:
+    texts.check_language(lang)
     st = _Styles()
     sp = params.stats
-    urine = urine_summary(urine_df, sp)
-    salt = salt_summary(salt_df, sp)
-    earlier = urine_summary(previous, sp) if previous is not None and len(previous) else None
-    trends = urine_trends(urine, earlier, sp.confidence) if earlier is not None else None
-    names = _names(urine_df, salt_df, params)
-    urine_hash, urine_rows = dataset_fingerprint(urine_df)
-    salt_hash, salt_rows = dataset_fingerprint(salt_df)
+    urine, salt, names = data.urine, data.salt, data.names
+    urine_hash, urine_rows = data.urine_fingerprint
+    salt_hash, salt_rows = data.salt_fingerprint
 
     story: list = []
-    story += _cover(st, lang, params, urine, salt, (urine_hash, urine_rows), (salt_hash, salt_rows))
+    story += _cover(st, lang, params, urine, salt, data.urine_fingerprint, data.salt_fingerprint)
     story += [PageBreak()] + _summary(st, lang, params, urine, salt, names)
     story += [PageBreak(), Paragraph(escape(t(lang, "national_table")), st.h1)]
     national = urine.table[urine.table.region_code == NATIONAL]
@@ -292,8 +326,8 @@ def build_monitoring_report(urine_df: pd.DataFrame, salt_df: pd.DataFrame, *, pa
     story.append(_table(_salt_rows(salt[salt.region_code == NATIONAL], lang, "method", names, sp), SALT_WIDTHS,
                         st, f"{t(lang, 'salt_criteria')}: {sp.salt.label}"))
     story.append(Paragraph(escape("* " + t(lang, "population_note")), st.small))
-    story += _region_sections(st, lang, params, urine, salt, trends, names)
-    story += [PageBreak()] + _charts(st, lang, params, urine_df, urine, earlier, salt, names)
+    story += _region_sections(st, lang, params, urine, salt, data.trends, names)
+    story += [PageBreak()] + _charts(st, lang, params, data.urine_df, urine, data.earlier, salt, names)
     story += [PageBreak()] + _map(st, lang, params, urine, names)
     story += [PageBreak()] + _annex(st, lang, sp, urine, qc_annex or {})
 
@@ -387,8 +421,8 @@ def _region_sections(st: _Styles, lang: str, params: ReportParams, urine: UrineR
             section.append(_table(_salt_rows(salt_rows, lang, "method", names, sp), SALT_WIDTHS, st,
                                   f"{t(lang, 'salt_criteria')}: {sp.salt.label}"))
         if trends is not None and len(here := trends[trends.region_code == code]):
-            trend_rows = [[t(lang, "group"), t(lang, "period"), t(lang, "earlier"), t(lang, "median_ci"),
-                           t(lang, "earlier"), t(lang, "difference")]]
+            trend_rows = [[t(lang, "group"), t(lang, "period"), t(lang, "earlier"), t(lang, "median"),
+                           t(lang, "earlier_median"), t(lang, "difference")]]
             for r in here.to_dict("records"):
                 diff = "—" if math.isnan(r["difference"]) else number(r["difference"], lang)
                 if not math.isnan(r["diff_ci_low"]) and not math.isnan(r["diff_ci_high"]):

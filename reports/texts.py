@@ -88,6 +88,8 @@ _T: dict[str, dict[str, str]] = {
     "median_iqr_salt": {"ru": "Медиана (P25–P75), мг/кг", "kk": "Медиана (P25–P75), мг/кг",
                         "en": "Median (P25–P75), mg/kg"},
     "earlier": {"ru": "Ранее", "kk": "Бұрын", "en": "Earlier"},
+    "median": {"ru": "Медиана, мкг/л", "kk": "Медиана, мкг/л", "en": "Median, µg/L"},
+    "earlier_median": {"ru": "Медиана ранее", "kk": "Бұрынғы медиана", "en": "Earlier median"},
     "difference": {"ru": "Разница медиан (95 % ДИ)", "kk": "Медианалар айырмасы (95 % СА)",
                    "en": "Difference in medians (95 % CI)"},
     "no_data": {"ru": "Нет данных.", "kk": "Деректер жоқ.", "en": "No data."},
