@@ -524,8 +524,8 @@ def _flag(kind: Kind, median: float, below: float, pct: float, pct_hi: float) ->
 def urine_trends(current: UrineResult, earlier: UrineResult, confidence: float = 0.95) -> pd.DataFrame:
     """Difference in medians (current − earlier) for every region × group present in both, for
     each current period against each earlier period. The CI is the percentile interval of the
-    differences of independent bootstrap replicates; a bound is NaN when a censored replicate
-    reaches it (the difference cannot be told there).
+    differences of the two rounds' independent bootstrap replicates; when any replicate of either
+    round is censored the CI is left NaN (the differences cannot all be told).
 
     Columns: region_code, group_code, period, earlier_period, median, earlier_median, difference,
     diff_ci_low, diff_ci_high.
@@ -548,9 +548,7 @@ def urine_trends(current: UrineResult, earlier: UrineResult, confidence: float =
             ordered = np.sort(np.where(lost, np.nan, diff))  # NaN last
             b = len(ordered)
             low_i, high_i = int(np.floor(tail * b)), int(np.ceil((1 - tail) * b)) - 1
-            # A censored replicate can lie anywhere below its bound: any bound it could reach is lost.
-            low = np.nan if lost.any() else ordered[low_i]
-            high = ordered[high_i] if not lost.any() else np.nan
+            low, high = (np.nan, np.nan) if lost.any() else (ordered[low_i], ordered[high_i])
             now, then = medians[(region, group, period)], medians[(region, group, earlier_period)]
             rows.append((region, group, period, earlier_period, now, then, now - then, low, high))
     return pd.DataFrame(rows, columns=["region_code", "group_code", "period", "earlier_period", "median",

@@ -144,3 +144,11 @@ def test_font_has_kazakh_letters_and_missing_font_is_an_error(monkeypatch) -> No
 def test_symbol_markup() -> None:
     assert fonts.markup("a ≥ 5 & b") == 'a <font name="Symbol">≥</font> 5 &amp; b'
     assert [f for f, _ in fonts.runs("≥15 мг")] == ["Symbol", fonts.FONT]
+
+
+def test_report_builds_without_salt_or_without_urine() -> None:
+    urine, salt, _ = frames()
+    params = ReportParams(issued=PARAMS.issued, stats=StatsParams(replicates=100), region_names=NAMES)
+    for u, s in ((urine, salt.iloc[:0]), (urine.iloc[:0], salt)):
+        pages = text_of(build_monitoring_report(u, s, params=params, lang="ru"))
+        assert f"Стр. {len(pages)} из {len(pages)}" in pages[-1]
