@@ -25,6 +25,9 @@ class Kind(StrEnum):
 
 
 #: Default mapping of the LIMS population-group codes to criteria kinds; a report may pass its own.
+#: "C6-59" (children 6–59 months) is deliberately absent: domain.md gives a table for < 2 years
+#: only, and which table applies to 2–5-year-olds needs a domain expert's choice — until then a
+#: report with such rows stops with a precise error instead of classifying them by a guess.
 DEFAULT_GROUP_KINDS: dict[str, Kind] = {
     "SAC": Kind.GENERAL,
     "WRA": Kind.GENERAL,

@@ -164,8 +164,10 @@ CLASS_LABELS: dict[str, dict[str, str]] = {
 
 GROUP_LABELS: dict[str, dict[str, str]] = {
     "SAC": {"ru": "дети школьного возраста", "kk": "мектеп жасындағы балалар", "en": "school-age children"},
-    "WRA": {"ru": "женщины репродуктивного возраста", "kk": "ұрпақ өрбіту жасындағы әйелдер",
-            "en": "women of reproductive age"},
+    "WRA": {"ru": "небеременные женщины репродуктивного возраста",
+            "kk": "ұрпақ өрбіту жасындағы жүкті емес әйелдер",
+            "en": "non-pregnant women of reproductive age"},
+    "C6-59": {"ru": "дети 6–59 месяцев", "kk": "6–59 айлық балалар", "en": "children 6–59 months"},
     "ADULT": {"ru": "взрослые", "kk": "ересектер", "en": "adults"},
     "PW": {"ru": "беременные женщины", "kk": "жүкті әйелдер", "en": "pregnant women"},
     "LW": {"ru": "кормящие женщины", "kk": "бала емізетін әйелдер", "en": "lactating women"},
