@@ -29,14 +29,14 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from reports.monitoring_report import (  # noqa: E402
+from reports.monitoring_report import (
     ReportParams,
     build_monitoring_report,
     prepare_monitoring_data,
     render_monitoring_report,
 )
-from reports.stats import StatsParams, salt_summary, urine_summary  # noqa: E402
-from reports.texts import region_names_from_frame  # noqa: E402
+from reports.stats import StatsParams, salt_summary, urine_summary
+from reports.texts import region_names_from_frame
 
 REGIONS = pd.read_csv(ROOT / "lims" / "data" / "kz-regions.csv")
 GROUPS = np.array(["SAC", "WRA", "PW", "LW", "U2"])
@@ -52,15 +52,27 @@ def urine_frame(rows: int, seed: int = 2024, categorical: bool = True) -> pd.Dat
     cluster_effect = rng.normal(0, 0.2, (len(codes), 30))
     group = rng.choice(len(GROUPS), rows, p=[0.4, 0.25, 0.15, 0.1, 0.1])
     group_shift = np.array([0.0, -0.1, 0.2, -0.2, 0.0])[group]
-    uic = np.exp(np.log(150) + region_effect[region] + cluster_effect[region, cluster] + group_shift
-                 + rng.normal(0, 0.75, rows))
+    uic = np.exp(
+        np.log(150)
+        + region_effect[region]
+        + cluster_effect[region, cluster]
+        + group_shift
+        + rng.normal(0, 0.75, rows)
+    )
     censored = uic < 10
     status = np.where(rng.random(rows) < 0.02, "rejected", "analysed")
-    frame = pd.DataFrame({
-        "region_code": codes[region], "group_code": GROUPS[group], "period": PERIODS[rng.integers(0, 3, rows)],
-        "cluster_id": np.char.add("C", cluster.astype(str)),
-        "uic": np.where(censored | (status == "rejected"), np.nan, np.round(uic, 1)),
-        "censored": censored & (status == "analysed"), "lod": 10.0, "status": status})
+    frame = pd.DataFrame(
+        {
+            "region_code": codes[region],
+            "group_code": GROUPS[group],
+            "period": PERIODS[rng.integers(0, 3, rows)],
+            "cluster_id": np.char.add("C", cluster.astype(str)),
+            "uic": np.where(censored | (status == "rejected"), np.nan, np.round(uic, 1)),
+            "censored": censored & (status == "analysed"),
+            "lod": 10.0,
+            "status": status,
+        }
+    )
     if categorical:
         for column in ("region_code", "group_code", "period", "cluster_id", "status"):
             frame[column] = frame[column].astype("category")
@@ -73,11 +85,17 @@ def salt_frame(rows: int, seed: int = 2025) -> pd.DataFrame:
     value = rng.gamma(6, 5.5, rows) * (rng.random(rows) > 0.05)
     censored = (value < 2) & (method != "rtk")
     category = np.where(value == 0, "none", np.where(value < 15, "below_15", "at_least_15"))
-    return pd.DataFrame({
-        "region_code": REGIONS["iso_code"].to_numpy()[rng.integers(0, 20, rows)],
-        "period": PERIODS[rng.integers(0, 3, rows)], "method": method,
-        "iodine_mg_kg": np.where((method == "rtk") | censored, np.nan, np.round(value, 1)),
-        "category": np.where(method == "rtk", category, None), "censored": censored, "lod": 2.0})
+    return pd.DataFrame(
+        {
+            "region_code": REGIONS["iso_code"].to_numpy()[rng.integers(0, 20, rows)],
+            "period": PERIODS[rng.integers(0, 3, rows)],
+            "method": method,
+            "iodine_mg_kg": np.where((method == "rtk") | censored, np.nan, np.round(value, 1)),
+            "category": np.where(method == "rtk", category, None),
+            "censored": censored,
+            "lod": 2.0,
+        }
+    )
 
 
 def timed(label: str, fn) -> object:
@@ -93,29 +111,55 @@ def main() -> None:
     parser.add_argument("--replicates", type=int, default=1000)
     args = parser.parse_args()
     params = StatsParams(replicates=args.replicates)
-    report = ReportParams(issued=datetime.date(2026, 12, 2), stats=params,
-                          region_names=region_names_from_frame(REGIONS))
+    report = ReportParams(
+        issued=datetime.date(2026, 12, 2),
+        stats=params,
+        region_names=region_names_from_frame(REGIONS),
+    )
     for rows in args.rows:
-        print(f"{rows:,} urine rows, {rows // 10:,} salt rows, {args.replicates} bootstrap replicates")
-        urine = timed("generate (seeded)", lambda: urine_frame(rows))
-        plain = urine.astype({c: object for c in ("region_code", "group_code", "period", "cluster_id", "status")})
-        salt = salt_frame(rows // 10)
-        current, previous = urine[urine.period != "2019"], urine[urine.period == "2019"]
-        timed("urine statistics, no bootstrap (category labels)",
-              lambda: urine_summary(urine, params, bootstrap=False))
-        timed("urine statistics, no bootstrap (object labels)",
-              lambda: urine_summary(plain, params, bootstrap=False))
-        result = timed("urine statistics + cluster bootstrap", lambda: urine_summary(urine, params))
-        timed("urine statistics + iid bootstrap",
-              lambda: urine_summary(urine.drop(columns="cluster_id"), params))
-        timed("salt statistics", lambda: salt_summary(salt, params))
-        print(f"    strata: {len(result.table)}")
-        data = timed("report statistics (current + earlier + trends + salt)",
-                     lambda: prepare_monitoring_data(current, salt, params=report, previous=previous))
-        pdf = timed("PDF rendering alone, ru", lambda: render_monitoring_report(data, params=report, lang="ru"))
-        pdf = timed("together: build_monitoring_report, ru",
-                    lambda: build_monitoring_report(current, salt, params=report, lang="ru", previous=previous))
-        print(f"    PDF: {len(pdf):,} bytes, {pdf.count(b'/Type /Page') - pdf.count(b'/Type /Pages')} pages")
+        bench(rows, params, report)
+
+
+def bench(rows: int, params: StatsParams, report: ReportParams) -> None:
+    print(
+        f"{rows:,} urine rows, {rows // 10:,} salt rows, {params.replicates} bootstrap replicates"
+    )
+    urine = timed("generate (seeded)", lambda: urine_frame(rows))
+    plain = urine.astype(
+        {c: object for c in ("region_code", "group_code", "period", "cluster_id", "status")}
+    )
+    salt = salt_frame(rows // 10)
+    current, previous = urine[urine.period != "2019"], urine[urine.period == "2019"]
+    timed(
+        "urine statistics, no bootstrap (category labels)",
+        lambda: urine_summary(urine, params, bootstrap=False),
+    )
+    timed(
+        "urine statistics, no bootstrap (object labels)",
+        lambda: urine_summary(plain, params, bootstrap=False),
+    )
+    result = timed("urine statistics + cluster bootstrap", lambda: urine_summary(urine, params))
+    timed(
+        "urine statistics + iid bootstrap",
+        lambda: urine_summary(urine.drop(columns="cluster_id"), params),
+    )
+    timed("salt statistics", lambda: salt_summary(salt, params))
+    print(f"    strata: {len(result.table)}")
+    data = timed(
+        "report statistics (current + earlier + trends + salt)",
+        lambda: prepare_monitoring_data(current, salt, params=report, previous=previous),
+    )
+    timed(
+        "PDF rendering alone, ru", lambda: render_monitoring_report(data, params=report, lang="ru")
+    )
+    pdf = timed(
+        "together: build_monitoring_report, ru",
+        lambda: build_monitoring_report(current, salt, params=report, lang="ru", previous=previous),
+    )
+    print(
+        f"    PDF: {len(pdf):,} bytes, "
+        f"{pdf.count(b'/Type /Page') - pdf.count(b'/Type /Pages')} pages"
+    )
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ intervals are half-open, ``[lower, upper)``, as domain.md §1.2 prescribes (so 3
 
 Population groups are mapped to a *criteria kind* because the WHO tables differ by physiology,
 not by survey label: school-age children and non-pregnant, non-lactating adults share one table;
-pregnant women, and lactating women with children under 2 years, have their own (domain.md §1.3–1.4).
+pregnant women, and lactating women with children under 2 years, have their own
+(domain.md §1.3–1.4).
 """
 
 from __future__ import annotations
@@ -68,8 +69,12 @@ class Indicators:
 
 
 INDICATORS: dict[Kind, Indicators] = {
-    Kind.GENERAL: Indicators(below=(20.0, 50.0, 100.0), at_or_above=(300.0,), distribution_flag=True),
-    Kind.PREGNANT: Indicators(below=(20.0, 50.0, 150.0), at_or_above=(500.0,), distribution_flag=False),
+    Kind.GENERAL: Indicators(
+        below=(20.0, 50.0, 100.0), at_or_above=(300.0,), distribution_flag=True
+    ),
+    Kind.PREGNANT: Indicators(
+        below=(20.0, 50.0, 150.0), at_or_above=(500.0,), distribution_flag=False
+    ),
     Kind.LACTATING: Indicators(below=(20.0, 50.0, 100.0), at_or_above=(), distribution_flag=False),
     Kind.UNDER2: Indicators(below=(20.0, 50.0, 100.0), at_or_above=(), distribution_flag=False),
 }
@@ -79,8 +84,10 @@ FLAG_MEDIAN_AT_LEAST = 100.0
 FLAG_CUTOFF = 50.0
 FLAG_MAX_PERCENT = 20.0
 
-WHO_SAC = ClassTable((20.0, 50.0, 100.0, 200.0, 300.0),
-                     ("severe", "moderate", "mild", "adequate", "above", "excessive"))
+WHO_SAC = ClassTable(
+    (20.0, 50.0, 100.0, 200.0, 300.0),
+    ("severe", "moderate", "mild", "adequate", "above", "excessive"),
+)
 IGN_SAC = ClassTable((100.0, 300.0), ("insufficient", "adequate", "excessive"))
 WHO_PREGNANT = ClassTable((150.0, 250.0, 500.0), ("insufficient", "adequate", "above", "excessive"))
 WHO_LACTATING = ClassTable((100.0,), ("insufficient", "adequate"))
@@ -100,20 +107,30 @@ class Scheme:
 
 WHO2007 = Scheme(
     "WHO2007",
-    "WHO/UNICEF/ICCIDD 2007: SAC/adults 6 classes (<20, 20–49, 50–99, 100–199, 200–299, ≥300 µg/L); "
+    "WHO/UNICEF/ICCIDD 2007: SAC/adults 6 classes "
+    "(<20, 20–49, 50–99, 100–199, 200–299, ≥300 µg/L); "
     "pregnant <150, 150–249, 250–499, ≥500; lactating and <2 y <100, ≥100",
-    {Kind.GENERAL: WHO_SAC, Kind.PREGNANT: WHO_PREGNANT, Kind.LACTATING: WHO_LACTATING,
-     Kind.UNDER2: WHO_LACTATING},
+    {
+        Kind.GENERAL: WHO_SAC,
+        Kind.PREGNANT: WHO_PREGNANT,
+        Kind.LACTATING: WHO_LACTATING,
+        Kind.UNDER2: WHO_LACTATING,
+    },
 )
 IGN3 = Scheme(
     "IGN3",
     "IGN 3-class: SAC/adults <100, 100–299, ≥300 µg/L; pregnant, lactating and <2 y per WHO 2007",
-    {Kind.GENERAL: IGN_SAC, Kind.PREGNANT: WHO_PREGNANT, Kind.LACTATING: WHO_LACTATING,
-     Kind.UNDER2: WHO_LACTATING},
+    {
+        Kind.GENERAL: IGN_SAC,
+        Kind.PREGNANT: WHO_PREGNANT,
+        Kind.LACTATING: WHO_LACTATING,
+        Kind.UNDER2: WHO_LACTATING,
+    },
 )
 SCHEMES: dict[str, Scheme] = {s.code: s for s in (WHO2007, IGN3)}
 
-#: Colours per class key for charts and the map (deficiency red→yellow, adequate green, excess blue/purple).
+#: Colours per class key for charts and the map: deficiency red → yellow, adequate green,
+#: excess blue/purple.
 CLASS_COLOURS: dict[str, str] = {
     "severe": "#b2182b",
     "moderate": "#e6550d",
@@ -131,6 +148,7 @@ CLASS_COLOURS: dict[str, str] = {
 
 # --- salt ---------------------------------------------------------------------------------------
 
+
 class SaltMethod(StrEnum):
     TITRATION = "titration"
     WYD = "wyd"
@@ -139,7 +157,7 @@ class SaltMethod(StrEnum):
 
 QUANTITATIVE_METHODS = frozenset({SaltMethod.TITRATION, SaltMethod.WYD})
 
-#: Rapid-test-kit ordinal categories (domain.md §3.3, DHS coding): stored as categories, never numbers.
+#: Rapid-test-kit ordinal categories (domain.md §3.3, DHS coding): categories, never numbers.
 RTK_CATEGORIES: tuple[str, ...] = ("none", "below_15", "at_least_15")
 RTK_NO_IODINE = "none"
 
@@ -148,9 +166,10 @@ RTK_NO_IODINE = "none"
 class SaltCriteria:
     """Household salt thresholds in mg iodine per kg salt (domain.md §3.4–3.5).
 
-    ``national_range`` is inclusive at both ends (25–55 mg/kg means 40 ± 15); it is UNCONFIRMED for
-    current Kazakh law, hence a parameter. ``non_iodized_below`` (5 mg/kg) is UNCONFIRMED as a formal
-    WHO cut-off. "Any iodine" is > 0 mg/kg (UNICEF/MICS, RTK) — a result below the LOD is not.
+    ``national_range`` is inclusive at both ends (25–55 mg/kg means 40 ± 15); it is UNCONFIRMED
+    for current Kazakh law, hence a parameter. ``non_iodized_below`` (5 mg/kg) is UNCONFIRMED as a
+    formal WHO cut-off. "Any iodine" is > 0 mg/kg (UNICEF/MICS, RTK) — a result below the LOD is
+    not known to be.
     """
 
     adequate_at_least: float = 15.0
@@ -161,13 +180,17 @@ class SaltCriteria:
     def __post_init__(self) -> None:
         low, high = self.national_range
         if not 0 <= low < high:
-            raise ValueError(f"national salt range must be 0 ≤ low < high, got {self.national_range}")
+            raise ValueError(
+                f"national salt range must be 0 ≤ low < high, got {self.national_range}"
+            )
 
     @property
     def label(self) -> str:
         low, high = self.national_range
-        return self.name or (f"WHO ≥{self.adequate_at_least:g} mg/kg; <{self.non_iodized_below:g} mg/kg; "
-                             f"national standard {low:g}–{high:g} mg/kg")
+        return self.name or (
+            f"WHO ≥{self.adequate_at_least:g} mg/kg; <{self.non_iodized_below:g} mg/kg; "
+            f"national standard {low:g}–{high:g} mg/kg"
+        )
 
 
 DEFAULT_SALT = SaltCriteria()

@@ -13,13 +13,31 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-DEIDENTIFIED_URINE = ("region_code", "group_code", "period", "cluster_id", "uic", "censored", "lod", "status")
-DEIDENTIFIED_SALT = ("region_code", "period", "method", "iodine_mg_kg", "category", "censored", "lod", "status")
+DEIDENTIFIED_URINE = (
+    "region_code",
+    "group_code",
+    "period",
+    "cluster_id",
+    "uic",
+    "censored",
+    "lod",
+    "status",
+)
+DEIDENTIFIED_SALT = (
+    "region_code",
+    "period",
+    "method",
+    "iodine_mg_kg",
+    "category",
+    "censored",
+    "lod",
+    "status",
+)
 SHEET_NAME_MAX = 31  # Excel's limit
 
 
 def deidentify(df: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
-    """The listed columns that exist, in that order, rows sorted so exports do not leak entry order."""
+    """The listed columns that exist, in that order; rows sorted, so entry order does not leak."""
     kept = [c for c in columns if c in df.columns]
     return df[kept].sort_values(kept[:3], kind="stable").reset_index(drop=True)
 
@@ -33,7 +51,9 @@ def to_xlsx(tables: Mapping[str, pd.DataFrame]) -> bytes:
     """One sheet per table (names cut to Excel's 31 characters; they must stay distinct)."""
     names = [name[:SHEET_NAME_MAX] for name in tables]
     if len(set(names)) != len(names):
-        raise ValueError(f"sheet names collide after cutting to {SHEET_NAME_MAX} characters: {names}")
+        raise ValueError(
+            f"sheet names collide after cutting to {SHEET_NAME_MAX} characters: {names}"
+        )
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         for name, table in zip(names, tables.values()):
@@ -41,8 +61,13 @@ def to_xlsx(tables: Mapping[str, pd.DataFrame]) -> bytes:
     return buffer.getvalue()
 
 
-def report_tables(urine_summary: pd.DataFrame, salt_summary: pd.DataFrame, urine: pd.DataFrame,
-                  salt: pd.DataFrame, trends: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+def report_tables(
+    urine_summary: pd.DataFrame,
+    salt_summary: pd.DataFrame,
+    urine: pd.DataFrame,
+    salt: pd.DataFrame,
+    trends: pd.DataFrame | None = None,
+) -> dict[str, pd.DataFrame]:
     """The tables of a report plus the de-identified results, keyed by sheet/file name."""
     tables = {"urine_summary": urine_summary, "salt_summary": salt_summary}
     if trends is not None:

@@ -40,9 +40,12 @@ def font_path() -> Path:
     except Exception as exc:  # ImportError, fontpkg.FamilyNotInstalled, ...
         raise FontMissingError(
             "the report font Noto Sans is not installed: install the project's dependencies "
-            "(pip install fontpkg-noto-sans) — Cyrillic cannot be rendered without it") from exc
+            "(pip install fontpkg-noto-sans) — Cyrillic cannot be rendered without it"
+        ) from exc
     if not path.is_file():
-        raise FontMissingError(f"the report font file {path} is missing; reinstall fontpkg-noto-sans")
+        raise FontMissingError(
+            f"the report font file {path} is missing; reinstall fontpkg-noto-sans"
+        )
     return path
 
 
@@ -59,10 +62,15 @@ def register_fonts() -> str:
 
 def markup(text: str) -> str:
     """Paragraph markup for plain ``text``: XML-escaped, "≥"/"≤" switched to the Symbol font."""
-    return _SYMBOL_RUN.sub(lambda m: f'<font name="{SYMBOL_FONT}">{m.group(1)}</font>', escape(text))
+    return _SYMBOL_RUN.sub(
+        lambda m: f'<font name="{SYMBOL_FONT}">{m.group(1)}</font>', escape(text)
+    )
 
 
 def runs(text: str) -> list[tuple[str, str]]:
     """``text`` split into (font, piece) runs for drawing strings one font at a time."""
-    return [(SYMBOL_FONT if piece[0] in SYMBOL_CHARS else register_fonts(), piece)
-            for piece in _SYMBOL_RUN.split(text) if piece]
+    return [
+        (SYMBOL_FONT if piece[0] in SYMBOL_CHARS else register_fonts(), piece)
+        for piece in _SYMBOL_RUN.split(text)
+        if piece
+    ]

@@ -24,15 +24,16 @@ Input: salt (one row per household sample)
     lod           float  optional column, required where a quantitative result is censored
 Bad input raises ``StatsInputError`` naming the column, the problem and the first offending rows.
 
-Censored values (< LOD). Nothing is substituted (no LOD/2, no LOD/√2). A censored value counts as
-below any cut-off at or above its LOD; against a cut-off below its LOD it is *indeterminate*, and the
-proportion is then reported as a range: ``pct_…`` counts it as not meeting the condition and
-``pct_…_hi`` as meeting it (the two are equal when nothing is indeterminate). Quantiles (median,
-P25, P75) are order statistics of the group sorted with censored values lowest (numpy's default
-linear interpolation, "type 7"). When a quantile depends on a censored value the number is not
-invented: the column is NaN and ``<quantity>_below`` holds the bound it is known to lie below (the
-largest LOD among the group's censored values, interpolated like the value). A censored median is
-classified only when that bound is at or below the first class boundary; otherwise "indeterminate".
+Censored values (< LOD). Nothing is substituted (no LOD/2, no LOD/√2). A censored value counts
+as below any cut-off at or above its LOD; against a cut-off below its LOD it is *indeterminate*,
+and the proportion is then reported as a range: ``pct_…`` counts it as not meeting the condition
+and ``pct_…_hi`` as meeting it (the two are equal when nothing is indeterminate). Quantiles
+(median, P25, P75) are order statistics of the group sorted with censored values lowest (numpy's
+default linear interpolation, "type 7"). When a quantile depends on a censored value the number
+is not invented: the column is NaN and ``<quantity>_below`` holds the bound it is known to lie
+below (the largest LOD among the group's censored values, interpolated like the value). A
+censored median is classified only when that bound is at or below the first class boundary;
+otherwise "indeterminate".
 
 Confidence interval of the median: percentile bootstrap, ``replicates`` replicates, seed derived
 from ``StatsParams.seed`` and the stratum's key (so a stratum's CI does not depend on which other
@@ -95,12 +96,15 @@ class StatsParams:
 
     def __post_init__(self) -> None:
         if self.replicates < 100:
-            raise ValueError("at least 100 bootstrap replicates are needed for a 95 % percentile CI")
+            raise ValueError(
+                "at least 100 bootstrap replicates are needed for a 95 % percentile CI"
+            )
         if not 0.5 < self.confidence < 1:
             raise ValueError("confidence must be between 0.5 and 1")
 
 
 # --- validation ---------------------------------------------------------------------------------
+
 
 def _fail(column: str, problem: str, mask: np.ndarray, index: pd.Index) -> None:
     rows = list(index[np.flatnonzero(mask)[:5]])
@@ -155,14 +159,18 @@ def _bool(df: pd.DataFrame, column: str) -> np.ndarray:
     return values.astype(bool).to_numpy()
 
 
-def _measurements(df: pd.DataFrame, value_col: str, analysed: np.ndarray,
-                  quantitative: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _measurements(
+    df: pd.DataFrame, value_col: str, analysed: np.ndarray, quantitative: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Values, censored flags and LODs, checked: every analysed quantitative row has a value ≥ 0
     or is censored with a positive LOD."""
     value = pd.to_numeric(df[value_col], errors="coerce").to_numpy(dtype=float)
     censored = _bool(df, "censored") & quantitative
-    lod = (pd.to_numeric(df["lod"], errors="coerce").to_numpy(dtype=float) if "lod" in df.columns
-           else np.full(len(df), np.nan))
+    lod = (
+        pd.to_numeric(df["lod"], errors="coerce").to_numpy(dtype=float)
+        if "lod" in df.columns
+        else np.full(len(df), np.nan)
+    )
     check = analysed & quantitative
     if (bad := check & ~censored & ~(value >= 0)).any():
         _fail(value_col, "analysed, not censored, but no value ≥ 0", bad, df.index)
@@ -173,6 +181,7 @@ def _measurements(df: pd.DataFrame, value_col: str, analysed: np.ndarray,
 
 
 # --- grouping and order statistics --------------------------------------------------------------
+
 
 @dataclass
 class _Strata:
@@ -195,8 +204,14 @@ def _value_order(analysed: np.ndarray, value: np.ndarray, censored: np.ndarray) 
     return rows[np.argsort(np.where(censored[rows], -np.inf, value[rows]), kind="stable")]
 
 
-def _strata(labels: dict[str, _Labels], analysed: np.ndarray, value: np.ndarray,
-            censored: np.ndarray, lod: np.ndarray, by_value: np.ndarray | None = None) -> _Strata:
+def _strata(
+    labels: dict[str, _Labels],
+    analysed: np.ndarray,
+    value: np.ndarray,
+    censored: np.ndarray,
+    lod: np.ndarray,
+    by_value: np.ndarray | None = None,
+) -> _Strata:
     combined = np.zeros(len(analysed), dtype=np.int64)
     for column in labels.values():
         combined = combined * len(column.uniques) + column.codes
@@ -225,11 +240,13 @@ def _strata(labels: dict[str, _Labels], analysed: np.ndarray, value: np.ndarray,
     if len(cens_rows):
         worst = pd.Series(lod[cens_rows]).groupby(gid[cens_rows]).max()
         bound[worst.index.to_numpy()] = worst.to_numpy()
-    return _Strata(keys, gid, order, starts, counts, value[order], censored[order], lod[order], bound)
+    return _Strata(
+        keys, gid, order, starts, counts, value[order], censored[order], lod[order], bound
+    )
 
 
 def _quantile(s: _Strata, q: float) -> tuple[np.ndarray, np.ndarray]:
-    """Type-7 quantile per stratum: (value, bound). Exactly one is NaN where n > 0, both where n = 0."""
+    """Type-7 quantile per stratum: (value, bound); one is NaN where n > 0, both where n = 0."""
     n = s.counts
     has = n > 0
     pos = q * np.maximum(n - 1, 0)
@@ -256,7 +273,9 @@ def _segment_count(s: _Strata, sorted_mask: np.ndarray) -> np.ndarray:
     return running[s.starts + s.counts] - running[s.starts]
 
 
-def _proportion(s: _Strata, certain: np.ndarray, maybe: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _proportion(
+    s: _Strata, certain: np.ndarray, maybe: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """% of analysed samples certainly meeting a condition, and % possibly meeting it, per stratum.
     ``certain``/``maybe`` are masks over the stratum-sorted analysed rows (``_Strata.values``)."""
     yes = _segment_count(s, certain)
@@ -266,11 +285,15 @@ def _proportion(s: _Strata, certain: np.ndarray, maybe: np.ndarray) -> tuple[np.
         return 100 * yes / n, 100 * (yes + unsure) / n
 
 
-def _below(value: np.ndarray, censored: np.ndarray, lod: np.ndarray, cut: float) -> tuple[np.ndarray, np.ndarray]:
+def _below(
+    value: np.ndarray, censored: np.ndarray, lod: np.ndarray, cut: float
+) -> tuple[np.ndarray, np.ndarray]:
     return (~censored & (value < cut)) | (censored & (lod <= cut)), censored & (lod > cut)
 
 
-def _at_least(value: np.ndarray, censored: np.ndarray, lod: np.ndarray, cut: float) -> tuple[np.ndarray, np.ndarray]:
+def _at_least(
+    value: np.ndarray, censored: np.ndarray, lod: np.ndarray, cut: float
+) -> tuple[np.ndarray, np.ndarray]:
     return ~censored & (value >= cut), censored & (lod > cut)
 
 
@@ -278,7 +301,9 @@ def _counts(s: _Strata, status: np.ndarray) -> dict[str, np.ndarray]:
     strata = len(s.counts)
     return {
         "n_collected": np.bincount(s.gid, minlength=strata),
-        "n_rejected": np.bincount(s.gid, weights=status == "rejected", minlength=strata).astype(np.int64),
+        "n_rejected": np.bincount(s.gid, weights=status == "rejected", minlength=strata).astype(
+            np.int64
+        ),
         "n_analysed": s.counts,
         "n_censored": _segment_count(s, s.censored),
     }
@@ -290,11 +315,14 @@ def pct_label(cut: float, above: bool = False) -> str:
 
 # --- bootstrap -----------------------------------------------------------------------------------
 
+
 def _rng(params: StatsParams, key: tuple[str, ...]) -> np.random.Generator:
     return np.random.default_rng([params.seed, zlib.crc32("|".join(key).encode("utf-8"))])
 
 
-def _iid_median_ranks(n: int, replicates: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _iid_median_ranks(
+    n: int, replicates: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """0-based ranks of the two middle order statistics of ``replicates`` resamples of size n."""
     k = (n + 1) // 2  # 1-based rank of the lower middle value
     u1 = rng.beta(k, n - k + 1, size=replicates)
@@ -307,18 +335,22 @@ def _iid_median_ranks(n: int, replicates: int, rng: np.random.Generator) -> tupl
     return r1, r2
 
 
-def _cluster_median_ranks(clusters: np.ndarray, replicates: int,
-                          rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _cluster_median_ranks(
+    clusters: np.ndarray, replicates: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """0-based ranks (in the stratum's sorted order) of the two middle values of ``replicates``
     cluster resamples. ``clusters`` holds the cluster index (0..m-1) of each sorted value."""
     m = int(clusters.max()) + 1
     picks = rng.integers(0, m, size=(replicates, m)) + (np.arange(replicates) * m)[:, None]
-    draws = np.bincount(picks.ravel(), minlength=replicates * m).reshape(replicates, m)  # copies drawn
+    draws = np.bincount(picks.ravel(), minlength=replicates * m).reshape(
+        replicates, m
+    )  # copies drawn
     return weighted_middle_ranks(clusters, draws)
 
 
-def weighted_middle_ranks(clusters: np.ndarray, draws: np.ndarray,
-                          block: int = 16) -> tuple[np.ndarray, np.ndarray]:
+def weighted_middle_ranks(
+    clusters: np.ndarray, draws: np.ndarray, block: int = 16
+) -> tuple[np.ndarray, np.ndarray]:
     """For each row of ``draws`` (copies of each cluster in one replicate), the 0-based ranks of the
     two middle values of the replicate's pooled sample.
 
@@ -360,7 +392,7 @@ class Replicates:
     censored: np.ndarray
 
     def interval(self, confidence: float) -> tuple[float, float, float, float]:
-        """Percentile interval: (low, low_below, high, high_below); see ``_quantile`` for *_below."""
+        """Percentile interval: (low, low_below, high, high_below), *_below as in ``_quantile``."""
         order = np.lexsort((self.value, ~self.censored))  # censored first, then by value
         b = len(order)
         tail = (1 - confidence) / 2
@@ -376,8 +408,9 @@ class Replicates:
         return ends[0], ends[1], ends[2], ends[3]
 
 
-def _bootstrap(s: _Strata, g: int, clusters: np.ndarray | None, params: StatsParams,
-               key: tuple[str, ...]) -> Replicates | None:
+def _bootstrap(
+    s: _Strata, g: int, clusters: np.ndarray | None, params: StatsParams, key: tuple[str, ...]
+) -> Replicates | None:
     n = int(s.counts[g])
     if n == 0:
         return None
@@ -386,12 +419,12 @@ def _bootstrap(s: _Strata, g: int, clusters: np.ndarray | None, params: StatsPar
     if clusters is None:
         r1, r2 = _iid_median_ranks(n, params.replicates, rng)
     else:
-        local, labels = pd.factorize(clusters[s.order[start:start + n]], sort=True)
+        local, labels = pd.factorize(clusters[s.order[start : start + n]], sort=True)
         singles = local < 0  # no cluster: its own cluster, numbered in sorted-value order
         local[singles] = len(labels) + np.arange(int(singles.sum()))
         r1, r2 = _cluster_median_ranks(local, params.replicates, rng)
-    values = s.values[start:start + n]
-    cens = s.censored[start:start + n]
+    values = s.values[start : start + n]
+    cens = s.censored[start : start + n]
     bound = np.where(cens, s.bound[g], values)
     return Replicates((bound[r1] + bound[r2]) / 2, cens[r1])
 
@@ -407,6 +440,7 @@ def _cluster_codes(df: pd.DataFrame, region: _Labels) -> np.ndarray | None:
 
 # --- urine ---------------------------------------------------------------------------------------
 
+
 @dataclass
 class UrineResult:
     """The summary table plus the bootstrap replicates behind its CIs (for trends)."""
@@ -420,18 +454,36 @@ def _urine_inputs(df: pd.DataFrame, params: StatsParams) -> dict:
     region, group, period = (_Labels.of(df, c) for c in ("region_code", "group_code", "period"))
     unknown = ~np.isin(group.uniques, list(params.group_kinds))
     if unknown.any():
-        _fail("group_code", f"no criteria kind for group(s) {sorted(group.uniques[unknown])}; known: "
-              f"{sorted(params.group_kinds)}", unknown[group.codes], df.index)
+        _fail(
+            "group_code",
+            f"no criteria kind for group(s) {sorted(group.uniques[unknown])}; known: "
+            f"{sorted(params.group_kinds)}",
+            unknown[group.codes],
+            df.index,
+        )
     status = _status(df)
     analysed = status == "analysed"
     value, censored, lod = _measurements(df, "uic", analysed, np.ones(len(df), dtype=bool))
-    return {"region_code": region, "group_code": group, "period": period, "status": status,
-            "analysed": analysed, "value": value, "censored": censored, "lod": lod,
-            "by_value": _value_order(analysed, value, censored)}
+    return {
+        "region_code": region,
+        "group_code": group,
+        "period": period,
+        "status": status,
+        "analysed": analysed,
+        "value": value,
+        "censored": censored,
+        "lod": lod,
+        "by_value": _value_order(analysed, value, censored),
+    }
 
 
-def urine_summary(df: pd.DataFrame, params: StatsParams = StatsParams(), *, national: bool = True,
-                  bootstrap: bool = True) -> UrineResult:
+def urine_summary(
+    df: pd.DataFrame,
+    params: StatsParams = StatsParams(),
+    *,
+    national: bool = True,
+    bootstrap: bool = True,
+) -> UrineResult:
     """One row per region × group × period (plus pooled ``region_code == "national"`` rows).
 
     Columns: region_code, group_code, period, kind, n_collected, n_rejected, n_analysed,
@@ -453,11 +505,24 @@ def urine_summary(df: pd.DataFrame, params: StatsParams = StatsParams(), *, nati
     return UrineResult(table, replicates)
 
 
-def _urine_table(df: pd.DataFrame, x: dict, clusters: np.ndarray | None,
-                 params: StatsParams, *, by_region: bool, bootstrap: bool) -> tuple[pd.DataFrame, dict]:
+def _urine_table(
+    df: pd.DataFrame,
+    x: dict,
+    clusters: np.ndarray | None,
+    params: StatsParams,
+    *,
+    by_region: bool,
+    bootstrap: bool,
+) -> tuple[pd.DataFrame, dict]:
     region = x["region_code"] if by_region else _Labels.constant(NATIONAL, len(df))
-    s = _strata({"region_code": region, "group_code": x["group_code"], "period": x["period"]},
-                x["analysed"], x["value"], x["censored"], x["lod"], x["by_value"])
+    s = _strata(
+        {"region_code": region, "group_code": x["group_code"], "period": x["period"]},
+        x["analysed"],
+        x["value"],
+        x["censored"],
+        x["lod"],
+        x["by_value"],
+    )
     out = s.keys.copy()
     out["kind"] = [str(params.group_kinds[g]) for g in out["group_code"]]
     for name, column in _counts(s, x["status"]).items():
@@ -465,20 +530,40 @@ def _urine_table(df: pd.DataFrame, x: dict, clusters: np.ndarray | None,
     for name, q in zip(QUANTITIES, (0.5, 0.25, 0.75)):
         out[name], out[f"{name}_below"] = _quantile(s, q)
     kinds = out["kind"].to_numpy()
-    for above, cuts in ((False, sorted({c for i in INDICATORS.values() for c in i.below})),
-                        (True, sorted({c for i in INDICATORS.values() for c in i.at_or_above}))):
+    for above, cuts in (
+        (False, sorted({c for i in INDICATORS.values() for c in i.below})),
+        (True, sorted({c for i in INDICATORS.values() for c in i.at_or_above})),
+    ):
         for cut in cuts:
             test = _at_least if above else _below
             low, high = _proportion(s, *test(s.values, s.censored, s.lod, cut))
-            applies = np.isin(kinds, [str(k) for k, i in INDICATORS.items()
-                                      if cut in (i.at_or_above if above else i.below)])
+            applies = np.isin(
+                kinds,
+                [
+                    str(k)
+                    for k, i in INDICATORS.items()
+                    if cut in (i.at_or_above if above else i.below)
+                ],
+            )
             out[pct_label(cut, above)] = np.where(applies, low, np.nan)
             out[pct_label(cut, above) + "_hi"] = np.where(applies, high, np.nan)
-    out["class_key"] = [_classify(params.scheme, Kind(k), m, b, n) for k, m, b, n in
-                        zip(kinds, out["median"], out["median_below"], out["n_analysed"])]
-    out["flag_met"] = pd.Series(dtype=object, data=[_flag(Kind(k), m, b, lo, hi) for k, m, b, lo, hi in
-                       zip(kinds, out["median"], out["median_below"],
-                           out[pct_label(FLAG_CUTOFF)], out[pct_label(FLAG_CUTOFF) + "_hi"])])
+    out["class_key"] = [
+        _classify(params.scheme, Kind(k), m, b, n)
+        for k, m, b, n in zip(kinds, out["median"], out["median_below"], out["n_analysed"])
+    ]
+    out["flag_met"] = pd.Series(
+        dtype=object,
+        data=[
+            _flag(Kind(k), m, b, lo, hi)
+            for k, m, b, lo, hi in zip(
+                kinds,
+                out["median"],
+                out["median_below"],
+                out[pct_label(FLAG_CUTOFF)],
+                out[pct_label(FLAG_CUTOFF) + "_hi"],
+            )
+        ],
+    )
     replicates = {}
     ci = np.full((len(out), 4), np.nan)
     for g, key in enumerate(out[["region_code", "group_code", "period"]].itertuples(index=False)):
@@ -508,8 +593,11 @@ def _flag(kind: Kind, median: float, below: float, pct: float, pct_hi: float) ->
     or when censoring leaves it undecided."""
     if not INDICATORS[kind].distribution_flag or (np.isnan(median) and np.isnan(below)):
         return None
-    median_ok = bool(median >= FLAG_MEDIAN_AT_LEAST) if not np.isnan(median) else (
-        False if below <= FLAG_MEDIAN_AT_LEAST else None)
+    median_ok = (
+        bool(median >= FLAG_MEDIAN_AT_LEAST)
+        if not np.isnan(median)
+        else (False if below <= FLAG_MEDIAN_AT_LEAST else None)
+    )
     if median_ok is False:
         return False
     if bool(pct > FLAG_MAX_PERCENT):
@@ -521,7 +609,10 @@ def _flag(kind: Kind, median: float, below: float, pct: float, pct_hi: float) ->
 
 # --- trends --------------------------------------------------------------------------------------
 
-def urine_trends(current: UrineResult, earlier: UrineResult, confidence: float = 0.95) -> pd.DataFrame:
+
+def urine_trends(
+    current: UrineResult, earlier: UrineResult, confidence: float = 0.95
+) -> pd.DataFrame:
     """Difference in medians (current − earlier) for every region × group present in both, for
     each current period against each earlier period. The CI is the percentile interval of the
     differences of the two rounds' independent bootstrap replicates; when any replicate of either
@@ -534,10 +625,20 @@ def urine_trends(current: UrineResult, earlier: UrineResult, confidence: float =
     earlier_by = {}
     for (region, group, period), rep in earlier.replicates.items():
         earlier_by.setdefault((region, group), []).append((period, rep))
-    medians = {tuple(k): m for *k, m in current.table[["region_code", "group_code", "period", "median"]]
-               .itertuples(index=False)}
-    medians.update({tuple(k): m for *k, m in earlier.table[["region_code", "group_code", "period", "median"]]
-                    .itertuples(index=False)})
+    medians = {
+        tuple(k): m
+        for *k, m in current.table[["region_code", "group_code", "period", "median"]].itertuples(
+            index=False
+        )
+    }
+    medians.update(
+        {
+            tuple(k): m
+            for *k, m in earlier.table[
+                ["region_code", "group_code", "period", "median"]
+            ].itertuples(index=False)
+        }
+    )
     tail = (1 - confidence) / 2
     for (region, group, period), rep in sorted(current.replicates.items()):
         for earlier_period, old in sorted(earlier_by.get((region, group), [])):
@@ -551,14 +652,28 @@ def urine_trends(current: UrineResult, earlier: UrineResult, confidence: float =
             low, high = (np.nan, np.nan) if lost.any() else (ordered[low_i], ordered[high_i])
             now, then = medians[(region, group, period)], medians[(region, group, earlier_period)]
             rows.append((region, group, period, earlier_period, now, then, now - then, low, high))
-    return pd.DataFrame(rows, columns=["region_code", "group_code", "period", "earlier_period", "median",
-                                       "earlier_median", "difference", "diff_ci_low", "diff_ci_high"])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "region_code",
+            "group_code",
+            "period",
+            "earlier_period",
+            "median",
+            "earlier_median",
+            "difference",
+            "diff_ci_low",
+            "diff_ci_high",
+        ],
+    )
 
 
 # --- salt ----------------------------------------------------------------------------------------
 
-def salt_summary(df: pd.DataFrame, params: StatsParams = StatsParams(), *,
-                 national: bool = True) -> pd.DataFrame:
+
+def salt_summary(
+    df: pd.DataFrame, params: StatsParams = StatsParams(), *, national: bool = True
+) -> pd.DataFrame:
     """One row per region × period × method (plus pooled ``"national"`` rows).
 
     Columns: region_code, period, method, n_collected, n_rejected, n_analysed, n_censored,
@@ -571,8 +686,12 @@ def salt_summary(df: pd.DataFrame, params: StatsParams = StatsParams(), *,
     region, period, method_labels = (_Labels.of(df, c) for c in ("region_code", "period", "method"))
     bad = ~np.isin(method_labels.uniques, [str(m) for m in SaltMethod])
     if bad.any():
-        _fail("method", f"must be one of {[str(m) for m in SaltMethod]}", bad[method_labels.codes],
-              df.index)
+        _fail(
+            "method",
+            f"must be one of {[str(m) for m in SaltMethod]}",
+            bad[method_labels.codes],
+            df.index,
+        )
     method = method_labels.values()
     status = _status(df)
     analysed = status == "analysed"
@@ -587,18 +706,28 @@ def salt_summary(df: pd.DataFrame, params: StatsParams = StatsParams(), *,
     low, high = crit.national_range
     adequate, adequate_maybe = _at_least(value, censored, lod, crit.adequate_at_least)
     conditions = {
-        "pct_any_iodine": ((quantitative & ~censored & (value > 0)) | (rtk & (category != RTK_NO_IODINE)),
-                           quantitative & censored),
+        "pct_any_iodine": (
+            (quantitative & ~censored & (value > 0)) | (rtk & (category != RTK_NO_IODINE)),
+            quantitative & censored,
+        ),
         "pct_at_least_15": (adequate & quantitative, adequate_maybe),
         "pct_below_5": _below(value, censored, lod, crit.non_iodized_below),
-        "pct_national_range": (quantitative & ~censored & (value >= low) & (value <= high),
-                               censored & (lod > low)),
+        "pct_national_range": (
+            quantitative & ~censored & (value >= low) & (value <= high),
+            censored & (lod > low),
+        ),
     }
     by_value = _value_order(analysed, value, censored)
     tables = []
-    for regions in ([region, _Labels.constant(NATIONAL, len(df))] if national else [region]):
-        s = _strata({"region_code": regions, "period": period, "method": method_labels}, analysed, value,
-                    censored, lod, by_value)
+    for regions in [region, _Labels.constant(NATIONAL, len(df))] if national else [region]:
+        s = _strata(
+            {"region_code": regions, "period": period, "method": method_labels},
+            analysed,
+            value,
+            censored,
+            lod,
+            by_value,
+        )
         out = s.keys.copy()
         for name, column in _counts(s, status).items():
             out[name] = column
@@ -610,7 +739,10 @@ def salt_summary(df: pd.DataFrame, params: StatsParams = StatsParams(), *,
             out[name + "_hi"] = np.where(keep, pct_hi, np.nan)
         for name, q in zip(QUANTITIES, (0.5, 0.25, 0.75)):
             v, b = _quantile(s, q)
-            out[name], out[f"{name}_below"] = np.where(is_rtk, np.nan, v), np.where(is_rtk, np.nan, b)
+            out[name], out[f"{name}_below"] = (
+                np.where(is_rtk, np.nan, v),
+                np.where(is_rtk, np.nan, b),
+            )
         out["criteria"] = crit.label
         tables.append(out)
     return pd.concat(tables, ignore_index=True)

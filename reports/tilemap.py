@@ -3,7 +3,7 @@
 Equal tiles rather than a choropleth: the three cities (Astana, Almaty, Shymkent) are invisible on a
 true-area map, and the project ships no region geometry. The grid keeps rough geography: west
 (Atyrau, Mangystau) to the left, the north (Kostanay, North Kazakhstan, Pavlodar) on top, the south
-(Turkistan, Shymkent, Jambyl, Almaty) at the bottom, each city next to or below its surrounding region.
+(Turkistan, Shymkent, Jambyl, Almaty) at the bottom, each city next to or below its region.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ _GENERIC = ("область", "облысы", "Region", "город", "(city)")
 
 
 def short_name(name: str) -> str:
-    """"Акмолинская область" → "Акмолинская": the tile has no room for the generic word."""
+    """ "Акмолинская область" → "Акмолинская": the tile has no room for the generic word."""
     words = [w for w in name.split() if w not in _GENERIC]
     return " ".join(words) or name
 
@@ -63,8 +63,12 @@ def tile_names(names: Mapping[str, str]) -> dict[str, str]:
     return {code: name if seen[name] == 1 else names[code] for code, name in short.items()}
 
 
-def tile_map(cells: Mapping[str, tuple[str, str]], names: Mapping[str, str], title: str,
-             legend: Sequence[tuple[str, str]]) -> Drawing:
+def tile_map(
+    cells: Mapping[str, tuple[str, str]],
+    names: Mapping[str, str],
+    title: str,
+    legend: Sequence[tuple[str, str]],
+) -> Drawing:
     """``cells``: ISO code → (class key, figure printed in the tile); ``names``: ISO code → name;
     ``legend``: (class key, label) in display order. Units without a cell are "no data"."""
     font = register_fonts()
@@ -73,22 +77,79 @@ def tile_map(cells: Mapping[str, tuple[str, str]], names: Mapping[str, str], tit
     legend_h = 8 * (len(legend) + 1)
     labels = tile_names({code: names.get(code, code) for code in GRID})
     d = Drawing(WIDTH, ROWS * tile_h + 16 + legend_h)
-    d.add(String(0, d.height - 10, title, fontName=font, fontSize=fit(title, font, 9, WIDTH), fillColor=AXIS))
+    d.add(
+        String(
+            0,
+            d.height - 10,
+            title,
+            fontName=font,
+            fontSize=fit(title, font, 9, WIDTH),
+            fillColor=AXIS,
+        )
+    )
     for code, (col, row) in GRID.items():
         key, figure = cells.get(code, ("no_data", ""))
         x = col * tile_w
         y = legend_h + (ROWS - 1 - row) * tile_h
-        d.add(Rect(x + 1, y + 1, tile_w - 2, tile_h - 2, fillColor=colors.HexColor(CLASS_COLOURS[key]),
-                   strokeColor=colors.HexColor("#666666"), strokeWidth=0.4))
-        text_colour = colors.white if key in ("severe", "moderate", "excessive", "adequate") else AXIS
+        d.add(
+            Rect(
+                x + 1,
+                y + 1,
+                tile_w - 2,
+                tile_h - 2,
+                fillColor=colors.HexColor(CLASS_COLOURS[key]),
+                strokeColor=colors.HexColor("#666666"),
+                strokeWidth=0.4,
+            )
+        )
+        text_colour = (
+            colors.white if key in ("severe", "moderate", "excessive", "adequate") else AXIS
+        )
         name = labels[code]
-        d.add(String(x + tile_w / 2, y + tile_h - 6 * mm, name, fontName=font, textAnchor="middle",
-                     fontSize=fit(name, font, 6.5, tile_w - 4), fillColor=text_colour))
+        d.add(
+            String(
+                x + tile_w / 2,
+                y + tile_h - 6 * mm,
+                name,
+                fontName=font,
+                textAnchor="middle",
+                fontSize=fit(name, font, 6.5, tile_w - 4),
+                fillColor=text_colour,
+            )
+        )
         if figure:
-            d.add(String(x + tile_w / 2, y + 3 * mm, figure, fontName=font, fontSize=fit(figure, font, 8, tile_w - 4),
-                         textAnchor="middle", fillColor=text_colour))
+            d.add(
+                String(
+                    x + tile_w / 2,
+                    y + 3 * mm,
+                    figure,
+                    fontName=font,
+                    fontSize=fit(figure, font, 8, tile_w - 4),
+                    textAnchor="middle",
+                    fillColor=text_colour,
+                )
+            )
     for i, (key, text) in enumerate(legend):
         y = legend_h - 8 * (i + 1)
-        d.add(Rect(0, y, 10, 6, fillColor=colors.HexColor(CLASS_COLOURS[key]), strokeColor=AXIS, strokeWidth=0.3))
-        d.add(String(14, y + 1, text, fontName=font, fontSize=fit(text, font, 7, WIDTH - 14), fillColor=AXIS))
+        d.add(
+            Rect(
+                0,
+                y,
+                10,
+                6,
+                fillColor=colors.HexColor(CLASS_COLOURS[key]),
+                strokeColor=AXIS,
+                strokeWidth=0.3,
+            )
+        )
+        d.add(
+            String(
+                14,
+                y + 1,
+                text,
+                fontName=font,
+                fontSize=fit(text, font, 7, WIDTH - 14),
+                fillColor=AXIS,
+            )
+        )
     return d

@@ -37,5 +37,7 @@ def test_grid_covers_the_20_units_without_overlap() -> None:
 def test_tile_names_stay_distinct() -> None:
     names = tile_names({"KZ-19": "Алматы облысы", "KZ-75": "Алматы", "KZ-11": "Ақмола облысы"})
     assert names == {"KZ-19": "Алматы облысы", "KZ-75": "Алматы", "KZ-11": "Ақмола"}
-    drawing = tile_map({"KZ-11": ("adequate", "150")}, {"KZ-11": "Ақмола облысы"}, "map", [("adequate", "ok")])
+    drawing = tile_map(
+        {"KZ-11": ("adequate", "150")}, {"KZ-11": "Ақмола облысы"}, "map", [("adequate", "ok")]
+    )
     assert drawing.width > 0

@@ -28,19 +28,23 @@ def urine_frame(rng: np.random.Generator, n: int = 3000) -> pd.DataFrame:
     groups = np.array(["SAC", "PW", "LW"])
     uic = np.round(rng.lognormal(np.log(130), 0.8, n))  # rounded: many ties
     censored = uic < 15
-    return pd.DataFrame({
-        "region_code": regions[rng.integers(0, 3, n)],
-        "group_code": groups[rng.integers(0, 3, n)],
-        "period": rng.choice(["2022", "2024"], n),
-        "uic": np.where(censored, np.nan, uic),
-        "censored": censored,
-        "lod": 15.0,
-        "status": rng.choice(["analysed"] * 18 + ["rejected", "pending"], n),
-    })
+    return pd.DataFrame(
+        {
+            "region_code": regions[rng.integers(0, 3, n)],
+            "group_code": groups[rng.integers(0, 3, n)],
+            "period": rng.choice(["2022", "2024"], n),
+            "uic": np.where(censored, np.nan, uic),
+            "censored": censored,
+            "lod": 15.0,
+            "status": rng.choice(["analysed"] * 18 + ["rejected", "pending"], n),
+        }
+    )
 
 
 def row(table: pd.DataFrame, region: str, group: str, period: str) -> pd.Series:
-    hit = table[(table.region_code == region) & (table.group_code == group) & (table.period == period)]
+    hit = table[
+        (table.region_code == region) & (table.group_code == group) & (table.period == period)
+    ]
     assert len(hit) == 1
     return hit.iloc[0]
 
@@ -64,7 +68,9 @@ def test_counts_quantiles_and_proportions_match_numpy() -> None:
         values = analysed.uic.to_numpy()
         cens = analysed.censored.to_numpy()
         for cut in (20, 50) if group == "PW" else (20, 50, 100):
-            expected = 100 * np.mean(cens | (values < cut))  # LOD 15 ≤ every cut-off: censored count below
+            expected = 100 * np.mean(
+                cens | (values < cut)
+            )  # LOD 15 ≤ every cut-off: censored count below
             assert got[f"pct_below_{cut}"] == pytest.approx(expected)
             assert got[f"pct_below_{cut}_hi"] == pytest.approx(expected)
         if group == "PW":
@@ -82,9 +88,16 @@ def test_counts_quantiles_and_proportions_match_numpy() -> None:
 
 
 def one(values: list[float | None], lod: float = 10.0, group: str = "SAC", **params) -> pd.Series:
-    df = pd.DataFrame({"region_code": "KZ-11", "group_code": group, "period": "2024",
-                       "uic": [np.nan if v is None else v for v in values],
-                       "censored": [v is None for v in values], "lod": lod})
+    df = pd.DataFrame(
+        {
+            "region_code": "KZ-11",
+            "group_code": group,
+            "period": "2024",
+            "uic": [np.nan if v is None else v for v in values],
+            "censored": [v is None for v in values],
+            "lod": lod,
+        }
+    )
     table = urine_summary(df, StatsParams(replicates=200, **params), national=False).table
     return table.iloc[0]
 
@@ -109,19 +122,46 @@ def test_censored_value_against_cutoff_below_its_lod_gives_a_range() -> None:
 
 def test_one_value_group_and_empty_group() -> None:
     single = one([87.0])
-    assert (single["median"], single.ci_low, single.ci_high, single.p25, single.p75) == (87, 87, 87, 87, 87)
+    assert (single["median"], single.ci_low, single.ci_high, single.p25, single.p75) == (
+        87,
+        87,
+        87,
+        87,
+        87,
+    )
     assert single.class_key == "mild"
-    df = pd.DataFrame({"region_code": ["KZ-11", "KZ-11"], "group_code": "SAC", "period": "2024",
-                       "uic": np.nan, "censored": False, "lod": 10.0, "status": ["rejected", "pending"]})
+    df = pd.DataFrame(
+        {
+            "region_code": ["KZ-11", "KZ-11"],
+            "group_code": "SAC",
+            "period": "2024",
+            "uic": np.nan,
+            "censored": False,
+            "lod": 10.0,
+            "status": ["rejected", "pending"],
+        }
+    )
     empty = urine_summary(df, FAST, national=False).table.iloc[0]
     assert (empty.n_collected, empty.n_rejected, empty.n_analysed) == (2, 1, 0)
-    assert math.isnan(empty["median"]) and math.isnan(empty.median_below) and math.isnan(empty.pct_below_50)
+    assert (
+        math.isnan(empty["median"])
+        and math.isnan(empty.median_below)
+        and math.isnan(empty.pct_below_50)
+    )
     assert empty.class_key == "no_data" and empty.flag_met is None
 
 
-@pytest.mark.parametrize(("value", "who", "ign"), [
-    (19.9, "severe", "insufficient"), (20, "moderate", "insufficient"), (99.9, "mild", "insufficient"),
-    (100, "adequate", "adequate"), (200, "above", "adequate"), (300, "excessive", "excessive")])
+@pytest.mark.parametrize(
+    ("value", "who", "ign"),
+    [
+        (19.9, "severe", "insufficient"),
+        (20, "moderate", "insufficient"),
+        (99.9, "mild", "insufficient"),
+        (100, "adequate", "adequate"),
+        (200, "above", "adequate"),
+        (300, "excessive", "excessive"),
+    ],
+)
 def test_classification_boundaries_are_half_open(value: float, who: str, ign: str) -> None:
     assert one([value], scheme=WHO2007).class_key == who
     got = one([value], scheme=IGN3)
@@ -159,8 +199,15 @@ def test_bootstrap_is_deterministic_and_order_independent() -> None:
 def exact_median_rank_cdf(n: int) -> np.ndarray:
     """P(resample median rank ≤ j) for odd n: at least (n+1)/2 of n draws fall in ranks 0..j."""
     k = (n + 1) // 2
-    return np.array([sum(math.comb(n, i) * ((j + 1) / n) ** i * (1 - (j + 1) / n) ** (n - i)
-                         for i in range(k, n + 1)) for j in range(n)])
+    return np.array(
+        [
+            sum(
+                math.comb(n, i) * ((j + 1) / n) ** i * (1 - (j + 1) / n) ** (n - i)
+                for i in range(k, n + 1)
+            )
+            for j in range(n)
+        ]
+    )
 
 
 def test_iid_order_statistic_draws_follow_the_bootstrap_distribution() -> None:
@@ -194,8 +241,17 @@ def test_cluster_bootstrap_widens_the_ci_when_clusters_differ() -> None:
     level = rng.lognormal(np.log(120), 0.5, 20)  # cluster effects
     cluster = np.repeat(np.arange(20), 30)
     uic = level[cluster] * rng.lognormal(0, 0.2, 600)
-    df = pd.DataFrame({"region_code": "KZ-11", "group_code": "SAC", "period": "2024", "uic": uic,
-                       "censored": False, "lod": 5.0, "cluster_id": [f"C{c}" for c in cluster]})
+    df = pd.DataFrame(
+        {
+            "region_code": "KZ-11",
+            "group_code": "SAC",
+            "period": "2024",
+            "uic": uic,
+            "censored": False,
+            "lod": 5.0,
+            "cluster_id": [f"C{c}" for c in cluster],
+        }
+    )
     clustered = urine_summary(df, FAST, national=False).table.iloc[0]
     iid = urine_summary(df.drop(columns="cluster_id"), FAST, national=False).table.iloc[0]
     assert clustered.clustered and not iid.clustered
@@ -205,8 +261,15 @@ def test_cluster_bootstrap_widens_the_ci_when_clusters_differ() -> None:
 
 def test_trends_difference_and_ci() -> None:
     rng = np.random.default_rng(4)
-    base = pd.DataFrame({"region_code": "KZ-11", "group_code": "SAC", "uic": rng.lognormal(np.log(100), 0.5, 400),
-                         "censored": False, "lod": 5.0})
+    base = pd.DataFrame(
+        {
+            "region_code": "KZ-11",
+            "group_code": "SAC",
+            "uic": rng.lognormal(np.log(100), 0.5, 400),
+            "censored": False,
+            "lod": 5.0,
+        }
+    )
     now = urine_summary(base.assign(period="2024", uic=base.uic * 1.5), FAST)
     then = urine_summary(base.assign(period="2019"), FAST)
     trends = urine_trends(now, then)
@@ -217,22 +280,38 @@ def test_trends_difference_and_ci() -> None:
 
 
 def salt_frame() -> pd.DataFrame:
-    return pd.DataFrame({
-        "region_code": ["KZ-11"] * 8 + ["KZ-43"] * 3,
-        "period": "2024",
-        "method": ["titration"] * 6 + ["wyd"] * 2 + ["rtk"] * 3,
-        "iodine_mg_kg": [np.nan, 4.0, 15.0, 25.0, 55.0, 60.0, 30.0, 14.9, np.nan, np.nan, np.nan],
-        "category": [None] * 8 + ["none", "below_15", "at_least_15"],
-        "censored": [True] + [False] * 10,
-        "lod": [2.0] + [np.nan] * 10,
-    })
+    return pd.DataFrame(
+        {
+            "region_code": ["KZ-11"] * 8 + ["KZ-43"] * 3,
+            "period": "2024",
+            "method": ["titration"] * 6 + ["wyd"] * 2 + ["rtk"] * 3,
+            "iodine_mg_kg": [
+                np.nan,
+                4.0,
+                15.0,
+                25.0,
+                55.0,
+                60.0,
+                30.0,
+                14.9,
+                np.nan,
+                np.nan,
+                np.nan,
+            ],
+            "category": [None] * 8 + ["none", "below_15", "at_least_15"],
+            "censored": [True] + [False] * 10,
+            "lod": [2.0] + [np.nan] * 10,
+        }
+    )
 
 
 def test_salt_proportions_and_quantiles() -> None:
     table = salt_summary(salt_frame(), FAST)
     titr = table[(table.region_code == "KZ-11") & (table.method == "titration")].iloc[0]
     assert titr.n_analysed == 6 and titr.n_censored == 1
-    assert titr.pct_any_iodine == pytest.approx(500 / 6) and titr.pct_any_iodine_hi == pytest.approx(100)
+    assert titr.pct_any_iodine == pytest.approx(
+        500 / 6
+    ) and titr.pct_any_iodine_hi == pytest.approx(100)
     assert titr.pct_at_least_15 == pytest.approx(400 / 6)
     assert titr.pct_below_5 == pytest.approx(200 / 6)
     assert titr.pct_national_range == pytest.approx(200 / 6)  # 25 and 55 are inside
@@ -241,20 +320,26 @@ def test_salt_proportions_and_quantiles() -> None:
     rtk = table[table.method == "rtk"].iloc[0]
     assert rtk.pct_any_iodine == pytest.approx(200 / 3)
     assert math.isnan(rtk.pct_at_least_15) and math.isnan(rtk["median"])
-    custom = salt_summary(salt_frame(), StatsParams(replicates=200, salt=SaltCriteria(national_range=(20, 40))))
-    assert custom[(custom.region_code == "KZ-11") & (custom.method == "titration")].iloc[0] \
-        .pct_national_range == pytest.approx(100 / 6)
+    custom = salt_summary(
+        salt_frame(), StatsParams(replicates=200, salt=SaltCriteria(national_range=(20, 40)))
+    )
+    assert custom[(custom.region_code == "KZ-11") & (custom.method == "titration")].iloc[
+        0
+    ].pct_national_range == pytest.approx(100 / 6)
     national = table[(table.region_code == NATIONAL) & (table.method == "rtk")].iloc[0]
     assert national.n_analysed == 3
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    (lambda d: d.drop(columns="method"), "missing columns"),
-    (lambda d: d.assign(method="iodometry"), "method: must be one of"),
-    (lambda d: d.assign(category=None), "category: RTK result"),
-    (lambda d: d.assign(lod=np.nan), "lod: censored result without"),
-    (lambda d: d.assign(region_code=[None] + ["KZ-11"] * 10), "region_code: empty value"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.drop(columns="method"), "missing columns"),
+        (lambda d: d.assign(method="iodometry"), "method: must be one of"),
+        (lambda d: d.assign(category=None), "category: RTK result"),
+        (lambda d: d.assign(lod=np.nan), "lod: censored result without"),
+        (lambda d: d.assign(region_code=[None] + ["KZ-11"] * 10), "region_code: empty value"),
+    ],
+)
 def test_bad_salt_input_is_refused(change, message: str) -> None:
     with pytest.raises(StatsInputError, match=message):
         salt_summary(change(salt_frame()), FAST)
