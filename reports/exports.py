@@ -13,6 +13,8 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from reports.monitoring_report import MonitoringData
+
 DEIDENTIFIED_URINE = (
     "region_code",
     "group_code",
@@ -59,6 +61,11 @@ def to_xlsx(tables: Mapping[str, pd.DataFrame]) -> bytes:
         for name, table in zip(names, tables.values()):
             table.to_excel(writer, sheet_name=name, index=False)
     return buffer.getvalue()
+
+
+def monitoring_tables(data: MonitoringData) -> dict[str, pd.DataFrame]:
+    """``report_tables`` of a prepared monitoring report (what its PDF shows, and the results)."""
+    return report_tables(data.urine.table, data.salt, data.urine_df, data.salt_df, data.trends)
 
 
 def report_tables(

@@ -71,6 +71,9 @@ class ReportParams:
     region_names: texts.RegionNames = field(default_factory=dict)  # ISO code → {lang: name}
     headline_group: str = "SAC"  # the group shown on the map and in the summary's first lines
     laboratory: str = ""
+    # Label of the pooled rows ({lang: text}); default "Republic of Kazakhstan". A report on one
+    # region, or on a subset, must pass its own so its pooled table is not called national.
+    pooled_label: Mapping[str, str] | None = None
 
 
 def dataset_fingerprint(df: pd.DataFrame) -> tuple[str, int]:
@@ -342,6 +345,8 @@ def _names(
         ):
             first = frame.drop_duplicates("region_code")
             names.update(texts.region_names_from_frame(first, code="region_code"))
+    if params.pooled_label:
+        names[NATIONAL] = dict(params.pooled_label)
     return names
 
 
@@ -378,6 +383,7 @@ class MonitoringData:
     """Everything a report shows, computed once; render it in as many languages as needed."""
 
     urine_df: pd.DataFrame
+    salt_df: pd.DataFrame
     urine: UrineResult
     salt: pd.DataFrame
     earlier: UrineResult | None
@@ -400,6 +406,7 @@ def prepare_monitoring_data(
     earlier = urine_summary(previous, sp) if previous is not None and len(previous) else None
     return MonitoringData(
         urine_df=urine_df,
+        salt_df=salt_df,
         urine=urine,
         salt=salt_summary(salt_df, sp),
         earlier=earlier,
@@ -443,7 +450,8 @@ def render_monitoring_report(
     story: list = []
     story += _cover(st, lang, params, urine, salt, data.urine_fingerprint, data.salt_fingerprint)
     story += [PageBreak()] + _summary(st, lang, params, urine, salt, names)
-    story += [PageBreak(), Paragraph(escape(t(lang, "national_table")), st.h1)]
+    pooled = f"{t(lang, 'national_table')}: {texts.region_name(names, NATIONAL, lang)}"
+    story += [PageBreak(), Paragraph(escape(pooled), st.h1)]
     national = urine.table[urine.table.region_code == NATIONAL]
     story.append(
         _table(
@@ -805,7 +813,11 @@ def _charts(
             series.append(charts.Series(label(GROUP_LABELS, group, lang), points))
         story.append(Spacer(1, 4 * mm))
         story.append(
-            charts.trend_lines(periods, series, t(lang, "chart_trend", group=t(lang, "national")))
+            charts.trend_lines(
+                periods,
+                series,
+                t(lang, "chart_trend", group=texts.region_name(names, NATIONAL, lang)),
+            )
         )
     return story
 

@@ -69,7 +69,7 @@ _T: dict[str, dict[str, str]] = {
         "en": "Salt, {period} ({method}): share of samples ≥ {adequate} mg/kg nationally — {pct}; "
         "WHO target > 90 %.",
     },
-    "national_table": {"ru": "Национальная таблица", "kk": "Ұлттық кесте", "en": "National table"},
+    "national_table": {"ru": "Сводная таблица", "kk": "Жиынтық кесте", "en": "Pooled table"},
     "urine_by_region": {
         "ru": "Йод в моче по регионам",
         "kk": "Зәрдегі йод өңірлер бойынша",
@@ -344,6 +344,6 @@ def region_names_from_frame(
 
 
 def region_name(names: RegionNames, code: str, lang: str) -> str:
-    if code == "national":
+    if code == "national" and code not in names:
         return t(lang, "national")
     return names.get(code, {}).get(check_language(lang)) or code

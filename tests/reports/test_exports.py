@@ -90,3 +90,24 @@ def test_csv_is_utf8_with_bom_and_full_precision() -> None:
 def test_colliding_sheet_names_are_refused() -> None:
     with pytest.raises(ValueError, match="collide"):
         to_xlsx({"a" * 40: pd.DataFrame(), "a" * 35: pd.DataFrame()})
+
+
+def test_monitoring_tables_of_prepared_data() -> None:
+    import datetime
+
+    from reports.exports import monitoring_tables
+    from reports.monitoring_report import ReportParams, prepare_monitoring_data
+
+    params = ReportParams(issued=datetime.date(2026, 12, 2), stats=StatsParams(replicates=100))
+    data = prepare_monitoring_data(
+        urine(), salt(), params=params, previous=urine().assign(period="2019")
+    )
+    tables = monitoring_tables(data)
+    assert list(tables) == [
+        "urine_summary",
+        "salt_summary",
+        "urine_trends",
+        "urine_results",
+        "salt_results",
+    ]
+    assert "household" not in tables["salt_results"] and len(tables["urine_trends"]) == 3

@@ -204,3 +204,17 @@ def test_report_builds_without_salt_or_without_urine() -> None:
     for u, s in ((urine, salt.iloc[:0]), (urine.iloc[:0], salt)):
         pages = text_of(build_monitoring_report(u, s, params=params, lang="ru"))
         assert f"Стр. {len(pages)} из {len(pages)}" in pages[-1]
+
+
+def test_a_report_on_one_region_labels_its_pooled_rows() -> None:
+    urine, salt, _ = frames()
+    one = urine[urine.region_code == "KZ-43"]
+    params = ReportParams(
+        issued=PARAMS.issued,
+        stats=StatsParams(replicates=100),
+        region_names=NAMES,
+        pooled_label=NAMES["KZ-43"],
+    )
+    text = "\n".join(text_of(build_monitoring_report(one, salt.iloc[:0], params=params, lang="kk")))
+    assert "Жиынтық кесте: Қызылорда облысы" in text
+    assert "Қазақстан Республикасы" not in text
