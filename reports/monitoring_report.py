@@ -391,6 +391,7 @@ class MonitoringData:
     names: dict[str, dict[str, str]]
     urine_fingerprint: tuple[str, int]
     salt_fingerprint: tuple[str, int]
+    previous_fingerprint: tuple[str, int] | None  # the earlier rounds behind the trends
 
 
 def prepare_monitoring_data(
@@ -414,6 +415,7 @@ def prepare_monitoring_data(
         names=_names(urine_df, salt_df, params),
         urine_fingerprint=dataset_fingerprint(urine_df),
         salt_fingerprint=dataset_fingerprint(salt_df),
+        previous_fingerprint=dataset_fingerprint(previous) if earlier is not None else None,
     )
 
 
@@ -448,7 +450,7 @@ def render_monitoring_report(
     salt_hash, salt_rows = data.salt_fingerprint
 
     story: list = []
-    story += _cover(st, lang, params, urine, salt, data.urine_fingerprint, data.salt_fingerprint)
+    story += _cover(st, lang, params, data)
     story += [PageBreak()] + _summary(st, lang, params, urine, salt, names)
     pooled = f"{t(lang, 'national_table')}: {texts.region_name(names, NATIONAL, lang)}"
     story += [PageBreak(), Paragraph(escape(pooled), st.h1)]
@@ -506,20 +508,23 @@ def _cover(
     st: _Styles,
     lang: str,
     params: ReportParams,
-    urine: UrineResult,
-    salt: pd.DataFrame,
-    urine_fp: tuple[str, int],
-    salt_fp: tuple[str, int],
+    data: MonitoringData,
 ) -> list:
-    periods = sorted(set(urine.table["period"]) | set(salt["period"]))
+    periods = sorted(set(data.urine.table["period"]) | set(data.salt["period"]))
+    rows = t(lang, "rows")
+    datasets = [("UIC", data.urine_fingerprint), ("salt", data.salt_fingerprint)]
+    if data.previous_fingerprint is not None:
+        earlier = sorted(data.earlier.table["period"].unique()) if data.earlier else []
+        datasets.append((f"UIC {', '.join(earlier)}", data.previous_fingerprint))
     lines = [
         (t(lang, "issued"), params.issued.isoformat()),
         (t(lang, "version"), params.version),
         (t(lang, "periods"), ", ".join(periods) or "—"),
         (t(lang, "scheme"), params.stats.scheme.name),
         (t(lang, "salt_criteria"), params.stats.salt.label),
-        (f"{t(lang, 'dataset')} — UIC", f"{urine_fp[0]} ({urine_fp[1]} {t(lang, 'rows')})"),
-        (f"{t(lang, 'dataset')} — salt", f"{salt_fp[0]} ({salt_fp[1]} {t(lang, 'rows')})"),
+    ] + [
+        (f"{t(lang, 'dataset')} — {what}", f"{digest} ({count} {rows})")
+        for what, (digest, count) in datasets
     ]
     story = [
         Spacer(1, 40 * mm),

@@ -114,6 +114,7 @@ def test_pdf_text_has_cyrillic_names_numbers_and_page_numbers(
     assert number(sac.pct_below_100, lang) in whole
     assert f"SHA-256 {dataset_fingerprint(urine)[0][:12]}" in pages[-1].replace("\n", " ")
     assert dataset_fingerprint(urine)[0] in pages[0] and str(len(urine)) in pages[0]
+    assert dataset_fingerprint(frames()[2])[0] in pages[0]
     total = len(pages)
     for i, page in enumerate(pages, start=1):
         assert re.search(rf"\b{i}\b", page) and str(total) in page and page_word in page
