@@ -1,0 +1,113 @@
+"""Exports: XLSX round trip, CSV encoding, de-identification."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reports.exports import DEIDENTIFIED_URINE, deidentify, report_tables, to_csv, to_xlsx
+from reports.stats import StatsParams, salt_summary, urine_summary
+
+
+def urine() -> pd.DataFrame:
+    rng = np.random.default_rng(9)
+    n = 200
+    return pd.DataFrame(
+        {
+            "accession": [f"U-{i:05d}" for i in range(n)],
+            "child_name": "Әлихан",
+            "region_code": rng.choice(["KZ-43", "KZ-75"], n),
+            "group_code": "SAC",
+            "period": "2024",
+            "cluster_id": "C1",
+            "uic": rng.lognormal(5, 0.6, n),
+            "censored": False,
+            "lod": 10.0,
+        }
+    )
+
+
+def salt() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "household": ["H1", "H2"],
+            "region_code": "KZ-43",
+            "period": "2024",
+            "method": "titration",
+            "iodine_mg_kg": [12.5, 30.0],
+            "category": None,
+            "censored": False,
+        }
+    )
+
+
+def test_xlsx_round_trip_keeps_every_table() -> None:
+    params = StatsParams(replicates=200)
+    tables = report_tables(
+        urine_summary(urine(), params).table, salt_summary(salt(), params), urine(), salt()
+    )
+    book = pd.read_excel(io.BytesIO(to_xlsx(tables)), sheet_name=None)
+    assert list(book) == ["urine_summary", "salt_summary", "urine_results", "salt_results"]
+    for name, table in tables.items():
+        back = book[name]
+        assert list(back.columns) == list(table.columns)
+        for column in table.columns:
+            if pd.api.types.is_float_dtype(table[column]):
+                np.testing.assert_allclose(
+                    back[column].to_numpy(float), table[column].to_numpy(float)
+                )
+            else:
+                assert (
+                    back[column].astype(str).replace("nan", "None").tolist()
+                    == table[column].astype(str).replace("nan", "None").tolist()
+                )
+
+
+def test_results_are_deidentified() -> None:
+    results = deidentify(urine(), DEIDENTIFIED_URINE)
+    assert "accession" not in results and "child_name" not in results
+    assert list(results.columns) == [
+        "region_code",
+        "group_code",
+        "period",
+        "cluster_id",
+        "uic",
+        "censored",
+        "lod",
+    ]
+
+
+def test_csv_is_utf8_with_bom_and_full_precision() -> None:
+    table = pd.DataFrame({"name": ["Қызылорда облысы"], "value": [1 / 3]})
+    data = to_csv(table)
+    assert data.startswith(b"\xef\xbb\xbf")
+    assert pd.read_csv(io.BytesIO(data), encoding="utf-8-sig").equals(table)
+
+
+def test_colliding_sheet_names_are_refused() -> None:
+    with pytest.raises(ValueError, match="collide"):
+        to_xlsx({"a" * 40: pd.DataFrame(), "a" * 35: pd.DataFrame()})
+
+
+def test_monitoring_tables_of_prepared_data() -> None:
+    import datetime
+
+    from reports.exports import monitoring_tables
+    from reports.monitoring_report import ReportParams, prepare_monitoring_data
+
+    params = ReportParams(issued=datetime.date(2026, 12, 2), stats=StatsParams(replicates=100))
+    data = prepare_monitoring_data(
+        urine(), salt(), params=params, previous=urine().assign(period="2019")
+    )
+    tables = monitoring_tables(data)
+    assert list(tables) == [
+        "urine_summary",
+        "salt_summary",
+        "urine_trends",
+        "urine_results",
+        "salt_results",
+    ]
+    assert "household" not in tables["salt_results"] and len(tables["urine_trends"]) == 3

@@ -1,0 +1,355 @@
+"""Population statistics against independent numpy computations on the same data."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reports.criteria import IGN3, WHO2007, SaltCriteria
+from reports.stats import (
+    NATIONAL,
+    StatsInputError,
+    StatsParams,
+    _iid_median_ranks,
+    salt_summary,
+    urine_summary,
+    urine_trends,
+    weighted_middle_ranks,
+)
+
+FAST = StatsParams(replicates=400)
+
+
+def urine_frame(rng: np.random.Generator, n: int = 3000) -> pd.DataFrame:
+    regions = np.array(["KZ-11", "KZ-43", "KZ-75"])
+    groups = np.array(["SAC", "PW", "LW"])
+    uic = np.round(rng.lognormal(np.log(130), 0.8, n))  # rounded: many ties
+    censored = uic < 15
+    return pd.DataFrame(
+        {
+            "region_code": regions[rng.integers(0, 3, n)],
+            "group_code": groups[rng.integers(0, 3, n)],
+            "period": rng.choice(["2022", "2024"], n),
+            "uic": np.where(censored, np.nan, uic),
+            "censored": censored,
+            "lod": 15.0,
+            "status": rng.choice(["analysed"] * 18 + ["rejected", "pending"], n),
+        }
+    )
+
+
+def row(table: pd.DataFrame, region: str, group: str, period: str) -> pd.Series:
+    hit = table[
+        (table.region_code == region) & (table.group_code == group) & (table.period == period)
+    ]
+    assert len(hit) == 1
+    return hit.iloc[0]
+
+
+def test_counts_quantiles_and_proportions_match_numpy() -> None:
+    df = urine_frame(np.random.default_rng(7))
+    table = urine_summary(df, FAST).table
+    for (region, group, period), part in df.groupby(["region_code", "group_code", "period"]):
+        got = row(table, region, group, period)
+        analysed = part[part.status == "analysed"]
+        assert got.n_collected == len(part)
+        assert got.n_rejected == (part.status == "rejected").sum()
+        assert got.n_analysed == len(analysed)
+        assert got.n_censored == analysed.censored.sum()
+        # censored results sort lowest: stand them in at -1 for numpy (all quantiles here are above)
+        ranked = np.where(analysed.censored, -1.0, analysed.uic)
+        for name, q in (("median", 0.5), ("p25", 0.25), ("p75", 0.75)):
+            expected = np.quantile(ranked, q)
+            assert expected > 15
+            assert got[name] == pytest.approx(expected)
+        values = analysed.uic.to_numpy()
+        cens = analysed.censored.to_numpy()
+        for cut in (20, 50) if group == "PW" else (20, 50, 100):
+            expected = 100 * np.mean(
+                cens | (values < cut)
+            )  # LOD 15 ≤ every cut-off: censored count below
+            assert got[f"pct_below_{cut}"] == pytest.approx(expected)
+            assert got[f"pct_below_{cut}_hi"] == pytest.approx(expected)
+        if group == "PW":
+            assert got.pct_below_150 == pytest.approx(100 * np.mean(cens | (values < 150)))
+            assert got.pct_at_least_500 == pytest.approx(100 * np.mean(values >= 500))
+            assert math.isnan(got.pct_at_least_300) and math.isnan(got.pct_below_100)
+        elif group == "SAC":
+            assert got.pct_at_least_300 == pytest.approx(100 * np.mean(values >= 300))
+            assert math.isnan(got.pct_below_150)
+        else:
+            assert math.isnan(got.pct_at_least_300) and math.isnan(got.pct_at_least_500)
+        assert got.ci_low <= got["median"] <= got.ci_high
+    national = table[table.region_code == NATIONAL]
+    assert sorted(national.n_collected) == sorted(df.groupby(["group_code", "period"]).size())
+
+
+def one(values: list[float | None], lod: float = 10.0, group: str = "SAC", **params) -> pd.Series:
+    df = pd.DataFrame(
+        {
+            "region_code": "KZ-11",
+            "group_code": group,
+            "period": "2024",
+            "uic": [np.nan if v is None else v for v in values],
+            "censored": [v is None for v in values],
+            "lod": lod,
+        }
+    )
+    table = urine_summary(df, StatsParams(replicates=200, **params), national=False).table
+    return table.iloc[0]
+
+
+def test_censored_median_is_a_bound_not_a_number() -> None:
+    got = one([None, None, None, 40, 60], lod=12)
+    assert math.isnan(got["median"]) and got.median_below == 12
+    assert got.class_key == "severe"  # below 12 → below the first boundary, 20
+    assert one([None, None, None, 40, 60], lod=30).class_key == "indeterminate"
+    # even n: the median straddles the censored block and a value → bound (12 + 40)/2
+    even = one([None, None, 40, 60], lod=12)
+    assert math.isnan(even["median"]) and even.median_below == pytest.approx(26)
+    assert math.isnan(even.ci_low) and even.ci_low_below == pytest.approx(12)
+
+
+def test_censored_value_against_cutoff_below_its_lod_gives_a_range() -> None:
+    got = one([None, 10, 30, 80, 120], lod=25)
+    assert got.pct_below_50 == pytest.approx(60) and got.pct_below_50_hi == pytest.approx(60)
+    assert got.pct_below_20 == pytest.approx(20) and got.pct_below_20_hi == pytest.approx(40)
+    assert got["median"] == 30
+
+
+def test_one_value_group_and_empty_group() -> None:
+    single = one([87.0])
+    assert (single["median"], single.ci_low, single.ci_high, single.p25, single.p75) == (
+        87,
+        87,
+        87,
+        87,
+        87,
+    )
+    assert single.class_key == "mild"
+    df = pd.DataFrame(
+        {
+            "region_code": ["KZ-11", "KZ-11"],
+            "group_code": "SAC",
+            "period": "2024",
+            "uic": np.nan,
+            "censored": False,
+            "lod": 10.0,
+            "status": ["rejected", "pending"],
+        }
+    )
+    empty = urine_summary(df, FAST, national=False).table.iloc[0]
+    assert (empty.n_collected, empty.n_rejected, empty.n_analysed) == (2, 1, 0)
+    assert (
+        math.isnan(empty["median"])
+        and math.isnan(empty.median_below)
+        and math.isnan(empty.pct_below_50)
+    )
+    assert empty.class_key == "no_data" and empty.flag_met is None
+
+
+@pytest.mark.parametrize(
+    ("value", "who", "ign"),
+    [
+        (19.9, "severe", "insufficient"),
+        (20, "moderate", "insufficient"),
+        (99.9, "mild", "insufficient"),
+        (100, "adequate", "adequate"),
+        (200, "above", "adequate"),
+        (300, "excessive", "excessive"),
+    ],
+)
+def test_classification_boundaries_are_half_open(value: float, who: str, ign: str) -> None:
+    assert one([value], scheme=WHO2007).class_key == who
+    got = one([value], scheme=IGN3)
+    assert got.class_key == ign and got.scheme == IGN3.name
+
+
+def test_pregnant_and_lactating_tables() -> None:
+    assert one([149.9], group="PW").class_key == "insufficient"
+    assert one([150], group="PW").class_key == "adequate"
+    assert one([500], group="PW").class_key == "excessive"
+    assert one([100], group="LW").class_key == "adequate"
+    assert one([99], group="U2").class_key == "insufficient"
+
+
+def test_distribution_flag() -> None:
+    assert one([40] + [150] * 9).flag_met is True  # median 150, 10 % < 50
+    assert one([40] * 3 + [150] * 7).flag_met is False  # 30 % < 50
+    assert one([40] + [90] * 9).flag_met is False  # median < 100
+    assert one([None] + [150] * 9, lod=60).flag_met is True  # 0–10 % < 50: met either way
+    assert one([None, None, None] + [150] * 7, lod=60).flag_met is None  # 0–30 % < 50: undecided
+    assert one([150] * 5, group="PW").flag_met is None  # not a criterion for pregnant women
+
+
+def test_bootstrap_is_deterministic_and_order_independent() -> None:
+    df = urine_frame(np.random.default_rng(3), 800).assign(cluster_id=lambda d: d.index % 25)
+    first = urine_summary(df, FAST).table
+    again = urine_summary(df, FAST).table
+    shuffled = urine_summary(df.sample(frac=1, random_state=1), FAST).table
+    pd.testing.assert_frame_equal(first, again)
+    pd.testing.assert_frame_equal(first, shuffled)
+    other_seed = urine_summary(df, StatsParams(replicates=400, seed=1)).table
+    assert not np.allclose(first.ci_low, other_seed.ci_low)
+
+
+def exact_median_rank_cdf(n: int) -> np.ndarray:
+    """P(resample median rank ≤ j) for odd n: at least (n+1)/2 of n draws fall in ranks 0..j."""
+    k = (n + 1) // 2
+    return np.array(
+        [
+            sum(
+                math.comb(n, i) * ((j + 1) / n) ** i * (1 - (j + 1) / n) ** (n - i)
+                for i in range(k, n + 1)
+            )
+            for j in range(n)
+        ]
+    )
+
+
+def test_iid_order_statistic_draws_follow_the_bootstrap_distribution() -> None:
+    n, b = 15, 40000
+    r1, r2 = _iid_median_ranks(n, b, np.random.default_rng(0))
+    assert (r1 == r2).all()
+    empirical = np.cumsum(np.bincount(r1, minlength=n)) / b
+    assert np.abs(empirical - exact_median_rank_cdf(n)).max() < 0.01
+    # even n: compare with literal resampling
+    n = 16
+    r1, r2 = _iid_median_ranks(n, b, np.random.default_rng(1))
+    literal = np.sort(np.random.default_rng(2).integers(0, n, (b, n)), axis=1)
+    mine = np.bincount(r1 + r2, minlength=2 * n) / b
+    theirs = np.bincount(literal[:, 7] + literal[:, 8], minlength=2 * n) / b
+    assert (r1 <= r2).all() and np.abs(np.cumsum(mine) - np.cumsum(theirs)).max() < 0.015
+
+
+def test_weighted_middle_ranks_equal_the_median_of_the_pooled_resample() -> None:
+    rng = np.random.default_rng(5)
+    clusters = rng.integers(0, 7, 60)
+    values = np.arange(60.0)  # sorted, so rank = value
+    draws = rng.multinomial(7, np.full(7, 1 / 7), size=300)
+    r1, r2 = weighted_middle_ranks(clusters, draws, block=4)
+    for b in range(300):
+        pooled = np.concatenate([np.repeat(values[clusters == c], draws[b, c]) for c in range(7)])
+        assert (values[r1[b]] + values[r2[b]]) / 2 == np.median(pooled)
+
+
+def test_cluster_bootstrap_widens_the_ci_when_clusters_differ() -> None:
+    rng = np.random.default_rng(11)
+    level = rng.lognormal(np.log(120), 0.5, 20)  # cluster effects
+    cluster = np.repeat(np.arange(20), 30)
+    uic = level[cluster] * rng.lognormal(0, 0.2, 600)
+    df = pd.DataFrame(
+        {
+            "region_code": "KZ-11",
+            "group_code": "SAC",
+            "period": "2024",
+            "uic": uic,
+            "censored": False,
+            "lod": 5.0,
+            "cluster_id": [f"C{c}" for c in cluster],
+        }
+    )
+    clustered = urine_summary(df, FAST, national=False).table.iloc[0]
+    iid = urine_summary(df.drop(columns="cluster_id"), FAST, national=False).table.iloc[0]
+    assert clustered.clustered and not iid.clustered
+    assert clustered["median"] == iid["median"] == pytest.approx(np.median(uic))
+    assert clustered.ci_high - clustered.ci_low > 2 * (iid.ci_high - iid.ci_low)
+
+
+def test_trends_difference_and_ci() -> None:
+    rng = np.random.default_rng(4)
+    base = pd.DataFrame(
+        {
+            "region_code": "KZ-11",
+            "group_code": "SAC",
+            "uic": rng.lognormal(np.log(100), 0.5, 400),
+            "censored": False,
+            "lod": 5.0,
+        }
+    )
+    now = urine_summary(base.assign(period="2024", uic=base.uic * 1.5), FAST)
+    then = urine_summary(base.assign(period="2019"), FAST)
+    trends = urine_trends(now, then)
+    got = trends[trends.region_code == "KZ-11"].iloc[0]
+    assert got.difference == pytest.approx(np.median(base.uic) * 0.5)
+    assert got.diff_ci_low < got.difference < got.diff_ci_high
+    assert got.diff_ci_low > 0
+
+
+def salt_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "region_code": ["KZ-11"] * 8 + ["KZ-43"] * 3,
+            "period": "2024",
+            "method": ["titration"] * 6 + ["wyd"] * 2 + ["rtk"] * 3,
+            "iodine_mg_kg": [
+                np.nan,
+                4.0,
+                15.0,
+                25.0,
+                55.0,
+                60.0,
+                30.0,
+                14.9,
+                np.nan,
+                np.nan,
+                np.nan,
+            ],
+            "category": [None] * 8 + ["none", "below_15", "at_least_15"],
+            "censored": [True] + [False] * 10,
+            "lod": [2.0] + [np.nan] * 10,
+        }
+    )
+
+
+def test_salt_proportions_and_quantiles() -> None:
+    table = salt_summary(salt_frame(), FAST)
+    titr = table[(table.region_code == "KZ-11") & (table.method == "titration")].iloc[0]
+    assert titr.n_analysed == 6 and titr.n_censored == 1
+    assert titr.pct_any_iodine == pytest.approx(
+        500 / 6
+    ) and titr.pct_any_iodine_hi == pytest.approx(100)
+    assert titr.pct_at_least_15 == pytest.approx(400 / 6)
+    assert titr.pct_below_5 == pytest.approx(200 / 6)
+    assert titr.pct_national_range == pytest.approx(200 / 6)  # 25 and 55 are inside
+    assert titr["median"] == pytest.approx(np.quantile([-1, 4, 15, 25, 55, 60], 0.5))
+    assert titr.p25 == pytest.approx(np.quantile([-1, 4, 15, 25, 55, 60], 0.25))
+    rtk = table[table.method == "rtk"].iloc[0]
+    assert rtk.pct_any_iodine == pytest.approx(200 / 3)
+    assert math.isnan(rtk.pct_at_least_15) and math.isnan(rtk["median"])
+    custom = salt_summary(
+        salt_frame(), StatsParams(replicates=200, salt=SaltCriteria(national_range=(20, 40)))
+    )
+    assert custom[(custom.region_code == "KZ-11") & (custom.method == "titration")].iloc[
+        0
+    ].pct_national_range == pytest.approx(100 / 6)
+    national = table[(table.region_code == NATIONAL) & (table.method == "rtk")].iloc[0]
+    assert national.n_analysed == 3
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.drop(columns="method"), "missing columns"),
+        (lambda d: d.assign(method="iodometry"), "method: must be one of"),
+        (lambda d: d.assign(category=None), "category: RTK result"),
+        (lambda d: d.assign(lod=np.nan), "lod: censored result without"),
+        (lambda d: d.assign(region_code=[None] + ["KZ-11"] * 10), "region_code: empty value"),
+    ],
+)
+def test_bad_salt_input_is_refused(change, message: str) -> None:
+    with pytest.raises(StatsInputError, match=message):
+        salt_summary(change(salt_frame()), FAST)
+
+
+def test_bad_urine_input_is_refused() -> None:
+    df = urine_frame(np.random.default_rng(1), 50)
+    with pytest.raises(StatsInputError, match="no criteria kind for group"):
+        urine_summary(df.assign(group_code="XYZ"), FAST)
+    with pytest.raises(StatsInputError, match="not censored, but no value"):
+        urine_summary(df.assign(uic=np.nan, censored=False, status="analysed"), FAST)
+    with pytest.raises(StatsInputError, match="status: must be one of"):
+        urine_summary(df.assign(status="lost"), FAST)
