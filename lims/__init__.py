@@ -57,9 +57,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from lims.capture.views import bp as capture_bp
     from lims.core.views import bp as core_bp
     from lims.monitoring.views import bp as monitoring_bp
+    from lims.reporting.views import bp as reporting_bp
     from lims.samples.views import bp as samples_bp
 
-    for blueprint in (core_bp, auth_bp, admin_bp, samples_bp, monitoring_bp, capture_bp, api_bp):
+    for blueprint in (core_bp, auth_bp, admin_bp, samples_bp, monitoring_bp, capture_bp, reporting_bp, api_bp):
         app.register_blueprint(blueprint)
 
     @app.before_request

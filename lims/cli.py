@@ -143,9 +143,11 @@ def register_module_commands() -> None:
     """Commands owned by domain modules (demo data, …)."""
     from lims.capture.cli import instruments_group
     from lims.monitoring.cli import register as register_monitoring
+    from lims.reporting.cli import report_group
 
     register_monitoring(main)
     main.add_command(instruments_group)
+    main.add_command(report_group)
 
 
 register_module_commands()

@@ -16,6 +16,7 @@ from lims.monitoring.models import (
     SampleKindRef,
     SurveyRound,
 )
+from lims.reporting.models import ReportJob
 from lims.samples.models import AccessionCounter, IntakeBatch, Sample, SampleReceipt
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "Programme",
     "Region",
     "RegionLineage",
+    "ReportJob",
     "Sample",
     "SampleKindRef",
     "SampleReceipt",

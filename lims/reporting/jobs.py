@@ -1,0 +1,192 @@
+"""Monitoring reports as background jobs: request, claim, build with progress, freeze.
+
+Why a job table and not a thread in the web worker: a national report reads up to a million rows
+and renders a long PDF (seconds), which must never hold a web worker; and the app keeps no state
+in its processes, so any number of `lims report worker` processes on any host can share the
+queue. A worker claims a job with one conditional UPDATE (the loser of a race updates nothing),
+writes its progress through a connection of its own (so the page shows it while the build's
+transaction is still open), and stores the result once: a done job is never changed again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from lims.analysis.models import AnalyticalRun, MethodVersionRow, RunStatus
+from lims.audit.service import record_event
+from lims.auth.models import User
+from lims.core.errors import NotFoundError, ValidationError
+from lims.reporting.data import ReportScope, load_frames, region_names
+from lims.reporting.models import JobStatus, ReportJob
+from reports import exports
+from reports.criteria import SCHEMES
+from reports.monitoring_report import ReportParams, prepare_monitoring_data, render_monitoring_report
+from reports.stats import StatsParams
+from reports.texts import LANGUAGES
+
+log = logging.getLogger(__name__)
+
+REPORT_ENTITY = "report"
+Progress = Callable[[int, str], None]
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    scope: ReportScope
+    lang: str
+    scheme: str = "WHO2007"
+
+    def __post_init__(self) -> None:
+        if self.lang not in LANGUAGES:
+            raise ValidationError(f"language must be one of {', '.join(LANGUAGES)}", field="lang")
+        if self.scheme not in SCHEMES:
+            raise ValidationError(f"scheme must be one of {', '.join(SCHEMES)}", field="scheme")
+
+    def params(self) -> dict[str, Any]:
+        return {"scope": self.scope.to_dict(), "lang": self.lang, "scheme": self.scheme}
+
+    @property
+    def key(self) -> str:
+        """Reports with the same scope, language and scheme are versions of one another."""
+        return hashlib.sha256(json.dumps(self.params(), sort_keys=True).encode()).hexdigest()
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> ReportRequest:
+        return cls(ReportScope.from_dict(params["scope"]), params["lang"], params["scheme"])
+
+
+def title_of(session: Session, request: ReportRequest) -> str:
+    from lims.monitoring.models import SurveyRound
+
+    scope = request.scope
+    if scope.round_id is not None:
+        survey_round = session.get(SurveyRound, scope.round_id)
+        if survey_round is None:
+            raise NotFoundError(f"no survey round with id {scope.round_id}", field="round_id")
+        what = f"{survey_round.code} · {survey_round.name}"
+    else:
+        what = f"samples collected in {scope.year}"
+    parts = [what, scope.region or "all regions"]
+    if scope.group:
+        parts.append(scope.group)
+    return f"Monitoring report — {', '.join(parts)} ({request.lang}, {request.scheme})"
+
+
+def request_report(session: Session, *, actor: User | None, now: datetime,
+                   request: ReportRequest) -> ReportJob:
+    job = ReportJob(kind="monitoring", params=request.params(), params_key=request.key,
+                    lang=request.lang, title=title_of(session, request)[:300],
+                    status=JobStatus.QUEUED, progress=0, progress_message="waiting for a worker",
+                    requested_at=now, requested_by_id=actor.id if actor else None)
+    session.add(job)
+    session.flush()
+    record_event(session, actor=actor, now=now, action="report_requested", entity_type=REPORT_ENTITY,
+                 entity_id=job.id, entity_label=job.title, changes={"params": job.params})
+    return job
+
+
+def claim_next(session: Session, *, now: datetime, worker: str | None = None) -> ReportJob | None:
+    """Take the oldest queued job, or None. One statement, safe with several workers: a worker
+    that loses the race for a row updates nothing (PostgreSQL re-checks ``status`` after the
+    winner commits; SQLite serialises writers)."""
+    oldest = (sa.select(ReportJob.id).where(ReportJob.status == JobStatus.QUEUED)
+              .order_by(ReportJob.id).limit(1).scalar_subquery())
+    claimed = session.execute(
+        sa.update(ReportJob)
+        .where(ReportJob.id == oldest, ReportJob.status == JobStatus.QUEUED)
+        .values(status=JobStatus.RUNNING, started_at=now, progress=1,
+                progress_message="started", worker=worker or socket.gethostname())
+        .returning(ReportJob.id)
+    ).scalar_one_or_none()
+    session.commit()
+    return session.get(ReportJob, claimed) if claimed is not None else None
+
+
+def qc_annex(session: Session, scope: ReportScope) -> dict[str, Any]:
+    """Methods and QC facts for the annex: the method versions behind the verified results, and
+    the runs rejected by QC."""
+    from lims.analysis.models import Result, ResultStatus
+
+    used = session.scalars(
+        sa.select(MethodVersionRow).where(MethodVersionRow.id.in_(
+            sa.select(Result.method_version_id).where(Result.status == ResultStatus.VERIFIED,
+                                                      Result.is_current).distinct()))
+        .order_by(MethodVersionRow.code, MethodVersionRow.version)).all()
+    methods, ranges, lods = [], [], []
+    for row in used:
+        definition = row.definition or {}
+        methods.append(f"{row.name} ({row.code} v{row.version})")
+        reportable = definition.get("reportable_range")
+        unit = definition.get("unit", "")
+        if reportable:
+            ranges.append(f"{row.code}: {reportable[0]:g}–{reportable[1]:g} {unit}")
+        if definition.get("lod") is not None:
+            lods.append(f"{row.code}: {definition['lod']:g} {unit}")
+    rejected = session.execute(
+        sa.select(AnalyticalRun.id, AnalyticalRun.decided_at, AnalyticalRun.decision_reason)
+        .where(AnalyticalRun.status == RunStatus.REJECTED)
+        .order_by(AnalyticalRun.id.desc()).limit(30)).all()
+    return {
+        "methods": methods,
+        "calibration_range": "; ".join(ranges),
+        "lod": "; ".join(lods),
+        "rejected_runs": [{"run": f"RUN-{r.id}", "date": r.decided_at.date().isoformat() if r.decided_at else "",
+                           "reason": r.decision_reason or ""} for r in rejected],
+    }
+
+
+def build_report(session: Session, job: ReportJob, *, now: Callable[[], datetime],
+                 progress: Progress) -> ReportJob:
+    """Read, compute, render and freeze one report (the job must be running)."""
+    request = ReportRequest.from_params(job.params)
+    progress(5, "reading verified results")
+    urine, salt = load_frames(session, request.scope)
+    progress(30, f"computing statistics for {len(urine):,} urine and {len(salt):,} salt samples")
+    params = ReportParams(
+        issued=now().date(), version="",
+        stats=StatsParams(scheme=SCHEMES[request.scheme]), region_names=region_names(session),
+        laboratory="Regional Reference Laboratory on IDD",
+        pooled_label=None if request.scope.region is None else {
+            lang: f"{request.scope.region}" for lang in LANGUAGES})
+    version = 1 + (session.scalar(sa.select(sa.func.max(ReportJob.version))
+                                  .where(ReportJob.params_key == job.params_key,
+                                         ReportJob.status == JobStatus.DONE)) or 0)
+    params = ReportParams(**{**params.__dict__, "version": str(version)})
+    data = prepare_monitoring_data(urine, salt, params=params)
+    progress(65, "rendering the PDF")
+    pdf = render_monitoring_report(data, params=params, lang=request.lang,
+                                   qc_annex=qc_annex(session, request.scope))
+    progress(90, "writing the spreadsheet")
+    xlsx = exports.to_xlsx(exports.monitoring_tables(data))
+    digest = hashlib.sha256(
+        f"{data.urine_fingerprint[0]}:{data.salt_fingerprint[0]}".encode()).hexdigest()
+    job.pdf, job.xlsx = pdf, xlsx
+    job.dataset_sha256 = digest
+    job.dataset_rows = data.urine_fingerprint[1] + data.salt_fingerprint[1]
+    job.version = version
+    job.status = JobStatus.DONE
+    job.progress, job.progress_message = 100, "done"
+    job.finished_at = now()
+    session.flush()
+    record_event(session, actor=None, now=job.finished_at, action="report_issued",
+                 entity_type=REPORT_ENTITY, entity_id=job.id, entity_label=job.title,
+                 changes={"version": version, "dataset_sha256": digest, "rows": job.dataset_rows})
+    return job
+
+
+def fail_job(session: Session, job_id: int, *, now: datetime, error: str) -> None:
+    session.rollback()
+    session.execute(sa.update(ReportJob).where(ReportJob.id == job_id).values(
+        status=JobStatus.FAILED, error=error[:2000], finished_at=now,
+        progress_message="failed"))
+    session.commit()

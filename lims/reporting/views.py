@@ -1,0 +1,144 @@
+"""The ministry's report pages: request a report, watch it being built, download issued ones.
+
+Requests only enqueue (a `lims report worker` builds them), so no web worker ever spends
+seconds on a national report; the page polls the job's progress line until the PDF is ready.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import undefer
+from wtforms import IntegerField, SelectField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import NumberRange, Optional
+
+from lims.auth.security import current_actor, permission_required
+from lims.core.dt import now_utc
+from lims.core.errors import LimsError, NotFoundError
+from lims.core.forms import LimsForm
+from lims.core.permissions import Permission
+from lims.extensions import db
+from lims.monitoring.models import PopulationGroup, Region, SurveyRound
+from lims.reporting.data import ReportScope
+from lims.reporting.jobs import ReportRequest, request_report
+from lims.reporting.models import JobStatus, ReportJob
+from reports.criteria import SCHEMES
+
+bp = Blueprint("reporting", __name__, url_prefix="/reports", template_folder="templates")
+LISTED = 100
+
+PageResult = str | Response | tuple[str, int]
+
+
+class ReportRequestForm(LimsForm):
+    round = SelectField(_l("Survey round"), choices=[], validate_choice=False)
+    year = IntegerField(_l("…or every sample collected in year"),
+                        validators=[Optional(), NumberRange(2000, 2100)])
+    region = SelectField(_l("Region"), choices=[], validate_choice=False)
+    group = SelectField(_l("Population group"), choices=[], validate_choice=False)
+    lang = SelectField(_l("Language"), choices=[SelectChoice("ru", "Русский"),
+                                                SelectChoice("kk", "Қазақша"),
+                                                SelectChoice("en", "English")])
+    scheme = SelectField(_l("Classification"), choices=[
+        SelectChoice(code, scheme.name) for code, scheme in SCHEMES.items()])
+
+    def fill(self, locale: str) -> None:
+        rounds = db.session.scalars(sa.select(SurveyRound).order_by(SurveyRound.id.desc()))
+        self.round.choices = [SelectChoice("", _("— by year instead —"))] + [
+            SelectChoice(str(r.id), f"{r.code} · {r.name}") for r in rounds]
+        regions = sorted(db.session.scalars(sa.select(Region)), key=lambda r: r.name(locale))
+        self.region.choices = [SelectChoice("", _("All regions"))] + [
+            SelectChoice(r.iso_code, r.name(locale)) for r in regions]
+        groups = db.session.scalars(sa.select(PopulationGroup).order_by(PopulationGroup.sort_order))
+        self.group.choices = [SelectChoice("", _("All groups"))] + [
+            SelectChoice(g.code, g.name(locale)) for g in groups]
+
+    def to_request(self) -> ReportRequest:
+        scope = ReportScope(round_id=int(self.round.data) if self.round.data else None,
+                            year=self.year.data if not self.round.data else None,
+                            region=self.region.data or None, group=self.group.data or None)
+        return ReportRequest(scope, lang=self.lang.data or "ru", scheme=self.scheme.data or "WHO2007")
+
+
+def _locale() -> str:
+    from flask_babel import get_locale
+
+    return str(get_locale() or "en")
+
+
+def _listing() -> dict[str, Any]:
+    jobs = db.session.scalars(sa.select(ReportJob).order_by(ReportJob.id.desc()).limit(LISTED)).all()
+    return {"issued": [j for j in jobs if j.status is JobStatus.DONE],
+            "working": [j for j in jobs if j.status in (JobStatus.QUEUED, JobStatus.RUNNING)],
+            "failed": [j for j in jobs if j.status is JobStatus.FAILED][:10]}
+
+
+@bp.route("/", methods=["GET", "POST"])
+@permission_required(Permission.VIEW_REPORTS)
+def index() -> PageResult:
+    form = ReportRequestForm()
+    form.fill(_locale())
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            try:
+                job = request_report(db.session, actor=current_actor(), now=now_utc(),
+                                     request=form.to_request())
+            except LimsError as error:
+                db.session.rollback()
+                if not form.attach_error(error, {"scope": "round", "round_id": "round"}):
+                    flash(error.message, "error")
+                status = error.http_status
+            else:
+                db.session.commit()
+                flash(_("Report requested; it is built in the background (progress below)."), "success")
+                return redirect(url_for("reporting.index", _anchor=f"job-{job.id}"))
+        else:
+            status = 422
+    return render_template("reporting/index.html", form=form, **_listing()), status
+
+
+@bp.get("/jobs/<int:job_id>")
+@permission_required(Permission.VIEW_REPORTS)
+def job_status(job_id: int) -> dict[str, Any]:
+    job = db.session.get(ReportJob, job_id)
+    if job is None:
+        raise NotFoundError(f"no report job {job_id}")
+    return {"id": job.id, "status": job.status.value, "progress": job.progress,
+            "message": job.progress_message, "error": job.error, "version": job.version,
+            "pdf": url_for("reporting.pdf", job_id=job.id) if job.status is JobStatus.DONE else None}
+
+
+def _done(job_id: int, column: Any) -> ReportJob:
+    job = db.session.scalar(sa.select(ReportJob).options(undefer(column))
+                            .where(ReportJob.id == job_id, ReportJob.status == JobStatus.DONE))
+    if job is None:
+        raise NotFoundError(f"no issued report {job_id}")
+    return job
+
+
+def _download(data: bytes, mimetype: str, name: str) -> Response:
+    return Response(data, mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.get("/<int:job_id>.pdf")
+@permission_required(Permission.VIEW_REPORTS)
+def pdf(job_id: int) -> Response:
+    job = _done(job_id, ReportJob.pdf)
+    return _download(job.pdf or b"", "application/pdf",
+                     f"monitoring-report-{job.id}-v{job.version}-{job.lang}.pdf")
+
+
+@bp.get("/<int:job_id>.xlsx")
+@permission_required(Permission.VIEW_REPORTS)
+def xlsx(job_id: int) -> Response:
+    job = _done(job_id, ReportJob.xlsx)
+    return _download(job.xlsx or b"",
+                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     f"monitoring-report-{job.id}-v{job.version}.xlsx")

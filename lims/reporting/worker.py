@@ -1,0 +1,69 @@
+"""The report worker loop: claim a queued job, build it, repeat (``lims report worker``)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from flask import Flask
+
+from lims.core.dt import now_utc
+from lims.extensions import db
+from lims.reporting.jobs import build_report, claim_next, fail_job
+from lims.reporting.models import ReportJob
+
+log = logging.getLogger(__name__)
+
+
+def progress_writer(job_id: int) -> Callable[[int, str], None]:
+    """Progress goes through a short transaction of its own, so the page sees it at once while
+    the build's own transaction (reading, then storing the PDF) is still open."""
+
+    def write(percent: int, message: str) -> None:
+        with db.engine.begin() as conn:
+            conn.execute(sa.update(ReportJob).where(ReportJob.id == job_id)
+                         .values(progress=percent, progress_message=message[:300]))
+        log.info("report %s: %d%% %s", job_id, percent, message)
+
+    return write
+
+
+def run_one(extra_progress: Callable[[int, str], None] | None = None) -> ReportJob | None:
+    """Build the oldest queued job, if any; returns it (done or failed)."""
+    session = db.session
+    job = claim_next(session, now=now_utc())
+    if job is None:
+        return None
+    write = progress_writer(job.id)
+
+    def progress(percent: int, message: str) -> None:
+        write(percent, message)
+        if extra_progress is not None:
+            extra_progress(percent, message)
+
+    job_id = job.id
+    try:
+        build_report(session, job, now=now_utc, progress=progress)
+        session.commit()
+    except Exception as error:  # a failed report must be marked failed, whatever broke
+        log.exception("report %s failed", job_id)
+        fail_job(session, job_id, now=now_utc(), error=f"{type(error).__name__}: {error}")
+    return session.get(ReportJob, job_id)
+
+
+def run_worker(app: Flask, *, once: bool = False, poll: float = 2.0,
+               should_stop: Callable[[], bool] = lambda: False) -> int:
+    """Work until stopped (or, with ``once``, until the queue is empty); returns jobs built."""
+    built = 0
+    while not should_stop():
+        with app.app_context():
+            job = run_one()
+        if job is not None:
+            built += 1
+            continue
+        if once:
+            break
+        time.sleep(poll)
+    return built
