@@ -96,6 +96,8 @@ class AnalyticalRun(Base):
         sa.Index("ix_analytical_runs_status_id", "status", "id"),
         sa.CheckConstraint("status <> 'rejected' OR decision_reason IS NOT NULL",
                            name="rejected_has_reason"),
+        sa.CheckConstraint("NOT overridden OR qc_override_reason IS NOT NULL",
+                           name="override_has_reason"),
     )
 
     id: Mapped[intpk]
@@ -124,6 +126,7 @@ class AnalyticalRun(Base):
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     decision_reason: Mapped[str | None] = mapped_column(sa.Text)
     overridden: Mapped[bool] = mapped_column(default=False)
+    qc_override_reason: Mapped[str | None] = mapped_column(sa.Text)
 
     method_version: Mapped[MethodVersionRow] = relationship()
     instrument: Mapped[Instrument | None] = relationship()
