@@ -38,7 +38,7 @@ from lims.samples.models import Sample, SampleKind
 DEMO_THIOSULFATE_LOT = "TS-DEMO-01"
 DEMO_MOLARITY = 0.00502
 #: Control targets of the demo lots: mean = the level's nominal value, SD as a CV.
-DEMO_CONTROL_CV = {"urine": 0.06, "salt": 0.04}
+DEMO_CONTROL_CV = {"urine": 0.08, "salt": 0.04}
 
 
 def seed_demo_qc(session: Session, *, actor: User | None, now: datetime) -> dict[str, int]:
@@ -106,7 +106,7 @@ def simulated_plate(session: Session, run: AnalyticalRun, *, seed: int) -> dict[
             conc = nominal.get(a.level or "", 0.0) * rng.gauss(1.0, 0.025)
         else:
             conc = truth.get(a.accession or "", 0.0) / a.dilution_factor
-        wells[well] = round(absorbance(conc) * rng.gauss(1.0, 0.008), 3)
+        wells[well] = round(absorbance(conc) * rng.gauss(1.0, 0.005), 3)
     return wells
 
 
