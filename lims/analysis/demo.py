@@ -18,7 +18,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from instruments.codecs.plate_reader import format_plate
 from instruments.records import WELLS
+from lims.analysis import review, runs
 
 from lims.analysis import catalogue
 from lims.analysis.calibration import classify_reading
@@ -26,6 +28,13 @@ from lims.analysis.catalogue import current_version
 from lims.analysis.models import AnalyticalRun, ReagentLot, Result, ResultStatus
 from lims.analysis.plate_layout import WellRole
 from lims.analysis.runs import layout_of, new_result
+from lims.capture.models import (
+    Instrument,
+    InstrumentReading,
+    ReadingSource,
+    ReadingStatus,
+    ReadingType,
+)
 from lims.audit.models import AuditEvent
 from lims.audit.service import audit_row
 from lims.auth.models import User
@@ -187,3 +196,86 @@ def _display(row: dict[str, Any]) -> str:
     return f"{row['value']:.1f}"
 
 
+
+
+# -- real runs for the demo ----------------------------------------------------------------------
+
+@dataclass
+class DemoRunsSummary:
+    runs: list[str]
+    verified: int = 0
+
+
+def demo_runs(session: Session, *, seed: int, technician: User, second_technician: User,
+              reviewer: User, now: datetime, plates: int = 1, titrations: int = 1,
+              reader: Instrument | None = None) -> DemoRunsSummary:
+    """The whole flow through the real services: a technician builds a plate from received
+    urine, a second technician attaches the simulated reader's plate and calculates, the run is
+    accepted, a reviewer verifies it; the same for salt by titration."""
+    summary = DemoRunsSummary(runs=[])
+    plate_mv = current_version(session, "UIC-SK-PLATE")
+    titr_mv = current_version(session, "SALT-TITR")
+    lot = session.scalar(sa.select(ReagentLot).where(ReagentLot.lot_number == DEMO_THIOSULFATE_LOT))
+    for i in range(plates + titrations):
+        is_plate = i < plates
+        mv = plate_mv if is_plate else titr_mv
+        if not runs.worklist(session, mv, limit=1):
+            continue
+        run = runs.create_run(session, actor=technician, now=now, method_version=mv,
+                              instrument=reader if is_plate else None,
+                              reagent_lot=None if is_plate else lot, max_samples=None if is_plate
+                              else 20)
+        if is_plate:
+            wells = simulated_plate(session, run, seed=seed)
+            reading = InstrumentReading(
+                instrument_id=(reader.id if reader else _any_instrument(session).id),
+                idempotency_key=f"demo-plate-{run.id}", type=ReadingType.PLATE,
+                source=ReadingSource.DRIVER, status=ReadingStatus.PENDING, received_at=now,
+                reason="plate waiting for an analytical run", raw=format_plate(wells).decode(),
+                payload={"wells": wells, "over_range": [w for w, v in wells.items() if v is None]})
+            session.add(reading)
+            session.flush()
+            runs.attach_plate(session, actor=second_technician, now=now, run=run, reading=reading)
+        else:
+            runs.enter_batch_values(session, actor=second_technician, now=now, run=run,
+                                    samples=_titration_values(session, seed, run),
+                                    controls=_salt_controls(run, seed))
+        runs.calculate_run(session, actor=second_technician, now=now, run=run)
+        summary.runs.append(run.label)
+        if runs.acceptance_problems(run):
+            continue  # left calculated: the page says why
+        runs.accept_run(session, actor=technician, now=now, run=run)
+        summary.verified += review.verify_run(session, actor=reviewer, now=now, run=run)
+    return summary
+
+
+def _any_instrument(session: Session) -> Instrument:
+    instrument = session.scalar(sa.select(Instrument).order_by(Instrument.id).limit(1))
+    if instrument is None:
+        raise ValueError("register an instrument first ('lims instruments demo')")
+    return instrument
+
+
+def _titration_values(session: Session, seed: int, run: AnalyticalRun) -> dict[str, runs.SaltEntry]:
+    truth = true_values(session, seed, [item.sample for item in run.items])
+    out = {}
+    for item in run.items:
+        rng = random.Random(f"{seed}:titration:{item.sample.accession}")
+        masses = (round(rng.uniform(9.95, 10.05), 3), round(rng.uniform(9.95, 10.05), 3))
+        factor = DEMO_MOLARITY * 126.90 / 6 * 1000
+        volumes = tuple(round(max(0.0, truth[item.sample.accession] * m / factor
+                                  * rng.gauss(1.0, 0.01)), 2) for m in masses)
+        out[item.sample.accession] = runs.SaltEntry(volumes, masses)
+    return out
+
+
+def _salt_controls(run: AnalyticalRun, seed: int) -> dict[str, list[float | None]]:
+    rng = random.Random(f"{seed}:salt-controls:{run.id}")
+    return {c.level.value: [round((c.nominal or 0.0) * rng.gauss(1.0, 0.015), 1)]
+            for c in run.method_version.method.controls}
+
+
+def plate_text(session: Session, run: AnalyticalRun, *, seed: int,
+               measured_at: datetime | None = None) -> bytes:
+    """The Bio-Rad reader output for the run's plate, for the simulated reader or a replay."""
+    return format_plate(simulated_plate(session, run, seed=seed), measured_at=measured_at)
