@@ -30,6 +30,7 @@ demo: $(STAMP) instance/lims.toml
 	$(BIN)/lims demo-data --seed 2026 --samples $(DEMO_SAMPLES) --if-empty
 	$(BIN)/lims demo-users
 	$(BIN)/lims instruments demo
+	$(BIN)/lims demo-results --seed 2026 --if-empty
 
 run: demo
 	@echo ""

@@ -50,10 +50,13 @@ def db_check() -> None:
 @main.command("seed")
 @with_appcontext
 def seed() -> None:
-    """Load reference data (regions, population groups, sample kinds); safe to run again."""
+    """Load reference data (regions, population groups, sample kinds, method versions); safe
+    to run again."""
+    from lims.analysis.catalogue import seed_methods
     from lims.monitoring.seed import seed_reference_data
 
     counts = seed_reference_data(db.session, now=now_utc())
+    counts["method versions"] = seed_methods(db.session, now=now_utc())
     db.session.commit()
     click.echo(", ".join(f"{name}: {n} added" for name, n in counts.items()))
 
@@ -141,6 +144,7 @@ def tokens_create(name: str, by_username: str) -> None:
 
 def register_module_commands() -> None:
     """Commands owned by domain modules (demo data, …)."""
+    from lims.analysis.cli import analysis_group, demo_results_command
     from lims.capture.cli import instruments_group
     from lims.monitoring.cli import register as register_monitoring
     from lims.reporting.cli import report_group
@@ -148,6 +152,8 @@ def register_module_commands() -> None:
     register_monitoring(main)
     main.add_command(instruments_group)
     main.add_command(report_group)
+    main.add_command(analysis_group)
+    main.add_command(demo_results_command)
 
 
 register_module_commands()

@@ -1,5 +1,12 @@
 """Every model in one import, for Alembic's autogenerate and the schema check."""
 
+from lims.analysis.models import (
+    AnalyticalRun,
+    MethodVersionRow,
+    ReagentLot,
+    Result,
+    RunSample,
+)
 from lims.audit.models import AuditEvent
 from lims.auth.models import ApiToken, User, UserRole
 from lims.capture.models import Instrument, InstrumentReading
@@ -16,11 +23,20 @@ from lims.monitoring.models import (
     SampleKindRef,
     SurveyRound,
 )
+from lims.qc.models import ControlLot, ControlMaterial, ControlResult
 from lims.reporting.models import ReportJob
 from lims.samples.models import AccessionCounter, IntakeBatch, Sample, SampleReceipt
 
 __all__ = [
     "AccessionCounter",
+    "AnalyticalRun",
+    "ControlLot",
+    "ControlMaterial",
+    "ControlResult",
+    "MethodVersionRow",
+    "ReagentLot",
+    "Result",
+    "RunSample",
     "ApiToken",
     "AuditEvent",
     "Base",

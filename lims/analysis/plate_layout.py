@@ -13,6 +13,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from instruments.records import PLATE_COLUMNS, PLATE_ROWS, WELLS
 from lims.analysis.methods import MethodVersion
@@ -79,6 +80,16 @@ class PlateLayout:
                        "dilution_factor": a.dilution_factor} for a in self.assignments],
             "overflow": [i.accession for i in self.overflow],
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PlateLayout:
+        """The layout a run stored; overflow and placed items are not needed once stored."""
+        wells = tuple(
+            WellAssignment(w["well"], WellRole(w["role"]), w["label"], w["replicate"],
+                           w.get("concentration"), w.get("level"), w.get("accession"),
+                           float(w.get("dilution_factor", 1.0)))
+            for w in data["wells"])
+        return cls(str(data["method"]), wells, (), (), int(data["sample_capacity"]))
 
 
 def fill_order(column_wise: bool) -> tuple[str, ...]:

@@ -55,6 +55,7 @@ class InboxFilterForm(LimsForm):
 
     status = SelectField(_l("Status"), choices=[
         SelectChoice("unmatched", _l("Unmatched")), SelectChoice("pending", _l("Plates awaiting a run")),
+        SelectChoice("claimed", _l("Plates used by a run")),
         SelectChoice("attached", _l("Attached")), SelectChoice("discarded", _l("Discarded"))], default="unmatched")
     instrument = SelectField(_l("Instrument"), choices=[], validate_choice=False)
 

@@ -41,6 +41,7 @@ class ReadingStatus(enum.StrEnum):
     ATTACHED = "attached"  # belongs to a sample
     UNMATCHED = "unmatched"  # waits for a person: attach to the right sample or discard
     PENDING = "pending"  # a plate waiting for an analytical run to claim it
+    CLAIMED = "claimed"  # a plate an analytical run has taken (the run names it)
     DISCARDED = "discarded"  # a person decided it is not a result (reason kept)
 
 

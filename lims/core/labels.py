@@ -27,6 +27,7 @@ LABELS: dict[str, object] = {
     "send_back": _l("Send back"),
     "verify": _l("Verify"),
     "report": _l("Report"),
+    "amend": _l("Amend result"),
     # kinds
     "urine": _l("Urine"),
     "salt": _l("Salt"),

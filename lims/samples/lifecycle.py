@@ -33,6 +33,7 @@ class SampleAction(enum.StrEnum):
     SUBMIT_FOR_REVIEW = "submit_for_review"
     SEND_BACK = "send_back"
     VERIFY = "verify"
+    AMEND = "amend"
     REPORT = "report"
 
 
@@ -60,6 +61,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(A.SUBMIT_FOR_REVIEW, S.IN_ANALYSIS, S.PENDING_REVIEW, P.ANALYSE_SAMPLES),
     Transition(A.SEND_BACK, S.PENDING_REVIEW, S.IN_ANALYSIS, P.REVIEW_RESULTS, needs_reason=True),
     Transition(A.VERIFY, S.PENDING_REVIEW, S.VERIFIED, P.REVIEW_RESULTS),
+    # a verified result amended (new version) must be verified again by a second person
+    Transition(A.AMEND, S.VERIFIED, S.PENDING_REVIEW, P.REVIEW_RESULTS, needs_reason=True),
     Transition(A.REPORT, S.VERIFIED, S.REPORTED, P.RELEASE_REPORTS),
 )
 

@@ -67,6 +67,8 @@ class Sample(Base):
         sa.Index("ix_samples_status_id", "status", "id"),
         sa.Index("ix_samples_round_status_id", "round_id", "status", "id"),
         sa.Index("ix_samples_kind_status_id", "kind", "status", "id"),
+        # the analysis worklist: received samples of a kind, priority first, oldest first
+        sa.Index("ix_samples_worklist", "kind", "status", "priority", "received_at", "id"),
         sa.CheckConstraint(
             "kind <> 'urine' OR (volume_ml IS NOT NULL AND container IS NOT NULL"
             " AND participant_id IS NOT NULL)",
@@ -95,6 +97,8 @@ class Sample(Base):
     received_at: Mapped[datetime | None]
     intake_batch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("intake_batches.id"))
     notes: Mapped[str | None] = mapped_column(sa.Text)
+    #: Higher is analysed sooner (the worklist orders by priority, then receipt time).
+    priority: Mapped[int] = mapped_column(sa.SmallInteger, default=0, server_default="0")
 
     # urine
     volume_ml: Mapped[Decimal | None] = mapped_column(sa.Numeric(7, 2))

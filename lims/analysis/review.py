@@ -1,0 +1,234 @@
+"""Results after the run: direct entry (WYD, rapid test kit), verification, amendment, retest.
+
+Four eyes: a result is verified by a reviewer who neither created the run, nor measured it
+(attached the plate or typed the values), nor created the result. A verified result is never
+changed: an amendment is a new version (``supersedes_id``), the old one is kept as
+``superseded`` and shown, and the sample goes back to review (lifecycle ``amend``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from lims.analysis import queries
+from lims.analysis.calibration import ResultStatus as Outcome, classify_reading
+from lims.analysis.methods import ResultScale
+from lims.analysis.models import AnalyticalRun, MethodVersionRow, Result, ResultStatus, RunStatus
+from lims.analysis.runs import RESULT_ENTITY, new_result, supersede_previous
+from lims.audit.service import record_event
+from lims.auth.models import User
+from lims.core.errors import (
+    BusinessRuleViolation,
+    ConflictError,
+    NotFoundError,
+    PermissionDenied,
+    ValidationError,
+)
+from lims.core.permissions import Permission
+from lims.samples.lifecycle import SampleAction, SampleStatus
+from lims.samples.models import Sample, SampleKind
+from lims.samples.transitions import apply_action
+
+
+def get_result(session: Session, result_id: int) -> Result:
+    result = session.get(Result, result_id)
+    if result is None:
+        raise NotFoundError(f"no result with id {result_id}")
+    return result
+
+
+def _audit(session: Session, result: Result, *, actor: User, now: datetime, action: str,
+           changes: dict[str, object], reason: str | None = None) -> None:
+    record_event(session, actor=actor, now=now, action=action, entity_type=RESULT_ENTITY,
+                 entity_id=result.id, entity_label=f"{result.sample.accession} v{result.version}",
+                 changes=changes, reason=reason)
+
+
+# -- direct entry --------------------------------------------------------------------------------
+
+def enter_direct_result(session: Session, *, actor: User, now: datetime, sample: Sample,
+                        method_version: MethodVersionRow, values: Sequence[float] = (),
+                        category: str | None = None) -> Result:
+    """A WYD reading (mg/kg, one or more replicates) or a rapid-test category for a salt sample.
+
+    No run, so no curve and no batch QC: the result is preliminary at once and goes to review.
+    """
+    if not actor.can(Permission.ANALYSE_SAMPLES):
+        raise PermissionDenied("You may not enter results.")
+    method = method_version.method
+    if method.calibration is not None or method.titration is not None:
+        raise BusinessRuleViolation(f"{method.name} results come from runs, not direct entry.")
+    if sample.kind is not SampleKind(method.matrix.value):
+        raise BusinessRuleViolation(f"{sample.accession} is not a {method.matrix.value} sample.",
+                                    field="accession")
+    if sample.status not in (SampleStatus.RECEIVED, SampleStatus.IN_ANALYSIS):
+        raise BusinessRuleViolation(f"{sample.accession} is "
+                                    f"{sample.status.value.replace('_', ' ')}; results are "
+                                    "entered for received samples or retests.", field="accession")
+    if method.scale is ResultScale.ORDINAL:
+        try:
+            chosen = method.category(category or "")
+        except ValueError as error:
+            raise ValidationError(str(error), field="category") from error
+        result = new_result(sample, method_version, method, status=ResultStatus.PRELIMINARY,
+                            actor=actor, now=now, category=chosen,
+                            details={"category": chosen})
+    else:
+        if not values:
+            raise ValidationError("Enter the reading.", field="values")
+        outcome = classify_reading(list(values), method)
+        if outcome.status in (Outcome.DILUTE, Outcome.REPEAT):
+            raise BusinessRuleViolation(" ".join(outcome.reasons) or "Repeat the reading.",
+                                        field="values")
+        details = outcome.to_dict()
+        details["outcome"] = details.pop("status")
+        result = new_result(sample, method_version, method, status=ResultStatus.PRELIMINARY,
+                            actor=actor, now=now, value=outcome.value,
+                            comparator=outcome.comparator, limit=outcome.limit,
+                            flags=list(outcome.reasons), details=details)
+    previous = _current(session, sample, result.analyte)
+    if previous is not None:
+        result.retest_of_id = previous.id
+    session.add(result)
+    session.flush()
+    supersede_previous(session, result)
+    if sample.status is SampleStatus.RECEIVED:
+        apply_action(session, actor=actor, now=now, sample=sample,
+                     action=SampleAction.START_ANALYSIS, method=method.key)
+    apply_action(session, actor=actor, now=now, sample=sample,
+                 action=SampleAction.SUBMIT_FOR_REVIEW, result=result.display)
+    _audit(session, result, actor=actor, now=now, action="result_entered",
+           changes={"value": {"before": None, "after": result.display},
+                    "method": method.key})
+    return result
+
+
+def _current(session: Session, sample: Sample, analyte: object) -> Result | None:
+    return session.scalar(sa.select(Result).where(Result.sample_id == sample.id,
+                                                  Result.analyte == analyte, Result.is_current))
+
+
+# -- verification --------------------------------------------------------------------------------
+
+def four_eyes_problem(actor: User, result: Result) -> str | None:
+    """Why ``actor`` may not verify ``result`` (None: they may)."""
+    run: AnalyticalRun | None = result.run
+    if result.created_by_id == actor.id:
+        return "You created this result; a second person must verify it."
+    if run is not None and run.created_by_id == actor.id:
+        return f"You set up {run.label}; a second person must verify its results."
+    if run is not None and run.measured_by_id == actor.id:
+        return f"You measured {run.label} (plate or values); a second person must verify it."
+    return None
+
+
+def verify_result(session: Session, *, actor: User, now: datetime, result: Result) -> Result:
+    if not actor.can(Permission.REVIEW_RESULTS):
+        raise PermissionDenied("You may not verify results (needs the 'review_results' "
+                               "permission).")
+    if result.status is not ResultStatus.PRELIMINARY or not result.is_current:
+        raise ConflictError(f"Result of {result.sample.accession} is {result.status.value}"
+                            f"{'' if result.is_current else ' (not current)'}: only current "
+                            "preliminary results can be verified.")
+    if result.run is not None and result.run.status is not RunStatus.ACCEPTED:
+        raise ConflictError(f"{result.run.label} is {result.run.status.value}; its results "
+                            "cannot be verified.")
+    problem = four_eyes_problem(actor, result)
+    if problem:
+        raise PermissionDenied(problem)
+    result.status = ResultStatus.VERIFIED
+    result.verified_at, result.verified_by_id = now, actor.id
+    session.flush()
+    _audit(session, result, actor=actor, now=now, action="result_verified",
+           changes={"status": {"before": ResultStatus.PRELIMINARY, "after": result.status}})
+    if result.sample.status is SampleStatus.PENDING_REVIEW:
+        apply_action(session, actor=actor, now=now, sample=result.sample,
+                     action=SampleAction.VERIFY, result=result.display)
+    return result
+
+
+def verify_run(session: Session, *, actor: User, now: datetime, run: AnalyticalRun) -> int:
+    """Verify every preliminary result of an accepted run at once (all-or-nothing)."""
+    if run.status is not RunStatus.ACCEPTED:
+        raise ConflictError(f"{run.label} is {run.status.value}; only an accepted run's "
+                            "results can be verified.")
+    pending = [r for r in queries.results_for_run(session, run.id)
+               if r.status is ResultStatus.PRELIMINARY and r.is_current]
+    if not pending:
+        raise ConflictError(f"{run.label} has no preliminary results left to verify.")
+    for result in pending:
+        verify_result(session, actor=actor, now=now, result=result)
+    return len(pending)
+
+
+def amend_result(session: Session, *, actor: User, now: datetime, result: Result, reason: str,
+                 value: float | None = None, comparator: str | None = None,
+                 limit: float | None = None, category: str | None = None) -> Result:
+    """A new version of a verified result; the old one is kept, superseded, and shown."""
+    if not actor.can(Permission.REVIEW_RESULTS):
+        raise PermissionDenied("You may not amend results (needs the 'review_results' "
+                               "permission).")
+    if not reason.strip():
+        raise ValidationError("An amendment needs a reason.", field="reason")
+    if result.status is not ResultStatus.VERIFIED or not result.is_current:
+        raise ConflictError("Only the current verified result can be amended; "
+                            f"this one is {result.status.value}.")
+    if comparator not in (None, "<", ">"):
+        raise ValidationError("The comparator is '<', '>' or none.", field="comparator")
+    if comparator and limit is None:
+        raise ValidationError("A censored value needs its limit.", field="limit")
+    if value is None and category is None and comparator is None:
+        raise ValidationError("Give the corrected value.", field="value")
+    amended = Result(sample_id=result.sample_id, analyte=result.analyte,
+                     method_version_id=result.method_version_id, run_id=result.run_id,
+                     version=result.version + 1, supersedes_id=result.id,
+                     retest_of_id=result.retest_of_id, is_current=True,
+                     status=ResultStatus.PRELIMINARY,
+                     value=None if comparator == "<" else value, comparator=comparator,
+                     limit=limit if comparator else None, category=category, unit=result.unit,
+                     flags=[*result.flags, f"amended: {reason.strip()}"],
+                     details={**result.details, "amended_from": result.display},
+                     created_at=now, created_by_id=actor.id, amendment_reason=reason.strip())
+    result.is_current = False
+    result.status = ResultStatus.SUPERSEDED
+    session.flush()  # the old row leaves "current" before the new one joins
+    session.add(amended)
+    session.flush()
+    _audit(session, amended, actor=actor, now=now, action="result_amended", reason=reason.strip(),
+           changes={"value": {"before": result.display, "after": amended.display},
+                    "version": {"before": result.version, "after": amended.version}})
+    if amended.sample.status is SampleStatus.VERIFIED:
+        apply_action(session, actor=actor, now=now, sample=amended.sample,
+                     action=SampleAction.AMEND, reason=reason.strip(),
+                     result=amended.display)
+    return amended
+
+
+def send_back_result(session: Session, *, actor: User, now: datetime, result: Result,
+                     reason: str) -> Result:
+    """A reviewer asks for a retest: the result becomes ``repeat`` and the sample returns to
+    analysis; the next run's result links back to this one (``retest_of_id``)."""
+    if not actor.can(Permission.REVIEW_RESULTS):
+        raise PermissionDenied("You may not send results back.")
+    if not reason.strip():
+        raise ValidationError("Say why the sample must be retested.", field="reason")
+    if result.status is not ResultStatus.PRELIMINARY or not result.is_current:
+        raise ConflictError("Only a current preliminary result can be sent back.")
+    result.status = ResultStatus.REPEAT
+    result.flags = [*result.flags, f"retest requested: {reason.strip()}"]
+    session.flush()
+    _audit(session, result, actor=actor, now=now, action="result_sent_back",
+           reason=reason.strip(),
+           changes={"status": {"before": ResultStatus.PRELIMINARY, "after": result.status}})
+    if result.sample.status is SampleStatus.PENDING_REVIEW:
+        apply_action(session, actor=actor, now=now, sample=result.sample,
+                     action=SampleAction.SEND_BACK, reason=reason.strip())
+    return result
+
+
+__all__ = ["amend_result", "enter_direct_result", "four_eyes_problem", "get_result",
+           "send_back_result", "verify_result", "verify_run"]

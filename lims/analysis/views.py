@@ -1,0 +1,712 @@
+"""Pages of analysis: worklist, runs (layout, plate, curve, QC, decision), review, methods, QC.
+
+Views are thin: parse, call the service, commit once, redirect; a refusal is shown on the page
+it came from with the service's own sentence. Lists are keyset-paged by id (newest first) or, for
+the worklist, by (priority, receipt time, id) over their indexes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
+from wtforms.fields.choices import SelectChoice
+
+from instruments.codecs.plate_file import parse_plate_file
+from instruments.errors import ProtocolError
+from lims.analysis import catalogue, queries, review, runs
+from lims.analysis.forms import (
+    AmendForm,
+    AttachPlateForm,
+    CalculateForm,
+    DirectEntryForm,
+    LotForm,
+    MethodVersionForm,
+    NewRunForm,
+    ReagentLotForm,
+    ReasonForm,
+    TargetForm,
+    UploadPlateForm,
+)
+from lims.analysis.models import AnalyticalRun, ReagentLot, Result, ResultStatus, RunStatus
+from lims.audit.service import events_for
+from lims.auth.security import current_actor, permission_required
+from lims.capture import service as capture
+from lims.capture.models import Instrument, InstrumentReading, ReadingStatus
+from lims.core.dt import now_utc
+from lims.core.errors import LimsError, NotFoundError
+from lims.core.permissions import Permission
+from lims.core.templating import url_with
+from lims.extensions import db
+from lims.qc import service as qc
+from lims.qc.models import ControlLot, ControlMaterial
+from lims.samples.accession import normalise_query
+from lims.samples.models import SampleKind
+from lims.samples.transitions import get_sample_by_accession
+from reports.qc_charts import calibration_chart, drawing_to_svg, levey_jennings_chart
+from reports.run_report import plate_map_pdf, run_report_pdf
+
+bp = Blueprint("analysis", __name__, template_folder="templates", url_prefix="/analysis")
+
+PageResult = str | Response | tuple[str, int]
+A, R = Permission.ANALYSE_SAMPLES, Permission.REVIEW_RESULTS
+
+
+def _refused(error: LimsError, target: str) -> Response:
+    db.session.rollback()
+    flash(error.message, "error")
+    for item in (getattr(error, "errors", None) or [])[5:]:
+        flash(str(item.get("message", item)), "error")
+    return redirect(target)
+
+
+def _pager(rows: list[Any], size: int, key: Any) -> dict[str, Any]:
+    has_more = len(rows) > size
+    return {"has_prev": bool(request.args.get("before")), "prev_url": url_with(before=None),
+            "has_next": has_more and bool(rows),
+            "next_url": url_with(before=key(rows[size - 1])) if has_more else "",
+            "summary": ""}
+
+
+# -- runs ----------------------------------------------------------------------------------------
+
+@bp.get("/")
+@permission_required(A, R)
+def index() -> PageResult:
+    size = current_app.config["PAGE_SIZE"]
+    status = request.args.get("status") or None
+    status_enum = RunStatus(status) if status in RunStatus._value2member_map_ else None
+    before = request.args.get("before", "")
+    rows = queries.runs_page(db.session, status=status_enum, limit=size + 1,
+                             before=int(before) if before.isdigit() else None)
+    return render_template("analysis/runs.html", rows=rows[:size], status=status_enum,
+                           statuses=list(RunStatus), pager=_pager(rows, size, lambda r: r.id),
+                           methods=catalogue.current_versions(db.session))
+
+
+@bp.get("/worklist")
+@permission_required(A)
+def worklist() -> PageResult:
+    methods = catalogue.current_versions(db.session)
+    chosen = next((m for m in methods if m.code == request.args.get("method")), None)
+    chosen = chosen or next((m for m in methods if m.code == "UIC-SK-PLATE"), None)
+    if chosen is None:
+        raise NotFoundError("No methods are defined; run 'lims seed'.")
+    method = chosen.method
+    kind = SampleKind(method.matrix.value)
+    size = current_app.config["PAGE_SIZE"]
+    after = queries.WorklistCursor.decode(request.args.get("after"))
+    rows = queries.received_samples(db.session, kind, limit=size + 1, after=after)
+    retests = [] if after else queries.retests(db.session, catalogue.result_analyte(method),
+                                               limit=50)
+    last = rows[size - 1] if len(rows) > size else None
+    pager = {"has_prev": after is not None, "prev_url": url_with(after=None),
+             "has_next": last is not None,
+             "next_url": url_with(after=queries.WorklistCursor(
+                 last.priority, last.received_at, last.id).encode()) if last else "",
+             "summary": ""}
+    return render_template("analysis/worklist.html", methods=methods, chosen=chosen,
+                           rows=rows[:size], retests=retests, pager=pager)
+
+
+def _new_run_form() -> NewRunForm:
+    form = NewRunForm()
+    methods = [m for m in catalogue.current_versions(db.session)
+               if m.definition.get("calibration") or m.definition.get("titration")]
+    form.method.choices = [SelectChoice(str(m.id), f"{m.name} ({m.key})") for m in methods]
+    form.instrument.choices = [SelectChoice("", "—")] + [
+        SelectChoice(str(i.id), f"{i.code} · {i.name}") for i in db.session.scalars(
+            sa.select(Instrument).where(Instrument.is_active).order_by(Instrument.code))]
+    form.reagent_lot.choices = [SelectChoice("", "—")] + [
+        SelectChoice(str(lot.id), f"{lot.lot_number} ({lot.molarity or '?'} M)")
+        for lot in db.session.scalars(sa.select(ReagentLot).where(ReagentLot.is_active)
+                                      .order_by(ReagentLot.id.desc()))]
+    if not form.is_submitted() and request.args.get("method"):
+        code = request.args["method"]
+        form.method.data = next((str(m.id) for m in methods if m.code == code), None)
+    return form
+
+
+@bp.route("/runs/new", methods=["GET", "POST"])
+@permission_required(A)
+def run_new() -> PageResult:
+    form = _new_run_form()
+    if form.validate_on_submit() and (form.method.data or "").isdigit():
+        mv = catalogue.get_method_version(db.session, int(form.method.data))
+        instrument = (db.session.get(Instrument, int(form.instrument.data))
+                      if (form.instrument.data or "").isdigit() else None)
+        lot = (db.session.get(ReagentLot, int(form.reagent_lot.data))
+               if (form.reagent_lot.data or "").isdigit() else None)
+        try:
+            run = runs.create_run(db.session, actor=current_actor(), now=now_utc(),
+                                  method_version=mv, instrument=instrument,
+                                  calibration_model=form.calibration_model.data or None,
+                                  reagent_lot=lot, max_samples=form.max_samples.data)
+        except LimsError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+            return render_template("analysis/run_new.html", form=_new_run_form()), \
+                error.http_status
+        db.session.commit()
+        flash(_("%(run)s created with %(n)s samples.", run=run.label, n=len(run.items)),
+              "success")
+        return redirect(url_for("analysis.run", run_id=run.id))
+    status = 422 if form.is_submitted() else 200
+    return render_template("analysis/run_new.html", form=form), status
+
+
+def _load_run(run_id: int) -> AnalyticalRun:
+    return runs.get_run(db.session, run_id)
+
+
+def _svg(drawing: Any) -> str:
+    text = drawing_to_svg(drawing)
+    return text[text.find("<svg"):]
+
+
+def _curve_chart(run: AnalyticalRun) -> Any | None:
+    curve = runs.curve_of(run)
+    if curve is None:
+        return None
+    unit = run.method_version.definition.get("unit", "")
+    return calibration_chart([(p.concentration, p.response) for p in curve.standards],
+                             curve.sample(), title=f"{run.label} calibration ({curve.model.value})",
+                             x_label=f"Concentration ({unit})")
+
+
+def _salt_defaults(run: AnalyticalRun) -> dict[str, dict[str, list[float]]]:
+    """Titrant volumes and masses the titrator and balance sent for the run's samples."""
+    ids = [item.sample_id for item in run.items]
+    out: dict[str, dict[str, list[float]]] = {}
+    if not ids:
+        return out
+    rows = db.session.execute(
+        sa.select(InstrumentReading.sample_id, InstrumentReading.analyte, InstrumentReading.value)
+        .where(InstrumentReading.sample_id.in_(ids),
+               InstrumentReading.status == ReadingStatus.ATTACHED,
+               InstrumentReading.analyte.in_(("titrant_volume", "salt_mass")))
+        .order_by(InstrumentReading.id))
+    by_id = {item.sample_id: item.sample.accession for item in run.items}
+    for sample_id, analyte, value in rows:
+        out.setdefault(by_id[sample_id], {}).setdefault(analyte, []).append(value)
+    return out
+
+
+@bp.get("/runs/<int:run_id>")
+@permission_required(A, R)
+def run(run_id: int) -> PageResult:
+    item = _load_run(run_id)
+    chart = _curve_chart(item)
+    results = queries.results_for_run(db.session, item.id)
+    plates = runs.pending_plates(db.session) if item.status is RunStatus.OPEN else []
+    actor = current_actor()
+    return render_template(
+        "analysis/run.html", run=item, method=item.method_version.method,
+        layout=runs.layout_of(item), chart=_svg(chart) if chart is not None else None,
+        curve=runs.curve_of(item), results=results, plates=plates,
+        problems=runs.acceptance_problems(item) if item.status is RunStatus.CALCULATED else [],
+        four_eyes={r.id: review.four_eyes_problem(actor, r) for r in results},
+        salt_defaults=_salt_defaults(item) if item.layout.get("samples") else {},
+        reason_form=ReasonForm(formdata=None), calc_form=CalculateForm(
+            formdata=None, calibration_model=item.calibration_model or ""),
+        attach_form=AttachPlateForm(formdata=None), upload_form=UploadPlateForm(formdata=None),
+        events=events_for(db.session, runs.RUN_ENTITY, item.id))
+
+
+@bp.get("/runs/<int:run_id>/plate-map.pdf")
+@permission_required(A, R)
+def plate_map(run_id: int) -> Response:
+    item = _load_run(run_id)
+    layout = runs.layout_of(item)
+    if layout is None:
+        raise NotFoundError(f"{item.label} is not a plate run")
+    wells = {a.well: (a.role.value, a.label if a.role.value != "sample"
+                      else f"{a.accession} r{a.replicate}"
+                      + (f" ×{a.dilution_factor:g}" if a.dilution_factor != 1 else ""))
+             for a in layout.assignments}
+    pdf = plate_map_pdf(f"{item.label} plate map", wells, facts=[
+        ("Method", item.method_version.key), ("Created", f"{item.created_at:%Y-%m-%d %H:%M} UTC"
+                                              f" by {item.created_by.username}"),
+        ("Samples", str(len(item.items)))])
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="{item.label}-plate-map.pdf"'})
+
+
+@bp.get("/runs/<int:run_id>/report.pdf")
+@permission_required(A, R)
+def run_report(run_id: int) -> Response:
+    item = _load_run(run_id)
+    results = queries.results_for_run(db.session, item.id)
+    curve = runs.curve_of(item)
+    facts = [("Method", item.method_version.key), ("Status", item.status.value),
+             ("Created by", item.created_by.username),
+             ("Measured by", item.measured_by.username if item.measured_by else "-")]
+    if curve is not None:
+        facts.append(("Curve", f"{curve.model.value}, r2 = {curve.r2:.4f}"))
+    qc_lines = list((item.qc or {}).get("messages", []))
+    if item.qc is not None:
+        qc_lines.insert(0, "QC accepted" if item.qc_accepted else "QC rejected")
+    rows = [[r.sample.accession, r.display, r.unit, r.status.value, "; ".join(r.flags),
+             r.verified_by.username if r.verified_by else ""] for r in results]
+    pdf = run_report_pdf(f"{item.label} run report", facts, chart=_curve_chart(item),
+                         problems=list(item.problems), qc_lines=qc_lines,
+                         header=["Sample", "Result", "Unit", "Status", "Flags", "Verified by"],
+                         rows=rows)
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="{item.label}-report.pdf"'})
+
+
+def _back(run_id: int) -> str:
+    return url_for("analysis.run", run_id=run_id)
+
+
+@bp.post("/runs/<int:run_id>/attach")
+@permission_required(A)
+def run_attach(run_id: int) -> Response:
+    item = _load_run(run_id)
+    form = AttachPlateForm()
+    if not form.validate():
+        flash(_("Choose a plate."), "error")
+        return redirect(_back(run_id))
+    try:
+        reading = capture.get_reading(db.session, int(form.reading.data))
+        runs.attach_plate(db.session, actor=current_actor(), now=now_utc(), run=item,
+                          reading=reading)
+    except LimsError as error:
+        return _refused(error, _back(run_id))
+    db.session.commit()
+    flash(_("Plate #%(id)s attached.", id=form.reading.data), "success")
+    return redirect(_back(run_id))
+
+
+@bp.post("/runs/<int:run_id>/upload")
+@permission_required(A)
+def run_upload(run_id: int) -> Response:
+    item = _load_run(run_id)
+    form = UploadPlateForm()
+    if not form.validate():
+        flash(_("Choose a plate export file."), "error")
+        return redirect(_back(run_id))
+    upload = form.file.data
+    data = upload.read()
+    name = upload.filename or "plate"
+    instrument = item.instrument
+    if instrument is None:
+        flash(_("Choose the run's instrument first: a plate file belongs to a reader."), "error")
+        return redirect(_back(run_id))
+    try:
+        plate = parse_plate_file(data, name, instrument_id=instrument.code)
+        actor, now = current_actor(), now_utc()
+        reading = capture.import_plate(db.session, actor=actor, now=now, instrument=instrument,
+                                       plate=plate, filename=name, data=data)
+        runs.attach_plate(db.session, actor=actor, now=now, run=item, reading=reading)
+    except ProtocolError as error:
+        db.session.rollback()
+        for line in str(error).splitlines()[:5]:
+            flash(line, "error")
+        return redirect(_back(run_id))
+    except LimsError as error:
+        return _refused(error, _back(run_id))
+    db.session.commit()
+    flash(_("Plate file %(name)s imported and attached.", name=name), "success")
+    return redirect(_back(run_id))
+
+
+def _number(raw: str | None) -> float | None:
+    text = (raw or "").strip().replace(",", ".")
+    if not text:
+        return None
+    try:
+        value = float(Decimal(text))
+    except ArithmeticError:
+        return math.nan
+    return value
+
+
+@bp.post("/runs/<int:run_id>/entry")
+@permission_required(A)
+def run_entry(run_id: int) -> Response:
+    item = _load_run(run_id)
+    form = request.form
+    entries = {}
+    for rs in item.items:
+        acc = rs.sample.accession
+        entries[acc] = runs.SaltEntry(
+            (_number(form.get(f"v1_{acc}")), _number(form.get(f"v2_{acc}"))),
+            (_number(form.get(f"m1_{acc}")), _number(form.get(f"m2_{acc}"))))
+    bad = [acc for acc, e in entries.items()
+           if any(v is not None and (math.isnan(v) or v < 0) for v in e.volumes_ml + e.masses_g)]
+    if bad:
+        flash(_("Not a number or negative: %(samples)s", samples=", ".join(bad)), "error")
+        return redirect(_back(run_id))
+    controls = {c.level.value: [_number(form.get(f"ctl_{c.level.value}"))]
+                for c in item.method_version.method.controls
+                if form.get(f"ctl_{c.level.value}", "").strip()}
+    try:
+        runs.enter_batch_values(db.session, actor=current_actor(), now=now_utc(), run=item,
+                                samples=entries, controls=controls)
+    except LimsError as error:
+        return _refused(error, _back(run_id))
+    db.session.commit()
+    flash(_("Values saved."), "success")
+    return redirect(_back(run_id))
+
+
+@bp.post("/runs/<int:run_id>/calculate")
+@permission_required(A)
+def run_calculate(run_id: int) -> Response:
+    item = _load_run(run_id)
+    form = CalculateForm()
+    try:
+        runs.calculate_run(db.session, actor=current_actor(), now=now_utc(), run=item,
+                           calibration_model=form.calibration_model.data or None)
+    except LimsError as error:
+        return _refused(error, _back(run_id))
+    db.session.commit()
+    return redirect(_back(run_id))
+
+
+@bp.post("/runs/<int:run_id>/accept")
+@permission_required(A)
+def run_accept(run_id: int) -> Response:
+    item = _load_run(run_id)
+    try:
+        runs.accept_run(db.session, actor=current_actor(), now=now_utc(), run=item)
+    except LimsError as error:
+        return _refused(error, _back(run_id))
+    db.session.commit()
+    flash(_("%(run)s accepted; its results wait for review.", run=item.label), "success")
+    return redirect(_back(run_id))
+
+
+@bp.post("/runs/<int:run_id>/reject")
+@permission_required(A)
+def run_reject(run_id: int) -> Response:
+    item = _load_run(run_id)
+    form = ReasonForm()
+    try:
+        runs.reject_run(db.session, actor=current_actor(), now=now_utc(), run=item,
+                        reason=form.reason.data or "")
+    except LimsError as error:
+        return _refused(error, _back(run_id))
+    db.session.commit()
+    flash(_("%(run)s rejected; its samples are back on the worklist.", run=item.label),
+          "success")
+    return redirect(_back(run_id))
+
+
+@bp.post("/runs/<int:run_id>/override")
+@permission_required(R)
+def run_override(run_id: int) -> Response:
+    item = _load_run(run_id)
+    form = ReasonForm()
+    try:
+        runs.override_qc(db.session, actor=current_actor(), now=now_utc(), run=item,
+                         reason=form.reason.data or "")
+    except LimsError as error:
+        return _refused(error, _back(run_id))
+    db.session.commit()
+    flash(_("QC overridden; the run can now be accepted."), "success")
+    return redirect(_back(run_id))
+
+
+@bp.post("/runs/<int:run_id>/verify")
+@permission_required(R)
+def run_verify(run_id: int) -> Response:
+    item = _load_run(run_id)
+    try:
+        n = review.verify_run(db.session, actor=current_actor(), now=now_utc(), run=item)
+    except LimsError as error:
+        return _refused(error, _back(run_id))
+    db.session.commit()
+    flash(_("%(n)s results verified.", n=n), "success")
+    return redirect(_back(run_id))
+
+
+# -- review and results --------------------------------------------------------------------------
+
+@bp.get("/review")
+@permission_required(R)
+def review_queue() -> PageResult:
+    size = current_app.config["PAGE_SIZE"]
+    before = request.args.get("before", "")
+    rows = queries.results_page(db.session, status=ResultStatus.PRELIMINARY, limit=size + 1,
+                                before=int(before) if before.isdigit() else None)
+    return render_template("analysis/review.html", rows=rows[:size],
+                           pager=_pager(rows, size, lambda r: r.id))
+
+
+def _render_result(result: Result, *, amend: AmendForm | None = None,
+                   status: int = 200) -> tuple[str, int]:
+    actor = current_actor()
+    return render_template(
+        "analysis/result.html", result=result,
+        history=queries.results_for_sample(db.session, result.sample_id),
+        four_eyes=review.four_eyes_problem(actor, result),
+        amend=amend or AmendForm(formdata=None), reason_form=ReasonForm(formdata=None),
+        events=events_for(db.session, runs.RESULT_ENTITY, result.id)), status
+
+
+@bp.get("/results/<int:result_id>")
+@permission_required(A, R)
+def result(result_id: int) -> PageResult:
+    return _render_result(review.get_result(db.session, result_id))
+
+
+@bp.post("/results/<int:result_id>/verify")
+@permission_required(R)
+def result_verify(result_id: int) -> Response:
+    item = review.get_result(db.session, result_id)
+    try:
+        review.verify_result(db.session, actor=current_actor(), now=now_utc(), result=item)
+    except LimsError as error:
+        return _refused(error, url_for("analysis.result", result_id=result_id))
+    db.session.commit()
+    flash(_("Result verified."), "success")
+    return redirect(url_for("analysis.result", result_id=result_id))
+
+
+@bp.post("/results/<int:result_id>/amend")
+@permission_required(R)
+def result_amend(result_id: int) -> PageResult:
+    item = review.get_result(db.session, result_id)
+    form = AmendForm()
+    if not form.validate():
+        return _render_result(item, amend=form, status=422)
+    try:
+        amended = review.amend_result(
+            db.session, actor=current_actor(), now=now_utc(), result=item,
+            reason=form.reason.data or "",
+            value=float(form.value.data) if form.value.data is not None else None,
+            comparator=form.comparator.data or None,
+            limit=float(form.limit.data) if form.limit.data is not None else None,
+            category=form.category.data or None)
+    except LimsError as error:
+        db.session.rollback()
+        item = review.get_result(db.session, result_id)
+        if not form.attach_error(error):
+            flash(error.message, "error")
+        return _render_result(item, amend=form, status=error.http_status)
+    db.session.commit()
+    flash(_("Amended: version %(v)s waits for verification by a second person.",
+            v=amended.version), "success")
+    return redirect(url_for("analysis.result", result_id=amended.id))
+
+
+@bp.post("/results/<int:result_id>/send-back")
+@permission_required(R)
+def result_send_back(result_id: int) -> Response:
+    item = review.get_result(db.session, result_id)
+    form = ReasonForm()
+    try:
+        review.send_back_result(db.session, actor=current_actor(), now=now_utc(), result=item,
+                                reason=form.reason.data or "")
+    except LimsError as error:
+        return _refused(error, url_for("analysis.result", result_id=result_id))
+    db.session.commit()
+    flash(_("Sent back for a retest."), "success")
+    return redirect(url_for("analysis.result", result_id=result_id))
+
+
+@bp.route("/entry", methods=["GET", "POST"])
+@permission_required(A)
+def direct_entry() -> PageResult:
+    """WYD readings and rapid-test categories, scanned sample by sample."""
+    form = DirectEntryForm()
+    methods = [m for m in catalogue.current_versions(db.session)
+               if m.matrix == "salt" and not m.definition.get("titration")]
+    form.method.choices = [SelectChoice(str(m.id), m.name) for m in methods]
+    rtk = next((m for m in methods if m.definition.get("categories")), None)
+    form.category.choices = [SelectChoice("", "—")] + [
+        SelectChoice(c, c) for c in (rtk.definition["categories"] if rtk else [])]
+    status = 200
+    if form.validate_on_submit():
+        mv = next((m for m in methods if str(m.id) == form.method.data), None)
+        sample = get_sample_by_accession(db.session, normalise_query(form.accession.data or ""))
+        if mv is None or sample is None:
+            form.accession.errors = [_("No such sample.")] if sample is None else []
+            status = 422
+        else:
+            values = [float(v) for v in (form.value.data, form.value2.data) if v is not None]
+            try:
+                entered = review.enter_direct_result(
+                    db.session, actor=current_actor(), now=now_utc(), sample=sample,
+                    method_version=mv, values=values, category=form.category.data or None)
+            except LimsError as error:
+                db.session.rollback()
+                if not form.attach_error(error):
+                    flash(error.message, "error")
+                status = error.http_status
+            else:
+                db.session.commit()
+                flash(_("%(acc)s: %(value)s recorded.", acc=sample.accession,
+                        value=entered.display), "success")
+                return redirect(url_for("analysis.direct_entry"))
+    elif form.is_submitted():
+        status = 422
+    return render_template("analysis/entry.html", form=form), status
+
+
+# -- methods, QC, reagents -----------------------------------------------------------------------
+
+@bp.get("/methods")
+@permission_required(Permission.VIEW_SAMPLES, Permission.MANAGE_REFERENCE)
+def methods() -> PageResult:
+    from lims.analysis.models import MethodVersionRow
+
+    rows = db.session.scalars(sa.select(MethodVersionRow).order_by(
+        MethodVersionRow.code, MethodVersionRow.version.desc())).all()
+    return render_template("analysis/methods.html", rows=rows)
+
+
+def _render_method(mv: Any, form: MethodVersionForm | None = None,
+                   status: int = 200) -> tuple[str, int]:
+    form = form or MethodVersionForm(formdata=None, definition=json.dumps(
+        mv.definition, indent=2, ensure_ascii=False))
+    return render_template("analysis/method.html", mv=mv, method=mv.method, form=form,
+                           events=events_for(db.session, catalogue.METHOD_ENTITY, mv.id)), status
+
+
+@bp.get("/methods/<int:method_version_id>")
+@permission_required(Permission.VIEW_SAMPLES, Permission.MANAGE_REFERENCE)
+def method(method_version_id: int) -> PageResult:
+    return _render_method(catalogue.get_method_version(db.session, method_version_id))
+
+
+@bp.post("/methods/<int:method_version_id>/new-version")
+@permission_required(Permission.MANAGE_REFERENCE)
+def method_new_version(method_version_id: int) -> PageResult:
+    mv = catalogue.get_method_version(db.session, method_version_id)
+    form = MethodVersionForm()
+    if not form.validate():
+        return _render_method(mv, form, 422)
+    try:
+        row = catalogue.add_method_version(db.session, actor=current_actor(), now=now_utc(),
+                                           base=mv, definition=json.loads(form.definition.data),
+                                           note=form.note.data or "")
+    except LimsError as error:
+        db.session.rollback()
+        mv = catalogue.get_method_version(db.session, method_version_id)
+        if not form.attach_error(error):
+            flash(error.message, "error")
+        return _render_method(mv, form, error.http_status)
+    db.session.commit()
+    flash(_("%(key)s added.", key=row.key), "success")
+    return redirect(url_for("analysis.method", method_version_id=row.id))
+
+
+@bp.get("/qc")
+@permission_required(A, R)
+def qc_lots() -> PageResult:
+    materials = db.session.scalars(sa.select(ControlMaterial).options(
+        selectinload(ControlMaterial.lots)).order_by(ControlMaterial.method_code,
+                                                     ControlMaterial.id)).all()
+    return render_template("analysis/qc.html", materials=materials, lot_form=LotForm(formdata=None))
+
+
+def _render_lot(lot: ControlLot, target: TargetForm | None = None,
+                status: int = 200) -> tuple[str, int]:
+    data = qc.levey_jennings_data(db.session, lot)
+    chart = None
+    if lot.has_target and any(v is not None for v in data.values):
+        chart = _svg(levey_jennings_chart(
+            data.values, lot.target_mean or 0.0, lot.target_sd or 1.0, violations=data.flagged,
+            title=f"{lot.material.name} · lot {lot.lot_number}",
+            y_label=f"{lot.material.level} ({lot.material.unit})"))
+    return render_template(
+        "analysis/lot.html", lot=lot, chart=chart, data=data,
+        runs_counted=len(qc.run_means(db.session, lot)),
+        target=target or TargetForm(formdata=None), events=events_for(
+            db.session, qc.LOT_ENTITY, lot.id)), status
+
+
+@bp.get("/qc/lots/<int:lot_id>")
+@permission_required(A, R)
+def qc_lot(lot_id: int) -> PageResult:
+    return _render_lot(qc.get_lot(db.session, lot_id))
+
+
+@bp.post("/qc/lots/<int:lot_id>/target")
+@permission_required(R, Permission.MANAGE_REFERENCE)
+def qc_lot_target(lot_id: int) -> PageResult:
+    lot = qc.get_lot(db.session, lot_id)
+    form = TargetForm()
+    if not form.validate():
+        return _render_lot(lot, form, 422)
+    try:
+        qc.set_target(db.session, actor=current_actor(), now=now_utc(), lot=lot,
+                      mean=float(form.mean.data), sd=float(form.sd.data),
+                      reason=form.reason.data or "")
+    except LimsError as error:
+        db.session.rollback()
+        lot = qc.get_lot(db.session, lot_id)
+        if not form.attach_error(error):
+            flash(error.message, "error")
+        return _render_lot(lot, form, error.http_status)
+    db.session.commit()
+    flash(_("Target saved."), "success")
+    return redirect(url_for("analysis.qc_lot", lot_id=lot_id))
+
+
+@bp.post("/qc/lots/<int:lot_id>/establish")
+@permission_required(R, Permission.MANAGE_REFERENCE)
+def qc_lot_establish(lot_id: int) -> Response:
+    lot = qc.get_lot(db.session, lot_id)
+    try:
+        qc.establish_target(db.session, actor=current_actor(), now=now_utc(), lot=lot)
+    except LimsError as error:
+        return _refused(error, url_for("analysis.qc_lot", lot_id=lot_id))
+    db.session.commit()
+    flash(_("Target established from the lot's runs."), "success")
+    return redirect(url_for("analysis.qc_lot", lot_id=lot_id))
+
+
+@bp.post("/qc/materials/<int:material_id>/lots")
+@permission_required(Permission.MANAGE_REFERENCE)
+def qc_new_lot(material_id: int) -> Response:
+    material = db.session.get(ControlMaterial, material_id)
+    if material is None:
+        raise NotFoundError(f"no control material with id {material_id}")
+    form = LotForm()
+    if not form.validate():
+        flash(_("Give the lot number."), "error")
+        return redirect(url_for("analysis.qc_lots"))
+    try:
+        lot = qc.add_lot(db.session, actor=current_actor(), now=now_utc(), material=material,
+                         lot_number=form.lot_number.data or "")
+    except LimsError as error:
+        return _refused(error, url_for("analysis.qc_lots"))
+    db.session.commit()
+    return redirect(url_for("analysis.qc_lot", lot_id=lot.id))
+
+
+@bp.route("/reagents", methods=["GET", "POST"])
+@permission_required(A)
+def reagents() -> PageResult:
+    form = ReagentLotForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            catalogue.add_reagent_lot(
+                db.session, actor=current_actor(), now=now_utc(),
+                lot_number=form.lot_number.data or "",
+                molarity=float(form.molarity.data) if form.molarity.data is not None else None,
+                standardised_at=now_utc() if form.molarity.data is not None else None)
+        except LimsError as error:
+            db.session.rollback()
+            if not form.attach_error(error):
+                flash(error.message, "error")
+            status = error.http_status
+        else:
+            db.session.commit()
+            return redirect(url_for("analysis.reagents"))
+    elif form.is_submitted():
+        status = 422
+    lots = db.session.scalars(sa.select(ReagentLot).order_by(ReagentLot.id.desc()).limit(50))
+    return render_template("analysis/reagents.html", form=form, lots=list(lots)), status
