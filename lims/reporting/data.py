@@ -33,6 +33,9 @@ __all__ = ["ReportScope", "load_frames", "region_names", "SALT_METHODS", "RTK_CA
 
 #: Method codes → the salt method names `reports.stats` knows.
 SALT_METHODS = {"SALT-TITR": "titration", "SALT-WYD": "wyd", "SALT-RTK": "rtk"}
+#: A salt sample without a verified result has no method yet; it is counted (collected, pending or
+#: rejected) under the method the reference lab uses for survey salt, iodometric titration.
+PLANNED_SALT_METHOD = "titration"
 #: Rapid-test-kit classes as the LIMS stores them → as `reports.stats` names them.
 RTK_CATEGORIES = {"0": "none", "<15": "below_15", "≥15": "at_least_15"}
 
@@ -153,9 +156,8 @@ def _frame(session: Session, stmt: sa.Select[Any]) -> pd.DataFrame:
         buffer.seek(0)
         frame = pd.read_csv(buffer, names=columns, header=None, keep_default_na=False,
                             na_values=[""], dtype=str)
-        for name in columns:
-            if name == "censored":
-                frame[name] = frame[name].map({"t": True, "f": False})
+        if "censored" in frame:
+            frame["censored"] = frame["censored"].eq("t")
     else:
         frame = pd.DataFrame.from_records(session.execute(stmt).all(), columns=columns)
     return frame
@@ -171,7 +173,7 @@ def load_frames(session: Session, scope: ReportScope) -> tuple[pd.DataFrame, pd.
     stmt, label = urine_query(session, scope)
     urine = _frame(session, stmt)
     _numbers(urine, "uic", "lod")
-    urine["censored"] = urine["censored"].fillna(False).astype(bool)
+    urine["censored"] = urine["censored"].eq(True)  # no result (NULL) is not censored
     urine["uic"] = np.where(urine["censored"], np.nan, urine["uic"])
     urine["period"] = label
     urine["cluster_id"] = urine["cluster_id"].astype(str)
@@ -181,8 +183,8 @@ def load_frames(session: Session, scope: ReportScope) -> tuple[pd.DataFrame, pd.
     stmt, label = salt_query(session, scope)
     salt = _frame(session, stmt)
     _numbers(salt, "iodine_mg_kg", "lod")
-    salt["censored"] = salt["censored"].fillna(False).astype(bool)
-    salt["method"] = salt["method"].map(SALT_METHODS)
+    salt["censored"] = salt["censored"].eq(True)
+    salt["method"] = salt["method"].map(SALT_METHODS).fillna(PLANNED_SALT_METHOD)
     salt["category"] = salt["category"].map(RTK_CATEGORIES)
     salt["period"] = label
     salt["cluster_id"] = salt["cluster_id"].astype(str)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from lims.analysis.models import AnalyticalRun, MethodVersionRow, RunStatus
 from lims.audit.service import record_event
 from lims.auth.models import User
-from lims.core.errors import NotFoundError, ValidationError
+from lims.core.errors import ConflictError, NotFoundError, ValidationError
 from lims.reporting.data import ReportScope, load_frames, region_names
 from lims.reporting.models import JobStatus, ReportJob
 from reports import exports
@@ -145,23 +145,36 @@ def qc_annex(session: Session, scope: ReportScope) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class BuiltReport:
+    pdf: bytes
+    xlsx: bytes
+    dataset_sha256: str
+    dataset_rows: int
+    version: str
+
+
+def _next_version(session: Session, job: ReportJob) -> int:
+    return 1 + (session.scalar(sa.select(sa.func.max(ReportJob.version))
+                               .where(ReportJob.params_key == job.params_key,
+                                      ReportJob.status == JobStatus.DONE)) or 0)
+
+
 def build_report(session: Session, job: ReportJob, *, now: Callable[[], datetime],
-                 progress: Progress) -> ReportJob:
-    """Read, compute, render and freeze one report (the job must be running)."""
+                 progress: Progress) -> BuiltReport:
+    """Read, compute and render one report; writes nothing (see `store_report`). The version
+    printed is the one the report will get if nothing else of the same scope is issued first;
+    `store_report` refuses to store it under another."""
     request = ReportRequest.from_params(job.params)
     progress(5, "reading verified results")
     urine, salt = load_frames(session, request.scope)
     progress(30, f"computing statistics for {len(urine):,} urine and {len(salt):,} salt samples")
     params = ReportParams(
-        issued=now().date(), version="",
+        issued=now().date(), version=str(_next_version(session, job)),
         stats=StatsParams(scheme=SCHEMES[request.scheme]), region_names=region_names(session),
         laboratory="Regional Reference Laboratory on IDD",
         pooled_label=None if request.scope.region is None else {
-            lang: f"{request.scope.region}" for lang in LANGUAGES})
-    version = 1 + (session.scalar(sa.select(sa.func.max(ReportJob.version))
-                                  .where(ReportJob.params_key == job.params_key,
-                                         ReportJob.status == JobStatus.DONE)) or 0)
-    params = ReportParams(**{**params.__dict__, "version": str(version)})
+            lang: request.scope.region for lang in LANGUAGES})
     data = prepare_monitoring_data(urine, salt, params=params)
     progress(65, "rendering the PDF")
     pdf = render_monitoring_report(data, params=params, lang=request.lang,
@@ -170,17 +183,26 @@ def build_report(session: Session, job: ReportJob, *, now: Callable[[], datetime
     xlsx = exports.to_xlsx(exports.monitoring_tables(data))
     digest = hashlib.sha256(
         f"{data.urine_fingerprint[0]}:{data.salt_fingerprint[0]}".encode()).hexdigest()
-    job.pdf, job.xlsx = pdf, xlsx
-    job.dataset_sha256 = digest
-    job.dataset_rows = data.urine_fingerprint[1] + data.salt_fingerprint[1]
-    job.version = version
+    return BuiltReport(pdf, xlsx, digest, data.urine_fingerprint[1] + data.salt_fingerprint[1],
+                       params.version)
+
+
+def store_report(session: Session, job: ReportJob, built: BuiltReport, *,
+                 now: datetime) -> ReportJob:
+    """Freeze a built report on its job (in a transaction of its own, after the reading one)."""
+    if str(_next_version(session, job)) != built.version:
+        raise ConflictError("another version of this report was issued meanwhile; build it again")
+    job.pdf, job.xlsx = built.pdf, built.xlsx
+    job.dataset_sha256, job.dataset_rows = built.dataset_sha256, built.dataset_rows
+    job.version = int(built.version)
     job.status = JobStatus.DONE
     job.progress, job.progress_message = 100, "done"
-    job.finished_at = now()
+    job.finished_at = now
     session.flush()
-    record_event(session, actor=None, now=job.finished_at, action="report_issued",
-                 entity_type=REPORT_ENTITY, entity_id=job.id, entity_label=job.title,
-                 changes={"version": version, "dataset_sha256": digest, "rows": job.dataset_rows})
+    record_event(session, actor=None, now=now, action="report_issued", entity_type=REPORT_ENTITY,
+                 entity_id=job.id, entity_label=job.title,
+                 changes={"version": job.version, "dataset_sha256": built.dataset_sha256,
+                          "rows": built.dataset_rows})
     return job
 
 

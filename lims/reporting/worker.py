@@ -11,7 +11,7 @@ from flask import Flask
 
 from lims.core.dt import now_utc
 from lims.extensions import db
-from lims.reporting.jobs import build_report, claim_next, fail_job
+from lims.reporting.jobs import build_report, claim_next, fail_job, store_report
 from lims.reporting.models import ReportJob
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,11 @@ def run_one(extra_progress: Callable[[int, str], None] | None = None) -> ReportJ
 
     job_id = job.id
     try:
-        build_report(session, job, now=now_utc, progress=progress)
+        built = build_report(session, job, now=now_utc, progress=progress)
+        # End the reading transaction before writing: SQLite cannot turn a read snapshot that
+        # the progress writes have overtaken into a write.
+        session.rollback()
+        store_report(session, session.get_one(ReportJob, job_id), built, now=now_utc())
         session.commit()
     except Exception as error:  # a failed report must be marked failed, whatever broke
         log.exception("report %s failed", job_id)

@@ -1,0 +1,57 @@
+"""Which rows a monitoring report is built from: verified current results only, every collected
+sample counted (pending, rejected), cancelled ones left out, censored values kept censored."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy.orm import Session
+
+from lims.analysis.models import ResultStatus
+from lims.core.errors import ValidationError
+from lims.monitoring.models import Cluster
+from lims.reporting.data import ReportScope, load_frames
+from lims.samples.lifecycle import SampleStatus
+from lims.samples.models import SampleKind
+
+
+def test_frames_hold_verified_results_and_count_the_rest(
+        session: Session, make_cluster: Callable[..., Cluster], make_sample, make_result) -> None:
+    cluster = make_cluster()
+    analysed = make_sample(SampleKind.URINE, cluster=cluster, status=SampleStatus.RECEIVED)
+    make_result(analysed, value=142.5)
+    censored = make_sample(SampleKind.URINE, cluster=cluster, status=SampleStatus.RECEIVED)
+    make_result(censored, comparator="<", limit=14.0)
+    preliminary = make_sample(SampleKind.URINE, cluster=cluster, status=SampleStatus.RECEIVED)
+    make_result(preliminary, value=99.0, status=ResultStatus.PRELIMINARY)
+    make_sample(SampleKind.URINE, cluster=cluster, status=SampleStatus.REJECTED)
+    make_sample(SampleKind.URINE, cluster=cluster, status=SampleStatus.CANCELLED)
+    titrated = make_sample(SampleKind.SALT, cluster=cluster, status=SampleStatus.RECEIVED)
+    make_result(titrated, value=31.7, method="SALT-TITR")
+    rtk = make_sample(SampleKind.SALT, cluster=cluster, status=SampleStatus.RECEIVED)
+    make_result(rtk, method="SALT-RTK", category="≥15")
+    make_sample(SampleKind.SALT, cluster=cluster, status=SampleStatus.RECEIVED)
+
+    urine, salt = load_frames(session, ReportScope(round_id=cluster.round_id))
+    assert len(urine) == 4  # the cancelled sample is not part of the survey
+    by_status = {k: v for k, v in urine["status"].value_counts().to_dict().items() if v}
+    assert by_status == {"analysed": 2, "pending": 1, "rejected": 1}  # preliminary = pending
+    values = sorted(urine.loc[urine["status"] == "analysed", "uic"].tolist(), key=str)
+    assert 142.5 in values and any(math.isnan(v) for v in values)
+    row = urine[urine["censored"]].iloc[0]
+    assert row["lod"] == 14.0 and math.isnan(row["uic"])
+    assert set(urine["region_code"]) == {cluster.region.iso_code}
+    assert (urine["period"] == cluster.round.code).all()
+    assert len(salt) == 3
+    assert sorted(salt["method"]) == ["rtk", "titration", "titration"]
+    assert salt.loc[salt["method"] == "rtk", "category"].iloc[0] == "at_least_15"
+    assert salt.loc[salt["status"] == "analysed", "iodine_mg_kg"].max() == 31.7
+
+
+def test_scope_is_a_round_or_a_year(session: Session) -> None:
+    with pytest.raises(ValidationError):
+        ReportScope()
+    with pytest.raises(ValidationError):
+        ReportScope(round_id=1, year=2026)
