@@ -91,7 +91,7 @@ def request_report(session: Session, *, actor: User | None, now: datetime,
     session.add(job)
     session.flush()
     record_event(session, actor=actor, now=now, action="report_requested", entity_type=REPORT_ENTITY,
-                 entity_id=job.id, entity_label=job.title, changes={"params": job.params})
+                 entity_id=job.id, entity_label=f"report #{job.id}", changes={"params": job.params})
     return job
 
 
@@ -200,7 +200,7 @@ def store_report(session: Session, job: ReportJob, built: BuiltReport, *,
     job.finished_at = now
     session.flush()
     record_event(session, actor=None, now=now, action="report_issued", entity_type=REPORT_ENTITY,
-                 entity_id=job.id, entity_label=job.title,
+                 entity_id=job.id, entity_label=f"report #{job.id}",
                  changes={"version": job.version, "dataset_sha256": built.dataset_sha256,
                           "rows": built.dataset_rows})
     return job
