@@ -6,7 +6,10 @@ seconds on a national report; the page polls the job's progress line until the P
 
 from __future__ import annotations
 
+import io
 from typing import Any
+
+import pandas as pd
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
@@ -27,6 +30,7 @@ from lims.monitoring.models import PopulationGroup, Region, SurveyRound
 from lims.reporting.data import ReportScope
 from lims.reporting.jobs import ReportRequest, request_report
 from lims.reporting.models import JobStatus, ReportJob
+from reports import exports
 from reports.criteria import SCHEMES
 
 bp = Blueprint("reporting", __name__, url_prefix="/reports", template_folder="templates")
@@ -142,3 +146,16 @@ def xlsx(job_id: int) -> Response:
     return _download(job.xlsx or b"",
                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                      f"monitoring-report-{job.id}-v{job.version}.xlsx")
+
+
+@bp.get("/<int:job_id>/<table>.csv")
+@permission_required(Permission.VIEW_REPORTS)
+def csv(job_id: int, table: str) -> Response:
+    """One table of an issued report as CSV, read from its frozen spreadsheet, so the CSV and
+    the XLSX can never disagree."""
+    job = _done(job_id, ReportJob.xlsx)
+    sheets = pd.read_excel(io.BytesIO(job.xlsx or b""), sheet_name=None)
+    if table not in sheets:
+        raise NotFoundError(f"report {job_id} has no table {table!r} (it has {', '.join(sheets)})")
+    return _download(exports.to_csv(sheets[table]), "text/csv",
+                     f"monitoring-report-{job.id}-v{job.version}-{table}.csv")

@@ -104,6 +104,11 @@ def test_ministry_requests_a_report_a_worker_builds_it(report_app: Flask) -> Non
     assert "WHO/UNICEF/ICCIDD 2007" in text  # the scheme is named
     book = openpyxl.load_workbook(io.BytesIO(client.get(f"/reports/{job_id}.xlsx").data))
     assert "urine_summary" in book.sheetnames
+    csv = client.get(f"/reports/{job_id}/urine_results.csv")
+    assert csv.status_code == 200 and csv.mimetype == "text/csv"
+    header = csv.data.decode("utf-8-sig").splitlines()[0]
+    assert "uic" in header and "participant" not in header  # de-identified
+    assert client.get(f"/reports/{job_id}/nothing.csv").status_code == 404
     # asking again: version 2, same data fingerprint; version 1 unchanged
     assert client.post("/reports/", data=form).status_code == 302
     assert run_worker(report_app, once=True) == 1
