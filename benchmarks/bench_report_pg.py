@@ -1,0 +1,127 @@
+"""National monitoring report at scale on PostgreSQL: request → PDF, as the worker builds it.
+
+Creates (once) a database with the seeded demo survey (default 1,000,000 samples, as
+`bench_http.py`), gives every received sample a verified result in one INSERT … SELECT (UIC
+log-normal around 120 µg/L with ~3 % below a 14 µg/L LOD, salt titrated around 30 mg/kg; seeded
+by the sample id so every run sees the same data), then times a report request end to end:
+the job claimed, the frames read (COPY), statistics with the cluster bootstrap, the PDF and the
+spreadsheet rendered, the report frozen. Also a one-region report (~1/20 of the rows).
+Targets (issue 5): national report for 1,000,000 results ≤ 5 s; for 100,000 results ≤ 1 s.
+
+    .venv/bin/python benchmarks/bench_report_pg.py --database lims_bench_1m --samples 1000000
+    .venv/bin/python benchmarks/bench_report_pg.py --database lims_bench_100k --samples 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.bench_http import SERVER, ensure_database  # noqa: E402
+
+RESULTS_SQL = """
+INSERT INTO results (sample_id, analyte, method_version_id, version, is_current, status, value,
+                     comparator, "limit", unit, flags, details, created_at, created_by_id,
+                     verified_at, verified_by_id)
+SELECT s.id,
+       CASE WHEN s.kind = 'urine' THEN 'uic' ELSE 'salt_iodine' END,
+       CASE WHEN s.kind = 'urine' THEN :uic_method ELSE :salt_method END,
+       1, true, 'verified',
+       CASE WHEN s.kind = 'urine' THEN
+              CASE WHEN u.v < 14 THEN NULL ELSE round(u.v::numeric, 1)::float8 END
+            ELSE round(greatest(0, 30 + 9 * u.z)::numeric, 1)::float8 END,
+       CASE WHEN s.kind = 'urine' AND u.v < 14 THEN '<' END,
+       CASE WHEN s.kind = 'urine' AND u.v < 14 THEN 14.0 END,
+       CASE WHEN s.kind = 'urine' THEN 'µg/L' ELSE 'mg/kg' END,
+       '[]', '{}', now(), :actor, now(), :actor
+FROM samples s
+CROSS JOIN LATERAL (
+    SELECT exp(4.75 + 0.6 * z) AS v, z FROM (
+        SELECT sqrt(-2 * ln(greatest(1e-12, (hashint4(s.id) & 2147483647)::float8 / 2147483648)))
+               * cos(2 * pi() * ((hashint4(s.id + 7919) & 2147483647)::float8 / 2147483648)) AS z
+    ) g
+) u
+WHERE s.status = 'received'
+  AND NOT EXISTS (SELECT 1 FROM results r WHERE r.sample_id = s.id)
+"""
+
+
+def add_results(url: str) -> int:
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        methods = dict(conn.execute(sa.text("SELECT code, id FROM method_versions")).all())
+        actor = conn.scalar(sa.text("SELECT id FROM users ORDER BY id LIMIT 1"))
+        added = conn.execute(sa.text(RESULTS_SQL), {"uic_method": methods["UIC-SK-PLATE"],
+                                                     "salt_method": methods["SALT-TITR"],
+                                                     "actor": actor}).rowcount
+        conn.execute(sa.text("UPDATE samples SET status = 'verified' WHERE status = 'received'"
+                             " AND id IN (SELECT sample_id FROM results)"))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE")
+    engine.dispose()
+    return added
+
+
+def timed_report(app: object, **scope: object) -> None:
+    from lims.core.dt import now_utc
+    from lims.extensions import db
+    from lims.reporting.data import ReportScope
+    from lims.reporting.jobs import ReportRequest, request_report
+    from lims.reporting.worker import run_one
+
+    with app.app_context():  # type: ignore[attr-defined]
+        steps: list[tuple[float, str]] = []
+        start = time.perf_counter()
+        job = request_report(db.session, actor=None, now=now_utc(),
+                             request=ReportRequest(ReportScope(**scope), lang="ru"))  # type: ignore[arg-type]
+        db.session.commit()
+        built = run_one(lambda pct, msg: steps.append((time.perf_counter() - start, msg)))
+        total = time.perf_counter() - start
+        assert built is not None and built.id == job.id, "another worker took the job"
+        print(f"{scope}: {built.status.value} in {total:.2f} s, {built.dataset_rows:,} rows,"
+              f" PDF {len(built.pdf or b'') / 1024:.0f} KiB" + (f" — {built.error}" if built.error else ""))
+        last = 0.0
+        for at, message in steps:
+            print(f"    {at - last:6.2f} s before: {message}")
+            last = at
+        print(f"    {total - last:6.2f} s to the end (spreadsheet, freezing)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", default="lims_bench_1m")
+    parser.add_argument("--samples", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args()
+    url = f"{SERVER}/{args.database}"
+    env = {k: v for k, v in os.environ.items() if k != "LIMS_CONFIG"}
+    env.update(LIMS_DATABASE_URL=url, LIMS_SECRET_KEY="bench-secret")
+    ensure_database(args.database, args.samples, env)
+    print(f"verified results added: {add_results(url):,}")
+
+    os.environ.pop("LIMS_CONFIG", None)
+    from lims import create_app
+
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench"})
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        round_id = conn.scalar(sa.text("SELECT min(id) FROM survey_rounds"))
+        region = conn.scalar(sa.text("SELECT iso_code FROM regions ORDER BY iso_code LIMIT 1"))
+        print(f"verified results in the database: "
+              f"{conn.scalar(sa.text('SELECT count(*) FROM results')):,}")
+    engine.dispose()
+    for _ in range(args.repeat):
+        timed_report(app, round_id=round_id)
+    timed_report(app, round_id=round_id, region=region)
+
+
+if __name__ == "__main__":
+    main()
