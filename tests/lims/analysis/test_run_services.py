@@ -3,6 +3,7 @@ results in µg/L (checked against an independent fit), QC, acceptance, four-eyes
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from typing import Any
@@ -19,7 +20,7 @@ from lims.capture.models import ReadingStatus
 from lims.core.errors import BusinessRuleViolation, PermissionDenied, ValidationError
 from lims.samples.lifecycle import SampleStatus
 from lims.samples.models import Sample
-from tests.conftest import FIXED_NOW
+from tests.conftest import FIXED_NOW, is_postgres
 
 NOW = FIXED_NOW
 
@@ -261,3 +262,25 @@ def test_run_creation_needs_the_analyse_permission(session, lab, received):
         _plate_run(session, {**lab, "tech": lab["reviewer"]}, received(1))
 
 
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not is_postgres(), reason="EXPLAIN plans are checked on PostgreSQL")
+def test_worklist_reads_its_index_without_sorting(session, received):
+    (sample,) = received(1)
+    template = session.execute(sa.select(Sample.__table__).where(
+        Sample.id == sample.id)).mappings().one()
+    rows = []
+    for n in range(5000):
+        row = dict(template)
+        row.pop("id")
+        row.update(accession=f"W-2026-{n:06d}", priority=n % 3,
+                   status="received" if n % 2 else "verified")
+        rows.append(row)
+    session.execute(sa.insert(Sample.__table__), rows)
+    session.execute(sa.text("ANALYZE samples"))
+    stmt = queries.worklist_statement(sample.kind, 0, limit=51)
+    sql = stmt.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True})
+    plan = json.dumps(session.execute(sa.text(f"EXPLAIN (FORMAT JSON) {sql}")).scalar_one())
+    assert "ix_samples_worklist" in plan, plan
+    assert '"Node Type": "Sort"' not in plan and '"Node Type": "Seq Scan"' not in plan, plan
