@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -55,7 +54,8 @@ def test_plate_run_from_worklist_to_verified_results(session, lab, received, pla
     std = [(w["concentration"], wells[w["well"]]) for w in layout if w["role"] == "calibrator"]
     slope, intercept = np.polyfit([c for c, _ in std], [math.log(a) for _, a in std], 1)
     for result in results:
-        absorbances = [wells[w["well"]] for w in layout if w["accession"] == result.sample.accession]
+        absorbances = [wells[w["well"]] for w in layout
+                       if w["accession"] == result.sample.accession]
         expected = np.mean([(math.log(a) - intercept) / slope for a in absorbances])
         assert result.value == pytest.approx(expected, rel=1e-6)
         assert result.unit == "µg/L" and result.analyte.value == "uic"
