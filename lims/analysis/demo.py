@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -95,13 +95,16 @@ def true_values(session: Session, seed: int, samples: list[Sample]) -> dict[str,
             for acc, iso, group in rows}
 
 
-def simulated_plate(session: Session, run: AnalyticalRun, *, seed: int) -> dict[str, float | None]:
-    """The 96 absorbances a reader would give for the run's layout (empty wells read a blank)."""
+def simulated_plate(session: Session, run: AnalyticalRun, *, seed: int,
+                    truth: Mapping[str, float] | None = None) -> dict[str, float | None]:
+    """The 96 absorbances a reader would give for the run's layout (empty wells read a blank);
+    the samples' concentrations are the demo's true values unless ``truth`` gives them."""
     layout = layout_of(run)
     if layout is None:
         raise ValueError(f"{run.label} is not a plate run")
     rng = random.Random(f"{seed}:plate:{run.id}")
-    truth = true_values(session, seed, [item.sample for item in run.items])
+    if truth is None:
+        truth = true_values(session, seed, [item.sample for item in run.items])
     method = run.method_version.method
     nominal = {c.level.value: c.nominal or 0.0 for c in method.controls}
     wells: dict[str, float | None] = {}

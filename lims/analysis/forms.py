@@ -7,14 +7,15 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from wtforms.fields.choices import SelectChoice
 from wtforms import DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.validators import ValidationError as FieldError
 
 from lims.core.forms import LimsForm
 
-MODEL_CHOICES = [SelectChoice("", _l("Method default")), SelectChoice("ln_linear", _l("ln(A) linear")),
+MODEL_CHOICES = [SelectChoice("", _l("Method default")),
+                 SelectChoice("ln_linear", _l("ln(A) linear")),
                  SelectChoice("linear", _l("Linear")), SelectChoice("quadratic", _l("Quadratic")),
                  SelectChoice("4pl", _l("4PL"))]
 

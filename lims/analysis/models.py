@@ -135,7 +135,8 @@ class AnalyticalRun(Base):
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
     measured_by: Mapped[User | None] = relationship(foreign_keys=[measured_by_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
-    items: Mapped[list[RunSample]] = relationship(back_populates="run", order_by="RunSample.position")
+    items: Mapped[list[RunSample]] = relationship(back_populates="run",
+                                                  order_by="RunSample.position")
 
     @property
     def label(self) -> str:

@@ -56,19 +56,42 @@ def on_open_run() -> sa.Exists:
             .exists())
 
 
+def worklist_statement(kind: SampleKind, priority: int, *, limit: int,
+                       after: WorklistCursor | None = None) -> sa.Select[tuple[Sample]]:
+    """One priority level of the worklist, oldest receipt first: a range scan of
+    ``ix_samples_worklist`` that stops after ``limit`` rows."""
+    stmt = sa.select(Sample).where(Sample.kind == kind, Sample.status == SampleStatus.RECEIVED,
+                                   Sample.priority == priority)
+    if after is not None and after.priority == priority:
+        stmt = stmt.where(sa.tuple_(Sample.received_at, Sample.id)
+                          > sa.tuple_(sa.literal(after.received_at, Sample.received_at.type),
+                                      sa.literal(after.sample_id)))
+    return stmt.order_by(Sample.received_at, Sample.id).limit(limit)
+
+
+def _next_priority(session: Session, kind: SampleKind, below: int | None) -> int | None:
+    stmt = sa.select(sa.func.max(Sample.priority)).where(
+        Sample.kind == kind, Sample.status == SampleStatus.RECEIVED)
+    if below is not None:
+        stmt = stmt.where(Sample.priority < below)
+    return session.scalar(stmt)
+
+
 def received_samples(session: Session, kind: SampleKind, *, limit: int,
                      after: WorklistCursor | None = None) -> list[Sample]:
-    """Received samples of ``kind``, highest priority first, then oldest receipt."""
-    stmt = sa.select(Sample).where(Sample.kind == kind, Sample.status == SampleStatus.RECEIVED)
-    if after is not None:
-        stmt = stmt.where(sa.or_(
-            Sample.priority < after.priority,
-            sa.and_(Sample.priority == after.priority,
-                    sa.tuple_(Sample.received_at, Sample.id)
-                    > sa.tuple_(sa.literal(after.received_at, Sample.received_at.type),
-                                sa.literal(after.sample_id)))))
-    stmt = stmt.order_by(Sample.priority.desc(), Sample.received_at, Sample.id).limit(limit)
-    return list(session.scalars(stmt))
+    """Received samples of ``kind``, highest priority first, then oldest receipt.
+
+    Read one priority level at a time (a max() on the index, then a range scan), because one
+    index cannot serve "priority descending, receipt ascending" in a single scan everywhere;
+    a page touches only the few levels it shows.
+    """
+    rows: list[Sample] = []
+    priority = after.priority if after is not None else _next_priority(session, kind, None)
+    while priority is not None and len(rows) < limit:
+        rows += session.scalars(worklist_statement(kind, priority, limit=limit - len(rows),
+                                                   after=after))
+        priority = _next_priority(session, kind, priority)
+    return rows
 
 
 def retests(session: Session, analyte: Analyte, *, limit: int) -> list[tuple[Sample, Result]]:

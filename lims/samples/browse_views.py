@@ -18,6 +18,7 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
+from lims.analysis.queries import results_for_sample
 from lims.audit.service import events_for
 from lims.capture.service import readings_for_sample
 from lims.auth.security import current_actor, permission_required
@@ -194,6 +195,7 @@ def _render_detail(sample: Sample, *, reject_form: RejectForm | None = None,
     page = render_template(
         "samples/detail.html", sample=sample, household=household_samples(db.session, sample),
         readings=readings_for_sample(db.session, sample.id),
+        results=results_for_sample(db.session, sample.id),
         events=events_for(db.session, SAMPLE_ENTITY, sample.id), actions=actions,
         SampleAction=SampleAction, reject_form=reject_form or RejectForm(formdata=None),
         cancel_form=cancel_form or CancelForm(formdata=None), problem=problem,

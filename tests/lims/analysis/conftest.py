@@ -73,12 +73,14 @@ def plate_reading(session: Session, instrument: Instrument,
 
 @pytest.fixture()
 def plate_for(session: Session) -> Callable[..., InstrumentReading]:
-    """The simulated reader's plate for a run (optionally changed by ``edit``)."""
+    """The simulated reader's plate for a run (optionally changed by ``edit``); the samples are
+    at 60, 85, 110 … µg/L in run order, inside the curve, so every one gets a number."""
 
     def factory(run: AnalyticalRun, instrument: Instrument,
                 edit: Callable[[dict[str, float | None]], None] | None = None
                 ) -> InstrumentReading:
-        wells = simulated_plate(session, run, seed=SEED)
+        truth = {item.sample.accession: 60.0 + 25.0 * i for i, item in enumerate(run.items)}
+        wells = simulated_plate(session, run, seed=SEED, truth=truth)
         if edit is not None:
             edit(wells)
         return plate_reading(session, instrument, wells)

@@ -59,6 +59,8 @@ def test_technician_builds_a_plate_and_a_reviewer_verifies(session, client, logi
     assert verified and all(r.sample.status is SampleStatus.VERIFIED for r in verified)
     page = client.get(f"/analysis/results/{verified[0].id}").get_data(as_text=True)
     assert "Amend" in page
+    sample_page = client.get(f"/samples/{verified[0].sample.accession}").get_data(as_text=True)
+    assert verified[0].display in sample_page and "badge verified" in sample_page
 
 
 def test_the_technician_cannot_verify_own_run_and_is_told_why(session, client, login, lab,

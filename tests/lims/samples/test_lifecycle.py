@@ -36,6 +36,8 @@ EXPECTED: dict[tuple[SampleStatus, SampleAction], SampleStatus] = {
     (S.PENDING_REVIEW, A.SEND_BACK): S.IN_ANALYSIS,
     (S.PENDING_REVIEW, A.VERIFY): S.VERIFIED,
     (S.VERIFIED, A.REPORT): S.REPORTED,
+    # issue 4: an amended (new version of a) verified result is reviewed again
+    (S.VERIFIED, A.AMEND): S.PENDING_REVIEW,
 }
 
 
@@ -106,5 +108,5 @@ def test_allowed_actions_per_role():
     assert allowed_actions(S.REGISTERED, ministry) == []
     assert set(allowed_actions(S.PENDING_REVIEW, reviewer)) == {A.SEND_BACK, A.VERIFY}
     assert allowed_actions(S.PENDING_REVIEW, technician) == []
-    assert allowed_actions(S.VERIFIED, reviewer) == [A.REPORT]
+    assert allowed_actions(S.VERIFIED, reviewer) == [A.AMEND, A.REPORT]
     assert allowed_actions(S.REJECTED, ALL) == []
