@@ -30,11 +30,12 @@ demo: $(STAMP) instance/lims.toml
 	$(BIN)/lims demo-data --seed 2026 --samples $(DEMO_SAMPLES) --if-empty
 	$(BIN)/lims demo-users
 	$(BIN)/lims instruments demo
-	$(BIN)/lims demo-results --seed 2026 --if-empty
+	$(BIN)/lims demo-results --seed 2026 --analysed-share 0.8 --if-empty
 
 run: demo
 	@echo ""
-	@echo "IodineLIMS is starting at http://$(HOST):$(PORT)/  (Ctrl+C to stop)"
+	@echo "IodineLIMS is starting at http://$(HOST):$(PORT)/  (Ctrl+C to stop; a report worker runs beside it)"
+	$(BIN)/lims report worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/lims run --host $(HOST) --port $(PORT)
 
 test: $(STAMP)

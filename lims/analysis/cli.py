@@ -73,13 +73,17 @@ def plate_text_command(run_id: int, seed: int, out: Path | None) -> None:
               help="urine plates taken through the whole flow (received samples)")
 @click.option("--titrations", type=click.IntRange(min=0), default=1, show_default=True,
               help="titration batches taken through the whole flow")
+@click.option("--analysed-share", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="share of the other received samples taken past analysis first (verified,"
+                   " one in ten still pending review), so reports have a national dataset")
 @click.option("--if-empty", is_flag=True, help="do nothing when analytical runs exist already")
 @with_appcontext
-def demo_results_command(seed: int, plates: int, titrations: int, if_empty: bool) -> None:
+def demo_results_command(seed: int, plates: int, titrations: int, analysed_share: float,
+                         if_empty: bool) -> None:
     """Results for the demo: a few real runs end to end (plate reader and titration, QC, a
     second person verifying), then results for every sample already past analysis (pending
     review, verified, reported) that has none, so the ministry reports have verified data."""
-    from lims.analysis.demo import demo_results, demo_runs, seed_demo_qc
+    from lims.analysis.demo import demo_results, demo_runs, past_analysis, seed_demo_qc
     from lims.analysis.models import AnalyticalRun
     from lims.capture.models import Instrument
 
@@ -96,6 +100,8 @@ def demo_results_command(seed: int, plates: int, titrations: int, if_empty: bool
         ran = demo_runs(session, seed=seed, technician=tech, second_technician=tech2,
                         reviewer=reviewer, now=now, plates=plates, titrations=titrations,
                         reader=reader)
+        if analysed_share:
+            past_analysis(session, seed=seed, share=analysed_share, actor=reviewer, now=now)
         bulk = demo_results(session, seed=seed, technician=tech, reviewer=reviewer, now=now)
     except LimsError as error:
         session.rollback()

@@ -282,3 +282,34 @@ def plate_text(session: Session, run: AnalyticalRun, *, seed: int,
                measured_at: datetime | None = None) -> bytes:
     """The Bio-Rad reader output for the run's plate, for the simulated reader or a replay."""
     return format_plate(simulated_plate(session, run, seed=seed), measured_at=measured_at)
+
+
+def past_analysis(session: Session, *, seed: int, share: float, actor: User, now: datetime) -> int:
+    """Move a seeded ``share`` of the received samples past analysis (nine in ten verified, the
+    rest pending review), each with its audit event, so `demo_results` gives them results. The
+    demo survey generator stops at receipt; a lab months into a survey has analysed most."""
+    from lims.audit.models import AuditEvent
+    from lims.audit.service import audit_row
+    from lims.core.bulk import bulk_insert
+
+    rng = random.Random(seed)
+    received = session.execute(sa.select(Sample.id, Sample.accession)
+                               .where(Sample.status == SampleStatus.RECEIVED)
+                               .order_by(Sample.id)).all()
+    chosen = [row for row in received if rng.random() < share]
+    moves: dict[SampleStatus, list[int]] = {SampleStatus.VERIFIED: [], SampleStatus.PENDING_REVIEW: []}
+    events = []
+    for sample_id, accession in chosen:
+        target = SampleStatus.PENDING_REVIEW if rng.random() < 0.1 else SampleStatus.VERIFIED
+        moves[target].append(sample_id)
+        events.append(audit_row(actor=actor, now=now, action="demo_past_analysis", entity_type="sample",
+                                entity_id=sample_id, entity_label=accession,
+                                changes={"status": {"before": SampleStatus.RECEIVED, "after": target}},
+                                reason="demo data: analysed before the demo starts"))
+    for target, ids in moves.items():
+        for start in range(0, len(ids), 5000):
+            session.execute(sa.update(Sample).where(Sample.id.in_(ids[start:start + 5000]))
+                            .values(status=target))
+    bulk_insert(session, AuditEvent.__table__, events)
+    session.flush()
+    return len(chosen)

@@ -37,10 +37,12 @@ def report_group() -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="where to write the PDF")
 @click.option("--xlsx", type=click.Path(dir_okay=False, path_type=Path),
-              help="also write the tables and de-identified results as XLSX")
+              help="also write the report's tables as XLSX")
+@click.option("--results", type=click.Path(dir_okay=False, path_type=Path),
+              help="also write the de-identified results (CSV files in a ZIP)")
 @with_appcontext
 def monitoring(round_id: int | None, year: int | None, region: str | None, group: str | None,
-               lang: str, scheme: str, out: Path, xlsx: Path | None) -> None:
+               lang: str, scheme: str, out: Path, xlsx: Path | None, results: Path | None) -> None:
     """Issue a monitoring report now (stored as a new version, like one requested on the web)."""
     try:
         request = ReportRequest(ReportScope(round_id=round_id, year=year, region=region, group=group),
@@ -66,6 +68,8 @@ def monitoring(round_id: int | None, year: int | None, region: str | None, group
     out.write_bytes(built.pdf or b"")
     if xlsx is not None:
         xlsx.write_bytes(built.xlsx or b"")
+    if results is not None:
+        results.write_bytes(built.results_zip or b"")
     click.echo(f"{built.title}: version {built.version}, {built.dataset_rows:,} rows,"
                f" dataset sha256 {built.dataset_sha256}; PDF written to {out}")
 

@@ -11,9 +11,11 @@ transaction is still open), and stores the result once: a done job is never chan
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import socket
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +39,8 @@ from reports.texts import LANGUAGES
 log = logging.getLogger(__name__)
 
 REPORT_ENTITY = "report"
+#: Tables of de-identified results: shipped as CSV in a ZIP, not in the spreadsheet.
+RESULT_TABLES = ("urine_results", "salt_results")
 Progress = Callable[[int, str], None]
 
 
@@ -149,6 +153,7 @@ def qc_annex(session: Session, scope: ReportScope) -> dict[str, Any]:
 class BuiltReport:
     pdf: bytes
     xlsx: bytes
+    results_zip: bytes
     dataset_sha256: str
     dataset_rows: int
     version: str
@@ -179,11 +184,16 @@ def build_report(session: Session, job: ReportJob, *, now: Callable[[], datetime
     progress(65, "rendering the PDF")
     pdf = render_monitoring_report(data, params=params, lang=request.lang,
                                    qc_annex=qc_annex(session, request.scope))
-    progress(90, "writing the spreadsheet")
-    xlsx = exports.to_xlsx(exports.monitoring_tables(data))
+    progress(90, "writing the spreadsheet and the results")
+    tables = exports.monitoring_tables(data)
+    xlsx = exports.to_xlsx({k: v for k, v in tables.items() if k not in RESULT_TABLES})
+    results = io.BytesIO()
+    with zipfile.ZipFile(results, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for name in RESULT_TABLES:
+            archive.writestr(f"{name}.csv", exports.to_csv(tables[name]))
     digest = hashlib.sha256(
         f"{data.urine_fingerprint[0]}:{data.salt_fingerprint[0]}".encode()).hexdigest()
-    return BuiltReport(pdf, xlsx, digest, data.urine_fingerprint[1] + data.salt_fingerprint[1],
+    return BuiltReport(pdf, xlsx, results.getvalue(), digest, data.urine_fingerprint[1] + data.salt_fingerprint[1],
                        params.version)
 
 
@@ -192,7 +202,7 @@ def store_report(session: Session, job: ReportJob, built: BuiltReport, *,
     """Freeze a built report on its job (in a transaction of its own, after the reading one)."""
     if str(_next_version(session, job)) != built.version:
         raise ConflictError("another version of this report was issued meanwhile; build it again")
-    job.pdf, job.xlsx = built.pdf, built.xlsx
+    job.pdf, job.xlsx, job.results_zip = built.pdf, built.xlsx, built.results_zip
     job.dataset_sha256, job.dataset_rows = built.dataset_sha256, built.dataset_rows
     job.version = int(built.version)
     job.status = JobStatus.DONE

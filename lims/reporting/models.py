@@ -54,7 +54,11 @@ class ReportJob(Base):
     dataset_sha256: Mapped[str | None] = mapped_column(sa.String(64))
     dataset_rows: Mapped[int | None]
     pdf: Mapped[bytes | None] = deferred(mapped_column(sa.LargeBinary))
+    #: The report's tables (summaries, trends); small at any scale.
     xlsx: Mapped[bytes | None] = deferred(mapped_column(sa.LargeBinary))
+    #: The de-identified results behind it, one CSV per kind in a ZIP: a national dataset is a
+    #: million rows, over what a spreadsheet sheet holds and tens of seconds to write as XLSX.
+    results_zip: Mapped[bytes | None] = deferred(mapped_column(sa.LargeBinary))
 
     requested_by: Mapped[User | None] = relationship()
 

@@ -7,6 +7,7 @@ seconds on a national report; the page polls the job's progress line until the P
 from __future__ import annotations
 
 import io
+import zipfile
 from typing import Any
 
 import pandas as pd
@@ -28,7 +29,7 @@ from lims.core.permissions import Permission
 from lims.extensions import db
 from lims.monitoring.models import PopulationGroup, Region, SurveyRound
 from lims.reporting.data import ReportScope
-from lims.reporting.jobs import ReportRequest, request_report
+from lims.reporting.jobs import RESULT_TABLES, ReportRequest, request_report
 from lims.reporting.models import JobStatus, ReportJob
 from reports import exports
 from reports.criteria import SCHEMES
@@ -148,14 +149,27 @@ def xlsx(job_id: int) -> Response:
                      f"monitoring-report-{job.id}-v{job.version}.xlsx")
 
 
+@bp.get("/<int:job_id>-results.zip")
+@permission_required(Permission.VIEW_REPORTS)
+def results_zip(job_id: int) -> Response:
+    job = _done(job_id, ReportJob.results_zip)
+    return _download(job.results_zip or b"", "application/zip",
+                     f"monitoring-report-{job.id}-v{job.version}-results.zip")
+
+
 @bp.get("/<int:job_id>/<table>.csv")
 @permission_required(Permission.VIEW_REPORTS)
 def csv(job_id: int, table: str) -> Response:
-    """One table of an issued report as CSV, read from its frozen spreadsheet, so the CSV and
-    the XLSX can never disagree."""
+    """One table of an issued report as CSV, taken from what was frozen with it (the results'
+    CSV from its ZIP, a summary table from its spreadsheet), so downloads never disagree."""
+    name = f"monitoring-report-{job_id}-{table}.csv"
+    if table in RESULT_TABLES:
+        job = _done(job_id, ReportJob.results_zip)
+        with zipfile.ZipFile(io.BytesIO(job.results_zip or b"")) as archive:
+            return _download(archive.read(f"{table}.csv"), "text/csv", name)
     job = _done(job_id, ReportJob.xlsx)
     sheets = pd.read_excel(io.BytesIO(job.xlsx or b""), sheet_name=None)
     if table not in sheets:
-        raise NotFoundError(f"report {job_id} has no table {table!r} (it has {', '.join(sheets)})")
-    return _download(exports.to_csv(sheets[table]), "text/csv",
-                     f"monitoring-report-{job.id}-v{job.version}-{table}.csv")
+        known = ", ".join([*sheets, *RESULT_TABLES])
+        raise NotFoundError(f"report {job_id} has no table {table!r} (it has {known})")
+    return _download(exports.to_csv(sheets[table]), "text/csv", name)

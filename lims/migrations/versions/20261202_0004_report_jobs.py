@@ -39,6 +39,7 @@ def upgrade() -> None:
     sa.Column('dataset_rows', sa.Integer(), nullable=True),
     sa.Column('pdf', sa.LargeBinary(), nullable=True),
     sa.Column('xlsx', sa.LargeBinary(), nullable=True),
+    sa.Column('results_zip', sa.LargeBinary(), nullable=True),
     sa.ForeignKeyConstraint(['requested_by_id'], ['users.id'], name=op.f('fk_report_jobs_requested_by_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_report_jobs'))
     )

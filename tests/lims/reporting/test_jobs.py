@@ -109,6 +109,10 @@ def test_ministry_requests_a_report_a_worker_builds_it(report_app: Flask) -> Non
     header = csv.data.decode("utf-8-sig").splitlines()[0]
     assert "uic" in header and "participant" not in header  # de-identified
     assert client.get(f"/reports/{job_id}/nothing.csv").status_code == 404
+    summary = client.get(f"/reports/{job_id}/urine_summary.csv")
+    assert summary.status_code == 200 and "median" in summary.data.decode("utf-8-sig").splitlines()[0]
+    archive = client.get(f"/reports/{job_id}-results.zip")
+    assert archive.mimetype == "application/zip" and archive.data[:2] == b"PK"
     # asking again: version 2, same data fingerprint; version 1 unchanged
     assert client.post("/reports/", data=form).status_code == 302
     assert run_worker(report_app, once=True) == 1
