@@ -89,11 +89,13 @@ def timed_report(app: object, **scope: object) -> None:
         assert built is not None and built.id == job.id, "another worker took the job"
         print(f"{scope}: {built.status.value} in {total:.2f} s, {built.dataset_rows:,} rows,"
               f" PDF {len(built.pdf or b'') / 1024:.0f} KiB" + (f" — {built.error}" if built.error else ""))
+        # each line: how long the step named took (a step ends when the next one starts)
+        names = ["claiming the job", *(message for _, message in steps)]
+        ends = [at for at, _ in steps] + [total]
         last = 0.0
-        for at, message in steps:
-            print(f"    {at - last:6.2f} s before: {message}")
-            last = at
-        print(f"    {total - last:6.2f} s to the end (spreadsheet, freezing)")
+        for name, end in zip(names, ends):
+            print(f"    {end - last:6.2f} s  {name}")
+            last = end
 
 
 def main() -> None:
