@@ -24,10 +24,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from lims.analysis.models import AnalyticalRun, MethodVersionRow, RunStatus
+from lims.analysis.models import AnalyticalRun, MethodVersionRow, Result, ResultStatus, RunStatus
 from lims.audit.service import record_event
 from lims.auth.models import User
 from lims.core.errors import ConflictError, NotFoundError, ValidationError
+from lims.monitoring.models import SurveyRound
 from lims.reporting.data import ReportScope, load_frames, region_names
 from lims.reporting.models import JobStatus, ReportJob
 from reports import exports
@@ -70,8 +71,6 @@ class ReportRequest:
 
 
 def title_of(session: Session, request: ReportRequest) -> str:
-    from lims.monitoring.models import SurveyRound
-
     scope = request.scope
     if scope.round_id is not None:
         survey_round = session.get(SurveyRound, scope.round_id)
@@ -119,8 +118,6 @@ def claim_next(session: Session, *, now: datetime, worker: str | None = None) ->
 def qc_annex(session: Session, scope: ReportScope) -> dict[str, Any]:
     """Methods and QC facts for the annex: the method versions behind the verified results, and
     the runs rejected by QC."""
-    from lims.analysis.models import Result, ResultStatus
-
     used = session.scalars(
         sa.select(MethodVersionRow).where(MethodVersionRow.id.in_(
             sa.select(Result.method_version_id).where(Result.status == ResultStatus.VERIFIED,

@@ -14,6 +14,7 @@ import pandas as pd
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import undefer
@@ -71,8 +72,6 @@ class ReportRequestForm(LimsForm):
 
 
 def _locale() -> str:
-    from flask_babel import get_locale
-
     return str(get_locale() or "en")
 
 
