@@ -32,6 +32,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
@@ -171,26 +172,42 @@ class _Styles:
         )
 
 
+def wrap(text: str, font: str, size: float, width: float) -> list[str]:
+    """``text`` broken into lines no wider than ``width``: at spaces, and a word too long for a
+    line after a "/" where it has one (else between letters), as ReportLab's paragraphs would."""
+    lines = []
+    for line in simpleSplit(text, font, size, width):
+        while len(line) > 1 and stringWidth(line, font, size) > width:
+            fits = max(1, next(i for i in range(len(line), 0, -1)
+                               if stringWidth(line[:i], font, size) <= width or i == 1))
+            slash = line.rfind("/", 0, fits)
+            cut = slash + 1 if slash > 0 else fits
+            lines.append(line[:cut])
+            line = line[cut:]
+        lines.append(line)
+    return lines
+
+
 def _table(
     rows: list[list[str]], widths: Sequence[float], st: _Styles, caption: str
 ) -> KeepTogether | list:
     """A data table whose caption line (the scheme or criteria in force) is printed above it."""
-    data: list[list[Any]] = [[Paragraph(escape(c), st.head) for c in rows[0]]]
-    # plain strings where they fit (much faster to lay out); a wrapping paragraph where they do not
-    data += [
-        [
-            c
-            if stringWidth(c, st.font, st.cell.fontSize) <= w - 5 and not set(c) & set(SYMBOL_CHARS)
-            else Paragraph(escape(c), st.cell)
-            for c, w in zip(r, widths)
-        ]
-        for r in rows[1:]
-    ]
+    # Plain strings, broken into lines here, wherever the font can set them: a table of strings
+    # lays out several times faster than one of paragraphs (a report has some forty tables).
+    # Only text with "≥"/"≤" needs a paragraph, for its change of font.
+    def cell(text: str, width: float, style: ParagraphStyle) -> Any:
+        if set(text) & set(SYMBOL_CHARS):
+            return Paragraph(escape(text), style)
+        return "\n".join(wrap(text, st.font, style.fontSize, width - 5)) or text
+
+    data: list[list[Any]] = [[cell(c, w, st.head) for c, w in zip(rows[0], widths)]]
+    data += [[cell(c, w, st.cell) for c, w in zip(r, widths)] for r in rows[1:]]
     table = Table(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
     table.setStyle(
         TableStyle(
             [
-                ("FONT", (0, 1), (-1, -1), st.font, st.cell.fontSize, st.cell.leading),
+                ("FONT", (0, 0), (-1, -1), st.font, st.cell.fontSize, st.cell.leading),
+                ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
                 ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#08519c")),
                 ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#999999")),
                 ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
