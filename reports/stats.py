@@ -7,7 +7,7 @@ Input: urine (one row per specimen)
     group_code    str    population group, e.g. "SAC", "WRA", "PW", "LW", "U2"; each code must be
                          mapped to a criteria kind (``StatsParams.group_kinds``)
     period        str    survey round / period label, e.g. "2024"; periods sort as strings
-    cluster_id    str|None  sampling cluster (PSU); optional column. Clusters are keyed by
+    cluster_id    str|int|None  sampling cluster (PSU); optional column. Clusters are keyed by
                          (region_code, cluster_id), so "C01" in two regions are two clusters.
                          A null cluster_id makes that specimen its own cluster.
     uic           float  µg/L; NaN when censored (and for rejected/pending specimens)
@@ -434,7 +434,10 @@ def _cluster_codes(df: pd.DataFrame, region: _Labels) -> np.ndarray | None:
     Codes follow the sorted labels, so they do not depend on row order."""
     if "cluster_id" not in df.columns or df["cluster_id"].isna().all():
         return None
-    cluster, uniques = pd.factorize(df["cluster_id"].astype("string"), sort=True)
+    labels = df["cluster_id"]
+    if labels.dtype == object:  # mixed labels ("C01", 7) sort only as text
+        labels = labels.astype("string")
+    cluster, uniques = pd.factorize(labels, sort=True)
     return np.where(cluster < 0, -1, region.codes * (len(uniques) + 1) + cluster)
 
 

@@ -16,7 +16,7 @@ import json
 import logging
 import socket
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from lims.analysis.models import AnalyticalRun, MethodVersionRow, Result, ResultStatus, RunStatus
+from lims.analysis.models import AnalyticalRun, MethodVersionRow, RunStatus
 from lims.audit.service import record_event
 from lims.auth.models import User
 from lims.core.errors import ConflictError, NotFoundError, ValidationError
@@ -33,7 +33,12 @@ from lims.reporting.data import ReportScope, load_frames, region_names
 from lims.reporting.models import JobStatus, ReportJob
 from reports import exports
 from reports.criteria import SCHEMES
-from reports.monitoring_report import ReportParams, prepare_monitoring_data, render_monitoring_report
+from reports.monitoring_report import (
+    MonitoringData,
+    ReportParams,
+    prepare_monitoring_data,
+    render_monitoring_report,
+)
 from reports.stats import StatsParams
 from reports.texts import LANGUAGES
 
@@ -115,13 +120,11 @@ def claim_next(session: Session, *, now: datetime, worker: str | None = None) ->
     return session.get(ReportJob, claimed) if claimed is not None else None
 
 
-def qc_annex(session: Session, scope: ReportScope) -> dict[str, Any]:
-    """Methods and QC facts for the annex: the method versions behind the verified results, and
-    the runs rejected by QC."""
+def qc_annex(session: Session, method_version_ids: Iterable[int]) -> dict[str, Any]:
+    """Methods and QC facts for the annex: the method versions behind the report's verified
+    results, and the runs rejected by QC."""
     used = session.scalars(
-        sa.select(MethodVersionRow).where(MethodVersionRow.id.in_(
-            sa.select(Result.method_version_id).where(Result.status == ResultStatus.VERIFIED,
-                                                      Result.is_current).distinct()))
+        sa.select(MethodVersionRow).where(MethodVersionRow.id.in_(sorted(method_version_ids)))
         .order_by(MethodVersionRow.code, MethodVersionRow.version)).all()
     methods, ranges, lods = [], [], []
     for row in used:
@@ -147,32 +150,35 @@ def qc_annex(session: Session, scope: ReportScope) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class BuiltReport:
+class BuiltPdf:
+    """A rendered report waiting to be issued, with the data its tables are written from."""
+
     pdf: bytes
-    xlsx: bytes
-    results_zip: bytes
     dataset_sha256: str
     dataset_rows: int
-    version: str
+    version: int
+    data: MonitoringData
 
 
 def _next_version(session: Session, job: ReportJob) -> int:
+    """Versions count issued reports; a version is taken when the PDF is issued."""
     return 1 + (session.scalar(sa.select(sa.func.max(ReportJob.version))
-                               .where(ReportJob.params_key == job.params_key,
-                                      ReportJob.status == JobStatus.DONE)) or 0)
+                               .where(ReportJob.params_key == job.params_key)) or 0)
 
 
-def build_report(session: Session, job: ReportJob, *, now: Callable[[], datetime],
-                 progress: Progress) -> BuiltReport:
-    """Read, compute and render one report; writes nothing (see `store_report`). The version
+def build_pdf(session: Session, job: ReportJob, *, now: Callable[[], datetime],
+              progress: Progress) -> BuiltPdf:
+    """Read, compute and render one report; writes nothing (see `issue_pdf`). The version
     printed is the one the report will get if nothing else of the same scope is issued first;
-    `store_report` refuses to store it under another."""
+    `issue_pdf` refuses to issue it under another."""
     request = ReportRequest.from_params(job.params)
     progress(5, "reading verified results")
-    urine, salt = load_frames(session, request.scope)
+    frames = load_frames(session, request.scope)
+    urine, salt = frames.urine, frames.salt
     progress(30, f"computing statistics for {len(urine):,} urine and {len(salt):,} salt samples")
+    version = _next_version(session, job)
     params = ReportParams(
-        issued=now().date(), version=str(_next_version(session, job)),
+        issued=now().date(), version=str(version),
         stats=StatsParams(scheme=SCHEMES[request.scheme]), region_names=region_names(session),
         laboratory="Regional Reference Laboratory on IDD",
         pooled_label=None if request.scope.region is None else {
@@ -180,31 +186,22 @@ def build_report(session: Session, job: ReportJob, *, now: Callable[[], datetime
     data = prepare_monitoring_data(urine, salt, params=params)
     progress(65, "rendering the PDF")
     pdf = render_monitoring_report(data, params=params, lang=request.lang,
-                                   qc_annex=qc_annex(session, request.scope))
-    progress(90, "writing the spreadsheet and the results")
-    tables = exports.monitoring_tables(data)
-    xlsx = exports.to_xlsx({k: v for k, v in tables.items() if k not in RESULT_TABLES})
-    results = io.BytesIO()
-    with zipfile.ZipFile(results, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-        for name in RESULT_TABLES:
-            archive.writestr(f"{name}.csv", exports.to_csv(tables[name]))
+                                   qc_annex=qc_annex(session, frames.method_version_ids))
     digest = hashlib.sha256(
         f"{data.urine_fingerprint[0]}:{data.salt_fingerprint[0]}".encode()).hexdigest()
-    return BuiltReport(pdf, xlsx, results.getvalue(), digest, data.urine_fingerprint[1] + data.salt_fingerprint[1],
-                       params.version)
+    return BuiltPdf(pdf, digest, data.urine_fingerprint[1] + data.salt_fingerprint[1], version, data)
 
 
-def store_report(session: Session, job: ReportJob, built: BuiltReport, *,
-                 now: datetime) -> ReportJob:
-    """Freeze a built report on its job (in a transaction of its own, after the reading one)."""
-    if str(_next_version(session, job)) != built.version:
+def issue_pdf(session: Session, job: ReportJob, built: BuiltPdf, *, now: datetime) -> ReportJob:
+    """Freeze the PDF on its job with its version and the dataset's fingerprint (in a transaction
+    of its own, after the reading one). From here the ministry can download it; the spreadsheet
+    and the results follow (`attach_tables`), written from the same frames."""
+    if _next_version(session, job) != built.version:
         raise ConflictError("another version of this report was issued meanwhile; build it again")
-    job.pdf, job.xlsx, job.results_zip = built.pdf, built.xlsx, built.results_zip
+    job.pdf = built.pdf
     job.dataset_sha256, job.dataset_rows = built.dataset_sha256, built.dataset_rows
-    job.version = int(built.version)
-    job.status = JobStatus.DONE
-    job.progress, job.progress_message = 100, "done"
-    job.finished_at = now
+    job.version = built.version
+    job.progress, job.progress_message = 90, "PDF issued; writing the spreadsheet and the results"
     session.flush()
     record_event(session, actor=None, now=now, action="report_issued", entity_type=REPORT_ENTITY,
                  entity_id=job.id, entity_label=f"report #{job.id}",
@@ -213,8 +210,35 @@ def store_report(session: Session, job: ReportJob, built: BuiltReport, *,
     return job
 
 
+def build_tables(data: MonitoringData) -> tuple[bytes, bytes]:
+    """The spreadsheet of the report's tables and the ZIP of de-identified results (CSV)."""
+    tables = exports.monitoring_tables(data)
+    xlsx = exports.to_xlsx({k: v for k, v in tables.items() if k not in RESULT_TABLES})
+    results = io.BytesIO()
+    with zipfile.ZipFile(results, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for name in RESULT_TABLES:
+            archive.writestr(f"{name}.csv", exports.to_csv(tables[name]))
+    return xlsx, results.getvalue()
+
+
+def attach_tables(session: Session, job: ReportJob, xlsx: bytes, results_zip: bytes, *,
+                  now: datetime) -> ReportJob:
+    """Store the spreadsheet and the results beside an issued PDF; the job is then done."""
+    if job.version is None:
+        raise ConflictError(f"report #{job.id} has no issued PDF to attach tables to")
+    job.xlsx, job.results_zip = xlsx, results_zip
+    job.status = JobStatus.DONE
+    job.progress, job.progress_message = 100, "done"
+    job.finished_at = now
+    return job
+
+
 def fail_job(session: Session, job_id: int, *, now: datetime, error: str) -> None:
+    """Mark a job failed. A PDF already issued stays issued (and downloadable): only what
+    followed it failed, and the error says so."""
     session.rollback()
+    if session.scalar(sa.select(ReportJob.version).where(ReportJob.id == job_id)) is not None:
+        error = f"the PDF was issued, but the spreadsheet and results could not be written: {error}"
     session.execute(sa.update(ReportJob).where(ReportJob.id == job_id).values(
         status=JobStatus.FAILED, error=error[:2000], finished_at=now,
         progress_message="failed"))

@@ -30,7 +30,8 @@ class ReportJob(Base):
     __tablename__ = "report_jobs"
     __table_args__ = (
         sa.Index("ix_report_jobs_status_id", "status", "id"),
-        sa.Index("ix_report_jobs_params_key_version", "params_key", "version"),
+        # One version number per report: two workers racing to issue the same one cannot both win.
+        sa.Index("ux_report_jobs_params_key_version", "params_key", "version", unique=True),
     )
 
     id: Mapped[intpk]
@@ -50,6 +51,8 @@ class ReportJob(Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     worker: Mapped[str | None] = mapped_column(sa.String(120))
+    #: Set when the PDF is issued (before the spreadsheet and results are attached): an issued
+    #: report is one with a version.
     version: Mapped[int | None]
     dataset_sha256: Mapped[str | None] = mapped_column(sa.String(64))
     dataset_rows: Mapped[int | None]
@@ -61,6 +64,10 @@ class ReportJob(Base):
     results_zip: Mapped[bytes | None] = deferred(mapped_column(sa.LargeBinary))
 
     requested_by: Mapped[User | None] = relationship()
+
+    @property
+    def issued(self) -> bool:
+        return self.version is not None
 
     def __repr__(self) -> str:
         return format_repr(self, "id", "status", "version")

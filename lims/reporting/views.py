@@ -77,9 +77,10 @@ def _locale() -> str:
 
 def _listing() -> dict[str, Any]:
     jobs = db.session.scalars(sa.select(ReportJob).order_by(ReportJob.id.desc()).limit(LISTED)).all()
-    return {"issued": [j for j in jobs if j.status is JobStatus.DONE],
-            "working": [j for j in jobs if j.status in (JobStatus.QUEUED, JobStatus.RUNNING)],
-            "failed": [j for j in jobs if j.status is JobStatus.FAILED][:10]}
+    return {"issued": [j for j in jobs if j.issued],
+            "working": [j for j in jobs if not j.issued and j.status in (JobStatus.QUEUED,
+                                                                          JobStatus.RUNNING)],
+            "failed": [j for j in jobs if not j.issued and j.status is JobStatus.FAILED][:10]}
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -113,16 +114,26 @@ def job_status(job_id: int) -> dict[str, Any]:
     job = db.session.get(ReportJob, job_id)
     if job is None:
         raise NotFoundError(f"no report job {job_id}")
+    done = job.status is JobStatus.DONE
     return {"id": job.id, "status": job.status.value, "progress": job.progress,
             "message": job.progress_message, "error": job.error, "version": job.version,
-            "pdf": url_for("reporting.pdf", job_id=job.id) if job.status is JobStatus.DONE else None}
+            "pdf": url_for("reporting.pdf", job_id=job.id) if job.issued else None,
+            "xlsx": url_for("reporting.xlsx", job_id=job.id) if done else None,
+            "results": url_for("reporting.results_zip", job_id=job.id) if done else None}
 
 
-def _done(job_id: int, column: Any) -> ReportJob:
+def _issued(job_id: int, column: Any) -> ReportJob:
+    """An issued report with ``column`` loaded. The PDF comes first; the spreadsheet and the
+    results follow a few seconds later, and asking for them before says so."""
     job = db.session.scalar(sa.select(ReportJob).options(undefer(column))
-                            .where(ReportJob.id == job_id, ReportJob.status == JobStatus.DONE))
+                            .where(ReportJob.id == job_id, ReportJob.version.is_not(None)))
     if job is None:
         raise NotFoundError(f"no issued report {job_id}")
+    if getattr(job, column.key) is None:
+        if job.status is JobStatus.FAILED:
+            raise NotFoundError(f"report {job_id}: {job.error}")
+        raise NotFoundError(f"report {job_id} is issued; its spreadsheet and results are still "
+                            f"being written ({job.progress_message})")
     return job
 
 
@@ -134,7 +145,7 @@ def _download(data: bytes, mimetype: str, name: str) -> Response:
 @bp.get("/<int:job_id>.pdf")
 @permission_required(Permission.VIEW_REPORTS)
 def pdf(job_id: int) -> Response:
-    job = _done(job_id, ReportJob.pdf)
+    job = _issued(job_id, ReportJob.pdf)
     return _download(job.pdf or b"", "application/pdf",
                      f"monitoring-report-{job.id}-v{job.version}-{job.lang}.pdf")
 
@@ -142,7 +153,7 @@ def pdf(job_id: int) -> Response:
 @bp.get("/<int:job_id>.xlsx")
 @permission_required(Permission.VIEW_REPORTS)
 def xlsx(job_id: int) -> Response:
-    job = _done(job_id, ReportJob.xlsx)
+    job = _issued(job_id, ReportJob.xlsx)
     return _download(job.xlsx or b"",
                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                      f"monitoring-report-{job.id}-v{job.version}.xlsx")
@@ -151,7 +162,7 @@ def xlsx(job_id: int) -> Response:
 @bp.get("/<int:job_id>-results.zip")
 @permission_required(Permission.VIEW_REPORTS)
 def results_zip(job_id: int) -> Response:
-    job = _done(job_id, ReportJob.results_zip)
+    job = _issued(job_id, ReportJob.results_zip)
     return _download(job.results_zip or b"", "application/zip",
                      f"monitoring-report-{job.id}-v{job.version}-results.zip")
 
@@ -163,10 +174,10 @@ def csv(job_id: int, table: str) -> Response:
     CSV from its ZIP, a summary table from its spreadsheet), so downloads never disagree."""
     name = f"monitoring-report-{job_id}-{table}.csv"
     if table in RESULT_TABLES:
-        job = _done(job_id, ReportJob.results_zip)
+        job = _issued(job_id, ReportJob.results_zip)
         with zipfile.ZipFile(io.BytesIO(job.results_zip or b"")) as archive:
             return _download(archive.read(f"{table}.csv"), "text/csv", name)
-    job = _done(job_id, ReportJob.xlsx)
+    job = _issued(job_id, ReportJob.xlsx)
     sheets = pd.read_excel(io.BytesIO(job.xlsx or b""), sheet_name=None)
     if table not in sheets:
         known = ", ".join([*sheets, *RESULT_TABLES])

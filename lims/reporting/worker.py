@@ -11,7 +11,14 @@ from flask import Flask
 
 from lims.core.dt import now_utc
 from lims.extensions import db
-from lims.reporting.jobs import build_report, claim_next, fail_job, store_report
+from lims.reporting.jobs import (
+    attach_tables,
+    build_pdf,
+    build_tables,
+    claim_next,
+    fail_job,
+    issue_pdf,
+)
 from lims.reporting.models import ReportJob
 
 log = logging.getLogger(__name__)
@@ -45,11 +52,18 @@ def run_one(extra_progress: Callable[[int, str], None] | None = None) -> ReportJ
 
     job_id = job.id
     try:
-        built = build_report(session, job, now=now_utc, progress=progress)
+        built = build_pdf(session, job, now=now_utc, progress=progress)
         # End the reading transaction before writing: SQLite cannot turn a read snapshot that
         # the progress writes have overtaken into a write.
         session.rollback()
-        store_report(session, session.get_one(ReportJob, job_id), built, now=now_utc())
+        # The PDF is what the ministry waits for: issue it first, then write the spreadsheet and
+        # the results (seconds at national scale) from the same frames.
+        issue_pdf(session, session.get_one(ReportJob, job_id), built, now=now_utc())
+        session.commit()
+        if extra_progress is not None:
+            extra_progress(90, "PDF issued; writing the spreadsheet and the results")
+        xlsx, results_zip = build_tables(built.data)
+        attach_tables(session, session.get_one(ReportJob, job_id), xlsx, results_zip, now=now_utc())
         session.commit()
     except Exception as error:  # a failed report must be marked failed, whatever broke
         log.exception("report %s failed", job_id)

@@ -7,9 +7,10 @@ import math
 from collections.abc import Callable
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from lims.analysis.models import ResultStatus
+from lims.analysis.models import MethodVersionRow, ResultStatus
 from lims.core.errors import ValidationError
 from lims.monitoring.models import Cluster
 from lims.reporting.data import ReportScope, load_frames
@@ -34,7 +35,8 @@ def test_frames_hold_verified_results_and_count_the_rest(
     make_result(rtk, method="SALT-RTK", category="≥15")
     make_sample(SampleKind.SALT, cluster=cluster, status=SampleStatus.RECEIVED)
 
-    urine, salt = load_frames(session, ReportScope(round_id=cluster.round_id))
+    frames = load_frames(session, ReportScope(round_id=cluster.round_id))
+    urine, salt = frames.urine, frames.salt
     assert len(urine) == 4  # the cancelled sample is not part of the survey
     by_status = {k: v for k, v in urine["status"].value_counts().to_dict().items() if v}
     assert by_status == {"analysed": 2, "pending": 1, "rejected": 1}  # preliminary = pending
@@ -48,6 +50,10 @@ def test_frames_hold_verified_results_and_count_the_rest(
     assert sorted(salt["method"]) == ["rtk", "titration", "titration"]
     assert salt.loc[salt["method"] == "rtk", "category"].iloc[0] == "at_least_15"
     assert salt.loc[salt["status"] == "analysed", "iodine_mg_kg"].max() == 31.7
+    # the methods annex lists what the verified results were measured with, nothing else
+    used = {m.code for m in session.scalars(sa.select(MethodVersionRow).where(
+        MethodVersionRow.id.in_(frames.method_version_ids)))}
+    assert used == {"UIC-SK-PLATE", "SALT-TITR", "SALT-RTK"}
 
 
 def test_scope_is_a_round_or_a_year(session: Session) -> None:

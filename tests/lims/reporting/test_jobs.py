@@ -18,10 +18,23 @@ from lims.analysis.catalogue import seed_methods
 from lims.analysis.models import MethodVersionRow, Result, ResultStatus
 from lims.auth.services import create_user
 from lims.cli import main
+from lims.core.dt import now_utc
+from lims.core.errors import ConflictError
 from lims.core.permissions import Role
 from lims.extensions import db
 from lims.monitoring.demo import generate_demo_data
 from lims.monitoring.models import SurveyRound
+from lims.reporting import worker
+from lims.reporting.data import ReportScope
+from lims.reporting.jobs import (
+    ReportRequest,
+    attach_tables,
+    build_pdf,
+    build_tables,
+    claim_next,
+    issue_pdf,
+    request_report,
+)
 from lims.reporting.models import JobStatus, ReportJob
 from lims.reporting.worker import run_worker
 from lims.samples.lifecycle import SampleStatus
@@ -162,3 +175,89 @@ def test_cli_issues_a_report(report_app: Flask, tmp_path) -> None:  # type: igno
     refused = report_app.test_cli_runner().invoke(main, [
         "report", "monitoring", "--round", "999999", "--out", str(out)])
     assert refused.exit_code != 0 and "no survey round with id 999999" in refused.output
+
+
+def test_the_pdf_is_issued_before_the_spreadsheet_is_written(report_app: Flask) -> None:
+    """The ministry can download the PDF as soon as it is issued; the spreadsheet and results
+    follow, and asking for them before says they are still being written."""
+    client = report_app.test_client()
+    client.post("/login", data={"username": "minister", "password": PASSWORD})
+    with report_app.app_context():
+        session = db.session
+        request_report(session, actor=None, now=FIXED_NOW,
+                       request=ReportRequest(ReportScope(round_id=round_id(report_app)), lang="en"))
+        session.commit()
+        job = claim_next(session, now=FIXED_NOW)
+        assert job is not None
+        job_id = job.id
+        built = build_pdf(session, job, now=now_utc, progress=lambda pct, msg: None)
+        session.rollback()
+        issue_pdf(session, session.get_one(ReportJob, job_id), built, now=FIXED_NOW)
+        session.commit()
+    state = client.get(f"/reports/jobs/{job_id}").get_json()
+    assert (state["status"], state["version"], state["xlsx"]) == ("running", 1, None)
+    assert state["pdf"] == f"/reports/{job_id}.pdf"
+    pdf = client.get(state["pdf"])
+    assert pdf.status_code == 200 and pdf.data == built.pdf
+    early = client.get(f"/reports/{job_id}.xlsx")
+    assert early.status_code == 404 and "still being written" in early.get_data(as_text=True)
+    listing = client.get("/reports/").get_data(as_text=True)
+    assert f"/reports/{job_id}.pdf" in listing and f"/reports/{job_id}.xlsx" not in listing
+    with report_app.app_context():
+        xlsx, results = build_tables(built.data)
+        attach_tables(db.session, db.session.get_one(ReportJob, job_id), xlsx, results,
+                      now=FIXED_NOW)
+        db.session.commit()
+    assert client.get(f"/reports/jobs/{job_id}").get_json()["status"] == "done"
+    assert client.get(f"/reports/{job_id}.xlsx").data == xlsx
+
+
+def test_a_version_is_issued_once(report_app: Flask) -> None:
+    """Two builds of the same report that both printed version 1: the second to issue is refused
+    (the unique index backs the check when the two race)."""
+    with report_app.app_context():
+        session = db.session
+        request = ReportRequest(ReportScope(round_id=round_id(report_app)), lang="ru")
+        for _ in range(2):
+            request_report(session, actor=None, now=FIXED_NOW, request=request)
+        session.commit()
+        first, second = claim_next(session, now=FIXED_NOW), claim_next(session, now=FIXED_NOW)
+        assert first is not None and second is not None
+        built = [build_pdf(session, job, now=now_utc, progress=lambda pct, msg: None)
+                 for job in (first, second)]
+        assert [b.version for b in built] == [1, 1]
+        session.rollback()
+        issue_pdf(session, session.get_one(ReportJob, first.id), built[0], now=FIXED_NOW)
+        session.commit()
+        with pytest.raises(ConflictError, match="issued meanwhile"):
+            issue_pdf(session, session.get_one(ReportJob, second.id), built[1], now=FIXED_NOW)
+        session.rollback()
+        # the check bypassed, as when both checked before either committed: the index refuses
+        job = session.get_one(ReportJob, second.id)
+        job.version = 1
+        with pytest.raises(sa.exc.IntegrityError):
+            session.flush()
+        session.rollback()
+
+
+def test_tables_that_fail_leave_the_issued_pdf(report_app: Flask,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The spreadsheet failing after the PDF was issued: the PDF stays issued and downloadable,
+    and the job says what failed."""
+    def disk_full(data: object) -> tuple[bytes, bytes]:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(worker, "build_tables", disk_full)
+    client = report_app.test_client()
+    client.post("/login", data={"username": "minister", "password": PASSWORD})
+    form = {"round": str(round_id(report_app)), "lang": "en", "scheme": "IGN3"}
+    assert client.post("/reports/", data=form).status_code == 302
+    assert run_worker(report_app, once=True) == 1
+    with report_app.app_context():
+        job = db.session.scalar(sa.select(ReportJob))
+        assert job is not None and job.status is JobStatus.FAILED and job.version == 1
+        assert "the PDF was issued" in (job.error or "") and "No space left" in (job.error or "")
+        job_id = job.id
+    assert client.get(f"/reports/{job_id}.pdf").status_code == 200
+    refused = client.get(f"/reports/{job_id}.xlsx")
+    assert refused.status_code == 404 and "No space left" in refused.get_data(as_text=True)
