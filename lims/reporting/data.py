@@ -6,9 +6,10 @@ or held value is not yet the lab's word); a sample without one is ``pending``, a
 ``rejected`` (so "collected", "analysed" and "rejected" all come from one frame), and a cancelled
 sample is not part of the survey at all.
 
-Speed: one SELECT per kind. On PostgreSQL the rows come through ``COPY (SELECT …) TO STDOUT``
-straight into pandas' CSV reader — a million rows in about a second, several times faster than
-fetching row objects.
+Speed: one SELECT per kind, returning ids and integer codes rather than labels. On PostgreSQL
+the rows come through ``COPY (SELECT …) TO STDOUT`` straight into pandas' CSV reader with the
+column types given, in a transaction that lets the planner use a parallel hash join: a million
+samples in about two seconds on two cores, most of it the server's join.
 """
 
 from __future__ import annotations
