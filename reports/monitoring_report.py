@@ -234,8 +234,20 @@ def _flatten(story: list) -> list:
     return out
 
 
+Records = list[dict[str, Any]]
+
+
+def _by_region(frame: pd.DataFrame) -> dict[str, Records]:
+    """A summary table's rows as records, by region code: one conversion for the whole table
+    (converting each region's slice costs more than laying out its table)."""
+    grouped: dict[str, Records] = {}
+    for row in frame.to_dict("records"):
+        grouped.setdefault(row["region_code"], []).append(row)
+    return grouped
+
+
 def _urine_rows(
-    frame: pd.DataFrame, lang: str, first: str, names: texts.RegionNames
+    records: Records, lang: str, first: str, names: texts.RegionNames
 ) -> list[list[str]]:
     header = [
         t(lang, "region") if first == "region" else t(lang, "group"),
@@ -251,7 +263,7 @@ def _urine_rows(
         t(lang, "flag"),
     ]
     rows = [header]
-    for row in frame.to_dict("records"):
+    for row in records:
         kind = Kind(row["kind"])
         low_cut = 150 if kind is Kind.PREGNANT else 100
         high_cuts = INDICATORS[kind].at_or_above
@@ -307,7 +319,7 @@ SALT_WIDTHS = [30 * mm, 13 * mm, 22 * mm, 15 * mm, 16 * mm, 16 * mm, 17 * mm, 17
 
 
 def _salt_rows(
-    frame: pd.DataFrame, lang: str, first: str, names: texts.RegionNames, params: StatsParams
+    records: Records, lang: str, first: str, names: texts.RegionNames, params: StatsParams
 ) -> list[list[str]]:
     crit = params.salt
     low, high = crit.national_range
@@ -324,7 +336,7 @@ def _salt_rows(
             t(lang, "median_iqr_salt"),
         ]
     ]
-    for row in frame.to_dict("records"):
+    for row in records:
         method = label(METHOD_LABELS, row["method"], lang)
         quantitative = row["method"] != str(SaltMethod.RTK)
         median = value_text(row["median"], row["median_below"], lang)
@@ -463,18 +475,18 @@ def render_monitoring_report(
     st = _Styles()
     sp = params.stats
     urine, salt, names = data.urine, data.salt, data.names
-    urine_hash, urine_rows = data.urine_fingerprint
-    salt_hash, salt_rows = data.salt_fingerprint
+    urine_hash, urine_count = data.urine_fingerprint
+    salt_hash, salt_count = data.salt_fingerprint
 
     story: list = []
     story += _cover(st, lang, params, data)
     story += [PageBreak()] + _summary(st, lang, params, urine, salt, names)
     pooled = f"{t(lang, 'national_table')}: {texts.region_name(names, NATIONAL, lang)}"
     story += [PageBreak(), Paragraph(escape(pooled), st.h1)]
-    national = urine.table[urine.table.region_code == NATIONAL]
+    urine_by_region, salt_by_region = _by_region(urine.table), _by_region(salt)
     story.append(
         _table(
-            _urine_rows(national, lang, "group", names),
+            _urine_rows(urine_by_region.get(NATIONAL, []), lang, "group", names),
             URINE_WIDTHS,
             st,
             f"{t(lang, 'scheme')}: {sp.scheme.name}",
@@ -482,14 +494,14 @@ def render_monitoring_report(
     )
     story.append(
         _table(
-            _salt_rows(salt[salt.region_code == NATIONAL], lang, "method", names, sp),
+            _salt_rows(salt_by_region.get(NATIONAL, []), lang, "method", names, sp),
             SALT_WIDTHS,
             st,
             f"{t(lang, 'salt_criteria')}: {sp.salt.label}",
         )
     )
     story.append(Paragraph(escape("* " + t(lang, "population_note")), st.small))
-    story += _region_sections(st, lang, params, urine, salt, data.trends, names)
+    story += _region_sections(st, lang, params, urine_by_region, salt_by_region, data.trends, names)
     story += [PageBreak()] + _charts(
         st, lang, params, data.urine_df, urine, data.earlier, salt, names
     )
@@ -513,8 +525,8 @@ def render_monitoring_report(
     footer = (
         f"{t(lang, 'issued')}: {params.issued.isoformat()} · "
         f"{t(lang, 'version')} {params.version} · "
-        f"SHA-256 {urine_hash[:12]} ({urine_rows} {t(lang, 'rows')}) / {salt_hash[:12]} "
-        f"({salt_rows} {t(lang, 'rows')})"
+        f"SHA-256 {urine_hash[:12]} ({urine_count} {t(lang, 'rows')}) / {salt_hash[:12]} "
+        f"({salt_count} {t(lang, 'rows')})"
     )
     canvas_class = type("ReportCanvas", (_NumberedCanvas,), {"footer": (lang, footer)})
     doc.build(_flatten(story), canvasmaker=canvas_class)
@@ -642,18 +654,17 @@ def _region_sections(
     st: _Styles,
     lang: str,
     params: ReportParams,
-    urine: UrineResult,
-    salt: pd.DataFrame,
+    urine_by_region: dict[str, Records],
+    salt_by_region: dict[str, Records],
     trends: pd.DataFrame | None,
     names: texts.RegionNames,
 ) -> list:
     sp = params.stats
     story = [PageBreak(), Paragraph(escape(t(lang, "regions")), st.h1)]
-    codes = sorted(set(urine.table.region_code) | set(salt.region_code) - {NATIONAL})
-    for code in (c for c in codes if c != NATIONAL):
+    trend_rows_of = _by_region(trends) if trends is not None else {}
+    for code in sorted((set(urine_by_region) | set(salt_by_region)) - {NATIONAL}):
         section = [Paragraph(escape(texts.region_name(names, code, lang)), st.h2)]
-        rows = urine.table[urine.table.region_code == code]
-        if len(rows):
+        if rows := urine_by_region.get(code):
             section.append(
                 _table(
                     _urine_rows(rows, lang, "group", names),
@@ -662,17 +673,16 @@ def _region_sections(
                     f"{t(lang, 'scheme')}: {sp.scheme.name}",
                 )
             )
-        salt_rows = salt[salt.region_code == code]
-        if len(salt_rows):
+        if salt_here := salt_by_region.get(code):
             section.append(
                 _table(
-                    _salt_rows(salt_rows, lang, "method", names, sp),
+                    _salt_rows(salt_here, lang, "method", names, sp),
                     SALT_WIDTHS,
                     st,
                     f"{t(lang, 'salt_criteria')}: {sp.salt.label}",
                 )
             )
-        if trends is not None and len(here := trends[trends.region_code == code]):
+        if here := trend_rows_of.get(code):
             trend_rows = [
                 [
                     t(lang, "group"),
@@ -683,7 +693,7 @@ def _region_sections(
                     t(lang, "difference"),
                 ]
             ]
-            for r in here.to_dict("records"):
+            for r in here:
                 diff = "—" if math.isnan(r["difference"]) else number(r["difference"], lang)
                 if not math.isnan(r["diff_ci_low"]) and not math.isnan(r["diff_ci_high"]):
                     diff += (

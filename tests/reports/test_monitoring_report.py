@@ -112,7 +112,8 @@ def test_pdf_text_has_cyrillic_names_numbers_and_page_numbers(
         in whole
     )
     assert number(sac.pct_below_100, lang) in whole
-    assert f"SHA-256 {dataset_fingerprint(urine)[0][:12]}" in pages[-1].replace("\n", " ")
+    footer = f"SHA-256 {dataset_fingerprint(urine)[0][:12]} ({len(urine)} "
+    assert all(footer in page.replace("\n", " ") for page in pages)  # on every page, with the count
     assert dataset_fingerprint(urine)[0] in pages[0] and str(len(urine)) in pages[0]
     assert dataset_fingerprint(frames()[2])[0] in pages[0]
     total = len(pages)
