@@ -42,7 +42,8 @@ statistics directly — the k-th smallest of n uniform draws is Beta(k, n−k+1)
 is that plus (1−it)·Beta(1, n−k) — which is the same distribution as resampling n values with
 replacement and taking the median, at O(replicates) cost instead of O(replicates·n). With clusters,
 whole clusters are resampled with replacement (multinomial counts per cluster) and the weighted
-median of each replicate is found by a vectorised binary search over the sorted values.
+median of each replicate is found blockwise: a matrix product of copies drawn and per-cluster
+counts finds the block of sorted values holding it, then that block is weighed value by value.
 The bootstrap is unweighted (self-weighting design assumed).
 
 Wording: the output speaks of "% of samples below x µg/L", never of "% deficient" (domain.md §1.1).
@@ -349,36 +350,37 @@ def _cluster_median_ranks(
 
 
 def weighted_middle_ranks(
-    clusters: np.ndarray, draws: np.ndarray, block: int = 16
+    clusters: np.ndarray, draws: np.ndarray, blocks: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each row of ``draws`` (copies of each cluster in one replicate), the 0-based ranks of the
     two middle values of the replicate's pooled sample.
 
     Every value weighs "copies drawn of its cluster"; the middle values are where the running
-    weight reaches half the total. The running weight is searched first over blocks of ``block``
-    values (per-cluster prefix counts at block ends), then inside the block found."""
+    weight reaches half the total. The sorted values are cut into ``blocks`` blocks (by default
+    about 2√n, at most 512: measured fastest from 700 to 265,000 values); one matrix product
+    gives every replicate's running weight at every block end (per-cluster counts per block,
+    times copies drawn), which finds the block; the values inside it are then weighed one by
+    one. Integer weights in float64 are exact far beyond any survey's size."""
     replicates, m = draws.shape
     n = len(clusters)
+    if blocks is None:
+        blocks = min(512, max(16, int(2 * np.sqrt(n))))
+    block = -(-n // blocks)
     blocks = -(-n // block)
     per_block = np.bincount(clusters * blocks + np.arange(n) // block, minlength=m * blocks)
     prefix = np.cumsum(per_block.reshape(m, blocks), axis=1)  # values of cluster c in blocks 0..k
-    total = draws @ prefix[:, -1]
+    reached = draws.astype(np.float64) @ prefix.astype(np.float64)  # replicate × block end
+    total = reached[:, -1].astype(np.int64)
     rows = np.arange(replicates)
 
     def search(target: np.ndarray) -> np.ndarray:
-        lo = np.zeros(replicates, dtype=np.int64)
-        hi = np.full(replicates, blocks - 1, dtype=np.int64)
-        while (lo < hi).any():
-            mid = (lo + hi) // 2
-            reached = np.einsum("bm,mb->b", draws, prefix[:, mid]) >= target
-            hi = np.where(reached, mid, hi)
-            lo = np.where(reached, lo, mid + 1)
-        before = np.where(lo > 0, np.einsum("bm,mb->b", draws, prefix[:, np.maximum(lo - 1, 0)]), 0)
-        positions = lo[:, None] * block + np.arange(block)
+        found = (reached < target[:, None]).sum(axis=1)  # the block where the weight reaches target
+        before = np.where(found > 0, reached[rows, np.maximum(found - 1, 0)], 0).astype(np.int64)
+        positions = found[:, None] * block + np.arange(block)
         inside = positions < n
         weights = np.where(inside, draws[rows[:, None], clusters[np.minimum(positions, n - 1)]], 0)
         running = before[:, None] + np.cumsum(weights, axis=1)
-        return lo * block + np.argmax(running >= target[:, None], axis=1)
+        return found * block + np.argmax(running >= target[:, None], axis=1)
 
     return search((total + 1) // 2), search(total // 2 + 1)
 

@@ -225,12 +225,13 @@ def test_iid_order_statistic_draws_follow_the_bootstrap_distribution() -> None:
     assert (r1 <= r2).all() and np.abs(np.cumsum(mine) - np.cumsum(theirs)).max() < 0.015
 
 
-def test_weighted_middle_ranks_equal_the_median_of_the_pooled_resample() -> None:
+@pytest.mark.parametrize("blocks", [1, 5, 60, None])  # one block, some, one per value, default
+def test_weighted_middle_ranks_equal_the_median_of_the_pooled_resample(blocks: int | None) -> None:
     rng = np.random.default_rng(5)
     clusters = rng.integers(0, 7, 60)
     values = np.arange(60.0)  # sorted, so rank = value
     draws = rng.multinomial(7, np.full(7, 1 / 7), size=300)
-    r1, r2 = weighted_middle_ranks(clusters, draws, block=4)
+    r1, r2 = weighted_middle_ranks(clusters, draws, blocks=blocks)
     for b in range(300):
         pooled = np.concatenate([np.repeat(values[clusters == c], draws[b, c]) for c in range(7)])
         assert (values[r1[b]] + values[r2[b]]) / 2 == np.median(pooled)
