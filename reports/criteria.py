@@ -23,12 +23,14 @@ class Kind(StrEnum):
     PREGNANT = "pregnant"
     LACTATING = "lactating"  # lactating women
     UNDER2 = "under2"  # children < 2 years
+    UNCLASSIFIED = "unclassified"  # a group no WHO table covers: statistics, but no class
 
 
 #: Default mapping of the LIMS population-group codes to criteria kinds; a report may pass its own.
-#: "C6-59" (children 6–59 months) is deliberately absent: domain.md gives a table for < 2 years
-#: only, and which table applies to 2–5-year-olds needs a domain expert's choice — until then a
-#: report with such rows stops with a precise error instead of classifying them by a guess.
+#: "C6-59" (children 6–59 months) is reported but not classified: domain.md gives a table for
+#: < 2 years only, the group mixes under-2s with 2–5-year-olds, and which table applies to the
+#: latter needs a domain expert's choice. Its median, CI and "% of samples below" are printed, and
+#: its class reads "no WHO criteria for this group" rather than a guess.
 DEFAULT_GROUP_KINDS: dict[str, Kind] = {
     "SAC": Kind.GENERAL,
     "WRA": Kind.GENERAL,
@@ -36,6 +38,7 @@ DEFAULT_GROUP_KINDS: dict[str, Kind] = {
     "PW": Kind.PREGNANT,
     "LW": Kind.LACTATING,
     "U2": Kind.UNDER2,
+    "C6-59": Kind.UNCLASSIFIED,
 }
 
 
@@ -56,7 +59,7 @@ class ClassTable:
     def classify_below(self, bound: float) -> str | None:
         """Class of a median known only to lie below ``bound`` (a censored median), or None when
         ``bound`` reaches past the first class boundary, so that the class cannot be told."""
-        return self.classes[0] if bound <= self.breaks[0] else None
+        return self.classes[0] if not self.breaks or bound <= self.breaks[0] else None
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,9 @@ INDICATORS: dict[Kind, Indicators] = {
     ),
     Kind.LACTATING: Indicators(below=(20.0, 50.0, 100.0), at_or_above=(), distribution_flag=False),
     Kind.UNDER2: Indicators(below=(20.0, 50.0, 100.0), at_or_above=(), distribution_flag=False),
+    Kind.UNCLASSIFIED: Indicators(
+        below=(20.0, 50.0, 100.0), at_or_above=(), distribution_flag=False
+    ),
 }
 
 #: The supplementary criterion of domain.md §1.5: median ≥ 100 µg/L and ≤ 20 % of samples < 50 µg/L.
@@ -91,6 +97,8 @@ WHO_SAC = ClassTable(
 IGN_SAC = ClassTable((100.0, 300.0), ("insufficient", "adequate", "excessive"))
 WHO_PREGNANT = ClassTable((150.0, 250.0, 500.0), ("insufficient", "adequate", "above", "excessive"))
 WHO_LACTATING = ClassTable((100.0,), ("insufficient", "adequate"))
+#: One class for a group no table covers, so that every median still gets a printed class.
+NO_CRITERIA = ClassTable((), ("no_criteria",))
 
 
 @dataclass(frozen=True)
@@ -115,6 +123,7 @@ WHO2007 = Scheme(
         Kind.PREGNANT: WHO_PREGNANT,
         Kind.LACTATING: WHO_LACTATING,
         Kind.UNDER2: WHO_LACTATING,
+        Kind.UNCLASSIFIED: NO_CRITERIA,
     },
 )
 IGN3 = Scheme(
@@ -125,6 +134,7 @@ IGN3 = Scheme(
         Kind.PREGNANT: WHO_PREGNANT,
         Kind.LACTATING: WHO_LACTATING,
         Kind.UNDER2: WHO_LACTATING,
+        Kind.UNCLASSIFIED: NO_CRITERIA,
     },
 )
 SCHEMES: dict[str, Scheme] = {s.code: s for s in (WHO2007, IGN3)}
@@ -140,6 +150,7 @@ CLASS_COLOURS: dict[str, str] = {
     "above": "#6baed6",
     "excessive": "#6a51a3",
     "indeterminate": "#bdbdbd",
+    "no_criteria": "#d9d9d9",
     "no_data": "#ffffff",
     "salt_target_met": "#31a354",  # > 90 % of samples ≥ 15 mg/kg (USI target)
     "salt_below_target": "#fdae6b",

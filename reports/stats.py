@@ -44,6 +44,8 @@ replacement and taking the median, at O(replicates) cost instead of O(replicates
 whole clusters are resampled with replacement (multinomial counts per cluster) and the weighted
 median of each replicate is found blockwise: a matrix product of copies drawn and per-cluster
 counts finds the block of sorted values holding it, then that block is weighed value by value.
+A stratum whose values all come from one cluster gets no CI (NaN): resampling one cluster always
+returns it, and the zero-width interval would claim a precision the design cannot show.
 The bootstrap is unweighted (self-weighting design assumed).
 
 Wording: the output speaks of "% of samples below x µg/L", never of "% deficient" (domain.md §1.1).
@@ -424,6 +426,10 @@ def _bootstrap(
         local, labels = pd.factorize(clusters[s.order[start : start + n]], sort=True)
         singles = local < 0  # no cluster: its own cluster, numbered in sorted-value order
         local[singles] = len(labels) + np.arange(int(singles.sum()))
+        if local.max() < 1:
+            # One cluster: resampling it returns it every time, a zero-width "interval" that
+            # would claim a precision the design cannot show. No CI rather than a false one.
+            return None
         r1, r2 = _cluster_median_ranks(local, params.replicates, rng)
     values = s.values[start : start + n]
     cens = s.censored[start : start + n]
@@ -620,42 +626,39 @@ def urine_trends(
 ) -> pd.DataFrame:
     """Difference in medians (current − earlier) for every region × group present in both, for
     each current period against each earlier period. The CI is the percentile interval of the
-    differences of the two rounds' independent bootstrap replicates; when any replicate of either
-    round is censored the CI is left NaN (the differences cannot all be told).
+    differences of the two rounds' independent bootstrap replicates; it is left NaN when any
+    replicate of either round is censored (the differences cannot all be told) or when either
+    round has no CI (one cluster).
 
     Columns: region_code, group_code, period, earlier_period, median, earlier_median, difference,
     diff_ci_low, diff_ci_high.
     """
+    def analysed(result: UrineResult) -> dict[tuple[str, str, str], float]:
+        table = result.table[result.table["n_analysed"] > 0]
+        keys = table[["region_code", "group_code", "period"]].astype(str).itertuples(index=False)
+        return {tuple(k): m for k, m in zip(keys, table["median"])}  # type: ignore[misc]
+
+    now_medians, then_medians = analysed(current), analysed(earlier)
+    earlier_by: dict[tuple[str, str], list[str]] = {}
+    for region, group, period in then_medians:
+        earlier_by.setdefault((region, group), []).append(period)
     rows = []
-    earlier_by = {}
-    for (region, group, period), rep in earlier.replicates.items():
-        earlier_by.setdefault((region, group), []).append((period, rep))
-    medians = {
-        tuple(k): m
-        for *k, m in current.table[["region_code", "group_code", "period", "median"]].itertuples(
-            index=False
-        )
-    }
-    medians.update(
-        {
-            tuple(k): m
-            for *k, m in earlier.table[
-                ["region_code", "group_code", "period", "median"]
-            ].itertuples(index=False)
-        }
-    )
     tail = (1 - confidence) / 2
-    for (region, group, period), rep in sorted(current.replicates.items()):
-        for earlier_period, old in sorted(earlier_by.get((region, group), [])):
+    for (region, group, period), now in sorted(now_medians.items()):
+        for earlier_period in sorted(earlier_by.get((region, group), [])):
             if earlier_period == period:
                 continue
-            diff = rep.value - old.value
-            lost = rep.censored | old.censored
-            ordered = np.sort(np.where(lost, np.nan, diff))  # NaN last
-            b = len(ordered)
-            low_i, high_i = int(np.floor(tail * b)), int(np.ceil((1 - tail) * b)) - 1
-            low, high = (np.nan, np.nan) if lost.any() else (ordered[low_i], ordered[high_i])
-            now, then = medians[(region, group, period)], medians[(region, group, earlier_period)]
+            then = then_medians[(region, group, earlier_period)]
+            rep = current.replicates.get((region, group, period))
+            old = earlier.replicates.get((region, group, earlier_period))
+            low = high = np.nan  # no CI where either round has none (one cluster) or censoring
+            if rep is not None and old is not None:
+                lost = rep.censored | old.censored
+                if not lost.any():
+                    ordered = np.sort(rep.value - old.value)
+                    b = len(ordered)
+                    low = ordered[int(np.floor(tail * b))]
+                    high = ordered[int(np.ceil((1 - tail) * b)) - 1]
             rows.append((region, group, period, earlier_period, now, then, now - then, low, high))
     return pd.DataFrame(
         rows,

@@ -188,9 +188,12 @@ _T: dict[str, dict[str, str]] = {
         "{seed}{clusters}.",
     },
     "bootstrap_clusters": {
-        "ru": ", с ресэмплингом кластеров",
-        "kk": ", кластерлерді қайта іріктеумен",
-        "en": ", resampling whole clusters",
+        "ru": ", с ресэмплингом кластеров; для группы, все пробы которой из одного кластера, ДИ не "
+        "приводится (разброс между кластерами нельзя оценить)",
+        "kk": ", кластерлерді қайта іріктеумен; барлық сынамалары бір кластерден алынған топ үшін "
+        "СА келтірілмейді (кластерлер арасындағы айырмашылықты бағалау мүмкін емес)",
+        "en": ", resampling whole clusters; no CI is given for a group whose samples all come "
+        "from one cluster (the variation between clusters cannot be estimated)",
     },
     "population_note": {
         "ru": "Доли проб ниже порогов описывают распределение в выборке и не являются "
@@ -287,6 +290,11 @@ CLASS_LABELS: dict[str, dict[str, str]] = {
         "en": "class undetermined (median below the limit of detection)",
     },
     "no_data": {"ru": "нет данных", "kk": "деректер жоқ", "en": "no data"},
+    "no_criteria": {
+        "ru": "не классифицируется: нет критериев ВОЗ для этой группы",
+        "kk": "жіктелмейді: бұл топқа ДДСҰ критерийлері жоқ",
+        "en": "not classified: no WHO criteria for this group",
+    },
 }
 
 GROUP_LABELS: dict[str, dict[str, str]] = {

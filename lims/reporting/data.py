@@ -189,23 +189,25 @@ def _raw_frame(session: Session, stmt: sa.Select[Any]) -> pd.DataFrame:
     return frame.astype({name: kind for name, kind in types.items() if kind != "object"})
 
 
-def _labels(ids: pd.Series, labels: dict[int, str]) -> pd.Categorical:
-    """Ids → a categorical of their labels (the categories sorted), without a per-row lookup."""
+def _labels(ids: pd.Series, labels: dict[int, str], what: str) -> pd.Categorical:
+    """Ids → a categorical of their labels, without a per-row lookup. An id with no label is a
+    data error the report must not paper over: it is named, with how many rows carry it."""
     categories = sorted(set(labels.values()))
     position = {label: i for i, label in enumerate(categories)}
-    table = np.full(max(labels, default=0) + 1, -1, dtype=np.int32)
+    values = ids.to_numpy()
+    table = np.full(max([*labels, int(values.max(initial=0))]) + 1, -1, dtype=np.int32)
     for key, label in labels.items():
         table[key] = position[label]
-    values = ids.to_numpy()
-    unknown = (values < 0) | (values >= len(table))
-    codes = table[np.where(unknown, 0, values)]
-    if unknown.any() or (codes < 0).any():
-        raise ValidationError(f"{ids.name}: ids without a label: {sorted(set(values[codes < 0]))[:5]}")
+    codes = table[values]
+    if (codes < 0).any():
+        bad = pd.Series(values[codes < 0]).value_counts().sort_index()
+        listed = ", ".join(f"id {k} ({n:,} row{'' if n == 1 else 's'})" for k, n in bad.head(5).items())
+        raise ValidationError(f"{what}: {listed}", field=str(ids.name))
     return pd.Categorical.from_codes(codes, categories=categories).remove_unused_categories()
 
 
 def _decode(frame: pd.DataFrame, label: str, regions: dict[int, str]) -> None:
-    frame["region_code"] = _labels(frame["region_code"], regions)
+    frame["region_code"] = _labels(frame["region_code"], regions, "samples of an unknown region")
     frame["censored"] = frame["censored"].to_numpy() == 1
     frame["status"] = pd.Categorical.from_codes(frame["status"].to_numpy(), categories=STATUSES)
     frame["period"] = pd.Categorical([label] * len(frame)) if len(frame) else pd.Categorical(
@@ -231,7 +233,7 @@ def load_frames(session: Session, scope: ReportScope) -> ReportFrames:
     urine = _raw_frame(session, stmt)
     _decode(urine, label, regions)
     groups = dict(session.execute(sa.select(PopulationGroup.id, PopulationGroup.code)).all())
-    urine["group_code"] = _labels(urine["group_code"], groups)
+    urine["group_code"] = _labels(urine["group_code"], groups, "participants of an unknown group")
     urine["uic"] = np.where(urine["censored"], np.nan, urine["uic"])
     used = _method_ids(urine.pop("method"))
 
@@ -243,7 +245,9 @@ def load_frames(session: Session, scope: ReportScope) -> ReportFrames:
     methods = {mid: SALT_METHODS[code] for mid, code in session.execute(
         sa.select(MethodVersionRow.id, MethodVersionRow.code)).all() if code in SALT_METHODS}
     salt["method"] = _labels(salt["method"].fillna(0).astype(np.int64),
-                             {0: PLANNED_SALT_METHOD, **methods})
+                             {0: PLANNED_SALT_METHOD, **methods},
+                             "verified salt results from a method version that is not a salt "
+                             "method (titration, WYD, rapid test kit)")
     salt["category"] = salt["category"].map(RTK_CATEGORIES)
     return ReportFrames(urine, salt, frozenset(used))
 

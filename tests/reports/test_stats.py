@@ -176,6 +176,16 @@ def test_pregnant_and_lactating_tables() -> None:
     assert one([99], group="U2").class_key == "insufficient"
 
 
+def test_a_group_without_criteria_gets_statistics_but_no_class() -> None:
+    """Children 6–59 months: no WHO table covers the group, so no class is guessed."""
+    values = [40.0, 80.0, 120.0, 160.0, 260.0]
+    got = one(values, group="C6-59")
+    assert got.class_key == "no_criteria" and got.kind == "unclassified"
+    assert got["median"] == np.median(values) and got.pct_below_100 == 40.0
+    assert got.flag_met is None and math.isnan(got.pct_at_least_300)
+    assert one([None, None, 150.0], group="C6-59", lod=10).class_key == "no_criteria"  # censored
+
+
 def test_distribution_flag() -> None:
     assert one([40] + [150] * 9).flag_met is True  # median 150, 10 % < 50
     assert one([40] * 3 + [150] * 7).flag_met is False  # 30 % < 50
@@ -278,6 +288,27 @@ def test_trends_difference_and_ci() -> None:
     assert got.difference == pytest.approx(np.median(base.uic) * 0.5)
     assert got.diff_ci_low < got.difference < got.diff_ci_high
     assert got.diff_ci_low > 0
+
+
+def test_one_cluster_gives_no_ci_and_trends_keep_the_difference() -> None:
+    """All of a stratum's samples from one cluster: resampling clusters cannot vary, so no CI is
+    printed (not a zero-width one); two clusters give one; a trend keeps its difference."""
+    rng = np.random.default_rng(8)
+    uic = rng.lognormal(np.log(120), 0.5, 60)
+    base = pd.DataFrame({"region_code": "KZ-11", "group_code": "SAC", "uic": uic,
+                         "censored": False, "lod": 5.0})
+    single = urine_summary(base.assign(period="2024", cluster_id="C1"), FAST, national=False)
+    got = single.table.iloc[0]
+    assert got["median"] == pytest.approx(np.median(uic))
+    assert all(math.isnan(got[c]) for c in ("ci_low", "ci_high", "ci_low_below", "ci_high_below"))
+    two = urine_summary(base.assign(period="2024", cluster_id=np.arange(60) % 2), FAST,
+                        national=False).table.iloc[0]
+    assert two.ci_low < two["median"] < two.ci_high
+    earlier = urine_summary(base.assign(period="2019", uic=uic * 0.8, cluster_id=np.arange(60) % 6),
+                            FAST, national=False)
+    trend = urine_trends(single, earlier).iloc[0]
+    assert trend.difference == pytest.approx(np.median(uic) - np.median(uic * 0.8))
+    assert math.isnan(trend.diff_ci_low) and math.isnan(trend.diff_ci_high)
 
 
 def salt_frame() -> pd.DataFrame:

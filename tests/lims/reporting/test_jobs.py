@@ -23,7 +23,7 @@ from lims.core.errors import ConflictError
 from lims.core.permissions import Role
 from lims.extensions import db
 from lims.monitoring.demo import generate_demo_data
-from lims.monitoring.models import SurveyRound
+from lims.monitoring.models import Participant, PopulationGroup, SurveyRound
 from lims.reporting import worker
 from lims.reporting.data import ReportScope
 from lims.reporting.jobs import (
@@ -139,16 +139,41 @@ def test_ministry_requests_a_report_a_worker_builds_it(report_app: Flask) -> Non
     assert f"/reports/{job_id}.pdf" in listing
 
 
-def test_a_report_that_cannot_be_built_is_marked_failed(report_app: Flask) -> None:
-    """Children 6–59 months have no criteria table yet (domain.md): the job fails, saying why,
-    and the page shows it; nothing is half-issued."""
-    from lims.monitoring.models import Participant, PopulationGroup
-
+def test_children_6_59_months_are_reported_without_a_class(report_app: Flask) -> None:
+    """No WHO table covers 6–59-month-olds as one group: their statistics are printed and their
+    class says so, instead of the whole report failing or a class being guessed."""
     with report_app.app_context():
         young = db.session.scalar(sa.select(PopulationGroup.id).where(PopulationGroup.code == "C6-59"))
-        some = db.session.scalar(sa.select(Participant.id).limit(1))
-        db.session.execute(sa.update(Participant).where(Participant.id == some)
+        some = db.session.scalars(sa.select(Participant.id).limit(40)).all()
+        db.session.execute(sa.update(Participant).where(Participant.id.in_(some))
                            .values(population_group_id=young))
+        db.session.commit()
+    client = report_app.test_client()
+    client.post("/login", data={"username": "minister", "password": PASSWORD})
+    form = {"round": str(round_id(report_app)), "lang": "en", "scheme": "WHO2007"}
+    assert client.post("/reports/", data=form).status_code == 302
+    run_worker(report_app, once=True)
+    with report_app.app_context():
+        job = db.session.scalar(sa.select(ReportJob))
+        assert job is not None and job.status is JobStatus.DONE, job.error
+        job_id = job.id
+    pdf = client.get(f"/reports/{job_id}.pdf")
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+                    .split())
+    assert "children 6–59 months" in text and "no WHO criteria for this group" in text
+
+
+def test_a_report_that_cannot_be_built_is_marked_failed(report_app: Flask) -> None:
+    """A verified salt result measured with a urine method is a data error a report must not
+    paper over: the job fails saying which method version and how many rows, the page shows it,
+    and nothing is half-issued."""
+    with report_app.app_context():
+        uic_method = db.session.scalar(sa.select(MethodVersionRow.id)
+                                       .where(MethodVersionRow.code == "UIC-SK-PLATE"))
+        salt_result = db.session.scalar(sa.select(Result.id).where(Result.analyte == "salt_iodine")
+                                        .limit(1))
+        db.session.execute(sa.update(Result).where(Result.id == salt_result)
+                           .values(method_version_id=uic_method))
         db.session.commit()
     client = report_app.test_client()
     client.post("/login", data={"username": "minister", "password": PASSWORD})
@@ -158,8 +183,10 @@ def test_a_report_that_cannot_be_built_is_marked_failed(report_app: Flask) -> No
     with report_app.app_context():
         job = db.session.scalar(sa.select(ReportJob).options(sa.orm.undefer(ReportJob.pdf)))
         assert job is not None and job.status is JobStatus.FAILED
-        assert "C6-59" in (job.error or "") and job.pdf is None and job.version is None
-    assert "C6-59" in client.get("/reports/").get_data(as_text=True)
+        assert f"not a salt method (titration, WYD, rapid test kit): id {uic_method} (1 row)" in (
+            job.error or "")
+        assert job.pdf is None and job.version is None
+    assert "not a salt method" in client.get("/reports/").get_data(as_text=True)
 
 
 def test_cli_issues_a_report(report_app: Flask, tmp_path) -> None:  # type: ignore[no-untyped-def]
