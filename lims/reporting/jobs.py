@@ -48,6 +48,8 @@ REPORT_ENTITY = "report"
 #: Tables of de-identified results: shipped as CSV in a ZIP, not in the spreadsheet.
 RESULT_TABLES = ("urine_results", "salt_results")
 Progress = Callable[[int, str], None]
+#: PostgreSQL channel on which a new request wakes idle workers.
+NOTIFY_CHANNEL = "report_jobs"
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,10 @@ def request_report(session: Session, *, actor: User | None, now: datetime,
     session.flush()
     record_event(session, actor=actor, now=now, action="report_requested", entity_type=REPORT_ENTITY,
                  entity_id=job.id, entity_label=f"report #{job.id}", changes={"params": job.params})
+    if session.get_bind().dialect.name == "postgresql":
+        # wakes an idle worker (`run_worker`) the moment the request commits; NOTIFY is
+        # transactional, so a request rolled back wakes nobody
+        session.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, str(job.id))))
     return job
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 from flask import Flask
@@ -12,6 +13,7 @@ from flask import Flask
 from lims.core.dt import now_utc
 from lims.extensions import db
 from lims.reporting.jobs import (
+    NOTIFY_CHANNEL,
     attach_tables,
     build_pdf,
     build_tables,
@@ -73,15 +75,46 @@ def run_one(extra_progress: Callable[[int, str], None] | None = None) -> ReportJ
 
 def run_worker(app: Flask, *, once: bool = False, poll: float = 2.0,
                should_stop: Callable[[], bool] = lambda: False) -> int:
-    """Work until stopped (or, with ``once``, until the queue is empty); returns jobs built."""
+    """Work until stopped (or, with ``once``, until the queue is empty); returns jobs built.
+
+    On PostgreSQL an idle worker LISTENs for the NOTIFY of a new request and starts at once;
+    ``poll`` then only bounds how long it waits before looking again (and checking
+    ``should_stop``). Elsewhere it looks every ``poll`` seconds."""
     built = 0
-    while not should_stop():
-        with app.app_context():
-            job = run_one()
-        if job is not None:
-            built += 1
-            continue
-        if once:
-            break
-        time.sleep(poll)
+    with app.app_context():
+        engine = db.engine
+    with _wake_up_call(engine) as wait:
+        while not should_stop():
+            with app.app_context():
+                job = run_one()
+            if job is not None:
+                built += 1
+                continue
+            if once:
+                break
+            wait(poll)
     return built
+
+
+@contextmanager
+def _wake_up_call(engine: sa.Engine) -> Iterator[Callable[[float], None]]:
+    """A function that waits up to its argument in seconds, returning early when a report is
+    requested (PostgreSQL LISTEN on a connection of its own, listening before the first look at
+    the queue, so no request is missed; plain sleep elsewhere)."""
+    if engine.dialect.name != "postgresql":
+        yield time.sleep
+        return
+    raw = engine.raw_connection()
+    listener = raw.driver_connection
+    raw.detach()  # autocommit and LISTEN stay with this connection, never go back to the pool
+    try:
+        listener.autocommit = True
+        listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
+
+        def wait(seconds: float) -> None:
+            for _ in listener.notifies(timeout=seconds, stop_after=1):
+                break
+
+        yield wait
+    finally:
+        listener.close()

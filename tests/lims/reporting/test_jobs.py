@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import random
+import threading
+import time
 from collections.abc import Callable, Iterator
 
 import openpyxl
@@ -39,7 +41,7 @@ from lims.reporting.models import JobStatus, ReportJob
 from lims.reporting.worker import run_worker
 from lims.samples.lifecycle import SampleStatus
 from lims.samples.models import Sample, SampleKind
-from tests.conftest import FIXED_NOW, make_app
+from tests.conftest import FIXED_NOW, is_postgres, make_app
 
 PASSWORD = "report-test-password-1"
 
@@ -288,3 +290,37 @@ def test_tables_that_fail_leave_the_issued_pdf(report_app: Flask,
     assert client.get(f"/reports/{job_id}.pdf").status_code == 200
     refused = client.get(f"/reports/{job_id}.xlsx")
     assert refused.status_code == 404 and "No space left" in refused.get_data(as_text=True)
+
+
+@pytest.mark.skipif(not is_postgres(), reason="LISTEN/NOTIFY is PostgreSQL's; elsewhere the worker polls")
+def test_an_idle_worker_wakes_up_when_a_report_is_requested(report_app: Flask) -> None:
+    """The worker waits for NOTIFY, not for its next poll: with a 60-second poll, a request is
+    built within seconds."""
+    stop = threading.Event()
+    built: list[int] = []
+    thread = threading.Thread(target=lambda: built.append(run_worker(
+        report_app, poll=60, should_stop=stop.is_set)))
+    thread.start()
+    try:
+        time.sleep(0.5)  # the worker has looked at the empty queue and is waiting
+        with report_app.app_context():
+            job = request_report(db.session, actor=None, now=FIXED_NOW, request=ReportRequest(
+                ReportScope(round_id=round_id(report_app)), lang="en"))
+            db.session.commit()
+            job_id = job.id
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with report_app.app_context():
+                if db.session.get_one(ReportJob, job_id).status is JobStatus.DONE:
+                    break
+            time.sleep(0.1)
+        with report_app.app_context():
+            assert db.session.get_one(ReportJob, job_id).status is JobStatus.DONE
+    finally:
+        stop.set()
+        with report_app.app_context():  # a last request wakes the worker so that it sees stop
+            request_report(db.session, actor=None, now=FIXED_NOW, request=ReportRequest(
+                ReportScope(round_id=round_id(report_app)), lang="ru"))
+            db.session.commit()
+        thread.join(timeout=60)
+    assert not thread.is_alive() and built
