@@ -62,6 +62,7 @@ def run_one(extra_progress: Callable[[int, str], None] | None = None) -> ReportJ
         # the results (seconds at national scale) from the same frames.
         issue_pdf(session, session.get_one(ReportJob, job_id), built, now=now_utc())
         session.commit()
+        log.info("report %s: PDF issued as version %s", job_id, built.version)
         if extra_progress is not None:
             extra_progress(90, "PDF issued; writing the spreadsheet and the results")
         xlsx, results_zip = build_tables(built.data)
