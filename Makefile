@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
 DEMO_SAMPLES ?= 3000
+# an earlier survey round, so that the reports show trends
+DEMO_EARLIER_SAMPLES ?= 1500
 PG_SERVER ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 export LIMS_CONFIG ?= $(CURDIR)/instance/lims.toml
 
@@ -27,7 +29,8 @@ instance/lims.toml:
 demo: $(STAMP) instance/lims.toml
 	$(BIN)/lims db upgrade
 	$(BIN)/lims seed
-	$(BIN)/lims demo-data --seed 2026 --samples $(DEMO_SAMPLES) --if-empty
+	$(BIN)/lims demo-data --seed 2026 --samples $(DEMO_SAMPLES) --if-new-round
+	$(BIN)/lims demo-data --seed 2021 --samples $(DEMO_EARLIER_SAMPLES) --year 2021 --if-new-round
 	$(BIN)/lims demo-users
 	$(BIN)/lims instruments demo
 	$(BIN)/lims demo-results --seed 2026 --analysed-share 0.8 --if-empty

@@ -19,6 +19,7 @@ from lims.extensions import db
 @click.option("--samples", type=click.IntRange(min=1), default=2000, show_default=True,
               help="number of samples (urine + salt) to generate")
 @click.option("--if-empty", is_flag=True, help="do nothing when the database already has samples")
+@click.option("--if-new-round", is_flag=True, help="do nothing when the survey round exists already")
 @click.option("--round-code", default=None, help="code of the new survey round (default NIS-<year>)")
 @click.option("--year", type=click.IntRange(2000, 2100), default=None,
               help="survey year (default: this year)")
@@ -26,15 +27,20 @@ from lims.extensions import db
               help="also sample non-pregnant women of reproductive age in settlements")
 @click.option("--chunk-size", type=click.IntRange(min=100), default=10_000, show_default=True)
 @with_appcontext
-def demo_data(seed: int, samples: int, if_empty: bool, round_code: str | None, year: int | None,
-              with_wra: bool, chunk_size: int) -> None:
+def demo_data(seed: int, samples: int, if_empty: bool, if_new_round: bool, round_code: str | None,
+              year: int | None, with_wra: bool, chunk_size: int) -> None:
     """Generate a deterministic synthetic national survey with linked salt and urine samples."""
-    from lims.monitoring.demo import generate_demo_data
+    from lims.monitoring.demo import default_round_code, generate_demo_data
+    from lims.monitoring.models import SurveyRound
     from lims.samples.models import Sample
 
     session = db.session
     if if_empty and session.scalar(sa.select(Sample.id).limit(1)) is not None:
         click.echo("samples exist already: no demo data generated")
+        return
+    code = round_code or default_round_code(year, now_utc())
+    if if_new_round and session.scalar(sa.select(SurveyRound.id).where(SurveyRound.code == code)):
+        click.echo(f"survey round {code} exists already: no demo data generated")
         return
     started = time.perf_counter()
     try:

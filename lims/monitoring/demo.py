@@ -605,6 +605,10 @@ def default_year(now: datetime) -> int:
     return now.year if now.date() >= date(now.year, 2, 15) else now.year - 1
 
 
+def default_round_code(year: int | None, now: datetime) -> str:
+    return f"NIS-{year or default_year(now)}"
+
+
 def generate_demo_data(session: Session, *, seed: int, samples: int, now: datetime,
                        round_code: str | None = None, year: int | None = None,
                        include_wra: bool = False, chunk_size: int = 10_000,
@@ -613,7 +617,7 @@ def generate_demo_data(session: Session, *, seed: int, samples: int, now: dateti
     if samples < 1:
         raise ValueError("samples must be at least 1")
     year = year or default_year(now)
-    round_code = round_code or f"NIS-{year}"
+    round_code = round_code or default_round_code(year, now)
     if session.scalar(sa.select(SurveyRound.id).where(SurveyRound.code == round_code)) is not None:
         raise ConflictError(f"survey round {round_code} already exists: choose another"
                             " --round-code", field="round_code")

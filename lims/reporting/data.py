@@ -15,7 +15,7 @@ samples in about two seconds on two cores, most of it the server's join.
 from __future__ import annotations
 
 import io
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -31,7 +31,7 @@ from lims.samples.lifecycle import SampleStatus
 from lims.samples.models import Sample, SampleKind
 from reports.stats import STATUSES
 
-__all__ = ["ReportScope", "ReportFrames", "load_frames", "region_names", "SALT_METHODS", "RTK_CATEGORIES"]
+__all__ = ["ReportScope", "ReportFrames", "load_frames", "earlier_scopes", "TREND_PERIODS", "region_names", "SALT_METHODS", "RTK_CATEGORIES"]
 
 #: Method codes → the salt method names `reports.stats` knows.
 SALT_METHODS = {"SALT-TITR": "titration", "SALT-WYD": "wyd", "SALT-RTK": "rtk"}
@@ -218,38 +218,100 @@ def _decode(frame: pd.DataFrame, label: str, regions: dict[int, str]) -> None:
 class ReportFrames:
     urine: pd.DataFrame
     salt: pd.DataFrame
+    #: Urine rows of the periods before the scope's (same region and group), for the trends;
+    #: None when there are none.
+    earlier_urine: pd.DataFrame | None
     #: The method versions behind the scope's verified results (for the methods annex).
     method_version_ids: frozenset[int]
+
+
+#: How many earlier periods a report compares with (trend tables and chart).
+TREND_PERIODS = 3
 
 
 def _method_ids(column: pd.Series) -> set[int]:
     return {int(v) for v in column.dropna().unique()}
 
 
-def load_frames(session: Session, scope: ReportScope) -> ReportFrames:
-    """The urine and salt frames of a scope, in the columns `reports.stats` documents."""
-    regions = dict(session.execute(sa.select(Region.id, Region.iso_code)).all())
+@dataclass(frozen=True)
+class _Lookups:
+    """Id → label of the small reference tables, read once per report."""
+
+    regions: dict[int, str]
+    groups: dict[int, str]
+    salt_methods: dict[int, str]
+
+    @classmethod
+    def read(cls, session: Session) -> _Lookups:
+        methods = session.execute(sa.select(MethodVersionRow.id, MethodVersionRow.code)).all()
+        return cls(dict(session.execute(sa.select(Region.id, Region.iso_code)).all()),
+                   dict(session.execute(sa.select(PopulationGroup.id, PopulationGroup.code)).all()),
+                   {mid: SALT_METHODS[code] for mid, code in methods if code in SALT_METHODS})
+
+
+def _urine(session: Session, scope: ReportScope, lookups: _Lookups) -> tuple[pd.DataFrame, set[int]]:
     stmt, label = urine_query(session, scope)
     urine = _raw_frame(session, stmt)
-    _decode(urine, label, regions)
-    groups = dict(session.execute(sa.select(PopulationGroup.id, PopulationGroup.code)).all())
-    urine["group_code"] = _labels(urine["group_code"], groups, "participants of an unknown group")
+    _decode(urine, label, lookups.regions)
+    urine["group_code"] = _labels(urine["group_code"], lookups.groups,
+                                  "participants of an unknown group")
     urine["uic"] = np.where(urine["censored"], np.nan, urine["uic"])
-    used = _method_ids(urine.pop("method"))
+    return urine, _method_ids(urine.pop("method"))
 
+
+def _salt(session: Session, scope: ReportScope, lookups: _Lookups) -> tuple[pd.DataFrame, set[int]]:
     stmt, label = salt_query(session, scope)
     salt = _raw_frame(session, stmt)
-    _decode(salt, label, regions)
-    used |= _method_ids(salt["method"])
+    _decode(salt, label, lookups.regions)
+    used = _method_ids(salt["method"])
     # a salt sample without a verified result has no method yet: the planned one (id 0, no row)
-    methods = {mid: SALT_METHODS[code] for mid, code in session.execute(
-        sa.select(MethodVersionRow.id, MethodVersionRow.code)).all() if code in SALT_METHODS}
     salt["method"] = _labels(salt["method"].fillna(0).astype(np.int64),
-                             {0: PLANNED_SALT_METHOD, **methods},
+                             {0: PLANNED_SALT_METHOD, **lookups.salt_methods},
                              "verified salt results from a method version that is not a salt "
                              "method (titration, WYD, rapid test kit)")
     salt["category"] = salt["category"].map(RTK_CATEGORIES)
-    return ReportFrames(urine, salt, frozenset(used))
+    return salt, used
+
+
+def earlier_scopes(session: Session, scope: ReportScope) -> list[ReportScope]:
+    """The same report one, two… periods back (at most `TREND_PERIODS`, latest first): for a
+    survey round, the rounds of its programme that ended before it began; for a year, the
+    earlier years that have samples."""
+    if scope.round_id is not None:
+        current = session.get(SurveyRound, scope.round_id)
+        if current is None:
+            raise NotFoundError(f"no survey round with id {scope.round_id}", field="round_id")
+        rounds = session.scalars(
+            sa.select(SurveyRound.id)
+            .where(SurveyRound.programme_id == current.programme_id,
+                   SurveyRound.period_end < current.period_start)
+            .order_by(SurveyRound.period_start.desc()).limit(TREND_PERIODS)).all()
+        return [replace(scope, round_id=r) for r in rounds]
+    assert scope.year is not None
+    years = [year for year in range(scope.year - 1, scope.year - 1 - TREND_PERIODS, -1)
+             if session.scalar(sa.select(Sample.id).where(
+                 Sample.collected_at >= date(year, 1, 1),
+                 Sample.collected_at < date(year + 1, 1, 1)).limit(1)) is not None]
+    return [replace(scope, year=year) for year in years]
+
+
+def load_frames(session: Session, scope: ReportScope) -> ReportFrames:
+    """The urine and salt frames of a scope, in the columns `reports.stats` documents, and the
+    urine frames of the periods before it."""
+    lookups = _Lookups.read(session)
+    urine, used = _urine(session, scope, lookups)
+    salt, used_salt = _salt(session, scope, lookups)
+    earlier = []
+    for back in earlier_scopes(session, scope):
+        frame, used_before = _urine(session, back, lookups)
+        if len(frame):
+            earlier.append(frame)
+            used |= used_before
+    earlier_urine = pd.concat(earlier, ignore_index=True) if earlier else None
+    if earlier_urine is not None:
+        for name in ("region_code", "group_code", "period", "status"):
+            earlier_urine[name] = earlier_urine[name].astype("category")
+    return ReportFrames(urine, salt, earlier_urine, frozenset(used | used_salt))
 
 
 def region_names(session: Session) -> dict[str, dict[str, str]]:

@@ -189,13 +189,15 @@ def build_pdf(session: Session, job: ReportJob, *, now: Callable[[], datetime],
         laboratory="Regional Reference Laboratory on IDD",
         pooled_label=None if request.scope.region is None else {
             lang: request.scope.region for lang in LANGUAGES})
-    data = prepare_monitoring_data(urine, salt, params=params)
+    data = prepare_monitoring_data(urine, salt, params=params, previous=frames.earlier_urine)
     progress(65, "rendering the PDF")
     pdf = render_monitoring_report(data, params=params, lang=request.lang,
                                    qc_annex=qc_annex(session, frames.method_version_ids))
-    digest = hashlib.sha256(
-        f"{data.urine_fingerprint[0]}:{data.salt_fingerprint[0]}".encode()).hexdigest()
-    return BuiltPdf(pdf, digest, data.urine_fingerprint[1] + data.salt_fingerprint[1], version, data)
+    fingerprints = [data.urine_fingerprint, data.salt_fingerprint]
+    if data.previous_fingerprint is not None:  # the earlier periods behind the trends
+        fingerprints.append(data.previous_fingerprint)
+    digest = hashlib.sha256(":".join(h for h, _ in fingerprints).encode()).hexdigest()
+    return BuiltPdf(pdf, digest, sum(rows for _, rows in fingerprints), version, data)
 
 
 def issue_pdf(session: Session, job: ReportJob, built: BuiltPdf, *, now: datetime) -> ReportJob:

@@ -141,7 +141,7 @@ def test_expected_raw_values_are_deterministic_and_plausible():
     assert all(s.raw["titrant_ml"] == pytest.approx(s.value / 10.58, abs=0.01) for s in salt)
 
 
-def test_cli_generates_and_respects_if_empty(app, session):
+def test_cli_generates_and_respects_if_empty_and_if_new_round(app, session):
     runner = app.test_cli_runner()
     result = runner.invoke(demo_data, ["--seed", "5", "--samples", "80", "--round-code", "CLI-T"])
     assert result.exit_code == 0, result.output
@@ -150,6 +150,11 @@ def test_cli_generates_and_respects_if_empty(app, session):
                           .join(SurveyRound).where(SurveyRound.code == "CLI-T")) == 80
     again = runner.invoke(demo_data, ["--samples", "80", "--if-empty", "--round-code", "CLI-T2"])
     assert again.exit_code == 0 and "samples exist already" in again.output
+    skipped = runner.invoke(demo_data, ["--samples", "10", "--if-new-round", "--round-code", "CLI-T"])
+    assert skipped.exit_code == 0 and "survey round CLI-T exists already" in skipped.output
+    earlier = runner.invoke(demo_data, ["--seed", "6", "--samples", "30", "--year", "2021",
+                                        "--if-new-round"])
+    assert earlier.exit_code == 0 and "round NIS-2021" in earlier.output, earlier.output
     clash = runner.invoke(demo_data, ["--samples", "10", "--round-code", "CLI-T"])
     assert clash.exit_code == 1 and "CLI-T already exists" in clash.output
     bad = runner.invoke(demo_data, ["--samples", "0"])

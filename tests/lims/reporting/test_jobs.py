@@ -5,6 +5,7 @@ makes version 2 and leaves version 1 as it was. Also the `lims report monitoring
 from __future__ import annotations
 
 import io
+import math
 import random
 import threading
 import time
@@ -18,6 +19,7 @@ from pypdf import PdfReader
 
 from lims.analysis.catalogue import seed_methods
 from lims.analysis.models import MethodVersionRow, Result, ResultStatus
+from lims.auth.models import User
 from lims.auth.services import create_user
 from lims.cli import main
 from lims.core.dt import now_utc
@@ -50,10 +52,21 @@ def verify_received(seed: int = 5) -> None:
     """Verified results for every received sample: log-normal UIC (a few censored), titrated salt."""
     session = db.session
     seed_methods(session, now=FIXED_NOW)
-    tech = create_user(session, actor=None, now=FIXED_NOW, username="rtech", password=PASSWORD,
-                       roles=(Role.TECHNICIAN,))
-    reviewer = create_user(session, actor=None, now=FIXED_NOW, username="rrev", password=PASSWORD,
-                           roles=(Role.REVIEWER,))
+    create_user(session, actor=None, now=FIXED_NOW, username="rtech", password=PASSWORD,
+                roles=(Role.TECHNICIAN,))
+    create_user(session, actor=None, now=FIXED_NOW, username="rrev", password=PASSWORD,
+                roles=(Role.REVIEWER,))
+    add_verified_results(seed)
+    create_user(session, actor=None, now=FIXED_NOW, username="minister", password=PASSWORD,
+                roles=(Role.MINISTRY,))
+    session.commit()
+
+
+def add_verified_results(seed: int, uic_median: float = 110.0) -> None:
+    session = db.session
+    tech = session.scalar(sa.select(User).where(User.username == "rtech"))
+    reviewer = session.scalar(sa.select(User).where(User.username == "rrev"))
+    assert tech is not None and reviewer is not None
     methods = {m.code: m.id for m in session.scalars(sa.select(MethodVersionRow))}
     rng = random.Random(seed)
     rows = []
@@ -63,7 +76,7 @@ def verify_received(seed: int = 5) -> None:
                       created_by_id=tech.id, verified_at=FIXED_NOW, verified_by_id=reviewer.id,
                       version=1, is_current=True, flags=[], details={})
         if kind == SampleKind.URINE:
-            value = rng.lognormvariate(4.7, 0.6)
+            value = rng.lognormvariate(math.log(uic_median), 0.6)
             censored = value < 14
             rows.append({**common, "analyte": "uic", "method_version_id": methods["UIC-SK-PLATE"],
                          "unit": "µg/L", "value": None if censored else round(value, 1),
@@ -75,9 +88,7 @@ def verify_received(seed: int = 5) -> None:
     session.execute(sa.insert(Result.__table__), rows)
     session.execute(sa.update(Sample).where(Sample.status == SampleStatus.RECEIVED)
                     .values(status=SampleStatus.VERIFIED))
-    create_user(session, actor=None, now=FIXED_NOW, username="minister", password=PASSWORD,
-                roles=(Role.MINISTRY,))
-    session.commit()
+    session.flush()
 
 
 @pytest.fixture()
@@ -324,3 +335,42 @@ def test_an_idle_worker_wakes_up_when_a_report_is_requested(report_app: Flask) -
             db.session.commit()
         thread.join(timeout=60)
     assert not thread.is_alive() and built
+
+
+def test_a_report_compares_with_the_earlier_round(report_app: Flask) -> None:
+    """A programme's earlier round, with lower UIC, gives the trend table and chart: the
+    difference in medians per region and group, and the earlier data in the fingerprint."""
+    with report_app.app_context():
+        current = db.session.get_one(SurveyRound, round_id(report_app))
+        generate_demo_data(db.session, seed=12, samples=600, now=FIXED_NOW, year=2021,
+                           round_code="NIS-2021", chunk_size=1000)
+        add_verified_results(seed=6, uic_median=70.0)
+        db.session.commit()
+        current_code = current.code
+    client = report_app.test_client()
+    client.post("/login", data={"username": "minister", "password": PASSWORD})
+    form = {"round": str(round_id_of(report_app, current_code)), "lang": "en", "scheme": "WHO2007"}
+    assert client.post("/reports/", data=form).status_code == 302
+    assert run_worker(report_app, once=True) == 1
+    with report_app.app_context():
+        job = db.session.scalar(sa.select(ReportJob))
+        assert job is not None and job.status is JobStatus.DONE, job.error
+        current_rows = db.session.scalar(sa.select(sa.func.count()).select_from(Sample).where(
+            Sample.round_id == round_id_of(report_app, current_code),
+            Sample.status != SampleStatus.CANCELLED))
+        assert job.dataset_rows > current_rows  # the earlier round's urine rows count too
+        job_id = job.id
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(
+        io.BytesIO(client.get(f"/reports/{job_id}.pdf").data)).pages).split())
+    assert "NIS-2021" in text and "Trends" in text
+    sheets = openpyxl.load_workbook(io.BytesIO(client.get(f"/reports/{job_id}.xlsx").data))
+    trends = list(sheets["urine_trends"].values)
+    header, rows = trends[0], trends[1:]
+    assert rows and {r[header.index("earlier_period")] for r in rows} == {"NIS-2021"}
+    national = [r for r in rows if r[header.index("region_code")] == "national"]
+    assert national and all(r[header.index("difference")] > 0 for r in national)
+
+
+def round_id_of(app: Flask, code: str) -> int:
+    with app.app_context():
+        return int(db.session.scalar(sa.select(SurveyRound.id).where(SurveyRound.code == code)))
