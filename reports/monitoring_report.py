@@ -36,6 +36,7 @@ from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
+    Flowable,
     KeepTogether,
     PageBreak,
     Paragraph,
@@ -47,7 +48,7 @@ from reportlab.platypus import (
 
 from reports import charts, texts
 from reports.criteria import INDICATORS, Kind, SaltMethod
-from reports.fonts import SYMBOL_CHARS, register_fonts
+from reports.fonts import SYMBOL_CHARS, register_fonts, runs
 from reports.fonts import markup as escape
 from reports.stats import (
     NATIONAL,
@@ -177,15 +178,47 @@ def wrap(text: str, font: str, size: float, width: float) -> list[str]:
     line after a "/" where it has one (else between letters), as ReportLab's paragraphs would."""
     lines = []
     for line in simpleSplit(text, font, size, width):
-        while len(line) > 1 and stringWidth(line, font, size) > width:
+        while len(line) > 1 and charts.text_width(line, size) > width:
             fits = max(1, next(i for i in range(len(line), 0, -1)
-                               if stringWidth(line[:i], font, size) <= width or i == 1))
+                               if charts.text_width(line[:i], size) <= width or i == 1))
             slash = line.rfind("/", 0, fits)
             cut = slash + 1 if slash > 0 else fits
             lines.append(line[:cut])
             line = line[cut:]
         lines.append(line)
     return lines
+
+
+class _Caption(Flowable):
+    """A short note set line by line, pre-wrapped, "≥"/"≤" in the Symbol font: what a Paragraph
+    would print for plain text, at a fraction of its layout cost (a report has some forty table
+    captions naming the scheme in force)."""
+
+    def __init__(self, text: str, style: ParagraphStyle) -> None:
+        super().__init__()
+        self.text, self.style = text, style
+        self.lines: list[str] = []
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        self.lines = wrap(self.text, self.style.fontName, self.style.fontSize, available_width)
+        self.width = available_width
+        self.height = len(self.lines) * self.style.leading
+        return self.width, self.height
+
+    def getSpaceAfter(self) -> float:  # ReportLab names it
+        return float(self.style.spaceAfter)
+
+    def draw(self) -> None:
+        size, canvas = self.style.fontSize, self.canv
+        canvas.setFillColor(self.style.textColor)
+        y = self.height - size
+        for line in self.lines:
+            x = 0.0
+            for font, piece in runs(line):
+                canvas.setFont(font, size)
+                canvas.drawString(x, y, piece)
+                x += stringWidth(piece, font, size)
+            y -= self.style.leading
 
 
 def _table(
@@ -217,7 +250,7 @@ def _table(
             ]
         )
     )
-    note = Paragraph(escape(caption), st.small)
+    note = _Caption(caption, st.small)
     if len(rows) <= 25:
         return KeepTogether([note, table, Spacer(1, 4)])
     return _Stack([note, table, Spacer(1, 4)])  # long: let it break across pages
