@@ -6,6 +6,8 @@ in its processes, so any number of `lims report worker` processes on any host ca
 queue. A worker claims a job with one conditional UPDATE (the loser of a race updates nothing),
 writes its progress through a connection of its own (so the page shows it while the build's
 transaction is still open), and stores the result once: a done job is never changed again.
+Progress doubles as the worker's heartbeat: a job whose worker died in the middle is queued
+again by the next worker that looks (`recover_abandoned`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import socket
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -50,6 +52,9 @@ RESULT_TABLES = ("urine_results", "salt_results")
 Progress = Callable[[int, str], None]
 #: PostgreSQL channel on which a new request wakes idle workers.
 NOTIFY_CHANNEL = "report_jobs"
+#: A running job with no sign of life from its worker for this long was abandoned. A build
+#: writes progress every few seconds even at national scale, so ten minutes is unambiguous.
+STALE_AFTER = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -118,12 +123,49 @@ def claim_next(session: Session, *, now: datetime, worker: str | None = None) ->
     claimed = session.execute(
         sa.update(ReportJob)
         .where(ReportJob.id == oldest, ReportJob.status == JobStatus.QUEUED)
-        .values(status=JobStatus.RUNNING, started_at=now, progress=1,
+        .values(status=JobStatus.RUNNING, started_at=now, heartbeat_at=now, progress=1,
                 progress_message="started", worker=worker or socket.gethostname())
         .returning(ReportJob.id)
     ).scalar_one_or_none()
     session.commit()
     return session.get(ReportJob, claimed) if claimed is not None else None
+
+
+def recover_abandoned(session: Session, *, now: datetime,
+                      stale_after: timedelta = STALE_AFTER) -> list[int]:
+    """Jobs whose worker stopped in the middle (killed, out of memory, host lost), seen by their
+    heartbeat: one not yet issued is queued again; one whose PDF was issued is marked failed,
+    the PDF kept (its spreadsheet and results were lost with the worker). Each change is one
+    conditional UPDATE, so workers recovering at once cannot both act on a job. Returns the ids."""
+    cutoff = now - stale_after
+    last_sign = sa.func.coalesce(ReportJob.heartbeat_at, ReportJob.started_at)
+    stale = session.execute(sa.select(ReportJob.id, ReportJob.version, ReportJob.worker)
+                            .where(ReportJob.status == JobStatus.RUNNING, last_sign < cutoff)).all()
+    recovered = []
+    for job_id, version, worker in stale:
+        message = f"worker {worker} stopped responding"
+        if version is None:
+            values: dict[str, Any] = dict(status=JobStatus.QUEUED, progress=0, worker=None,
+                                          started_at=None, heartbeat_at=None,
+                                          progress_message=f"{message}; waiting for a worker again")
+        else:
+            values = dict(status=JobStatus.FAILED, finished_at=now, progress_message="failed",
+                          error=f"{message} after the PDF was issued: the spreadsheet and results"
+                                " were not written (the PDF stands; request the report again for"
+                                " them)")
+        changed = session.execute(sa.update(ReportJob).where(
+            ReportJob.id == job_id, ReportJob.status == JobStatus.RUNNING, last_sign < cutoff)
+            .values(**values)).rowcount
+        if changed:
+            recovered.append(job_id)
+            record_event(session, actor=None, now=now, action="report_recovered",
+                         entity_type=REPORT_ENTITY, entity_id=job_id,
+                         entity_label=f"report #{job_id}",
+                         changes={"status": {"before": JobStatus.RUNNING,
+                                             "after": values["status"]}},
+                         reason=message)
+    session.commit()
+    return recovered
 
 
 def qc_annex(session: Session, method_version_ids: Iterable[int]) -> dict[str, Any]:
@@ -210,6 +252,7 @@ def issue_pdf(session: Session, job: ReportJob, built: BuiltPdf, *, now: datetim
     job.dataset_sha256, job.dataset_rows = built.dataset_sha256, built.dataset_rows
     job.version = built.version
     job.progress, job.progress_message = 90, "PDF issued; writing the spreadsheet and the results"
+    job.heartbeat_at = now
     session.flush()
     record_event(session, actor=None, now=now, action="report_issued", entity_type=REPORT_ENTITY,
                  entity_id=job.id, entity_label=f"report #{job.id}",

@@ -49,6 +49,9 @@ class ReportJob(Base):
     requested_at: Mapped[datetime]
     requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     started_at: Mapped[datetime | None]
+    #: Last sign of life of the worker building it (claim, each progress step): a running job
+    #: without one for long was abandoned by its worker (`jobs.recover_abandoned`).
+    heartbeat_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     worker: Mapped[str | None] = mapped_column(sa.String(120))
     #: Set when the PDF is issued (before the spreadsheet and results are attached): an issued

@@ -20,6 +20,7 @@ from lims.reporting.jobs import (
     claim_next,
     fail_job,
     issue_pdf,
+    recover_abandoned,
 )
 from lims.reporting.models import ReportJob
 
@@ -33,7 +34,8 @@ def progress_writer(job_id: int) -> Callable[[int, str], None]:
     def write(percent: int, message: str) -> None:
         with db.engine.begin() as conn:
             conn.execute(sa.update(ReportJob).where(ReportJob.id == job_id)
-                         .values(progress=percent, progress_message=message[:300]))
+                         .values(progress=percent, progress_message=message[:300],
+                                 heartbeat_at=now_utc()))
         log.info("report %s: %d%% %s", job_id, percent, message)
 
     return write
@@ -87,6 +89,8 @@ def run_worker(app: Flask, *, once: bool = False, poll: float = 2.0,
     with _wake_up_call(engine) as wait:
         while not should_stop():
             with app.app_context():
+                for job_id in recover_abandoned(db.session, now=now_utc()):
+                    log.warning("report %s: its worker stopped responding; recovered", job_id)
                 job = run_one()
             if job is not None:
                 built += 1

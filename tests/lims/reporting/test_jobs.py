@@ -10,6 +10,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 
 import openpyxl
 import pytest
@@ -19,6 +20,7 @@ from pypdf import PdfReader
 
 from lims.analysis.catalogue import seed_methods
 from lims.analysis.models import MethodVersionRow, Result, ResultStatus
+from lims.audit.models import AuditEvent
 from lims.auth.models import User
 from lims.auth.services import create_user
 from lims.cli import main
@@ -374,3 +376,38 @@ def test_a_report_compares_with_the_earlier_round(report_app: Flask) -> None:
 def round_id_of(app: Flask, code: str) -> int:
     with app.app_context():
         return int(db.session.scalar(sa.select(SurveyRound.id).where(SurveyRound.code == code)))
+
+
+def test_a_job_abandoned_by_its_worker_is_recovered(report_app: Flask) -> None:
+    """A worker killed mid-build leaves its job running: after ten minutes without a heartbeat
+    the next worker queues it again (and builds it); a job killed after its PDF was issued is
+    marked failed with its PDF kept; a job with a recent heartbeat is left alone."""
+    long_ago = now_utc() - timedelta(minutes=11)
+    with report_app.app_context():
+        session = db.session
+        scope = ReportScope(round_id=round_id(report_app))
+        for lang in ("en", "ru", "kk"):
+            request_report(session, actor=None, now=long_ago, request=ReportRequest(scope, lang=lang))
+        session.commit()
+        lost = claim_next(session, now=long_ago, worker="lost-host")
+        issued = claim_next(session, now=long_ago, worker="lost-host")
+        busy = claim_next(session, now=now_utc(), worker="busy-host")
+        assert lost is not None and issued is not None and busy is not None
+        ids = (lost.id, issued.id, busy.id)
+        built = build_pdf(session, issued, now=now_utc, progress=lambda pct, msg: None)
+        session.rollback()
+        issue_pdf(session, session.get_one(ReportJob, ids[1]), built, now=long_ago)
+        session.commit()
+    assert run_worker(report_app, once=True) == 1  # the requeued one, built again
+    with report_app.app_context():
+        lost, issued, busy = (db.session.get_one(ReportJob, i) for i in ids)
+        assert lost.status is JobStatus.DONE and lost.version == 1 and lost.worker != "lost-host"
+        assert issued.status is JobStatus.FAILED and issued.version == 1
+        assert "lost-host stopped responding after the PDF was issued" in (issued.error or "")
+        assert busy.status is JobStatus.RUNNING and busy.worker == "busy-host"
+        actions = db.session.scalars(sa.select(AuditEvent.entity_id).where(
+            AuditEvent.action == "report_recovered")).all()
+        assert sorted(actions) == sorted(ids[:2])
+    client = report_app.test_client()
+    client.post("/login", data={"username": "minister", "password": PASSWORD})
+    assert client.get(f"/reports/{ids[1]}.pdf").status_code == 200
