@@ -513,7 +513,7 @@ def render_monitoring_report(
 
     story: list = []
     story += _cover(st, lang, params, data)
-    story += [PageBreak()] + _summary(st, lang, params, urine, salt, names)
+    story += [PageBreak()] + _summary(st, lang, params, urine, salt, names, data.trends)
     pooled = f"{t(lang, 'national_table')}: {texts.region_name(names, NATIONAL, lang)}"
     story += [PageBreak(), Paragraph(escape(pooled), st.h1)]
     urine_by_region, salt_by_region = _by_region(urine.table), _by_region(salt)
@@ -624,6 +624,7 @@ def _summary(
     urine: UrineResult,
     salt: pd.DataFrame,
     names: texts.RegionNames,
+    trends: pd.DataFrame | None,
 ) -> list:
     sp = params.stats
     story = [
@@ -659,6 +660,7 @@ def _summary(
                     st.body,
                 )
             )
+    story += _summary_trends(st, lang, params, trends, latest)
     national_salt = salt[(salt.region_code == NATIONAL) & (salt.method != str(SaltMethod.RTK))]
     for row in national_salt.to_dict("records"):
         if row["period"] != _latest(national_salt):
@@ -680,6 +682,28 @@ def _summary(
             )
         )
     story.append(Paragraph(escape(t(lang, "population_note")), st.small))
+    return story
+
+
+def _summary_trends(
+    st: _Styles, lang: str, params: ReportParams, trends: pd.DataFrame | None, latest: str | None
+) -> list:
+    """One line per group: the pooled median now against the latest earlier period's."""
+    if trends is None or not len(trends) or latest is None:
+        return []
+    pooled = trends[(trends.region_code == NATIONAL) & (trends.period == latest)]
+    story = []
+    for group in sorted(set(pooled.group_code), key=lambda g: (g != params.headline_group, g)):
+        row = pooled[pooled.group_code == group].sort_values("earlier_period").iloc[-1]
+        difference = "—" if math.isnan(row["difference"]) else number(row["difference"], lang)
+        if not (math.isnan(row["diff_ci_low"]) or math.isnan(row["diff_ci_high"])):
+            difference += (f"; {t(lang, 'ci95')} {number(row['diff_ci_low'], lang)}"
+                           f"…{number(row['diff_ci_high'], lang)}")
+        story.append(Paragraph(escape(t(
+            lang, "summary_trend", group=label(GROUP_LABELS, group, lang), period=latest,
+            median=value_text(row["median"], math.nan, lang),
+            earlier=value_text(row["earlier_median"], math.nan, lang),
+            earlier_period=row["earlier_period"], difference=difference)), st.body))
     return story
 
 

@@ -61,6 +61,15 @@ _T: dict[str, dict[str, str]] = {
         "kk": "{group}, {period}: {klass} — {regions}.",
         "en": "{group}, {period}: {klass} — {regions}.",
     },
+    "summary_trend": {
+        "ru": "{group}, медиана КЙМ по стране: {median} мкг/л в {period} против {earlier} мкг/л "
+        "в {earlier_period} (разница {difference}).",
+        "kk": "{group}, ел бойынша ЗЙК медианасы: {period} — {median} мкг/л, {earlier_period} — "
+        "{earlier} мкг/л (айырма {difference}).",
+        "en": "{group}, national median UIC: {median} µg/L in {period} against {earlier} µg/L in "
+        "{earlier_period} (difference {difference}).",
+    },
+    "ci95": {"ru": "95 % ДИ", "kk": "95 % СА", "en": "95 % CI"},
     "summary_salt": {
         "ru": "Соль, {period} ({method}): доля проб ≥ {adequate} мг/кг по стране — {pct}; цель ВОЗ "
         "> 90 %.",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import math
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -362,9 +363,13 @@ def test_a_report_compares_with_the_earlier_round(report_app: Flask) -> None:
             Sample.status != SampleStatus.CANCELLED))
         assert job.dataset_rows > current_rows  # the earlier round's urine rows count too
         job_id = job.id
-    text = " ".join(" ".join(page.extract_text() for page in PdfReader(
-        io.BytesIO(client.get(f"/reports/{job_id}.pdf").data)).pages).split())
+    pages = [" ".join(page.extract_text().split()) for page in PdfReader(
+        io.BytesIO(client.get(f"/reports/{job_id}.pdf").data)).pages]
+    text = " ".join(pages)
     assert "NIS-2021" in text and "Trends" in text
+    # the decision makers' page says how the national median moved since the earlier round
+    assert re.search(r"school-age children, national median UIC: [\d.]+ µg/L in NIS-20\d\d "
+                     r"against [\d.]+ µg/L in NIS-2021 \(difference [\d.]+", pages[1]), pages[1]
     sheets = openpyxl.load_workbook(io.BytesIO(client.get(f"/reports/{job_id}.xlsx").data))
     trends = list(sheets["urine_trends"].values)
     header, rows = trends[0], trends[1:]
