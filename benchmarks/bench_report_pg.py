@@ -80,7 +80,7 @@ def timed_report(app: object, **scope: object) -> None:
     from lims.core.dt import now_utc
     from lims.extensions import db
     from lims.reporting.data import ReportScope
-    from lims.reporting.jobs import ReportRequest, request_report
+    from lims.reporting.jobs import PDF_ISSUED, ReportRequest, request_report
     from lims.reporting.worker import run_one
 
     with app.app_context():  # type: ignore[attr-defined]
@@ -92,7 +92,7 @@ def timed_report(app: object, **scope: object) -> None:
         built = run_one(lambda pct, msg: steps.append((time.perf_counter() - start, msg)))
         total = time.perf_counter() - start
         assert built is not None and built.id == job.id, "another worker took the job"
-        issued = next((at for at, message in steps if message.startswith("PDF issued")), math.nan)
+        issued = next((at for at, message in steps if message == PDF_ISSUED), math.nan)
         print(f"{scope}: PDF issued (downloadable) {issued:.2f} s after the request;"
               f" {built.status.value} (spreadsheet and results too) in {total:.2f} s;"
               f" {built.dataset_rows:,} rows, PDF {len(built.pdf or b'') / 1024:.0f} KiB"

@@ -31,7 +31,8 @@ from lims.samples.lifecycle import SampleStatus
 from lims.samples.models import Sample, SampleKind
 from reports.stats import STATUSES
 
-__all__ = ["ReportScope", "ReportFrames", "load_frames", "earlier_scopes", "TREND_PERIODS", "region_names", "SALT_METHODS", "RTK_CATEGORIES"]
+__all__ = ["ReportScope", "ReportFrames", "load_frames", "earlier_scopes", "TREND_PERIODS",
+           "region_names", "SALT_METHODS", "RTK_CATEGORIES"]
 
 #: Method codes → the salt method names `reports.stats` knows.
 SALT_METHODS = {"SALT-TITR": "titration", "SALT-WYD": "wyd", "SALT-RTK": "rtk"}
@@ -64,7 +65,36 @@ class ReportScope:
         return cls(**{k: data.get(k) for k in ("round_id", "year", "region", "group")})
 
 
-def _period(session: Session, scope: ReportScope) -> tuple[str, list[sa.ColumnElement[bool]]]:
+@dataclass(frozen=True)
+class _Lookups:
+    """Id → label of the small reference tables, read once per report."""
+
+    regions: dict[int, str]
+    groups: dict[int, str]
+    salt_methods: dict[int, str]
+
+    @classmethod
+    def read(cls, session: Session) -> _Lookups:
+        methods = session.execute(sa.select(MethodVersionRow.id, MethodVersionRow.code)).all()
+        return cls(dict(session.execute(sa.select(Region.id, Region.iso_code)).all()),
+                   dict(session.execute(sa.select(PopulationGroup.id, PopulationGroup.code)).all()),
+                   {mid: SALT_METHODS[code] for mid, code in methods if code in SALT_METHODS})
+
+    def region_id(self, iso_code: str) -> int:
+        found = [i for i, code in self.regions.items() if code == iso_code]
+        if not found:
+            raise NotFoundError(f"no region with ISO code {iso_code}", field="region")
+        return found[0]
+
+    def group_id(self, code: str) -> int:
+        found = [i for i, group in self.groups.items() if group == code]
+        if not found:
+            raise NotFoundError(f"no population group {code}", field="group")
+        return found[0]
+
+
+def _period(session: Session, scope: ReportScope,
+            lookups: _Lookups) -> tuple[str, list[sa.ColumnElement[bool]]]:
     """The period label of the rows and the conditions that select the scope's samples."""
     conditions: list[sa.ColumnElement[bool]] = [Sample.status != SampleStatus.CANCELLED]
     if scope.round_id is not None:
@@ -79,10 +109,7 @@ def _period(session: Session, scope: ReportScope) -> tuple[str, list[sa.ColumnEl
                        Sample.collected_at < date(scope.year + 1, 1, 1)]
         label = str(scope.year)
     if scope.region:
-        region_id = session.scalar(sa.select(Region.id).where(Region.iso_code == scope.region))
-        if region_id is None:
-            raise NotFoundError(f"no region with ISO code {scope.region}", field="region")
-        conditions.append(Sample.region_id == region_id)
+        conditions.append(Sample.region_id == lookups.region_id(scope.region))
     return label, conditions
 
 
@@ -109,8 +136,9 @@ def _verified(analyte: str) -> Any:
 # region and group codes spelled out; the labels are put back from the small reference tables.
 
 
-def urine_query(session: Session, scope: ReportScope) -> tuple[sa.Select[Any], str]:
-    label, conditions = _period(session, scope)
+def urine_query(session: Session, scope: ReportScope,
+                lookups: _Lookups) -> tuple[sa.Select[Any], str]:
+    label, conditions = _period(session, scope, lookups)
     stmt = (
         sa.select(
             Sample.region_id.label("region_code"),
@@ -128,16 +156,13 @@ def urine_query(session: Session, scope: ReportScope) -> tuple[sa.Select[Any], s
         .where(Sample.kind == SampleKind.URINE, *conditions)
     )
     if scope.group:
-        group_id = session.scalar(sa.select(PopulationGroup.id)
-                                  .where(PopulationGroup.code == scope.group))
-        if group_id is None:
-            raise NotFoundError(f"no population group {scope.group}", field="group")
-        stmt = stmt.where(Participant.population_group_id == group_id)
+        stmt = stmt.where(Participant.population_group_id == lookups.group_id(scope.group))
     return stmt, label
 
 
-def salt_query(session: Session, scope: ReportScope) -> tuple[sa.Select[Any], str]:
-    label, conditions = _period(session, scope)
+def salt_query(session: Session, scope: ReportScope,
+               lookups: _Lookups) -> tuple[sa.Select[Any], str]:
+    label, conditions = _period(session, scope, lookups)
     stmt = (
         sa.select(
             Sample.region_id.label("region_code"),
@@ -177,8 +202,6 @@ def _raw_frame(session: Session, stmt: sa.Select[Any]) -> pd.DataFrame:
         sql = str(stmt.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
         buffer = io.BytesIO()
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        for setting in PG_READING_SETTINGS:
-            cursor.execute(setting)
         with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
             for block in copy:
                 buffer.write(block)
@@ -201,7 +224,8 @@ def _labels(ids: pd.Series, labels: dict[int, str], what: str) -> pd.Categorical
     codes = table[values]
     if (codes < 0).any():
         bad = pd.Series(values[codes < 0]).value_counts().sort_index()
-        listed = ", ".join(f"id {k} ({n:,} row{'' if n == 1 else 's'})" for k, n in bad.head(5).items())
+        listed = ", ".join(f"id {k} ({n:,} row{'' if n == 1 else 's'})"
+                           for k, n in bad.head(5).items())
         raise ValidationError(f"{what}: {listed}", field=str(ids.name))
     return pd.Categorical.from_codes(codes, categories=categories).remove_unused_categories()
 
@@ -233,24 +257,8 @@ def _method_ids(column: pd.Series) -> set[int]:
     return {int(v) for v in column.dropna().unique()}
 
 
-@dataclass(frozen=True)
-class _Lookups:
-    """Id → label of the small reference tables, read once per report."""
-
-    regions: dict[int, str]
-    groups: dict[int, str]
-    salt_methods: dict[int, str]
-
-    @classmethod
-    def read(cls, session: Session) -> _Lookups:
-        methods = session.execute(sa.select(MethodVersionRow.id, MethodVersionRow.code)).all()
-        return cls(dict(session.execute(sa.select(Region.id, Region.iso_code)).all()),
-                   dict(session.execute(sa.select(PopulationGroup.id, PopulationGroup.code)).all()),
-                   {mid: SALT_METHODS[code] for mid, code in methods if code in SALT_METHODS})
-
-
 def _urine(session: Session, scope: ReportScope, lookups: _Lookups) -> tuple[pd.DataFrame, set[int]]:
-    stmt, label = urine_query(session, scope)
+    stmt, label = urine_query(session, scope, lookups)
     urine = _raw_frame(session, stmt)
     _decode(urine, label, lookups.regions)
     urine["group_code"] = _labels(urine["group_code"], lookups.groups,
@@ -260,7 +268,7 @@ def _urine(session: Session, scope: ReportScope, lookups: _Lookups) -> tuple[pd.
 
 
 def _salt(session: Session, scope: ReportScope, lookups: _Lookups) -> tuple[pd.DataFrame, set[int]]:
-    stmt, label = salt_query(session, scope)
+    stmt, label = salt_query(session, scope, lookups)
     salt = _raw_frame(session, stmt)
     _decode(salt, label, lookups.regions)
     used = _method_ids(salt["method"])
@@ -298,6 +306,9 @@ def earlier_scopes(session: Session, scope: ReportScope) -> list[ReportScope]:
 def load_frames(session: Session, scope: ReportScope) -> ReportFrames:
     """The urine and salt frames of a scope, in the columns `reports.stats` documents, and the
     urine frames of the periods before it."""
+    if session.get_bind().dialect.name == "postgresql":
+        for setting in PG_READING_SETTINGS:
+            session.execute(sa.text(setting))
     lookups = _Lookups.read(session)
     urine, used = _urine(session, scope, lookups)
     salt, used_salt = _salt(session, scope, lookups)

@@ -50,6 +50,8 @@ REPORT_ENTITY = "report"
 #: Tables of de-identified results: shipped as CSV in a ZIP, not in the spreadsheet.
 RESULT_TABLES = ("urine_results", "salt_results")
 Progress = Callable[[int, str], None]
+#: Progress message from the moment the PDF is downloadable.
+PDF_ISSUED = "PDF issued; writing the spreadsheet and the results"
 #: PostgreSQL channel on which a new request wakes idle workers.
 NOTIFY_CHANNEL = "report_jobs"
 #: A running job with no sign of life from its worker for this long was abandoned. A build
@@ -251,7 +253,7 @@ def issue_pdf(session: Session, job: ReportJob, built: BuiltPdf, *, now: datetim
     job.pdf = built.pdf
     job.dataset_sha256, job.dataset_rows = built.dataset_sha256, built.dataset_rows
     job.version = built.version
-    job.progress, job.progress_message = 90, "PDF issued; writing the spreadsheet and the results"
+    job.progress, job.progress_message = 90, PDF_ISSUED
     job.heartbeat_at = now
     session.flush()
     record_event(session, actor=None, now=now, action="report_issued", entity_type=REPORT_ENTITY,

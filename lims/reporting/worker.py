@@ -14,6 +14,7 @@ from lims.core.dt import now_utc
 from lims.extensions import db
 from lims.reporting.jobs import (
     NOTIFY_CHANNEL,
+    PDF_ISSUED,
     attach_tables,
     build_pdf,
     build_tables,
@@ -66,7 +67,7 @@ def run_one(extra_progress: Callable[[int, str], None] | None = None) -> ReportJ
         session.commit()
         log.info("report %s: PDF issued as version %s", job_id, built.version)
         if extra_progress is not None:
-            extra_progress(90, "PDF issued; writing the spreadsheet and the results")
+            extra_progress(90, PDF_ISSUED)
         xlsx, results_zip = build_tables(built.data)
         attach_tables(session, session.get_one(ReportJob, job_id), xlsx, results_zip, now=now_utc())
         session.commit()
