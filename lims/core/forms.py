@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import Field
+from wtforms import DecimalField, Field, FloatField
 
 from lims.core.errors import LimsError
 
@@ -15,12 +15,41 @@ def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
+class CommaDecimalField(DecimalField):
+    """Russian and Kazakh write ``4,5``; a technician may type either separator."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata([_decimal_point(v) for v in valuelist])
+
+
+class CommaFloatField(FloatField):
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata([_decimal_point(v) for v in valuelist])
+
+
+def _decimal_point(value: Any) -> Any:
+    """``4,5`` → ``4.5``; a value with both separators or several commas is left to fail."""
+    if isinstance(value, str):
+        value = value.strip().replace("\u00a0", "").replace(" ", "")
+        if value.count(",") == 1 and "." not in value:
+            return value.replace(",", ".")
+    return value
+
+
+# Every decimal input of every form accepts the comma, without each form having to ask for it.
+_COMMA_FIELDS: dict[type, type] = {DecimalField: CommaDecimalField, FloatField: CommaFloatField}
+
+
 class LimsForm(FlaskForm):
     class Meta:
         def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Any:
             filters = list(unbound_field.kwargs.get("filters", []))
-            filters.insert(0, _strip)
-            unbound_field.kwargs["filters"] = filters
+            if _strip not in filters:  # the unbound field is shared by every instance of the form
+                filters.insert(0, _strip)
+                unbound_field.kwargs["filters"] = filters
+            comma_class = _COMMA_FIELDS.get(unbound_field.field_class)
+            if comma_class is not None:
+                unbound_field.field_class = comma_class
             return unbound_field.bind(form=form, **options)
 
     def first_error(self) -> str | None:

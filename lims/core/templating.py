@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import Flask, request, url_for
-from flask_babel import format_date, format_datetime, get_locale, gettext
+from flask_babel import format_date, format_datetime, format_decimal, get_locale, gettext
 from flask_login import current_user
 
 from lims.core.labels import label
@@ -19,6 +19,15 @@ def fmt_datetime(value: datetime | None) -> str:
 
 def fmt_date(value: date | datetime | None) -> str:
     return "" if value is None else format_date(value, "medium")
+
+
+def fmt_number(value: float | int | None, digits: int = 1) -> str:
+    """A number as the reader's locale writes it (``4,5`` in ru/kk, ``4.5`` in en; grouped
+    thousands), with exactly ``digits`` decimals, so columns line up."""
+    if value is None:
+        return "—"
+    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+    return format_decimal(value, format=pattern)
 
 
 def url_with(**changes: Any) -> str:
@@ -59,6 +68,7 @@ def safe_next(target: str | None, default: str) -> str:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = fmt_datetime
     app.jinja_env.filters["date"] = fmt_date
+    app.jinja_env.filters["number"] = fmt_number
     app.jinja_env.filters["label"] = label
     app.jinja_env.globals["status_label"] = label
     app.jinja_env.globals["audit_value"] = audit_value
