@@ -4,8 +4,8 @@ every status change goes through.
 ``lifecycle`` says whether a transition may happen; this module makes it happen: it maps the
 state machine's refusals onto the ``LimsError`` hierarchy (so a form, the API and the CLI all
 report them the same way), sets the status and timestamps, and writes the audit event in the
-same transaction. Services flush and never commit. Their messages are plain English, like the
-other services': they also run outside a request (CLI, demo data), where no locale exists.
+same transaction. Services flush and never commit. Their messages are translated when raised
+(``gettext`` works in a request, the CLI and the demo-data generator alike).
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.orm import Session
 
 from lims.audit.service import apply_changes, record_event
@@ -26,6 +28,8 @@ from lims.core.errors import (
     PermissionDenied,
     ValidationError,
 )
+from lims.core.labels import label
+from lims.core.templating import fmt_number
 from lims.monitoring.models import SampleKindRef
 from lims.samples.lifecycle import (
     IllegalTransition,
@@ -52,8 +56,9 @@ class ReceiptRefused(BusinessRuleViolation):
 
 
 def _words(value: str) -> str:
-    """An enum value as words for a message ("in_analysis" → "in analysis")."""
-    return value.replace("_", " ")
+    """An enum value as its translated label, lower-cased to sit inside a sentence
+    ("in_analysis" → "in analysis")."""
+    return label(value).lower()
 
 
 def check_action(
@@ -63,19 +68,20 @@ def check_action(
     try:
         return check_transition(sample.status, action, actor.permissions, reason)
     except IllegalTransition as exc:
-        allowed = ", ".join(_words(a) for a in actions_from(exc.status)) or "nothing"
+        allowed = ", ".join(_words(a) for a in actions_from(exc.status)) or _("nothing")
         raise InvalidTransition(
-            f"Cannot {_words(action)} sample {sample.accession}: it is {_words(exc.status)}"
-            f" (possible now: {allowed})."
+            _("Cannot %(action)s sample %(accession)s: it is %(status)s (possible now: %(allowed)s).",
+              action=_words(action), accession=sample.accession, status=_words(exc.status),
+              allowed=allowed)
         ) from exc
     except TransitionNotPermitted as exc:
         raise PermissionDenied(
-            f"You may not {_words(action)} samples"
-            f" (needs the '{exc.transition.permission.value}' permission)."
+            _("You may not %(action)s samples (needs the '%(permission)s' permission).",
+              action=_words(action), permission=exc.transition.permission.value)
         ) from exc
     except ReasonRequired as exc:
         raise ValidationError(
-            f"A reason is required to {_words(action)} a sample.", field="reason"
+            _("A reason is required to %(action)s a sample.", action=_words(action)), field="reason"
         ) from exc
 
 
@@ -120,13 +126,15 @@ def _refuse_unless_registered(sample: Sample) -> None:
     last = latest_receipt(sample)
     if last is None:
         raise ConflictError(
-            f"Sample {sample.accession} is {_words(sample.status)} and cannot be received.",
+            _("Sample %(accession)s is %(status)s and cannot be received.",
+              accession=sample.accession, status=_words(sample.status)),
             field="accession",
         )
     raise ConflictError(
-        f"Sample {sample.accession} was already {last.decision.value} at"
-        f" {last.received_at:%Y-%m-%d %H:%M} UTC by {last.received_by.username};"
-        f" it is now {_words(sample.status)}.",
+        _("Sample %(accession)s was already %(decision)s at %(when)s UTC by %(user)s;"
+          " it is now %(status)s.", accession=sample.accession, decision=_words(last.decision),
+          when=f"{last.received_at:%Y-%m-%d %H:%M}", user=last.received_by.username,
+          status=_words(sample.status)),
         field="accession",
     )
 
@@ -134,10 +142,10 @@ def _refuse_unless_registered(sample: Sample) -> None:
 def _rejection_text(rejection_reason: RejectionReason | None, note: str | None) -> str:
     """The audit reason of a rejection: the technician's note, else the reason's code."""
     if rejection_reason is None:
-        raise ValidationError("Choose a rejection reason.", field="rejection_reason")
+        raise ValidationError(_("Choose a rejection reason."), field="rejection_reason")
     if rejection_reason is RejectionReason.OTHER and not note:
-        raise ValidationError("Describe the problem in the note when the reason is 'other'.",
-                              field="note")
+        raise ValidationError(_("Describe the problem in the note when the reason is '%(other)s'.",
+                                other=label(RejectionReason.OTHER)), field="note")
     return note or rejection_reason.value
 
 
@@ -162,23 +170,27 @@ def check_acceptable(
     A urine volume not re-measured at receipt is taken as the registered one."""
     if container_intact is False:
         raise ReceiptRefused(
-            "A container that is not intact cannot be accepted: reject the sample as leaking.",
+            _("A container that is not intact cannot be accepted: reject the sample as leaking."),
             field="container_intact", suggested_reason=RejectionReason.LEAKING,
         )
     minimum = minimum_volume(session, sample, min_volume_ml)
     volume = volume_ml if volume_ml is not None else sample.volume_ml
     if minimum is not None and (volume is None or volume < minimum):
         raise ReceiptRefused(
-            f"{volume if volume is not None else 'No'} mL is below the minimum of {minimum} mL:"
-            " reject the sample for insufficient volume.",
+            _("%(volume)s mL is below the minimum of %(minimum)s mL: reject the sample for"
+              " insufficient volume.", volume=fmt_number(volume, 2), minimum=fmt_number(minimum, 2))
+            if volume is not None else
+            _("No volume is recorded and the minimum is %(minimum)s mL: reject the sample for"
+              " insufficient volume.", minimum=fmt_number(minimum, 2)),
             field="volume_ml", suggested_reason=RejectionReason.INSUFFICIENT_VOLUME,
         )
     ref = session.get(SampleKindRef, sample.kind.value)
     if ref is not None and ref.max_age_days is not None:
         if now - sample.collected_at > timedelta(days=ref.max_age_days):
             raise ReceiptRefused(
-                f"The sample was collected more than {ref.max_age_days} days ago:"
-                " reject it as too old.",
+                ngettext("The sample was collected more than %(num)d day ago: reject it as too old.",
+                         "The sample was collected more than %(num)d days ago: reject it as too old.",
+                         ref.max_age_days),
                 field="decision", suggested_reason=RejectionReason.TOO_OLD,
             )
 
@@ -201,15 +213,15 @@ def receive_sample(
     _refuse_unless_registered(sample)
     if now < sample.collected_at:
         raise BusinessRuleViolation(
-            "The receipt time is before the sample was collected"
-            f" ({sample.collected_at:%Y-%m-%d %H:%M} UTC)."
+            _("The receipt time is before the sample was collected (%(collected)s UTC).",
+              collected=f"{sample.collected_at:%Y-%m-%d %H:%M}")
         )
     if volume_ml is not None and volume_ml < 0:
-        raise ValidationError("The volume cannot be negative.", field="volume_ml")
+        raise ValidationError(_("The volume cannot be negative."), field="volume_ml")
     if decision is ReceiptDecision.ACCEPTED:
         if rejection_reason is not None:
             raise ValidationError(
-                "A rejection reason was chosen: set the decision to reject, or clear the reason.",
+                _("A rejection reason was chosen: set the decision to reject, or clear the reason."),
                 field="decision",
             )
         action, reason = SampleAction.RECEIVE, None
