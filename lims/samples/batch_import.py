@@ -22,8 +22,10 @@ from typing import Any
 
 import pandas as pd
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from lims.core.errors import ValidationError
+from lims.core.labels import label
 from lims.monitoring.models import PhysiologicalStatus, Sex
 from lims.samples.models import SaltPackaging, SaltSource, SampleKind, UrineContainer
 
@@ -77,6 +79,11 @@ class CellError(ValueError):
 
 def column_for(field_name: str) -> str:
     return FIELD_COLUMNS.get(field_name, field_name)
+
+
+def too_long(max_length: int) -> str:
+    """The message for a text longer than ``max_length``, shared with the registration rules."""
+    return ngettext("at most %(num)d character", "at most %(num)d characters", max_length)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -140,8 +147,9 @@ def parse_file(data: bytes, filename: str, *, kind: SampleKind | None, timezone:
     if frame.empty:
         raise _file_error(_("the file has no data rows"))
     if len(frame) > max_rows:
-        raise _file_error(_("the file has %(n)d rows; at most %(max)d can be registered at once",
-                            n=len(frame), max=max_rows))
+        raise _file_error(ngettext("the file has %(num)d row; at most %(max)d can be registered at once",
+                                   "the file has %(num)d rows; at most %(max)d can be registered at once",
+                                   len(frame), max=max_rows))
     kind, kind_errors = _file_kind(frame, kind)
     _check_columns(frame, kind)
     parsed = ParsedFile(kind=kind, errors=kind_errors)
@@ -184,7 +192,7 @@ def _file_kind(frame: pd.DataFrame, chosen: SampleKind | None) -> tuple[SampleKi
         for value, number in seen.items():
             if value != chosen:
                 errors.append(RowError(number, KIND_COLUMN,
-                                       _("this file is registered as %(kind)s samples", kind=chosen.value)))
+                                       _("this file is registered as %(kind)s samples", kind=label(chosen).lower())))
         return chosen, errors
     if len(seen) != 1:
         message = (_("a file holds one kind of sample: register urine and salt in separate files")
@@ -211,7 +219,7 @@ def _check_columns(frame: pd.DataFrame, kind: SampleKind) -> None:
         parts.append(_("unknown columns: %(cols)s", cols=", ".join(unknown)))
     if duplicated:
         parts.append(_("repeated columns: %(cols)s", cols=", ".join(duplicated)))
-    message = "; ".join(parts) + ". " + _("Expected columns for %(kind)s: %(cols)s", kind=kind.value,
+    message = "; ".join(parts) + ". " + _("Expected columns for %(kind)s: %(cols)s", kind=label(kind).lower(),
                                              cols=", ".join(REQUIRED[kind] + OPTIONAL[kind]))
     raise ValidationError(message, field="file", errors=[e.as_dict() for e in errors])
 
@@ -241,7 +249,7 @@ def _required_text(max_length: int) -> Converter:
         if not text:
             raise CellError(_("required"))
         if len(text) > max_length:
-            raise CellError(_("at most %(n)d characters", n=max_length))
+            raise CellError(too_long(max_length))
         return text
 
     return convert
@@ -250,7 +258,7 @@ def _required_text(max_length: int) -> Converter:
 def _optional_text(max_length: int) -> Converter:
     def convert(text: str, _tz: tzinfo) -> str | None:
         if len(text) > max_length:
-            raise CellError(_("at most %(n)d characters", n=max_length))
+            raise CellError(too_long(max_length))
         return text or None
 
     return convert

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import format_date, get_locale, get_timezone, to_user_timezone, to_utc
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from markupsafe import Markup, escape
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
@@ -23,6 +24,7 @@ from lims.core.dt import now_utc
 from lims.core.errors import LimsError, ValidationError
 from lims.core.forms import LimsForm
 from lims.core.permissions import Permission
+from lims.core.templating import fmt_number
 from lims.extensions import db
 from lims.monitoring.models import Cluster, PopulationGroup, SampleKindRef
 from lims.samples.accession import normalise_query
@@ -37,7 +39,7 @@ from lims.samples.registration import (
     register_salt_sample,
     register_urine_sample,
 )
-from reports.labels import DEFAULT_SHEET, SHEETS, LabelData, LabelError, render_labels
+from reports.labels import DEFAULT_SHEET, SHEETS, LabelData, LabelError, SheetLayout, render_labels
 
 # Above this many clusters in a round the datalist is left out: the code is typed or scanned
 # and checked on the server, so the page stays small at any survey size.
@@ -114,7 +116,7 @@ def _flash_registered(sample: Sample) -> None:
                    accession=escape(sample.accession), url=escape(label_url))), "success")
     if "low_volume" in intake_flags(sample.volume_ml, db.session.get(SampleKindRef, sample.kind.value)):
         flash(_("%(accession)s: volume %(volume)s mL is below the minimum; receipt will reject it unless "
-                "more is sent.", accession=sample.accession, volume=sample.volume_ml), "warning")
+                "more is sent.", accession=sample.accession, volume=fmt_number(sample.volume_ml, 2)), "warning")
 
 
 def _sticky_args(form: LimsForm, names: tuple[str, ...]) -> dict[str, Any]:
@@ -132,7 +134,8 @@ def _register_page(form: LimsForm, template: str) -> tuple[str, int]:
     status = 422 if request.method == "POST" else 200
     round_id = getattr(form, "round_id").data
     return render_template(template, form=form, cluster_codes=_cluster_codes(round_id),
-                           sheets=SHEETS, default_sheet=_default_sheet(), last=request.args.get("last")), status
+                           sheets=_sheet_options(), default_sheet=_default_sheet(),
+                           last=request.args.get("last")), status
 
 
 # --- registering one sample --------------------------------------------------------------------
@@ -210,13 +213,14 @@ def batch_intake() -> Response | tuple[str, int]:
             _attach_error(form, error)
         else:
             db.session.commit()
-            flash(_("Registered %(n)d samples from %(file)s.", n=batch.row_count, file=batch.filename), "success")
+            flash(ngettext("Registered %(num)d sample from %(file)s.", "Registered %(num)d samples from %(file)s.",
+                           batch.row_count, file=batch.filename), "success")
             return redirect(url_for(".batch_intake", batch=batch.id))
     shown = db.session.get(IntakeBatch, request.args.get("batch", type=int) or 0)
     recent = list(db.session.scalars(sa.select(IntakeBatch).order_by(IntakeBatch.id.desc()).limit(10)))
     status = 422 if request.method == "POST" else 200
     return render_template("samples/batch_intake.html", form=form, problems=problems, shown=shown,
-                           recent=recent, sheets=SHEETS, default_sheet=_default_sheet(),
+                           recent=recent, sheets=_sheet_options(), default_sheet=_default_sheet(),
                            kinds=list(SampleKind), max_rows=current_app.config["INTAKE_MAX_ROWS"]), status
 
 
@@ -238,6 +242,22 @@ def _default_sheet() -> str:
     return sheet if sheet in SHEETS else DEFAULT_SHEET
 
 
+def _sheet_description(layout: SheetLayout) -> str:
+    """What the sheet choice shows, in the reader's language (``reports`` keeps its English
+    description for the PDF side)."""
+    size = _("%(width)s × %(height)s mm", width=fmt_number(layout.label_width, 1),
+             height=fmt_number(layout.label_height, 1))
+    if layout.per_page == 1:
+        return _("%(code)s · one label per page · %(size)s", code=layout.code, size=size)
+    return ngettext("%(code)s · %(num)d label per sheet · %(size)s",
+                    "%(code)s · %(num)d labels per sheet · %(size)s", layout.per_page,
+                    code=layout.code, size=size)
+
+
+def _sheet_options() -> dict[str, str]:
+    return {code: _sheet_description(layout) for code, layout in SHEETS.items()}
+
+
 def _label_options(args: Mapping[str, str]) -> tuple[str, int]:
     sheet = args.get("sheet") or _default_sheet()
     start = args.get("start") or "1"
@@ -245,6 +265,11 @@ def _label_options(args: Mapping[str, str]) -> tuple[str, int]:
         raise ValidationError(_("unknown label sheet %(sheet)s", sheet=sheet), field="sheet")
     if not start.isdigit():
         raise ValidationError(_("the start position must be a whole number"), field="start")
+    # Checked here as well as in ``render_labels`` so the message is in the reader's language.
+    per_page = SHEETS[sheet].per_page
+    if not 1 <= int(start) <= per_page:
+        raise ValidationError(_("the start position must be between 1 and %(max)d on sheet %(sheet)s",
+                                max=per_page, sheet=sheet), field="start")
     return sheet, int(start)
 
 
@@ -294,8 +319,9 @@ def labels() -> Response:
     if not wanted:
         raise ValidationError(_("choose at least one sample"), field="accession")
     if len(wanted) > MAX_SELECTED_LABELS:
-        raise ValidationError(_("at most %(n)d labels at once; print a batch's labels from its page",
-                                n=MAX_SELECTED_LABELS), field="accession")
+        raise ValidationError(ngettext("at most %(num)d label at once; print a batch's labels from its page",
+                                       "at most %(num)d labels at once; print a batch's labels from its page",
+                                       MAX_SELECTED_LABELS), field="accession")
     return _labels_pdf(Sample.accession.in_(wanted), sheet, start, "labels.pdf")
 
 

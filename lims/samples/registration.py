@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
@@ -27,6 +28,7 @@ from lims.audit.models import AuditEvent
 from lims.audit.service import audit_row, record_event
 from lims.core.bulk import bulk_insert
 from lims.core.errors import ConflictError, NotFoundError, ValidationError
+from lims.core.labels import label
 from lims.monitoring.models import (
     Cluster,
     Household,
@@ -235,7 +237,7 @@ def check_intake(session: Session, *, now: datetime, kind: SampleKind, items: Se
     max_age = plan.kind_ref.max_age_days if plan.kind_ref else None
     for index, item in enumerate(items):
         if item.kind != kind:
-            plan.add(index, "kind", _("expected a %(kind)s sample", kind=kind.value))
+            plan.add(index, "kind", _("expected a %(kind)s sample", kind=label(kind).lower()))
             continue
         cluster = plan.clusters.get(item.cluster_id)
         if cluster is None:
@@ -247,7 +249,7 @@ def check_intake(session: Session, *, now: datetime, kind: SampleKind, items: Se
                                             round=survey_round.code))
         _check_collected_at(plan, index, item.collected_at, now, max_age)
         if item.household_code is not None and len(item.household_code) > CODE_MAX_LENGTH:
-            plan.add(index, "household_code", _("at most %(n)d characters", n=CODE_MAX_LENGTH))
+            plan.add(index, "household_code", batch_import.too_long(CODE_MAX_LENGTH))
         if isinstance(item, UrineIntake):
             _check_urine(plan, index, item, cluster)
         else:
@@ -262,8 +264,9 @@ def _check_collected_at(plan: IntakePlan, index: int, collected_at: datetime, no
     if collected_at > now:
         plan.add(index, "collected_at", _("collection time is in the future"))
     elif max_age_days is not None and now - collected_at > timedelta(days=max_age_days):
-        plan.add(index, "collected_at", _("collected more than %(days)d days ago: too old to register",
-                                          days=max_age_days))
+        plan.add(index, "collected_at",
+                 ngettext("collected more than %(num)d day ago: too old to register",
+                          "collected more than %(num)d days ago: too old to register", max_age_days))
 
 
 def _check_urine(plan: IntakePlan, index: int, item: UrineIntake, cluster: Cluster) -> None:
@@ -273,7 +276,7 @@ def _check_urine(plan: IntakePlan, index: int, item: UrineIntake, cluster: Clust
         plan.add(index, "participant_code", _("a participant code is required"))
         return
     if len(item.participant_code) > CODE_MAX_LENGTH:
-        plan.add(index, "participant_code", _("at most %(n)d characters", n=CODE_MAX_LENGTH))
+        plan.add(index, "participant_code", batch_import.too_long(CODE_MAX_LENGTH))
         return
     existing = plan.participants.get((cluster.round_id, item.participant_code))
     if existing is not None:
@@ -291,7 +294,7 @@ def _check_urine(plan: IntakePlan, index: int, item: UrineIntake, cluster: Clust
         _check_age(plan, index, item.age_months, group)
     if item.physiological_status != PhysiologicalStatus.NONE and item.sex != Sex.FEMALE:
         plan.add(index, "physiological_status",
-                 _("%(status)s applies only to female participants", status=item.physiological_status.value))
+                 _("%(status)s applies only to female participants", status=label(item.physiological_status)))
 
 
 def _check_age(plan: IntakePlan, index: int, age_months: int, group: PopulationGroup) -> None:
@@ -313,10 +316,10 @@ def _check_same_participant(plan: IntakePlan, index: int, item: UrineIntake, exi
     if existing.age_months != item.age_months:
         differences.append(_("age %(a)d months (now %(b)d)", a=existing.age_months, b=item.age_months))
     if existing.sex != item.sex:
-        differences.append(_("sex %(a)s (now %(b)s)", a=existing.sex.value, b=item.sex.value))
+        differences.append(_("sex %(a)s (now %(b)s)", a=label(existing.sex), b=label(item.sex)))
     if existing.physiological_status != item.physiological_status:
-        differences.append(_("status %(a)s (now %(b)s)", a=existing.physiological_status.value,
-                             b=item.physiological_status.value))
+        differences.append(_("status %(a)s (now %(b)s)", a=label(existing.physiological_status),
+                             b=label(item.physiological_status)))
     if stored_group != item.population_group_code:
         differences.append(_("group %(a)s (now %(b)s)", a=stored_group, b=item.population_group_code))
     if existing.cluster_id != item.cluster_id:
@@ -337,9 +340,9 @@ def _check_salt(plan: IntakePlan, index: int, item: SaltIntake) -> None:
     if item.salt_source != SaltSource.HOUSEHOLD and item.household_code:
         plan.add(index, "household_code",
                  _("only household salt is linked to a household (source is %(source)s)",
-                   source=item.salt_source.value))
+                   source=label(item.salt_source)))
     if item.brand is not None and len(item.brand) > BRAND_MAX_LENGTH:
-        plan.add(index, "brand", _("at most %(n)d characters", n=BRAND_MAX_LENGTH))
+        plan.add(index, "brand", batch_import.too_long(BRAND_MAX_LENGTH))
 
 
 def intake_flags(volume_ml: Decimal | None, kind_ref: SampleKindRef | None) -> list[str]:
@@ -578,7 +581,8 @@ def register_intake_file(
     if errors:
         errors.sort(key=lambda e: (e.row, e.column))
         raise ValidationError(
-            _("%(n)d problem(s) in %(file)s: nothing was registered", n=len(errors), file=filename),
+            ngettext("%(num)d problem in %(file)s: nothing was registered",
+                     "%(num)d problems in %(file)s: nothing was registered", len(errors), file=filename),
             errors=[e.as_dict() for e in errors],
         )
     batch = IntakeBatch(filename=filename[:255], sha256=hashlib.sha256(data).hexdigest(), kind=parsed.kind,

@@ -229,6 +229,6 @@ def test_batch_page_lists_every_problem(session, make_user, login, cluster):
     }, content_type="multipart/form-data")
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert "2 problem(s) in bad.csv: nothing was registered" in page
+    assert "2 problems in bad.csv: nothing was registered" in page
     assert "expected a whole number, got &#39;abc&#39;" in page and "collection time is in the future" in page
     assert session.scalar(sa.select(sa.func.count()).select_from(Sample).where(Sample.cluster_id == cluster.id)) == 0
