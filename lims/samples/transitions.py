@@ -133,7 +133,7 @@ def _refuse_unless_registered(sample: Sample) -> None:
     raise ConflictError(
         _("Sample %(accession)s was already %(decision)s at %(when)s UTC by %(user)s;"
           " it is now %(status)s.", accession=sample.accession, decision=_words(last.decision),
-          when=f"{last.received_at:%Y-%m-%d %H:%M}", user=last.received_by.username,
+          when=last.received_at.strftime("%Y-%m-%d %H:%M"), user=last.received_by.username,
           status=_words(sample.status)),
         field="accession",
     )
@@ -214,7 +214,7 @@ def receive_sample(
     if now < sample.collected_at:
         raise BusinessRuleViolation(
             _("The receipt time is before the sample was collected (%(collected)s UTC).",
-              collected=f"{sample.collected_at:%Y-%m-%d %H:%M}")
+              collected=sample.collected_at.strftime("%Y-%m-%d %H:%M"))
         )
     if volume_ml is not None and volume_ml < 0:
         raise ValidationError(_("The volume cannot be negative."), field="volume_ml")
