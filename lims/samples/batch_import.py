@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from lims.core.errors import ValidationError
@@ -43,6 +44,49 @@ OPTIONAL: dict[SampleKind, tuple[str, ...]] = {
 }
 # Service field name -> spreadsheet column, where they differ.
 FIELD_COLUMNS = {"cluster_id": "cluster_code", "population_group_code": "population_group"}
+
+# What each column holds, for the guide on the intake page (the column names themselves are codes
+# the file must use as they are, in every language).
+COLUMN_MEANINGS: dict[str, Any] = {
+    "cluster_code": _l("Cluster code in the chosen survey round"),
+    "participant_code": _l("Participant code (a code only, never a name)"),
+    "age_months": _l("Age in whole months"),
+    "sex": _l("Sex"),
+    "physiological_status": _l("Pregnancy / lactation (empty: neither)"),
+    "population_group": _l("Population group code"),
+    "household_code": _l("Household code: links the urine samples and the salt sample of a household"),
+    "volume_ml": _l("Urine volume, mL (4.5 or 4,5)"),
+    "container": _l("Container"),
+    "salt_source": _l("Salt source"),
+    "brand": _l("Brand on the pack"),
+    "packaging": _l("Packaging"),
+    "iodized_per_label": _l("Iodized according to the label: yes or no"),
+    "collected_at": _l("Collection date or time, lab time: YYYY-MM-DD or YYYY-MM-DD HH:MM"),
+    "notes": _l("Notes (free text)"),
+    KIND_COLUMN: _l("Kind of sample, when it is not chosen on the page"),
+}
+CHOICE_CODES: dict[str, type[StrEnum]] = {
+    "sex": Sex, "physiological_status": PhysiologicalStatus, "container": UrineContainer,
+    "salt_source": SaltSource, "packaging": SaltPackaging, KIND_COLUMN: SampleKind,
+}
+
+
+@dataclass(frozen=True)
+class ColumnGuide:
+    column: str
+    required: bool
+    meaning: str
+    codes: str  # the values a choice column takes, as the file writes them
+
+
+def column_guide(kind: SampleKind) -> list[ColumnGuide]:
+    """The columns of a ``kind`` file, required first, with their meaning and codes."""
+    return [
+        ColumnGuide(column, column in REQUIRED[kind], str(COLUMN_MEANINGS[column]),
+                    ", ".join(m.value for m in CHOICE_CODES[column]) if column in CHOICE_CODES else "")
+        for column in REQUIRED[kind] + OPTIONAL[kind]
+    ]
+
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?$")
 _WHOLE = re.compile(r"^\d+(\.0+)?$")

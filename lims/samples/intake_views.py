@@ -28,6 +28,7 @@ from lims.core.templating import fmt_number
 from lims.extensions import db
 from lims.monitoring.models import Cluster, PopulationGroup, SampleKindRef
 from lims.samples.accession import normalise_query
+from lims.samples.batch_import import column_guide
 from lims.samples.blueprint import bp
 from lims.samples.intake_forms import BatchIntakeForm, ClusterMixin, SaltIntakeForm, UrineIntakeForm
 from lims.samples.models import IntakeBatch, Sample, SampleKind
@@ -221,7 +222,8 @@ def batch_intake() -> Response | tuple[str, int]:
     status = 422 if request.method == "POST" else 200
     return render_template("samples/batch_intake.html", form=form, problems=problems, shown=shown,
                            recent=recent, sheets=_sheet_options(), default_sheet=_default_sheet(),
-                           kinds=list(SampleKind), max_rows=current_app.config["INTAKE_MAX_ROWS"]), status
+                           kinds=list(SampleKind), guides={kind: column_guide(kind) for kind in SampleKind},
+                           max_rows=current_app.config["INTAKE_MAX_ROWS"]), status
 
 
 @bp.get("/batch/template-<kind>.csv")

@@ -201,6 +201,8 @@ def test_batch_page_registers_and_offers_labels(session, make_user, login, clust
     client = login(make_user())
     page = client.get("/samples/batch")
     assert page.status_code == 200 and "template-urine.csv" in page.get_data(as_text=True)
+    guide = page.get_data(as_text=True)  # every column explained, with the codes of the choices
+    assert "<code>screw_cap_tube, cryovial, urine_cup</code>" in guide and "Urine volume, mL" in guide
     assert client.get("/samples/batch/template-salt.csv").data.startswith(b"cluster_code,household_code")
     response = client.post("/samples/batch", data={
         "round_id": str(cluster.round_id), "kind": "urine",
@@ -209,6 +211,7 @@ def test_batch_page_registers_and_offers_labels(session, make_user, login, clust
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Registered 4 samples from field-week-19.csv." in page
+    assert "L7651 · 65 labels per sheet · 38.1 × 21.2 mm" in page  # the sheet choice, translatable
     batch = session.scalars(sa.select(IntakeBatch).where(IntakeBatch.filename == "field-week-19.csv")).one()
     labels = client.get(f"/samples/batch/{batch.id}/labels.pdf?sheet=L7163&start=2")
     assert labels.status_code == 200

@@ -147,6 +147,9 @@ def test_label_pdf_for_one_sample(technician, cluster):
     assert accession in text and cluster.code in text
     assert technician.get("/samples/U-1999-000001/label.pdf").status_code == 404
     assert technician.get(f"/samples/{accession}/label.pdf?sheet=XX").status_code == 422
+    too_far = technician.get(f"/samples/{accession}/label.pdf?sheet=L7651&start=66")
+    assert too_far.status_code == 422
+    assert "the start position must be between 1 and 65 on sheet L7651" in too_far.get_data(as_text=True)
 
 
 def test_labels_for_selected_accessions(technician, cluster):
