@@ -76,20 +76,6 @@ def to_csv(table: pd.DataFrame) -> bytes:
     return out.getvalue()
 
 
-def to_xlsx(tables: Mapping[str, pd.DataFrame]) -> bytes:
-    """One sheet per table (names cut to Excel's 31 characters; they must stay distinct)."""
-    names = [name[:SHEET_NAME_MAX] for name in tables]
-    if len(set(names)) != len(names):
-        raise ValueError(
-            f"sheet names collide after cutting to {SHEET_NAME_MAX} characters: {names}"
-        )
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        for name, table in zip(names, tables.values()):
-            table.to_excel(writer, sheet_name=name, index=False)
-    return buffer.getvalue()
-
-
 def monitoring_tables(data: MonitoringData) -> dict[str, pd.DataFrame]:
     """``report_tables`` of a prepared monitoring report (what its PDF shows, and the results)."""
     return report_tables(data.urine.table, data.salt, data.urine_df, data.salt_df, data.trends)

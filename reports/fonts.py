@@ -20,8 +20,12 @@ from functools import cache
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from typing import Any
+
+from reportlab.graphics.shapes import Drawing
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen import canvas
 
 FONT = "NotoSans"
 SYMBOL_FONT = "PTSans"
@@ -85,3 +89,22 @@ def runs(text: str) -> list[tuple[str, str]]:
         for piece in _SYMBOL_RUN.split(text)
         if piece
     ]
+
+
+class Canvas(canvas.Canvas):
+    """A canvas whose initial font is the embedded report font. ReportLab's default starts every
+    page in Helvetica, which a PDF then lists as a font it does not embed, even where no text is
+    set in it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # A document template passes initialFontName=None when it was not given one.
+        kwargs["initialFontName"] = kwargs.get("initialFontName") or register_fonts()
+        super().__init__(*args, **kwargs)
+
+
+def embedded_drawing(width: float, height: float) -> Drawing:
+    """A drawing whose initial font is the embedded report font (ReportLab's default state sets
+    Helvetica when the drawing is rendered, even if no text uses it)."""
+    d = Drawing(width, height)
+    d.initialFontName = register_fonts()
+    return d

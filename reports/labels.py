@@ -19,9 +19,8 @@ from reportlab.graphics.barcode import createBarcodeDrawing
 from reportlab.graphics.shapes import Drawing
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.pdfgen.canvas import Canvas
 
-from reports.fonts import register_fonts
+from reports.fonts import Canvas, register_fonts
 from reports.texts import Catalogue, translator
 
 
@@ -99,8 +98,10 @@ def barcode_drawing(value: str, *, max_width: float, height: float) -> Drawing:
                                  quiet=False)
     modules = probe.width + 2 * QUIET_MODULES
     module = min(MAX_MODULE, max(MIN_MODULE, max_width / modules))
-    return createBarcodeDrawing("Code128", value=value, barWidth=module, barHeight=height, humanReadable=False,
-                                quiet=True, lquiet=QUIET_MODULES * module, rquiet=QUIET_MODULES * module)
+    barcode = createBarcodeDrawing("Code128", value=value, barWidth=module, barHeight=height, humanReadable=False,
+                                   quiet=True, lquiet=QUIET_MODULES * module, rquiet=QUIET_MODULES * module)
+    barcode.initialFontName = register_fonts()  # else rendering it sets Helvetica, unembedded
+    return barcode
 
 
 def _fit_text(canvas: Canvas, text: str, font: str, size: float, centre_x: float, y: float, width: float) -> None:

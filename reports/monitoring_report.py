@@ -34,7 +34,6 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
     KeepTogether,
@@ -56,7 +55,7 @@ from reports.criteria import (
     SaltMethod,
     Scheme,
 )
-from reports.fonts import SYMBOL_CHARS, register_fonts, runs
+from reports.fonts import SYMBOL_CHARS, Canvas, register_fonts, runs
 from reports.fonts import markup as escape
 from reports.stats import (
     NATIONAL,
@@ -621,6 +620,7 @@ def _cover(
     table.setStyle(
         TableStyle(
             [
+                ("FONT", (0, 0), (-1, -1), st.font),  # else Helvetica, unembedded, is listed
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#cccccc")),
             ]

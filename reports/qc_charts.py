@@ -16,7 +16,7 @@ from reportlab.graphics.shapes import Drawing, Group, String
 from reportlab.graphics.widgets.markers import makeMarker
 from reportlab.lib import colors
 
-from reports.fonts import register_fonts
+from reports.fonts import embedded_drawing, register_fonts
 from reports.texts import Catalogue, translator
 
 __all__ = ["calibration_chart", "levey_jennings_chart", "drawing_to_svg"]
@@ -29,7 +29,7 @@ VIOLATION_COLOUR = colors.red
 
 
 def _frame(title: str, x_label: str, y_label: str, font: str) -> Drawing:
-    d = Drawing(WIDTH, HEIGHT)
+    d = embedded_drawing(WIDTH, HEIGHT)
     d.add(String(WIDTH / 2, HEIGHT - 20, title, fontName=font, fontSize=12, textAnchor="middle"))
     d.add(String(_PLOT["x"] + _PLOT["width"] / 2, 12, x_label, fontName=font, fontSize=9,
                  textAnchor="middle"))

@@ -20,7 +20,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from reports.fonts import markup, register_fonts
+from reports.fonts import Canvas, markup, register_fonts
 from reports.texts import Catalogue, translator
 
 __all__ = ["plate_map_pdf", "run_report_pdf"]
@@ -75,7 +75,7 @@ def plate_map_pdf(title: str, wells: Mapping[str, tuple[str, str]],
     story = [Paragraph(markup(title), styles["title"]),
              *[Paragraph(_fact(k, v), styles["body"]) for k, v in facts],
              Spacer(1, 4 * mm), table]
-    _doc(out, title=title, page=landscape(A4)).build(story)
+    _doc(out, title=title, page=landscape(A4)).build(story, canvasmaker=Canvas)
     return out.getvalue()
 
 
@@ -107,5 +107,5 @@ def run_report_pdf(title: str, facts: Sequence[tuple[str, str]], *,
                                ("VALIGN", (0, 0), (-1, -1), "TOP")]))
     story.append(table)
     out = BytesIO()
-    _doc(out, title=title, page=A4).build(story)
+    _doc(out, title=title, page=A4).build(story, canvasmaker=Canvas)
     return out.getvalue()

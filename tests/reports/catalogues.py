@@ -26,26 +26,32 @@ FRAGMENT = "i18n-reports"
 
 #: Latin-script words a Russian or Kazakh report may print: statistical symbols and method,
 #: code and organisation abbreviations kept in Latin letters in both languages (glossary), and
-#: the variables of the censoring note ("< x", "a–b"). Codes with a digit (KZ-43, SHA-256,
-#: U-2026-000001, P25, r1, 1₃s) are always allowed: they are identifiers, not words.
+#: the variables of the censoring note ("< x", "a–b"). Codes are always allowed: a token with a
+#: digit (KZ-43, SHA-256, U-2026-000001, P25, r1, r², 1₃s) or upper-case words joined by hyphens
+#: (the method code UIC-SK-PLATE) is an identifier, not a word.
 ALLOWED_LATIN = frozenset({
+    "A", "B", "C", "D", "E", "F", "G", "H",  # the rows of a 96-well plate
     "n",  # sample size, "n = 412"
     "x", "a", "b",  # variables of the censoring note: "< x", "a–b"
     "CV", "SD",  # coefficient of variation, standard deviation (glossary keeps them)
     "RTK", "WYD",  # rapid test kit, WYD iodine checker: method abbreviations
     "ICCIDD", "IGN",  # organisations named in the classification scheme
     "UTC",  # time zone of the run's timestamps
+    "EQUIP",  # the CDC's external quality assessment programme, a proper name
 })
-_TOKEN = re.compile(r"[0-9A-Za-z₀-₉]+(?:[-_.][0-9A-Za-z₀-₉]+)*")
+_DIGITS = "0123456789₀₁₂₃₄₅₆₇₈₉⁰¹²³⁴⁵⁶⁷⁸⁹"
+_TOKEN = re.compile(rf"[{_DIGITS}A-Za-z]+(?:[-_.][{_DIGITS}A-Za-z]+)*")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
+_CODE = re.compile(r"[A-Z]+(?:-[A-Z]+)+")
+_PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 
 
 def english_words(text: str) -> list[str]:
-    """The Latin-script words of ``text`` outside ``ALLOWED_LATIN`` (tokens with a digit are
-    codes). Cyrillic text, numbers and signs pass."""
+    """The Latin-script words of ``text`` outside ``ALLOWED_LATIN`` (codes pass, and the
+    placeholders of a message). Cyrillic text, numbers and signs pass."""
     found = []
-    for token in _TOKEN.findall(text):
-        if any(c.isdigit() or "₀" <= c <= "₉" for c in token):
+    for token in _TOKEN.findall(_PLACEHOLDER.sub(" ", text)):
+        if any(c in _DIGITS for c in token) or _CODE.fullmatch(token):
             continue
         found += [w for w in _LATIN_WORD.findall(token) if w not in ALLOWED_LATIN]
     return found
