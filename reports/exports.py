@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import codecs
 import io
-from collections.abc import Mapping
-
 import math
 from collections.abc import Callable, Sequence
 from typing import Any

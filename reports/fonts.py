@@ -18,9 +18,8 @@ from __future__ import annotations
 import re
 from functools import cache
 from pathlib import Path
-from xml.sax.saxutils import escape
-
 from typing import Any
+from xml.sax.saxutils import escape
 
 from reportlab.graphics.shapes import Drawing
 from reportlab.pdfbase import pdfmetrics

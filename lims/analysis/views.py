@@ -634,7 +634,7 @@ def _render_lot(lot: ControlLot, target: TargetForm | None = None,
         chart = _svg(levey_jennings_chart(
             data.values, lot.target_mean or 0.0, lot.target_sd or 1.0, violations=data.flagged,
             title=f"{lot.material.name} · lot {lot.lot_number}",
-            y_label=f"{lot.material.level} ({lot.material.unit})"))
+            y_label=f"{lot.material.level} ({lot.material.unit})", catalogue=get_translations()))
     return render_template(
         "analysis/lot.html", lot=lot, chart=chart, data=data,
         runs_counted=len(qc.run_means(db.session, lot)),

@@ -10,7 +10,6 @@ import io
 import zipfile
 from typing import Any
 
-
 import sqlalchemy as sa
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale

@@ -11,8 +11,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, send_file, url_for
-from flask_babel import format_date, get_locale, get_timezone, to_user_timezone, to_utc
-from flask_babel import get_translations
+from flask_babel import (
+    format_date,
+    get_locale,
+    get_timezone,
+    get_translations,
+    to_user_timezone,
+    to_utc,
+)
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 from werkzeug.exceptions import NotFound

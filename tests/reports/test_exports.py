@@ -6,10 +6,9 @@ import io
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from reports.exports import DEIDENTIFIED_URINE, deidentify, to_csv
-from reports.stats import StatsParams, salt_summary, urine_summary
+from reports.stats import StatsParams
 
 
 def urine() -> pd.DataFrame:

@@ -27,7 +27,7 @@ from reports.monitoring_report import (
 from reports.qc_charts import calibration_chart
 from reports.run_report import plate_map_pdf, run_report_pdf
 from reports.stats import StatsParams
-from reports.texts import CLASS_LABELS, GROUP_LABELS, METHOD_LABELS, SCHEME_NAMES, UNITS, _T
+from reports.texts import _T, CLASS_LABELS, GROUP_LABELS, METHOD_LABELS, SCHEME_NAMES, UNITS
 from tests.reports.catalogues import (
     FRAGMENT,
     FRAGMENTS,
