@@ -102,7 +102,12 @@ def dataset_fingerprint(df: pd.DataFrame) -> tuple[str, int]:
 
 def number(value: float, tr: Translator, digits: int = 1) -> str:
     text = f"{value:.{digits}f}"
-    return text.replace(".", ",") if tr.decimal_comma else text
+    return text.replace(".", ",") if tr.kz_conventions else text
+
+
+def date_text(day: date, tr: Translator) -> str:
+    """DD.MM.YYYY in Russian and Kazakh documents (glossary), ISO in English."""
+    return day.strftime("%d.%m.%Y") if tr.kz_conventions else day.isoformat()
 
 
 def value_text(value: float, below: float, tr: Translator, digits: int = 1) -> str:
@@ -572,7 +577,7 @@ def render_monitoring_report(
         subject=t(tr, "subtitle"),
     )
     footer = (
-        f"{t(tr, 'issued')}: {params.issued.isoformat()} · "
+        f"{t(tr, 'issued')}: {date_text(params.issued, tr)} · "
         f"{t(tr, 'version')} {params.version} · "
         f"SHA-256 {urine_hash[:12]} ({texts.rows_text(tr, urine_count)}) / {salt_hash[:12]} "
         f"({texts.rows_text(tr, salt_count)})"
@@ -595,7 +600,7 @@ def _cover(
         earlier = sorted(data.earlier.table["period"].unique()) if data.earlier else []
         datasets.append((f"{uic} {', '.join(earlier)}", data.previous_fingerprint))
     lines = [
-        (t(tr, "issued"), params.issued.isoformat()),
+        (t(tr, "issued"), date_text(params.issued, tr)),
         (t(tr, "version"), params.version),
         (t(tr, "periods"), ", ".join(periods) or "—"),
         (t(tr, "scheme"), texts.scheme_name(params.stats.scheme, tr)),

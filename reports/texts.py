@@ -66,7 +66,8 @@ class Translator:
         return self.catalogue.ngettext(singular, plural, num) % {"num": num, **values}
 
     @property
-    def decimal_comma(self) -> bool:
+    def kz_conventions(self) -> bool:
+        """Kazakhstan's conventions for Russian and Kazakh: decimal comma, dates DD.MM.YYYY."""
         return self.lang in ("ru", "kk")
 
 

@@ -130,6 +130,7 @@ def test_pdf_text_has_cyrillic_names_numbers_and_page_numbers(
     for i, page in enumerate(pages, start=1):
         assert re.search(rf"\b{i}\b", page) and str(total) in page and page_word in page
     assert "1-3s control High" in pages[-1] and "4,3" in pages[-1]
+    assert "02.12.2026" in pages[0] and "2026-12-02" not in whole  # DD.MM.YYYY
 
 
 def test_scheme_named_with_every_table(pdfs) -> None:
