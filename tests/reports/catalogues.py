@@ -57,7 +57,7 @@ def english_words(text: str) -> list[str]:
     return found
 
 
-def _compile(path: Path, lang: str) -> Translations:
+def compile_po(path: Path, lang: str) -> Translations:
     """A ``.po`` file compiled in memory (its plural rule included)."""
     with path.open("rb") as po:
         catalog = read_po(po, locale=lang)
@@ -80,7 +80,7 @@ def catalogue_source(lang: str) -> Path | None:
 @cache
 def catalogue(lang: str) -> Translations | None:
     source = catalogue_source(lang)
-    return None if source is None else _compile(source, lang)
+    return None if source is None else compile_po(source, lang)
 
 
 MISSING = (f"no {{lang}} catalogue: neither {CATALOGUES}/{{lang}}/LC_MESSAGES/messages.po nor "

@@ -34,6 +34,7 @@ from tests.reports.catalogues import (
     MISSING,
     catalogue,
     catalogue_source,
+    compile_po,
     english_words,
 )
 from tests.reports.test_monitoring_report import NAMES, frames
@@ -134,9 +135,7 @@ def test_the_fragment_translates_every_report_message(lang: str) -> None:
         pytest.skip(f"no fragment {path}: the catalogues in lims/translations are checked below")
     messages = [*_T.values(), *CLASS_LABELS.values(), *GROUP_LABELS.values(),
                 *METHOD_LABELS.values(), *SCHEME_NAMES.values(), *UNITS.values()]
-    from tests.reports.catalogues import _compile
-
-    translations = _compile(path, lang)
+    translations = compile_po(path, lang)
     same = {"%(group)s, %(period)s: %(klass)s — %(regions)s.", "P25–P75", "CV, %"}
     untranslated = [m for m in messages if translations.gettext(m) == m and m not in same]
     assert untranslated == []
