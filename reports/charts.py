@@ -18,7 +18,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from reports.criteria import CLASS_COLOURS
-from reports.fonts import register_fonts, runs
+from reports.fonts import embedded_drawing, register_fonts, runs
 
 WIDTH = 170 * mm
 AXIS = colors.HexColor("#444444")
@@ -96,7 +96,7 @@ def horizontal_bars(
     label_w = 55 * mm
     top = 16
     height = top + row * max(len(bars), 1) + 18
-    d = Drawing(WIDTH, height)
+    d = embedded_drawing(WIDTH, height)
     _title(d, title, font)
     plot_w = WIDTH - label_w - 22 * mm
     highs = [
@@ -199,7 +199,7 @@ def histogram(
     """Distribution of the detected values in ``bin_width`` bins up to ``top`` (the last bin is
     open), with a separate bar for the censored results and vertical lines at the cut-offs."""
     font = register_fonts()
-    d = Drawing(WIDTH, 62 * mm)
+    d = embedded_drawing(WIDTH, 62 * mm)
     _title(d, title, font)
     edges = np.arange(0, top + bin_width, bin_width)
     counts, _ = np.histogram(np.minimum(values, top - bin_width / 2), bins=edges)
@@ -318,7 +318,7 @@ def trend_lines(periods: Sequence[str], series: Sequence[Series], title: str) ->
         "#7f7f7f",
     ]
     legend_rows = math.ceil(len(series) / 3)
-    d = Drawing(WIDTH, 60 * mm + legend_rows * 9)
+    d = embedded_drawing(WIDTH, 60 * mm + legend_rows * 9)
     _title(d, title, font)
     x0, y0 = 14 * mm, 14 + legend_rows * 9
     plot_w, plot_h = WIDTH - x0 - 6 * mm, d.height - y0 - 18

@@ -4,19 +4,35 @@ Only the columns the statistics use leave the laboratory: region, group, period,
 censoring and status (``DEIDENTIFIED_URINE`` / ``DEIDENTIFIED_SALT``). Accessions, names, dates of
 birth, household identifiers and any other column of the input frame are dropped, so an export can
 be sent to a ministry or a partner without a separate review of its columns.
+
+The CSV files are data for re-analysis: code-style column names, full precision. The workbook
+(``monitoring_workbook``) is the report's tables for people: in the report's language, its
+headers the report's own captions, its sheet names translated, its numbers stored as numbers and
+shown rounded as the PDF prints them (openpyxl number formats). Each sheet keeps its table's key
+as its code name, so a download of one table finds it whatever the language
+(``workbook_tables``).
 """
 
 from __future__ import annotations
 
 import codecs
 import io
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
 
+import openpyxl
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
 
-from reports.monitoring_report import MonitoringData
+from reports import texts
+from reports.criteria import INDICATORS, Kind
+from reports.monitoring_report import MonitoringData, number
+from reports.stats import pct_label
+from reports.texts import CLASS_LABELS, GROUP_LABELS, METHOD_LABELS, Translator, label, t
 
 DEIDENTIFIED_URINE = (
     "region_code",
@@ -58,20 +74,6 @@ def to_csv(table: pd.DataFrame) -> bytes:
     return out.getvalue()
 
 
-def to_xlsx(tables: Mapping[str, pd.DataFrame]) -> bytes:
-    """One sheet per table (names cut to Excel's 31 characters; they must stay distinct)."""
-    names = [name[:SHEET_NAME_MAX] for name in tables]
-    if len(set(names)) != len(names):
-        raise ValueError(
-            f"sheet names collide after cutting to {SHEET_NAME_MAX} characters: {names}"
-        )
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        for name, table in zip(names, tables.values()):
-            table.to_excel(writer, sheet_name=name, index=False)
-    return buffer.getvalue()
-
-
 def monitoring_tables(data: MonitoringData) -> dict[str, pd.DataFrame]:
     """``report_tables`` of a prepared monitoring report (what its PDF shows, and the results)."""
     return report_tables(data.urine.table, data.salt, data.urine_df, data.salt_df, data.trends)
@@ -90,4 +92,172 @@ def report_tables(
         tables["urine_trends"] = trends
     tables["urine_results"] = deidentify(urine, DEIDENTIFIED_URINE)
     tables["salt_results"] = deidentify(salt, DEIDENTIFIED_SALT)
+    return tables
+
+
+# --- the workbook ---------------------------------------------------------------------------------
+
+#: Number formats: figures as the PDF prints them (rounded to one decimal and shown so), counts
+#: whole.
+DECIMAL = "0.0"
+COUNT = "0"
+Row = dict[str, Any]
+#: A column: header, the cell's value from a summary row, its number format.
+Column = tuple[str, Callable[[Row], Any], str]
+
+
+def _value(value: float, below: float, tr: Translator) -> float | str | None:
+    """A number as a number; a censored one as printed ("< 10,0"); none as an empty cell."""
+    if not math.isnan(value):
+        return round(float(value), 1)
+    if not math.isnan(below):
+        return "< " + number(below, tr)
+    return None
+
+
+def _pct(low: float, high: float, tr: Translator) -> float | str | None:
+    """A percentage as a number; a range (results below the LOD not placeable) as printed."""
+    if math.isnan(low):
+        return None
+    if math.isclose(low, high, abs_tol=1e-9):
+        return round(float(low), 1)
+    return f"{number(low, tr)}–{number(high, tr)}"
+
+
+def _n(value: Any) -> int:
+    return int(value)
+
+
+def _urine_columns(tr: Translator, names: texts.RegionNames) -> list[Column]:
+    def low_cut(row: Row) -> str:
+        return pct_label(150 if Kind(row["kind"]) is Kind.PREGNANT else 100)
+
+    def high(row: Row) -> Any:
+        cuts = INDICATORS[Kind(row["kind"])].at_or_above
+        return _pct(row[pct_label(cuts[0], True)], row[pct_label(cuts[0], True) + "_hi"], tr) \
+            if cuts else None
+
+    def flag(row: Row) -> str | None:
+        met = row["flag_met"]
+        if met is None:
+            return t(tr, "undecided") if INDICATORS[Kind(row["kind"])].distribution_flag else None
+        return t(tr, "yes" if met else "no")
+
+    return [
+        (t(tr, "region"), lambda r: texts.region_name(names, r["region_code"], tr), ""),
+        (t(tr, "group"), lambda r: label(GROUP_LABELS, r["group_code"], tr), ""),
+        (t(tr, "period"), lambda r: r["period"], ""),
+        (t(tr, "n"), lambda r: _n(r["n_analysed"]), COUNT),
+        (t(tr, "collected"), lambda r: _n(r["n_collected"]), COUNT),
+        (t(tr, "rejected"), lambda r: _n(r["n_rejected"]), COUNT),
+        (t(tr, "median"), lambda r: _value(r["median"], r["median_below"], tr), DECIMAL),
+        (t(tr, "ci_lower"), lambda r: _value(r["ci_low"], r["ci_low_below"], tr), DECIMAL),
+        (t(tr, "ci_upper"), lambda r: _value(r["ci_high"], r["ci_high_below"], tr), DECIMAL),
+        ("P25", lambda r: _value(r["p25"], r["p25_below"], tr), DECIMAL),
+        ("P75", lambda r: _value(r["p75"], r["p75_below"], tr), DECIMAL),
+        (t(tr, "pct_below", cut=20),
+         lambda r: _pct(r["pct_below_20"], r["pct_below_20_hi"], tr), DECIMAL),
+        (t(tr, "pct_below", cut=50),
+         lambda r: _pct(r["pct_below_50"], r["pct_below_50_hi"], tr), DECIMAL),
+        (t(tr, "pct_below", cut="100 / 150*"),
+         lambda r: _pct(r[low_cut(r)], r[low_cut(r) + "_hi"], tr), DECIMAL),
+        (t(tr, "pct_at_least", cut="300 / 500*"), high, DECIMAL),
+        (t(tr, "class"), lambda r: label(CLASS_LABELS, r["class_key"], tr), ""),
+        (t(tr, "flag"), flag, ""),
+    ]
+
+
+def _salt_columns(tr: Translator, names: texts.RegionNames, data: MonitoringData) -> list[Column]:
+    crit = data.salt_criteria
+    low, high = crit.national_range
+    return [
+        (t(tr, "region"), lambda r: texts.region_name(names, r["region_code"], tr), ""),
+        (t(tr, "method"), lambda r: label(METHOD_LABELS, r["method"], tr), ""),
+        (t(tr, "period"), lambda r: r["period"], ""),
+        (t(tr, "n"), lambda r: _n(r["n_analysed"]), COUNT),
+        (t(tr, "collected"), lambda r: _n(r["n_collected"]), COUNT),
+        (t(tr, "rejected"), lambda r: _n(r["n_rejected"]), COUNT),
+        (t(tr, "pct_any"), lambda r: _pct(r["pct_any_iodine"], r["pct_any_iodine_hi"], tr),
+         DECIMAL),
+        (t(tr, "pct_adequate", cut=f"{crit.adequate_at_least:g}"),
+         lambda r: _pct(r["pct_at_least_15"], r["pct_at_least_15_hi"], tr), DECIMAL),
+        (t(tr, "pct_non_iodized", cut=f"{crit.non_iodized_below:g}"),
+         lambda r: _pct(r["pct_below_5"], r["pct_below_5_hi"], tr), DECIMAL),
+        (t(tr, "pct_range", low=f"{low:g}", high=f"{high:g}"),
+         lambda r: _pct(r["pct_national_range"], r["pct_national_range_hi"], tr), DECIMAL),
+        (t(tr, "median_salt"), lambda r: _value(r["median"], r["median_below"], tr), DECIMAL),
+        ("P25", lambda r: _value(r["p25"], r["p25_below"], tr), DECIMAL),
+        ("P75", lambda r: _value(r["p75"], r["p75_below"], tr), DECIMAL),
+    ]
+
+
+def _trend_columns(tr: Translator, names: texts.RegionNames) -> list[Column]:
+    def num(v: float) -> float | None:
+        return None if math.isnan(v) else round(float(v), 1)
+
+    return [
+        (t(tr, "region"), lambda r: texts.region_name(names, r["region_code"], tr), ""),
+        (t(tr, "group"), lambda r: label(GROUP_LABELS, r["group_code"], tr), ""),
+        (t(tr, "period"), lambda r: r["period"], ""),
+        (t(tr, "earlier"), lambda r: r["earlier_period"], ""),
+        (t(tr, "median"), lambda r: num(r["median"]), DECIMAL),
+        (t(tr, "earlier_median"), lambda r: num(r["earlier_median"]), DECIMAL),
+        (t(tr, "median_difference"), lambda r: num(r["difference"]), DECIMAL),
+        (t(tr, "ci_lower"), lambda r: num(r["diff_ci_low"]), DECIMAL),
+        (t(tr, "ci_upper"), lambda r: num(r["diff_ci_high"]), DECIMAL),
+    ]
+
+
+def _write_sheet(book: openpyxl.Workbook, key: str, title: str, columns: Sequence[Column],
+                 frame: pd.DataFrame, caption: str) -> None:
+    sheet = book.create_sheet(title[:SHEET_NAME_MAX])
+    sheet.sheet_properties.codeName = key
+    sheet.append([caption])
+    sheet.append([header for header, _, _ in columns])
+    head = PatternFill("solid", fgColor="08519C")
+    for cell in sheet[2]:
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = head
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+    for record in frame.to_dict("records"):
+        sheet.append([value(record) for _, value, _ in columns])
+    for index, (header, _, number_format) in enumerate(columns, start=1):
+        letter = get_column_letter(index)
+        sheet.column_dimensions[letter].width = max(10, min(40, len(header) + 2))
+        if number_format:
+            for (cell,) in sheet.iter_rows(min_row=3, min_col=index, max_col=index):
+                cell.number_format = number_format
+    sheet.freeze_panes = "A3"
+
+
+def monitoring_workbook(data: MonitoringData, *, lang: str,
+                        catalogue: texts.Catalogue | None = None) -> bytes:
+    """The report's tables as a workbook in ``lang`` (words from ``catalogue``): one sheet per
+    table, a caption line naming the scheme or criteria in force, then the table."""
+    tr = texts.translator(lang, catalogue)
+    scheme = f"{t(tr, 'scheme')}: {texts.scheme_name(data.scheme, tr)}"
+    salt = f"{t(tr, 'salt_criteria')}: {texts.salt_label(data.salt_criteria, tr)}"
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    _write_sheet(book, "urine_summary", t(tr, "urine_by_region"),
+                 _urine_columns(tr, data.names), data.urine.table, scheme)
+    _write_sheet(book, "salt_summary", t(tr, "salt_by_region"),
+                 _salt_columns(tr, data.names, data), data.salt, salt)
+    if data.trends is not None:
+        _write_sheet(book, "urine_trends", t(tr, "trends_sheet"), _trend_columns(tr, data.names),
+                     data.trends, scheme)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def workbook_tables(xlsx: bytes) -> dict[str, pd.DataFrame]:
+    """The tables of a ``monitoring_workbook``, by key (the sheets' code names), headers and
+    values as shown (the caption line skipped)."""
+    book = openpyxl.load_workbook(io.BytesIO(xlsx), read_only=False)
+    tables = {}
+    for sheet in book.worksheets:
+        rows = list(sheet.iter_rows(min_row=2, values_only=True))
+        key = sheet.sheet_properties.codeName or sheet.title
+        tables[key] = pd.DataFrame(rows[1:], columns=rows[0]) if rows else pd.DataFrame()
     return tables

@@ -1,8 +1,11 @@
 """Sample labels: a Code128 barcode of the accession plus the readable accession, kind, cluster
 and collection date, laid out on common A4 label sheets or a thermal roll.
 
-Plain data in, PDF bytes out: no Flask, no database (the dependency rule in design.md). The
-documents are rendered in ReportLab's invariant mode, so the same labels give the same bytes.
+Plain data in, PDF bytes out: no Flask, no database (the dependency rule in design.md). The caller
+passes the kind already translated and the gettext catalogue of the reader's language for the
+document's own words. Set in the embedded report font (`reports.fonts`): a label printed from a PC
+without Helvetica shows no blanks, and Kazakh kinds render. The documents are rendered in
+ReportLab's invariant mode, so the same labels give the same bytes.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from reportlab.graphics.barcode import createBarcodeDrawing
 from reportlab.graphics.shapes import Drawing
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.pdfgen.canvas import Canvas
+
+from reports.fonts import Canvas, register_fonts
+from reports.texts import Catalogue, translator
 
 
 class LabelError(ValueError):
@@ -85,8 +90,6 @@ PADDING = 1.5 * mm
 MIN_MODULE = 0.19 * mm
 MAX_MODULE = 0.33 * mm
 QUIET_MODULES = 10
-FONT = "Helvetica"
-FONT_BOLD = "Helvetica-Bold"
 
 
 def barcode_drawing(value: str, *, max_width: float, height: float) -> Drawing:
@@ -95,8 +98,10 @@ def barcode_drawing(value: str, *, max_width: float, height: float) -> Drawing:
                                  quiet=False)
     modules = probe.width + 2 * QUIET_MODULES
     module = min(MAX_MODULE, max(MIN_MODULE, max_width / modules))
-    return createBarcodeDrawing("Code128", value=value, barWidth=module, barHeight=height, humanReadable=False,
-                                quiet=True, lquiet=QUIET_MODULES * module, rquiet=QUIET_MODULES * module)
+    barcode = createBarcodeDrawing("Code128", value=value, barWidth=module, barHeight=height, humanReadable=False,
+                                   quiet=True, lquiet=QUIET_MODULES * module, rquiet=QUIET_MODULES * module)
+    barcode.initialFontName = register_fonts()  # else rendering it sets Helvetica, unembedded
+    return barcode
 
 
 def _fit_text(canvas: Canvas, text: str, font: str, size: float, centre_x: float, y: float, width: float) -> None:
@@ -116,25 +121,31 @@ def draw_label(canvas: Canvas, label: LabelData, x: float, y: float, width: floa
     barcode = barcode_drawing(label.accession, max_width=inner_width, height=inner_height - text_height - 1)
     centre = x + width / 2
     renderPDF.draw(barcode, canvas, centre - barcode.width / 2, y + PADDING + text_height)
-    _fit_text(canvas, label.accession, FONT_BOLD, accession_size, centre, y + PADDING + detail_size + 1.5,
+    font = register_fonts()
+    _fit_text(canvas, label.accession, font, accession_size, centre, y + PADDING + detail_size + 1.5,
               inner_width)
     details = " · ".join(part for part in (label.kind, label.cluster_code, label.collected) if part)
-    _fit_text(canvas, details, FONT, detail_size, centre, y + PADDING, inner_width)
+    _fit_text(canvas, details, font, detail_size, centre, y + PADDING, inner_width)
 
 
-def render_labels(labels: Sequence[LabelData], sheet: str, out: BinaryIO, *, start_position: int = 1) -> None:
+def render_labels(labels: Sequence[LabelData], sheet: str, out: BinaryIO, *, start_position: int = 1,
+                  catalogue: Catalogue | None = None) -> None:
     """Write a PDF of ``labels`` on ``sheet``. ``start_position`` (1-based, row by row) skips the
-    labels already used on a part-used first sheet."""
+    labels already used on a part-used first sheet. Errors and the document title are in the
+    language of ``catalogue`` (English without one)."""
+    tr = translator("en", catalogue)
     layout = SHEETS.get(sheet)
     if layout is None:
-        raise LabelError(f"unknown label sheet {sheet!r}; known: {', '.join(SHEETS)}")
+        raise LabelError(tr.gettext("Unknown label sheet %(sheet)s; known: %(known)s.", sheet=sheet,
+                                    known=", ".join(SHEETS)))
     if not 1 <= start_position <= layout.per_page:
-        raise LabelError(f"start position must be between 1 and {layout.per_page} on {sheet}")
+        raise LabelError(tr.gettext("The start position must be between 1 and %(last)d on %(sheet)s.",
+                                    last=layout.per_page, sheet=sheet))
     if not labels:
-        raise LabelError("no labels to print")
+        raise LabelError(tr.gettext("No labels to print."))
     canvas = Canvas(out, pagesize=(layout.page_width * mm, layout.page_height * mm), invariant=1,
                     pageCompression=1)
-    canvas.setTitle(f"Sample labels ({len(labels)})")
+    canvas.setTitle(tr.ngettext("%(num)d sample label", "%(num)d sample labels", len(labels)))
     canvas.setCreator("IodineLIMS")
     slot = start_position - 1
     for label in labels:

@@ -34,7 +34,6 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
     KeepTogether,
@@ -47,8 +46,16 @@ from reportlab.platypus import (
 )
 
 from reports import charts, texts
-from reports.criteria import INDICATORS, Kind, SaltMethod
-from reports.fonts import SYMBOL_CHARS, register_fonts, runs
+from reports.criteria import (
+    DEFAULT_SALT,
+    INDICATORS,
+    WHO2007,
+    Kind,
+    SaltCriteria,
+    SaltMethod,
+    Scheme,
+)
+from reports.fonts import SYMBOL_CHARS, Canvas, register_fonts, runs
 from reports.fonts import markup as escape
 from reports.stats import (
     NATIONAL,
@@ -59,7 +66,7 @@ from reports.stats import (
     urine_summary,
     urine_trends,
 )
-from reports.texts import CLASS_LABELS, GROUP_LABELS, METHOD_LABELS, label, t
+from reports.texts import CLASS_LABELS, GROUP_LABELS, METHOD_LABELS, Translator, label, t
 from reports.tilemap import tile_map
 
 NAME_COLUMNS = tuple(f"name_{lang}" for lang in texts.LANGUAGES)
@@ -93,33 +100,38 @@ def dataset_fingerprint(df: pd.DataFrame) -> tuple[str, int]:
 # --- formatting ----------------------------------------------------------------------------------
 
 
-def number(value: float, lang: str, digits: int = 1) -> str:
+def number(value: float, tr: Translator, digits: int = 1) -> str:
     text = f"{value:.{digits}f}"
-    return text.replace(".", ",") if lang in ("ru", "kk") else text
+    return text.replace(".", ",") if tr.kz_conventions else text
 
 
-def value_text(value: float, below: float, lang: str, digits: int = 1) -> str:
+def date_text(day: date, tr: Translator) -> str:
+    """DD.MM.YYYY in Russian and Kazakh documents (glossary), ISO in English."""
+    return day.strftime("%d.%m.%Y") if tr.kz_conventions else day.isoformat()
+
+
+def value_text(value: float, below: float, tr: Translator, digits: int = 1) -> str:
     if not math.isnan(value):
-        return number(value, lang, digits)
+        return number(value, tr, digits)
     if not math.isnan(below):
-        return "< " + number(below, lang, digits)
+        return "< " + number(below, tr, digits)
     return "—"
 
 
-def pct_text(low: float, high: float, lang: str) -> str:
+def pct_text(low: float, high: float, tr: Translator) -> str:
     if math.isnan(low):
         return "—"
     if math.isclose(low, high, abs_tol=1e-9):
-        return number(low, lang)
-    return f"{number(low, lang)}–{number(high, lang)}"
+        return number(low, tr)
+    return f"{number(low, tr)}–{number(high, tr)}"
 
 
-def median_ci_text(row: Mapping[str, Any], lang: str) -> str:
-    median = value_text(row["median"], row["median_below"], lang)
+def median_ci_text(row: Mapping[str, Any], tr: Translator) -> str:
+    median = value_text(row["median"], row["median_below"], tr)
     if median == "—" or (math.isnan(row["ci_low"]) and math.isnan(row["ci_low_below"])):
         return median
-    low = value_text(row["ci_low"], row["ci_low_below"], lang)
-    high = value_text(row["ci_high"], row["ci_high_below"], lang)
+    low = value_text(row["ci_low"], row["ci_low_below"], tr)
+    high = value_text(row["ci_high"], row["ci_high_below"], tr)
     return f"{median} ({low}–{high})"
 
 
@@ -280,20 +292,20 @@ def _by_region(frame: pd.DataFrame) -> dict[str, Records]:
 
 
 def _urine_rows(
-    records: Records, lang: str, first: str, names: texts.RegionNames
+    records: Records, tr: Translator, first: str, names: texts.RegionNames
 ) -> list[list[str]]:
     header = [
-        t(lang, "region") if first == "region" else t(lang, "group"),
-        t(lang, "period"),
-        f"{t(lang, 'n')} ({t(lang, 'collected')}/{t(lang, 'rejected')})",
-        t(lang, "median_ci"),
-        t(lang, "iqr"),
-        t(lang, "pct_below", cut=20),
-        t(lang, "pct_below", cut=50),
-        t(lang, "pct_below", cut="100 / 150*"),
-        t(lang, "pct_at_least", cut="300 / 500*"),
-        t(lang, "class"),
-        t(lang, "flag"),
+        t(tr, "region") if first == "region" else t(tr, "group"),
+        t(tr, "period"),
+        f"{t(tr, 'n')} ({t(tr, 'collected')}/{t(tr, 'rejected')})",
+        t(tr, "median_ci"),
+        t(tr, "iqr"),
+        t(tr, "pct_below", cut=20),
+        t(tr, "pct_below", cut=50),
+        t(tr, "pct_below", cut="100 / 150*"),
+        t(tr, "pct_at_least", cut="300 / 500*"),
+        t(tr, "class"),
+        t(tr, "flag"),
     ]
     rows = [header]
     for row in records:
@@ -302,7 +314,7 @@ def _urine_rows(
         high_cuts = INDICATORS[kind].at_or_above
         high = (
             pct_text(
-                row[pct_label(high_cuts[0], True)], row[pct_label(high_cuts[0], True) + "_hi"], lang
+                row[pct_label(high_cuts[0], True)], row[pct_label(high_cuts[0], True) + "_hi"], tr
             )
             if high_cuts
             else "—"
@@ -310,26 +322,26 @@ def _urine_rows(
         flag = row["flag_met"]
         rows.append(
             [
-                texts.region_name(names, row["region_code"], lang)
+                texts.region_name(names, row["region_code"], tr)
                 if first == "region"
-                else label(GROUP_LABELS, row["group_code"], lang),
+                else label(GROUP_LABELS, row["group_code"], tr),
                 row["period"],
                 f"{row['n_analysed']} ({row['n_collected']}/{row['n_rejected']})",
-                median_ci_text(row, lang),
-                f"{value_text(row['p25'], row['p25_below'], lang)}–"
-                f"{value_text(row['p75'], row['p75_below'], lang)}"
+                median_ci_text(row, tr),
+                f"{value_text(row['p25'], row['p25_below'], tr)}–"
+                f"{value_text(row['p75'], row['p75_below'], tr)}"
                 if row["n_analysed"]
                 else "—",
-                pct_text(row["pct_below_20"], row["pct_below_20_hi"], lang),
-                pct_text(row["pct_below_50"], row["pct_below_50_hi"], lang),
-                pct_text(row[pct_label(low_cut)], row[pct_label(low_cut) + "_hi"], lang),
+                pct_text(row["pct_below_20"], row["pct_below_20_hi"], tr),
+                pct_text(row["pct_below_50"], row["pct_below_50_hi"], tr),
+                pct_text(row[pct_label(low_cut)], row[pct_label(low_cut) + "_hi"], tr),
                 high,
-                label(CLASS_LABELS, row["class_key"], lang),
+                label(CLASS_LABELS, row["class_key"], tr),
                 "—"
                 if flag is None and not INDICATORS[kind].distribution_flag
-                else t(lang, "undecided")
+                else t(tr, "undecided")
                 if flag is None
-                else t(lang, "yes" if flag else "no"),
+                else t(tr, "yes" if flag else "no"),
             ]
         )
     return rows
@@ -352,41 +364,41 @@ SALT_WIDTHS = [30 * mm, 13 * mm, 22 * mm, 15 * mm, 16 * mm, 16 * mm, 17 * mm, 17
 
 
 def _salt_rows(
-    records: Records, lang: str, first: str, names: texts.RegionNames, params: StatsParams
+    records: Records, tr: Translator, first: str, names: texts.RegionNames, params: StatsParams
 ) -> list[list[str]]:
     crit = params.salt
     low, high = crit.national_range
     rows = [
         [
-            t(lang, "region") if first == "region" else t(lang, "method"),
-            t(lang, "period"),
-            f"{t(lang, 'n')} ({t(lang, 'collected')}/{t(lang, 'rejected')})",
-            t(lang, "pct_any"),
-            t(lang, "pct_adequate", cut=f"{crit.adequate_at_least:g}"),
-            t(lang, "pct_non_iodized", cut=f"{crit.non_iodized_below:g}"),
-            t(lang, "pct_range", low=f"{low:g}", high=f"{high:g}"),
-            t(lang, "method") if first == "region" else "",
-            t(lang, "median_iqr_salt"),
+            t(tr, "region") if first == "region" else t(tr, "method"),
+            t(tr, "period"),
+            f"{t(tr, 'n')} ({t(tr, 'collected')}/{t(tr, 'rejected')})",
+            t(tr, "pct_any"),
+            t(tr, "pct_adequate", cut=f"{crit.adequate_at_least:g}"),
+            t(tr, "pct_non_iodized", cut=f"{crit.non_iodized_below:g}"),
+            t(tr, "pct_range", low=f"{low:g}", high=f"{high:g}"),
+            t(tr, "method") if first == "region" else "",
+            t(tr, "median_iqr_salt"),
         ]
     ]
     for row in records:
-        method = label(METHOD_LABELS, row["method"], lang)
+        method = label(METHOD_LABELS, row["method"], tr)
         quantitative = row["method"] != str(SaltMethod.RTK)
-        median = value_text(row["median"], row["median_below"], lang)
+        median = value_text(row["median"], row["median_below"], tr)
         if quantitative and row["n_analysed"]:
             median += (
-                f" ({value_text(row['p25'], row['p25_below'], lang)}–"
-                f"{value_text(row['p75'], row['p75_below'], lang)})"
+                f" ({value_text(row['p25'], row['p25_below'], tr)}–"
+                f"{value_text(row['p75'], row['p75_below'], tr)})"
             )
         rows.append(
             [
-                texts.region_name(names, row["region_code"], lang) if first == "region" else method,
+                texts.region_name(names, row["region_code"], tr) if first == "region" else method,
                 row["period"],
                 f"{row['n_analysed']} ({row['n_collected']}/{row['n_rejected']})",
-                pct_text(row["pct_any_iodine"], row["pct_any_iodine_hi"], lang),
-                pct_text(row["pct_at_least_15"], row["pct_at_least_15_hi"], lang),
-                pct_text(row["pct_below_5"], row["pct_below_5_hi"], lang),
-                pct_text(row["pct_national_range"], row["pct_national_range_hi"], lang),
+                pct_text(row["pct_any_iodine"], row["pct_any_iodine_hi"], tr),
+                pct_text(row["pct_at_least_15"], row["pct_at_least_15_hi"], tr),
+                pct_text(row["pct_below_5"], row["pct_below_5_hi"], tr),
+                pct_text(row["pct_national_range"], row["pct_national_range_hi"], tr),
                 method if first == "region" else "",
                 median if quantitative else "—",
             ]
@@ -415,7 +427,7 @@ def _names(
 class _NumberedCanvas(Canvas):
     """Defers page output so the footer can say "page X of Y"."""
 
-    footer: tuple[str, str] = ("", "")  # (lang, fixed footer text), set per build
+    footer: tuple[Translator, str] = (Translator(), "")  # (translator, fixed text), per build
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -426,7 +438,7 @@ class _NumberedCanvas(Canvas):
         self._startPage()
 
     def save(self) -> None:
-        lang, fixed = self.footer
+        tr, fixed = self.footer
         total = len(self._pages)
         for number_, state in enumerate(self._pages, start=1):
             self.__dict__.update(state)
@@ -434,7 +446,7 @@ class _NumberedCanvas(Canvas):
             self.setFillColor(colors.HexColor("#555555"))
             self.drawString(15 * mm, 9 * mm, fixed)
             self.drawRightString(
-                A4[0] - 15 * mm, 9 * mm, t(lang, "page", page=number_, pages=total)
+                A4[0] - 15 * mm, 9 * mm, t(tr, "page", page=number_, pages=total)
             )
             super().showPage()
         super().save()
@@ -454,6 +466,8 @@ class MonitoringData:
     urine_fingerprint: tuple[str, int]
     salt_fingerprint: tuple[str, int]
     previous_fingerprint: tuple[str, int] | None  # the earlier rounds behind the trends
+    scheme: Scheme = WHO2007  # the classification and salt criteria the tables were computed with
+    salt_criteria: SaltCriteria = DEFAULT_SALT
 
 
 def prepare_monitoring_data(
@@ -478,6 +492,8 @@ def prepare_monitoring_data(
         urine_fingerprint=dataset_fingerprint(urine_df),
         salt_fingerprint=dataset_fingerprint(salt_df),
         previous_fingerprint=dataset_fingerprint(previous) if earlier is not None else None,
+        scheme=sp.scheme,
+        salt_criteria=sp.salt,
     )
 
 
@@ -487,6 +503,7 @@ def build_monitoring_report(
     *,
     params: ReportParams,
     lang: str,
+    catalogue: texts.Catalogue | None = None,
     previous: pd.DataFrame | None = None,
     qc_annex: Mapping[str, Any] | None = None,
 ) -> bytes:
@@ -494,7 +511,8 @@ def build_monitoring_report(
     for the trend tables and charts. See the module docstring for ``qc_annex``."""
     texts.check_language(lang)
     data = prepare_monitoring_data(urine_df, salt_df, params=params, previous=previous)
-    return render_monitoring_report(data, params=params, lang=lang, qc_annex=qc_annex)
+    return render_monitoring_report(data, params=params, lang=lang, catalogue=catalogue,
+                                    qc_annex=qc_annex)
 
 
 def render_monitoring_report(
@@ -502,9 +520,12 @@ def render_monitoring_report(
     *,
     params: ReportParams,
     lang: str,
+    catalogue: texts.Catalogue | None = None,
     qc_annex: Mapping[str, Any] | None = None,
 ) -> bytes:
-    texts.check_language(lang)
+    """The report in ``lang``, its words from ``catalogue`` (gettext translations of that
+    language; English without one)."""
+    tr = texts.translator(lang, catalogue)
     st = _Styles()
     sp = params.stats
     urine, salt, names = data.urine, data.salt, data.names
@@ -512,34 +533,34 @@ def render_monitoring_report(
     salt_hash, salt_count = data.salt_fingerprint
 
     story: list = []
-    story += _cover(st, lang, params, data)
-    story += [PageBreak()] + _summary(st, lang, params, urine, salt, names, data.trends)
-    pooled = f"{t(lang, 'national_table')}: {texts.region_name(names, NATIONAL, lang)}"
+    story += _cover(st, tr, params, data)
+    story += [PageBreak()] + _summary(st, tr, params, urine, salt, names, data.trends)
+    pooled = f"{t(tr, 'national_table')}: {texts.region_name(names, NATIONAL, tr)}"
     story += [PageBreak(), Paragraph(escape(pooled), st.h1)]
     urine_by_region, salt_by_region = _by_region(urine.table), _by_region(salt)
     story.append(
         _table(
-            _urine_rows(urine_by_region.get(NATIONAL, []), lang, "group", names),
+            _urine_rows(urine_by_region.get(NATIONAL, []), tr, "group", names),
             URINE_WIDTHS,
             st,
-            f"{t(lang, 'scheme')}: {sp.scheme.name}",
+            f"{t(tr, 'scheme')}: {texts.scheme_name(sp.scheme, tr)}",
         )
     )
     story.append(
         _table(
-            _salt_rows(salt_by_region.get(NATIONAL, []), lang, "method", names, sp),
+            _salt_rows(salt_by_region.get(NATIONAL, []), tr, "method", names, sp),
             SALT_WIDTHS,
             st,
-            f"{t(lang, 'salt_criteria')}: {sp.salt.label}",
+            f"{t(tr, 'salt_criteria')}: {texts.salt_label(sp.salt, tr)}",
         )
     )
-    story.append(Paragraph(escape("* " + t(lang, "population_note")), st.small))
-    story += _region_sections(st, lang, params, urine_by_region, salt_by_region, data.trends, names)
+    story.append(Paragraph(escape("* " + t(tr, "population_note")), st.small))
+    story += _region_sections(st, tr, params, urine_by_region, salt_by_region, data.trends, names)
     story += [PageBreak()] + _charts(
-        st, lang, params, data.urine_df, urine, data.earlier, salt, names
+        st, tr, params, data.urine_df, urine, data.earlier, salt, names
     )
-    story += [PageBreak()] + _map(st, lang, params, urine, names)
-    story += [PageBreak()] + _annex(st, lang, sp, urine, qc_annex or {})
+    story += [PageBreak()] + _map(st, tr, params, urine, names)
+    story += [PageBreak()] + _annex(st, tr, sp, urine, qc_annex or {})
 
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
@@ -550,48 +571,48 @@ def render_monitoring_report(
         rightMargin=15 * mm,
         topMargin=15 * mm,
         bottomMargin=16 * mm,
-        title=t(lang, "title"),
+        title=t(tr, "title"),
         author=params.laboratory or "IodineLIMS",
         creator="IodineLIMS",
-        subject=t(lang, "subtitle"),
+        subject=t(tr, "subtitle"),
     )
     footer = (
-        f"{t(lang, 'issued')}: {params.issued.isoformat()} · "
-        f"{t(lang, 'version')} {params.version} · "
-        f"SHA-256 {urine_hash[:12]} ({urine_count} {t(lang, 'rows')}) / {salt_hash[:12]} "
-        f"({salt_count} {t(lang, 'rows')})"
+        f"{t(tr, 'issued')}: {date_text(params.issued, tr)} · "
+        f"{t(tr, 'version')} {params.version} · "
+        f"SHA-256 {urine_hash[:12]} ({texts.rows_text(tr, urine_count)}) / {salt_hash[:12]} "
+        f"({texts.rows_text(tr, salt_count)})"
     )
-    canvas_class = type("ReportCanvas", (_NumberedCanvas,), {"footer": (lang, footer)})
+    canvas_class = type("ReportCanvas", (_NumberedCanvas,), {"footer": (tr, footer)})
     doc.build(_flatten(story), canvasmaker=canvas_class)
     return buffer.getvalue()
 
 
 def _cover(
     st: _Styles,
-    lang: str,
+    tr: Translator,
     params: ReportParams,
     data: MonitoringData,
 ) -> list:
     periods = sorted(set(data.urine.table["period"]) | set(data.salt["period"]))
-    rows = t(lang, "rows")
-    datasets = [("UIC", data.urine_fingerprint), ("salt", data.salt_fingerprint)]
+    uic, salt = t(tr, "uic"), t(tr, "salt")
+    datasets = [(uic, data.urine_fingerprint), (salt, data.salt_fingerprint)]
     if data.previous_fingerprint is not None:
         earlier = sorted(data.earlier.table["period"].unique()) if data.earlier else []
-        datasets.append((f"UIC {', '.join(earlier)}", data.previous_fingerprint))
+        datasets.append((f"{uic} {', '.join(earlier)}", data.previous_fingerprint))
     lines = [
-        (t(lang, "issued"), params.issued.isoformat()),
-        (t(lang, "version"), params.version),
-        (t(lang, "periods"), ", ".join(periods) or "—"),
-        (t(lang, "scheme"), params.stats.scheme.name),
-        (t(lang, "salt_criteria"), params.stats.salt.label),
+        (t(tr, "issued"), date_text(params.issued, tr)),
+        (t(tr, "version"), params.version),
+        (t(tr, "periods"), ", ".join(periods) or "—"),
+        (t(tr, "scheme"), texts.scheme_name(params.stats.scheme, tr)),
+        (t(tr, "salt_criteria"), texts.salt_label(params.stats.salt, tr)),
     ] + [
-        (f"{t(lang, 'dataset')} — {what}", f"{digest} ({count} {rows})")
+        (f"{t(tr, 'dataset')} — {what}", f"{digest} ({texts.rows_text(tr, count)})")
         for what, (digest, count) in datasets
     ]
     story = [
         Spacer(1, 40 * mm),
-        Paragraph(escape(t(lang, "title")), st.title),
-        Paragraph(escape(t(lang, "subtitle")), st.h2),
+        Paragraph(escape(t(tr, "title")), st.title),
+        Paragraph(escape(t(tr, "subtitle")), st.h2),
         Spacer(1, 6 * mm),
     ]
     if params.laboratory:
@@ -604,6 +625,7 @@ def _cover(
     table.setStyle(
         TableStyle(
             [
+                ("FONT", (0, 0), (-1, -1), st.font),  # else Helvetica, unembedded, is listed
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#cccccc")),
             ]
@@ -619,7 +641,7 @@ def _latest(frame: pd.DataFrame) -> str | None:
 
 def _summary(
     st: _Styles,
-    lang: str,
+    tr: Translator,
     params: ReportParams,
     urine: UrineResult,
     salt: pd.DataFrame,
@@ -628,9 +650,9 @@ def _summary(
 ) -> list:
     sp = params.stats
     story = [
-        Paragraph(escape(t(lang, "summary")), st.h1),
-        Paragraph(escape(t(lang, "summary_intro")), st.body),
-        Paragraph(escape(f"{t(lang, 'scheme')}: {sp.scheme.name}"), st.small),
+        Paragraph(escape(t(tr, "summary")), st.h1),
+        Paragraph(escape(t(tr, "summary_intro")), st.body),
+        Paragraph(escape(f"{t(tr, 'scheme')}: {texts.scheme_name(sp.scheme, tr)}"), st.small),
     ]
     regional = urine.table[urine.table.region_code != NATIONAL]
     latest = _latest(regional) if len(regional) else None
@@ -644,23 +666,23 @@ def _summary(
             members = rows[rows.class_key == klass].sort_values("region_code")
             if not len(members):
                 continue
-            regions = ", ".join(texts.region_name(names, c, lang) for c in members["region_code"])
+            regions = ", ".join(texts.region_name(names, c, tr) for c in members["region_code"])
             story.append(
                 Paragraph(
                     escape(
                         t(
-                            lang,
+                            tr,
                             "summary_line",
-                            group=label(GROUP_LABELS, group, lang),
+                            group=label(GROUP_LABELS, group, tr),
                             period=latest,
-                            klass=label(CLASS_LABELS, klass, lang),
+                            klass=label(CLASS_LABELS, klass, tr),
                             regions=regions,
                         )
                     ),
                     st.body,
                 )
             )
-    story += _summary_trends(st, lang, params, trends, latest)
+    story += _summary_trends(st, tr, params, trends, latest)
     national_salt = salt[(salt.region_code == NATIONAL) & (salt.method != str(SaltMethod.RTK))]
     for row in national_salt.to_dict("records"):
         if row["period"] != _latest(national_salt):
@@ -669,24 +691,24 @@ def _summary(
             Paragraph(
                 escape(
                     t(
-                        lang,
+                        tr,
                         "summary_salt",
                         period=row["period"],
-                        method=label(METHOD_LABELS, row["method"], lang),
+                        method=label(METHOD_LABELS, row["method"], tr),
                         adequate=f"{sp.salt.adequate_at_least:g}",
-                        pct=pct_text(row["pct_at_least_15"], row["pct_at_least_15_hi"], lang)
+                        pct=pct_text(row["pct_at_least_15"], row["pct_at_least_15_hi"], tr)
                         + " %",
                     )
                 ),
                 st.body,
             )
         )
-    story.append(Paragraph(escape(t(lang, "population_note")), st.small))
+    story.append(Paragraph(escape(t(tr, "population_note")), st.small))
     return story
 
 
 def _summary_trends(
-    st: _Styles, lang: str, params: ReportParams, trends: pd.DataFrame | None, latest: str | None
+    st: _Styles, tr: Translator, params: ReportParams, trends: pd.DataFrame | None, latest: str | None
 ) -> list:
     """One line per group: the pooled median now against the latest earlier period's."""
     if trends is None or not len(trends) or latest is None:
@@ -695,21 +717,21 @@ def _summary_trends(
     story = []
     for group in sorted(set(pooled.group_code), key=lambda g: (g != params.headline_group, g)):
         row = pooled[pooled.group_code == group].sort_values("earlier_period").iloc[-1]
-        difference = "—" if math.isnan(row["difference"]) else number(row["difference"], lang)
+        difference = "—" if math.isnan(row["difference"]) else number(row["difference"], tr)
         if not (math.isnan(row["diff_ci_low"]) or math.isnan(row["diff_ci_high"])):
-            difference += (f"; {t(lang, 'ci95')} {number(row['diff_ci_low'], lang)}"
-                           f"…{number(row['diff_ci_high'], lang)}")
+            difference += (f"; {t(tr, 'ci95')} {number(row['diff_ci_low'], tr)}"
+                           f"…{number(row['diff_ci_high'], tr)}")
         story.append(Paragraph(escape(t(
-            lang, "summary_trend", group=label(GROUP_LABELS, group, lang), period=latest,
-            median=value_text(row["median"], math.nan, lang),
-            earlier=value_text(row["earlier_median"], math.nan, lang),
+            tr, "summary_trend", group=label(GROUP_LABELS, group, tr), period=latest,
+            median=value_text(row["median"], math.nan, tr),
+            earlier=value_text(row["earlier_median"], math.nan, tr),
             earlier_period=row["earlier_period"], difference=difference)), st.body))
     return story
 
 
 def _region_sections(
     st: _Styles,
-    lang: str,
+    tr: Translator,
     params: ReportParams,
     urine_by_region: dict[str, Records],
     salt_by_region: dict[str, Records],
@@ -717,69 +739,69 @@ def _region_sections(
     names: texts.RegionNames,
 ) -> list:
     sp = params.stats
-    story = [PageBreak(), Paragraph(escape(t(lang, "regions")), st.h1)]
+    story = [PageBreak(), Paragraph(escape(t(tr, "regions")), st.h1)]
     trend_rows_of = _by_region(trends) if trends is not None else {}
     for code in sorted((set(urine_by_region) | set(salt_by_region)) - {NATIONAL}):
-        section = [Paragraph(escape(texts.region_name(names, code, lang)), st.h2)]
+        section = [Paragraph(escape(texts.region_name(names, code, tr)), st.h2)]
         if rows := urine_by_region.get(code):
             section.append(
                 _table(
-                    _urine_rows(rows, lang, "group", names),
+                    _urine_rows(rows, tr, "group", names),
                     URINE_WIDTHS,
                     st,
-                    f"{t(lang, 'scheme')}: {sp.scheme.name}",
+                    f"{t(tr, 'scheme')}: {texts.scheme_name(sp.scheme, tr)}",
                 )
             )
         if salt_here := salt_by_region.get(code):
             section.append(
                 _table(
-                    _salt_rows(salt_here, lang, "method", names, sp),
+                    _salt_rows(salt_here, tr, "method", names, sp),
                     SALT_WIDTHS,
                     st,
-                    f"{t(lang, 'salt_criteria')}: {sp.salt.label}",
+                    f"{t(tr, 'salt_criteria')}: {texts.salt_label(sp.salt, tr)}",
                 )
             )
         if here := trend_rows_of.get(code):
             trend_rows = [
                 [
-                    t(lang, "group"),
-                    t(lang, "period"),
-                    t(lang, "earlier"),
-                    t(lang, "median"),
-                    t(lang, "earlier_median"),
-                    t(lang, "difference"),
+                    t(tr, "group"),
+                    t(tr, "period"),
+                    t(tr, "earlier"),
+                    t(tr, "median"),
+                    t(tr, "earlier_median"),
+                    t(tr, "difference"),
                 ]
             ]
             for r in here:
-                diff = "—" if math.isnan(r["difference"]) else number(r["difference"], lang)
+                diff = "—" if math.isnan(r["difference"]) else number(r["difference"], tr)
                 if not math.isnan(r["diff_ci_low"]) and not math.isnan(r["diff_ci_high"]):
                     diff += (
-                        f" ({number(r['diff_ci_low'], lang)}; {number(r['diff_ci_high'], lang)})"
+                        f" ({number(r['diff_ci_low'], tr)}; {number(r['diff_ci_high'], tr)})"
                     )
                 trend_rows.append(
                     [
-                        label(GROUP_LABELS, r["group_code"], lang),
+                        label(GROUP_LABELS, r["group_code"], tr),
                         r["period"],
                         r["earlier_period"],
-                        value_text(r["median"], math.nan, lang),
-                        value_text(r["earlier_median"], math.nan, lang),
+                        value_text(r["median"], math.nan, tr),
+                        value_text(r["earlier_median"], math.nan, tr),
                         diff,
                     ]
                 )
-            section.append(Paragraph(escape(t(lang, "trends")), st.small))
+            section.append(Paragraph(escape(t(tr, "trends")), st.small))
             section.append(
                 _table(
                     trend_rows,
                     [40 * mm, 15 * mm, 15 * mm, 28 * mm, 25 * mm, 45 * mm],
                     st,
-                    f"{t(lang, 'scheme')}: {sp.scheme.name}",
+                    f"{t(tr, 'scheme')}: {texts.scheme_name(sp.scheme, tr)}",
                 )
             )
         story += section
     return _flatten(story)
 
 
-def _bar(row: Mapping[str, Any], label_text: str, lang: str) -> charts.Bar:
+def _bar(row: Mapping[str, Any], label_text: str, tr: Translator) -> charts.Bar:
     def num(v: float) -> float | None:
         return None if math.isnan(v) else float(v)
 
@@ -790,13 +812,13 @@ def _bar(row: Mapping[str, Any], label_text: str, lang: str) -> charts.Bar:
         num(row["ci_high"]),
         row["class_key"],
         num(row["median_below"]),
-        value_text(row["median"], row["median_below"], lang),
+        value_text(row["median"], row["median_below"], tr),
     )
 
 
 def _charts(
     st: _Styles,
-    lang: str,
+    tr: Translator,
     params: ReportParams,
     urine_df: pd.DataFrame,
     urine: UrineResult,
@@ -806,8 +828,8 @@ def _charts(
 ) -> list:
     sp = params.stats
     story = [
-        Paragraph(escape(t(lang, "charts")), st.h1),
-        Paragraph(escape(f"{t(lang, 'scheme')}: {sp.scheme.name}"), st.small),
+        Paragraph(escape(t(tr, "charts")), st.h1),
+        Paragraph(escape(f"{t(tr, 'scheme')}: {texts.scheme_name(sp.scheme, tr)}"), st.small),
     ]
     regional = urine.table[urine.table.region_code != NATIONAL]
     latest = _latest(regional) if len(regional) else None
@@ -819,13 +841,13 @@ def _charts(
         )
         kind = sp.group_kinds[group]
         bars = [
-            _bar(r, texts.region_name(names, r["region_code"], lang), lang)
+            _bar(r, texts.region_name(names, r["region_code"], tr), tr)
             for r in rows.to_dict("records")
         ]
         story.append(
             charts.horizontal_bars(
                 bars,
-                t(lang, "chart_median", group=label(GROUP_LABELS, group, lang), period=latest),
+                t(tr, "chart_median", group=label(GROUP_LABELS, group, tr), period=latest),
                 cutoffs=sp.scheme.table(kind).breaks,
             )
         )
@@ -844,12 +866,13 @@ def _charts(
                 int(chosen.censored.astype(bool).sum()),
                 indicators.below + indicators.at_or_above,
                 t(
-                    lang,
+                    tr,
                     "chart_hist",
-                    group=label(GROUP_LABELS, head, lang),
+                    group=label(GROUP_LABELS, head, tr),
                     period=latest,
                     n=len(chosen),
                 ),
+                lod_label=t(tr, "below_lod"),
             )
         )
     quantitative = salt[(salt.region_code != NATIONAL) & (salt.method != str(SaltMethod.RTK))]
@@ -860,11 +883,11 @@ def _charts(
         )
         bars = [
             charts.Bar(
-                f"{texts.region_name(names, r['region_code'], lang)} · "
-                f"{label(METHOD_LABELS, r['method'], lang)}",
+                f"{texts.region_name(names, r['region_code'], tr)} · "
+                f"{label(METHOD_LABELS, r['method'], tr)}",
                 None if math.isnan(r["pct_at_least_15"]) else r["pct_at_least_15"],
                 class_key="salt_target_met" if r["pct_at_least_15"] > 90 else "salt_below_target",
-                text=pct_text(r["pct_at_least_15"], r["pct_at_least_15_hi"], lang),
+                text=pct_text(r["pct_at_least_15"], r["pct_at_least_15_hi"], tr),
             )
             for r in rows.to_dict("records")
         ]
@@ -872,7 +895,7 @@ def _charts(
         story.append(
             charts.horizontal_bars(
                 bars,
-                t(lang, "chart_salt", cut=f"{sp.salt.adequate_at_least:g}", period=salt_latest),
+                t(tr, "chart_salt", cut=f"{sp.salt.adequate_at_least:g}", period=salt_latest),
                 unit_max=100,
                 target=90,
             )
@@ -899,87 +922,88 @@ def _charts(
                     )
                 else:
                     points.append((None, None, None))
-            series.append(charts.Series(label(GROUP_LABELS, group, lang), points))
+            series.append(charts.Series(label(GROUP_LABELS, group, tr), points))
         story.append(Spacer(1, 4 * mm))
         story.append(
             charts.trend_lines(
                 periods,
                 series,
-                t(lang, "chart_trend", group=texts.region_name(names, NATIONAL, lang)),
+                t(tr, "chart_trend", group=texts.region_name(names, NATIONAL, tr)),
             )
         )
     return story
 
 
 def _map(
-    st: _Styles, lang: str, params: ReportParams, urine: UrineResult, names: texts.RegionNames
+    st: _Styles, tr: Translator, params: ReportParams, urine: UrineResult, names: texts.RegionNames
 ) -> list:
     sp = params.stats
     head = params.headline_group
     regional = urine.table[(urine.table.region_code != NATIONAL) & (urine.table.group_code == head)]
     latest = _latest(regional) if len(regional) else None
     cells = {
-        r["region_code"]: (r["class_key"], value_text(r["median"], r["median_below"], lang, 0))
+        r["region_code"]: (r["class_key"], value_text(r["median"], r["median_below"], tr, 0))
         for r in regional[regional.period == latest].to_dict("records")
     }
     table = sp.scheme.table(sp.group_kinds[head]) if head in sp.group_kinds else None
     keys = list(table.classes if table else []) + ["indeterminate", "no_data"]
-    legend = [(k, label(CLASS_LABELS, k, lang)) for k in keys]
-    map_names = {code: texts.region_name(names, code, lang) for code in set(names) | set(cells)}
-    title = f"{t(lang, 'map')}: {label(GROUP_LABELS, head, lang)}, {latest or '—'}"
+    legend = [(k, label(CLASS_LABELS, k, tr)) for k in keys]
+    map_names = {code: texts.region_name(names, code, tr) for code in set(names) | set(cells)}
+    title = f"{t(tr, 'map')}: {label(GROUP_LABELS, head, tr)}, {latest or '—'}"
     return [
-        Paragraph(escape(t(lang, "map")), st.h1),
-        Paragraph(escape(f"{t(lang, 'scheme')}: {sp.scheme.name}"), st.small),
+        Paragraph(escape(t(tr, "map")), st.h1),
+        Paragraph(escape(f"{t(tr, 'scheme')}: {texts.scheme_name(sp.scheme, tr)}"), st.small),
         tile_map(cells, map_names, title, legend),
     ]
 
 
 def _annex(
-    st: _Styles, lang: str, sp: StatsParams, urine: UrineResult, qc: Mapping[str, Any]
+    st: _Styles, tr: Translator, sp: StatsParams, urine: UrineResult, qc: Mapping[str, Any]
 ) -> list:
-    story = [Paragraph(escape(t(lang, "annex")), st.h1)]
+    story = [Paragraph(escape(t(tr, "annex")), st.h1)]
     methods = qc.get("methods") or []
-    story.append(Paragraph(escape(t(lang, "annex_methods")), st.h2))
-    for line in ([methods] if isinstance(methods, str) else methods) or [t(lang, "annex_none")]:
+    story.append(Paragraph(escape(t(tr, "annex_methods")), st.h2))
+    for line in ([methods] if isinstance(methods, str) else methods) or [t(tr, "annex_none")]:
         story.append(Paragraph(escape(str(line)), st.body))
     for key, title in (("calibration_range", "annex_calibration"), ("lod", "annex_lod")):
         story.append(
-            Paragraph(escape(f"{t(lang, title)}: {qc.get(key) or t(lang, 'annex_none')}"), st.body)
+            Paragraph(escape(f"{t(tr, title)}: {qc.get(key) or t(tr, 'annex_none')}"), st.body)
         )
-    story.append(Paragraph(escape(t(lang, "annex_controls")), st.h2))
+    story.append(Paragraph(escape(t(tr, "annex_controls")), st.h2))
     controls = qc.get("controls") or []
     if controls:
         rows = [
-            [t(lang, "annex_control"), "target", "n", t(lang, "annex_mean"), t(lang, "annex_cv")]
+            [t(tr, "annex_control"), t(tr, "annex_target"), "n", t(tr, "annex_mean"),
+             t(tr, "annex_cv")]
         ]
         for c in controls:
             rows.append(
                 [
                     str(c.get("name", "")),
-                    _qc_number(c.get("target"), lang),
+                    _qc_number(c.get("target"), tr),
                     str(c.get("n", "")),
-                    _qc_number(c.get("mean"), lang),
-                    _qc_number(c.get("cv"), lang),
+                    _qc_number(c.get("mean"), tr),
+                    _qc_number(c.get("cv"), tr),
                 ]
             )
         story.append(
             _table(
-                rows, [40 * mm, 25 * mm, 15 * mm, 25 * mm, 20 * mm], st, t(lang, "annex_controls")
+                rows, [40 * mm, 25 * mm, 15 * mm, 25 * mm, 20 * mm], st, t(tr, "annex_controls")
             )
         )
     else:
-        story.append(Paragraph(escape(t(lang, "annex_none")), st.body))
-    story.append(Paragraph(escape(t(lang, "annex_rejected_runs")), st.h2))
+        story.append(Paragraph(escape(t(tr, "annex_none")), st.body))
+    story.append(Paragraph(escape(t(tr, "annex_rejected_runs")), st.h2))
     runs = qc.get("rejected_runs") or []
     if runs:
-        rows = [["run", "date", "reason"]] + [
+        rows = [[t(tr, "annex_run"), t(tr, "annex_date"), t(tr, "annex_reason")]] + [
             [str(r.get("run", "")), str(r.get("date", "")), str(r.get("reason", ""))] for r in runs
         ]
-        story.append(_table(rows, [35 * mm, 25 * mm, 110 * mm], st, t(lang, "annex_rejected_runs")))
+        story.append(_table(rows, [35 * mm, 25 * mm, 110 * mm], st, t(tr, "annex_rejected_runs")))
     else:
-        story.append(Paragraph(escape(t(lang, "annex_none")), st.body))
-    story.append(Paragraph(escape(t(lang, "annex_eqa")), st.h2))
-    for line in qc.get("eqa") or [t(lang, "annex_none")]:
+        story.append(Paragraph(escape(t(tr, "annex_none")), st.body))
+    story.append(Paragraph(escape(t(tr, "annex_eqa")), st.h2))
+    for line in qc.get("eqa") or [t(tr, "annex_none")]:
         story.append(Paragraph(escape(str(line)), st.body))
     clustered = bool(urine.table["clustered"].any()) if len(urine.table) else False
     story += [
@@ -987,24 +1011,24 @@ def _annex(
         Paragraph(
             escape(
                 t(
-                    lang,
+                    tr,
                     "bootstrap_note",
                     replicates=sp.replicates,
                     seed=sp.seed,
-                    clusters=t(lang, "bootstrap_clusters") if clustered else "",
+                    clusters=t(tr, "bootstrap_clusters") if clustered else "",
                 )
             ),
             st.small,
         ),
-        Paragraph(escape(t(lang, "censored_note")), st.small),
-        Paragraph(escape(t(lang, "rtk_note")), st.small),
-        Paragraph(escape(f"{t(lang, 'scheme')}: {sp.scheme.name}"), st.small),
-        Paragraph(escape(f"{t(lang, 'salt_criteria')}: {sp.salt.label}"), st.small),
+        Paragraph(escape(t(tr, "censored_note")), st.small),
+        Paragraph(escape(t(tr, "rtk_note")), st.small),
+        Paragraph(escape(f"{t(tr, 'scheme')}: {texts.scheme_name(sp.scheme, tr)}"), st.small),
+        Paragraph(escape(f"{t(tr, 'salt_criteria')}: {texts.salt_label(sp.salt, tr)}"), st.small),
     ]
     return _flatten(story)
 
 
-def _qc_number(value: Any, lang: str) -> str:
+def _qc_number(value: Any, tr: Translator) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
-    return number(float(value), lang) if isinstance(value, (int, float)) else str(value)
+    return number(float(value), tr) if isinstance(value, (int, float)) else str(value)

@@ -2,7 +2,8 @@
 
 Plain numbers in, ReportLab `Drawing` out, so the same drawing goes into a PDF run report or,
 through `drawing_to_svg`, into a web page. Nothing here knows about the LIMS: the caller passes
-the fitted curve as sampled points and the control target as mean and SD.
+the fitted curve as sampled points and the control target as mean and SD. Labels left out are
+printed in the language of ``catalogue`` (English without one), in the embedded report font.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from reportlab.graphics.shapes import Drawing, Group, String
 from reportlab.graphics.widgets.markers import makeMarker
 from reportlab.lib import colors
 
+from reports.fonts import embedded_drawing, register_fonts
+from reports.texts import Catalogue, translator
+
 __all__ = ["calibration_chart", "levey_jennings_chart", "drawing_to_svg"]
 
 WIDTH, HEIGHT = 480, 300
@@ -25,7 +29,7 @@ VIOLATION_COLOUR = colors.red
 
 
 def _frame(title: str, x_label: str, y_label: str, font: str) -> Drawing:
-    d = Drawing(WIDTH, HEIGHT)
+    d = embedded_drawing(WIDTH, HEIGHT)
     d.add(String(WIDTH / 2, HEIGHT - 20, title, fontName=font, fontSize=12, textAnchor="middle"))
     d.add(String(_PLOT["x"] + _PLOT["width"] / 2, 12, x_label, fontName=font, fontSize=9,
                  textAnchor="middle"))
@@ -47,13 +51,16 @@ def _plot(series: list[list[tuple[float, float]]], font: str) -> LinePlot:
 
 
 def calibration_chart(standards: Sequence[tuple[float, float]],
-                      curve: Sequence[tuple[float, float]], *, title: str = "Calibration curve",
-                      x_label: str = "Concentration (µg/L)",
-                      y_label: str = "Absorbance", font: str = "Helvetica") -> Drawing:
+                      curve: Sequence[tuple[float, float]], *, title: str | None = None,
+                      x_label: str | None = None, y_label: str | None = None,
+                      font: str | None = None, catalogue: Catalogue | None = None) -> Drawing:
     """Standards as circles, the fitted curve as a line (pass `CalibrationCurve.sample()`)."""
     if not standards or len(curve) < 2:
         raise ValueError("a calibration chart needs standards and at least two curve points")
-    d = _frame(title, x_label, y_label, font)
+    tr, font = translator("en", catalogue), font or register_fonts()
+    d = _frame(title or tr.gettext("Calibration curve"),
+               x_label or tr.gettext("Concentration (µg/L)"), y_label or tr.gettext("Absorbance"),
+               font)
     lp = _plot([list(curve), list(standards)], font)
     lp.lines[0].lineStyle = "joinedLine"
     lp.lines[0].strokeColor = colors.steelblue
@@ -66,9 +73,9 @@ def calibration_chart(standards: Sequence[tuple[float, float]],
 
 
 def levey_jennings_chart(values: Sequence[float | None], mean: float, sd: float, *,
-                         violations: Sequence[int] = (), title: str = "Levey-Jennings",
-                         x_label: str = "Run", y_label: str = "Control value",
-                         font: str = "Helvetica") -> Drawing:
+                         violations: Sequence[int] = (), title: str | None = None,
+                         x_label: str | None = None, y_label: str | None = None,
+                         font: str | None = None, catalogue: Catalogue | None = None) -> Drawing:
     """Control values by run (1-based on the axis; ``None`` = no value that run), lines at the
     mean and ±1/2/3 SD, and the values at the 0-based positions in `violations` marked in red."""
     if not sd > 0:
@@ -83,7 +90,9 @@ def levey_jennings_chart(values: Sequence[float | None], mean: float, sd: float,
     low = min(min(ys), mean - 3.5 * sd)
     high = max(max(ys), mean + 3.5 * sd)
     sd_lines = [[(1.0, mean + k * sd), (last, mean + k * sd)] for k in (0, 1, -1, 2, -2, 3, -3)]
-    d = _frame(title, x_label, y_label, font)
+    tr, font = translator("en", catalogue), font or register_fonts()
+    d = _frame(title or tr.gettext("Levey-Jennings chart"), x_label or tr.gettext("Run"),
+               y_label or tr.gettext("Control value"), font)
     lp = _plot([*sd_lines, points] + ([flagged] if flagged else []), font)
     lp.xValueAxis.valueMin, lp.xValueAxis.valueMax = 1.0, last
     lp.yValueAxis.valueMin, lp.yValueAxis.valueMax = low, high
@@ -107,7 +116,7 @@ def levey_jennings_chart(values: Sequence[float | None], mean: float, sd: float,
     right = _PLOT["x"] + _PLOT["width"] + 4
     for k in (3, 2, 1, 0, -1, -2, -3):
         y = _PLOT["y"] + (mean + k * sd - low) / (high - low) * _PLOT["height"]
-        label = "mean" if k == 0 else f"{k:+d} SD"
+        label = tr.gettext("mean") if k == 0 else f"{k:+d} SD"
         d.add(String(right, y - 3, label, fontName=font, fontSize=7, fillColor=_SD_COLOURS[abs(k)]))
     return d
 

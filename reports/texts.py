@@ -1,8 +1,13 @@
-"""The monitoring report's words in Russian, Kazakh and English.
+"""The reports' words, and the translator that renders them in the report's language.
 
-A plain catalogue: the report is a ministry document whose wording is reviewed as a whole, so the
-strings sit together here rather than scattered as gettext calls. Population wording only
-(domain.md §1.1): "% of samples below 100 µg/L", never "% deficient".
+The words are English message ids marked with the no-op ``N_`` (or written as
+``tr.gettext(...)`` / ``tr.ngettext(...)`` at the call site), so ``pybabel extract`` finds them
+and they are translated in the same gettext catalogues as the application (lims/translations).
+A document takes a ``Translator``: the report's language plus a catalogue object with
+``gettext``/``ngettext`` — the LIMS passes the Flask-Babel translations of the report's language;
+without one a report is in English, so ``reports/`` is tested without catalogues and never
+imports Flask-Babel. Population wording only (domain.md §1.1): "% of samples below 100 µg/L",
+never "% deficient".
 
 Region names are not kept here: they come with the data (a column) or a mapping passed by the
 caller, so the region dimension stays versioned in one place (the LIMS).
@@ -10,325 +15,30 @@ caller, so the region dimension stays versioned in one place (the LIMS).
 
 from __future__ import annotations
 
+import gettext as _gettext
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
 
 import pandas as pd
 
+from reports.criteria import SaltCriteria, Scheme
+
 LANGUAGES = ("ru", "kk", "en")
 
-_T: dict[str, dict[str, str]] = {
-    "title": {
-        "ru": "Мониторинг йодного обеспечения населения",
-        "kk": "Халықтың йодпен қамтамасыз етілуінің мониторингі",
-        "en": "Monitoring of population iodine status",
-    },
-    "subtitle": {
-        "ru": "Региональный отчёт: йод в моче и йодированная соль",
-        "kk": "Өңірлік есеп: зәрдегі йод және йодталған тұз",
-        "en": "Regional report: urinary iodine and iodized salt",
-    },
-    "issued": {"ru": "Дата выпуска", "kk": "Шығарылған күні", "en": "Issue date"},
-    "version": {"ru": "Версия", "kk": "Нұсқа", "en": "Version"},
-    "dataset": {
-        "ru": "Набор данных (SHA-256)",
-        "kk": "Деректер жиыны (SHA-256)",
-        "en": "Dataset (SHA-256)",
-    },
-    "rows": {"ru": "строк", "kk": "жол", "en": "rows"},
-    "periods": {"ru": "Периоды", "kk": "Кезеңдер", "en": "Periods"},
-    "scheme": {"ru": "Схема классификации", "kk": "Жіктеу схемасы", "en": "Classification scheme"},
-    "salt_criteria": {"ru": "Критерии для соли", "kk": "Тұз өлшемшарттары", "en": "Salt criteria"},
-    "page": {
-        "ru": "Стр. {page} из {pages}",
-        "kk": "{pages} беттің {page}-беті",
-        "en": "Page {page} of {pages}",
-    },
-    "summary": {
-        "ru": "Краткое резюме для руководителей",
-        "kk": "Басшыларға арналған қысқаша түйін",
-        "en": "Summary for decision makers",
-    },
-    "summary_intro": {
-        "ru": "Классификация относится к популяции, а не к отдельным людям: по медиане "
-        "концентрации йода в моче (КЙМ) группы населения в регионе.",
-        "kk": "Жіктеу жеке адамдарға емес, халыққа қатысты: өңірдегі халық тобының зәрдегі йод "
-        "концентрациясының (ЗЙК) медианасы бойынша.",
-        "en": "The classification applies to populations, not to individuals: it is based on the "
-        "median urinary iodine concentration (UIC) of a population group in a region.",
-    },
-    "summary_line": {
-        "ru": "{group}, {period}: {klass} — {regions}.",
-        "kk": "{group}, {period}: {klass} — {regions}.",
-        "en": "{group}, {period}: {klass} — {regions}.",
-    },
-    "summary_trend": {
-        "ru": "{group}, медиана КЙМ по стране: {median} мкг/л в {period} против {earlier} мкг/л "
-        "в {earlier_period} (разница {difference}).",
-        "kk": "{group}, ел бойынша ЗЙК медианасы: {period} — {median} мкг/л, {earlier_period} — "
-        "{earlier} мкг/л (айырма {difference}).",
-        "en": "{group}, national median UIC: {median} µg/L in {period} against {earlier} µg/L in "
-        "{earlier_period} (difference {difference}).",
-    },
-    "ci95": {"ru": "95 % ДИ", "kk": "95 % СА", "en": "95 % CI"},
-    "summary_salt": {
-        "ru": "Соль, {period} ({method}): доля проб ≥ {adequate} мг/кг по стране — {pct}; цель ВОЗ "
-        "> 90 %.",
-        "kk": "Тұз, {period} ({method}): ел бойынша ≥ {adequate} мг/кг сынамалардың үлесі — {pct}; "
-        "ДДҰ мақсаты > 90 %.",
-        "en": "Salt, {period} ({method}): share of samples ≥ {adequate} mg/kg nationally — {pct}; "
-        "WHO target > 90 %.",
-    },
-    "national_table": {"ru": "Сводная таблица", "kk": "Жиынтық кесте", "en": "Pooled table"},
-    "urine_by_region": {
-        "ru": "Йод в моче по регионам",
-        "kk": "Зәрдегі йод өңірлер бойынша",
-        "en": "Urinary iodine by region",
-    },
-    "salt_by_region": {
-        "ru": "Йод в соли домохозяйств",
-        "kk": "Үй шаруашылығы тұзындағы йод",
-        "en": "Iodine in household salt",
-    },
-    "regions": {"ru": "Регионы", "kk": "Өңірлер", "en": "Regions"},
-    "trends": {
-        "ru": "Динамика по сравнению с предыдущими раундами",
-        "kk": "Алдыңғы кезеңдермен салыстырғандағы динамика",
-        "en": "Trends against earlier rounds",
-    },
-    "map": {
-        "ru": "Карта: класс медианы КЙМ",
-        "kk": "Карта: ЗЙК медианасының класы",
-        "en": "Map: class of the median UIC",
-    },
-    "charts": {"ru": "Графики", "kk": "Графиктер", "en": "Charts"},
-    "annex": {
-        "ru": "Приложение: методы и контроль качества",
-        "kk": "Қосымша: әдістер және сапа бақылауы",
-        "en": "Annex: methods and quality control",
-    },
-    "region": {"ru": "Регион", "kk": "Өңір", "en": "Region"},
-    "group": {"ru": "Группа", "kk": "Топ", "en": "Group"},
-    "period": {"ru": "Период", "kk": "Кезең", "en": "Period"},
-    "method": {"ru": "Метод", "kk": "Әдіс", "en": "Method"},
-    "n": {"ru": "n анализ.", "kk": "n талд.", "en": "n analysed"},
-    "collected": {"ru": "собрано", "kk": "жиналды", "en": "collected"},
-    "rejected": {"ru": "отбрак.", "kk": "жарамсыз", "en": "rejected"},
-    "median_ci": {
-        "ru": "Медиана (95 % ДИ), мкг/л",
-        "kk": "Медиана (95 % СА), мкг/л",
-        "en": "Median (95 % CI), µg/L",
-    },
-    "iqr": {"ru": "P25–P75", "kk": "P25–P75", "en": "P25–P75"},
-    "pct_below": {"ru": "% проб < {cut}", "kk": "% сынама < {cut}", "en": "% of samples < {cut}"},
-    "pct_at_least": {
-        "ru": "% проб ≥ {cut}",
-        "kk": "% сынама ≥ {cut}",
-        "en": "% of samples ≥ {cut}",
-    },
-    "class": {"ru": "Класс", "kk": "Класс", "en": "Class"},
-    "flag": {
-        "ru": "Медиана ≥ 100 и ≤ 20 % < 50",
-        "kk": "Медиана ≥ 100 және ≤ 20 % < 50",
-        "en": "Median ≥ 100 and ≤ 20 % < 50",
-    },
-    "yes": {"ru": "да", "kk": "иә", "en": "yes"},
-    "no": {"ru": "нет", "kk": "жоқ", "en": "no"},
-    "undecided": {"ru": "не определено", "kk": "анықталмады", "en": "undecided"},
-    "pct_any": {"ru": "% с йодом (> 0)", "kk": "% йоды бар (> 0)", "en": "% with any iodine (> 0)"},
-    "pct_adequate": {"ru": "% ≥ {cut} мг/кг", "kk": "% ≥ {cut} мг/кг", "en": "% ≥ {cut} mg/kg"},
-    "pct_non_iodized": {"ru": "% < {cut} мг/кг", "kk": "% < {cut} мг/кг", "en": "% < {cut} mg/kg"},
-    "pct_range": {
-        "ru": "% в норме {low}–{high}",
-        "kk": "% норма {low}–{high}",
-        "en": "% within {low}–{high}",
-    },
-    "median_iqr_salt": {
-        "ru": "Медиана (P25–P75), мг/кг",
-        "kk": "Медиана (P25–P75), мг/кг",
-        "en": "Median (P25–P75), mg/kg",
-    },
-    "earlier": {"ru": "Ранее", "kk": "Бұрын", "en": "Earlier"},
-    "median": {"ru": "Медиана, мкг/л", "kk": "Медиана, мкг/л", "en": "Median, µg/L"},
-    "earlier_median": {"ru": "Медиана ранее", "kk": "Бұрынғы медиана", "en": "Earlier median"},
-    "difference": {
-        "ru": "Разница медиан (95 % ДИ)",
-        "kk": "Медианалар айырмасы (95 % СА)",
-        "en": "Difference in medians (95 % CI)",
-    },
-    "no_data": {"ru": "Нет данных.", "kk": "Деректер жоқ.", "en": "No data."},
-    "chart_median": {
-        "ru": "Медиана КЙМ по регионам (95 % ДИ), мкг/л: {group}, {period}",
-        "kk": "Өңірлер бойынша ЗЙК медианасы (95 % СА), мкг/л: {group}, {period}",
-        "en": "Median UIC by region (95 % CI), µg/L: {group}, {period}",
-    },
-    "chart_hist": {
-        "ru": "Распределение КЙМ, мкг/л: {group}, {period} (n = {n})",
-        "kk": "ЗЙК таралуы, мкг/л: {group}, {period} (n = {n})",
-        "en": "UIC distribution, µg/L: {group}, {period} (n = {n})",
-    },
-    "chart_salt": {
-        "ru": "Доля проб соли ≥ {cut} мг/кг по регионам, %: {period}",
-        "kk": "Өңірлер бойынша ≥ {cut} мг/кг тұз сынамаларының үлесі, %: {period}",
-        "en": "Salt samples ≥ {cut} mg/kg by region, %: {period}",
-    },
-    "chart_trend": {
-        "ru": "Медиана КЙМ по раундам, мкг/л: {group}",
-        "kk": "Кезеңдер бойынша ЗЙК медианасы, мкг/л: {group}",
-        "en": "Median UIC by round, µg/L: {group}",
-    },
-    "legend": {"ru": "Легенда", "kk": "Шартты белгілер", "en": "Legend"},
-    "censored_note": {
-        "ru": "«< x» — значение ниже предела обнаружения; медиана или граница ДИ, зависящая от "
-        "таких значений, приводится как верхняя граница. Диапазон «a–b» в процентах означает, что "
-        "часть результатов ниже предела обнаружения нельзя отнести к порогу.",
-        "kk": "«< x» — анықтау шегінен төмен мән; осындай мәндерге тәуелді медиана немесе СА "
-        "шекарасы жоғарғы шек ретінде беріледі. Пайыздағы «a–b» аралығы анықтау шегінен төмен "
-        "кейбір нәтижелерді шекке жатқызу мүмкін еместігін білдіреді.",
-        "en": "“< x”: below the limit of detection; a median or CI bound that depends on such "
-        "values is given as an upper bound. A percentage range “a–b” means some results below the "
-        "limit of detection cannot be placed against that cut-off.",
-    },
-    "bootstrap_note": {
-        "ru": "95 % ДИ медианы: процентильный бутстрэп, {replicates} повторов, фиксированное зерно "
-        "{seed}{clusters}.",
-        "kk": "Медиананың 95 % СА: процентильдік бутстрэп, {replicates} қайталау, тұрақты бастапқы "
-        "сан {seed}{clusters}.",
-        "en": "95 % CI of the median: percentile bootstrap, {replicates} replicates, fixed seed "
-        "{seed}{clusters}.",
-    },
-    "bootstrap_clusters": {
-        "ru": ", с ресэмплингом кластеров; для группы, все пробы которой из одного кластера, ДИ не "
-        "приводится (разброс между кластерами нельзя оценить)",
-        "kk": ", кластерлерді қайта іріктеумен; барлық сынамалары бір кластерден алынған топ үшін "
-        "СА келтірілмейді (кластерлер арасындағы айырмашылықты бағалау мүмкін емес)",
-        "en": ", resampling whole clusters; no CI is given for a group whose samples all come "
-        "from one cluster (the variation between clusters cannot be estimated)",
-    },
-    "population_note": {
-        "ru": "Доли проб ниже порогов описывают распределение в выборке и не являются "
-        "распространённостью дефицита.",
-        "kk": "Шектен төмен сынамалардың үлесі іріктемедегі таралуды сипаттайды, тапшылықтың "
-        "таралуы емес.",
-        "en": "Shares of samples below cut-offs describe the sample distribution; they are not a "
-        "prevalence of deficiency.",
-    },
-    "annex_methods": {"ru": "Методы", "kk": "Әдістер", "en": "Methods"},
-    "annex_calibration": {
-        "ru": "Диапазон калибровки",
-        "kk": "Калибрлеу ауқымы",
-        "en": "Calibration range",
-    },
-    "annex_lod": {"ru": "Предел обнаружения", "kk": "Анықтау шегі", "en": "Limit of detection"},
-    "annex_controls": {
-        "ru": "Контрольные материалы",
-        "kk": "Бақылау материалдары",
-        "en": "Control materials",
-    },
-    "annex_control": {"ru": "Контроль", "kk": "Бақылау", "en": "Control"},
-    "annex_mean": {"ru": "Среднее", "kk": "Орташа", "en": "Mean"},
-    "annex_cv": {"ru": "CV, %", "kk": "CV, %", "en": "CV, %"},
-    "annex_rejected_runs": {
-        "ru": "Отклонённые серии",
-        "kk": "Қабылданбаған сериялар",
-        "en": "Rejected runs",
-    },
-    "annex_eqa": {
-        "ru": "Внешняя оценка качества",
-        "kk": "Сапаны сыртқы бағалау",
-        "en": "External quality assessment",
-    },
-    "annex_none": {
-        "ru": "Сведения не переданы.",
-        "kk": "Мәліметтер берілмеді.",
-        "en": "Not supplied.",
-    },
-    "rtk_note": {
-        "ru": "Экспресс-тесты (RTK) дают только наличие/отсутствие йода; доля ≥ 15 мг/кг — по "
-        "титрованию или WYD.",
-        "kk": "Экспресс-тесттер (RTK) тек йодтың бар-жоғын көрсетеді; ≥ 15 мг/кг үлесі — титрлеу "
-        "немесе WYD бойынша.",
-        "en": "Rapid test kits (RTK) show presence or absence of iodine only; the share ≥ 15 mg/kg "
-        "comes from titration or WYD.",
-    },
-    "national": {
-        "ru": "Республика Казахстан",
-        "kk": "Қазақстан Республикасы",
-        "en": "Republic of Kazakhstan",
-    },
-}
 
-CLASS_LABELS: dict[str, dict[str, str]] = {
-    "severe": {
-        "ru": "тяжёлый дефицит йода",
-        "kk": "ауыр йод тапшылығы",
-        "en": "severe iodine deficiency",
-    },
-    "moderate": {
-        "ru": "умеренный дефицит йода",
-        "kk": "орташа йод тапшылығы",
-        "en": "moderate iodine deficiency",
-    },
-    "mild": {
-        "ru": "лёгкий дефицит йода",
-        "kk": "жеңіл йод тапшылығы",
-        "en": "mild iodine deficiency",
-    },
-    "insufficient": {
-        "ru": "недостаточное потребление йода",
-        "kk": "йодты жеткіліксіз тұтыну",
-        "en": "insufficient iodine intake",
-    },
-    "adequate": {
-        "ru": "адекватное потребление йода",
-        "kk": "йодты барабар тұтыну",
-        "en": "adequate iodine intake",
-    },
-    "above": {
-        "ru": "потребление выше потребностей",
-        "kk": "қажеттіліктен жоғары тұтыну",
-        "en": "above requirements",
-    },
-    "excessive": {
-        "ru": "избыточное потребление йода",
-        "kk": "йодты шамадан тыс тұтыну",
-        "en": "excessive iodine intake",
-    },
-    "indeterminate": {
-        "ru": "класс не определён (медиана ниже предела обнаружения)",
-        "kk": "класс анықталмады (медиана анықтау шегінен төмен)",
-        "en": "class undetermined (median below the limit of detection)",
-    },
-    "no_data": {"ru": "нет данных", "kk": "деректер жоқ", "en": "no data"},
-    "no_criteria": {
-        "ru": "не классифицируется: нет критериев ВОЗ для этой группы",
-        "kk": "жіктелмейді: бұл топқа ДДСҰ критерийлері жоқ",
-        "en": "not classified: no WHO criteria for this group",
-    },
-}
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction; it is translated when a document prints it."""
+    return message
 
-GROUP_LABELS: dict[str, dict[str, str]] = {
-    "SAC": {
-        "ru": "дети школьного возраста",
-        "kk": "мектеп жасындағы балалар",
-        "en": "school-age children",
-    },
-    "WRA": {
-        "ru": "небеременные женщины репродуктивного возраста",
-        "kk": "ұрпақ өрбіту жасындағы жүкті емес әйелдер",
-        "en": "non-pregnant women of reproductive age",
-    },
-    "C6-59": {"ru": "дети 6–59 месяцев", "kk": "6–59 айлық балалар", "en": "children 6–59 months"},
-    "ADULT": {"ru": "взрослые", "kk": "ересектер", "en": "adults"},
-    "PW": {"ru": "беременные женщины", "kk": "жүкті әйелдер", "en": "pregnant women"},
-    "LW": {"ru": "кормящие женщины", "kk": "бала емізетін әйелдер", "en": "lactating women"},
-    "U2": {"ru": "дети до 2 лет", "kk": "2 жасқа дейінгі балалар", "en": "children under 2 years"},
-}
 
-METHOD_LABELS: dict[str, dict[str, str]] = {
-    "titration": {"ru": "титрование", "kk": "титрлеу", "en": "titration"},
-    "wyd": {"ru": "анализатор WYD", "kk": "WYD анализаторы", "en": "WYD checker"},
-    "rtk": {"ru": "экспресс-тест", "kk": "экспресс-тест", "en": "rapid test kit"},
-}
+class Catalogue(Protocol):
+    """What a report needs of a gettext catalogue (``gettext.NullTranslations``,
+    ``babel.support.Translations``, Flask-Babel's ``get_translations()``)."""
+
+    def gettext(self, message: str) -> str: ...
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str: ...
 
 
 def check_language(lang: str) -> str:
@@ -337,14 +47,191 @@ def check_language(lang: str) -> str:
     return lang
 
 
-def t(lang: str, key: str, **values: object) -> str:
-    text = _T[key][check_language(lang)]
-    return text.format(**values) if values else text
+@dataclass(frozen=True)
+class Translator:
+    """The language of one document and the catalogue its words come from. Placeholders are
+    named, %-style, as in the application: ``tr.gettext("Page %(page)s", page=2)``."""
+
+    lang: str = "en"
+    catalogue: Catalogue = field(default_factory=_gettext.NullTranslations)
+
+    def __post_init__(self) -> None:
+        check_language(self.lang)
+
+    def gettext(self, message: str, **values: object) -> str:
+        text = self.catalogue.gettext(message)
+        return text % values if values else text
+
+    def ngettext(self, singular: str, plural: str, num: int, **values: object) -> str:
+        return self.catalogue.ngettext(singular, plural, num) % {"num": num, **values}
+
+    @property
+    def kz_conventions(self) -> bool:
+        """Kazakhstan's conventions for Russian and Kazakh: decimal comma, dates DD.MM.YYYY."""
+        return self.lang in ("ru", "kk")
 
 
-def label(catalogue: Mapping[str, Mapping[str, str]], key: str, lang: str) -> str:
+def translator(lang: str = "en", catalogue: Catalogue | None = None) -> Translator:
+    """A ``Translator`` for ``lang``; English words when no catalogue is given."""
+    return Translator(lang) if catalogue is None else Translator(lang, catalogue)
+
+
+_T: dict[str, str] = {
+    "title": N_("Monitoring of population iodine status"),
+    "subtitle": N_("Regional report: urinary iodine and iodized salt"),
+    "issued": N_("Issue date"),
+    "version": N_("Version"),
+    "dataset": N_("Dataset (SHA-256)"),
+    "periods": N_("Periods"),
+    "scheme": N_("Classification scheme"),
+    "salt_criteria": N_("Salt criteria"),
+    "page": N_("Page %(page)s of %(pages)s"),
+    "summary": N_("Summary for decision makers"),
+    "summary_intro": N_("The classification applies to populations, not to individuals: it is based on the median urinary iodine concentration (UIC) of a population group in a region."),
+    "summary_line": N_("%(group)s, %(period)s: %(klass)s — %(regions)s."),
+    "summary_trend": N_("%(group)s, national median UIC: %(median)s µg/L in %(period)s against %(earlier)s µg/L in %(earlier_period)s (difference %(difference)s)."),
+    "ci95": N_("95 % CI"),
+    "summary_salt": N_("Salt, %(period)s (%(method)s): share of samples ≥ %(adequate)s mg/kg nationally — %(pct)s; WHO target > 90 %%."),
+    "national_table": N_("Pooled table"),
+    "urine_by_region": N_("Urinary iodine by region"),
+    "salt_by_region": N_("Iodine in household salt"),
+    "regions": N_("Regions"),
+    "trends": N_("Trends against earlier rounds"),
+    "map": N_("Map: class of the median UIC"),
+    "charts": N_("Charts"),
+    "annex": N_("Annex: methods and quality control"),
+    "region": N_("Region"),
+    "group": N_("Group"),
+    "period": N_("Period"),
+    "method": N_("Method"),
+    "n": N_("n analysed"),
+    "collected": N_("collected"),
+    "rejected": N_("rejected"),
+    "median_ci": N_("Median (95 % CI), µg/L"),
+    "iqr": N_("P25–P75"),
+    "pct_below": N_("%% of samples < %(cut)s"),
+    "pct_at_least": N_("%% of samples ≥ %(cut)s"),
+    "class": N_("Class"),
+    "flag": N_("Median ≥ 100 and ≤ 20 % < 50"),
+    "yes": N_("yes"),
+    "no": N_("no"),
+    "undecided": N_("undecided"),
+    "pct_any": N_("% with any iodine (> 0)"),
+    "pct_adequate": N_("%% ≥ %(cut)s mg/kg"),
+    "pct_non_iodized": N_("%% < %(cut)s mg/kg"),
+    "pct_range": N_("%% within %(low)s–%(high)s"),
+    "median_iqr_salt": N_("Median (P25–P75), mg/kg"),
+    "earlier": N_("Earlier"),
+    "median": N_("Median, µg/L"),
+    "earlier_median": N_("Earlier median"),
+    "difference": N_("Difference in medians (95 % CI)"),
+    "no_data": N_("No data."),
+    "chart_median": N_("Median UIC by region (95 %% CI), µg/L: %(group)s, %(period)s"),
+    "chart_hist": N_("UIC distribution, µg/L: %(group)s, %(period)s (n = %(n)s)"),
+    "chart_salt": N_("Salt samples ≥ %(cut)s mg/kg by region, %%: %(period)s"),
+    "chart_trend": N_("Median UIC by round, µg/L: %(group)s"),
+    "legend": N_("Legend"),
+    "censored_note": N_("“< x”: below the limit of detection; a median or CI bound that depends on such values is given as an upper bound. A percentage range “a–b” means some results below the limit of detection cannot be placed against that cut-off."),
+    "bootstrap_note": N_("95 %% CI of the median: percentile bootstrap, %(replicates)s replicates, fixed seed %(seed)s%(clusters)s."),
+    "bootstrap_clusters": N_(", resampling whole clusters; no CI is given for a group whose samples all come from one cluster (the variation between clusters cannot be estimated)"),
+    "population_note": N_("Shares of samples below cut-offs describe the sample distribution; they are not a prevalence of deficiency."),
+    "annex_methods": N_("Methods"),
+    "annex_calibration": N_("Calibration range"),
+    "annex_lod": N_("Limit of detection"),
+    "annex_controls": N_("Control materials"),
+    "annex_control": N_("Control"),
+    "annex_mean": N_("Mean"),
+    "annex_cv": N_("CV, %"),
+    "annex_rejected_runs": N_("Rejected runs"),
+    "annex_eqa": N_("External quality assessment"),
+    "annex_none": N_("Not supplied."),
+    "rtk_note": N_("Rapid test kits (RTK) show presence or absence of iodine only; the share ≥ 15 mg/kg comes from titration or WYD."),
+    "national": N_("Republic of Kazakhstan"),
+    "uic": N_("UIC"),
+    "salt": N_("Salt"),
+    "below_lod": N_("< LOD"),
+    "annex_target": N_("Target"),
+    "annex_run": N_("Run"),
+    "annex_date": N_("Date"),
+    "annex_reason": N_("Reason"),
+    "ci_lower": N_("95 % CI, lower bound"),
+    "ci_upper": N_("95 % CI, upper bound"),
+    "median_salt": N_("Median, mg/kg"),
+    "median_difference": N_("Difference in medians, µg/L"),
+    "trends_sheet": N_("Trends"),
+}
+
+#: Units as the LIMS stores them, so a caller's unit can be printed in the report's language.
+UNITS: dict[str, str] = {"µg/L": N_("µg/L"), "mg/kg": N_("mg/kg")}
+
+#: The printed name of each classification scheme of ``reports.criteria.SCHEMES``, by code.
+SCHEME_NAMES: dict[str, str] = {
+    "WHO2007": N_(
+        "WHO/UNICEF/ICCIDD 2007: school-age children and adults, 6 classes (<20, 20–49, 50–99, "
+        "100–199, 200–299, ≥300 µg/L); pregnant women <150, 150–249, 250–499, ≥500; lactating "
+        "women and children under 2 years <100, ≥100"
+    ),
+    "IGN3": N_(
+        "IGN, 3 classes: school-age children and adults <100, 100–299, ≥300 µg/L; pregnant "
+        "women, lactating women and children under 2 years as in WHO 2007"
+    ),
+}
+
+CLASS_LABELS: dict[str, str] = {
+    "severe": N_("severe iodine deficiency"),
+    "moderate": N_("moderate iodine deficiency"),
+    "mild": N_("mild iodine deficiency"),
+    "insufficient": N_("insufficient iodine intake"),
+    "adequate": N_("adequate iodine intake"),
+    "above": N_("above requirements"),
+    "excessive": N_("excessive iodine intake"),
+    "indeterminate": N_("class undetermined (median below the limit of detection)"),
+    "no_data": N_("no data"),
+    "no_criteria": N_("not classified: no WHO criteria for this group"),
+}
+
+GROUP_LABELS: dict[str, str] = {
+    "SAC": N_("school-age children"),
+    "WRA": N_("non-pregnant women of reproductive age"),
+    "C6-59": N_("children 6–59 months"),
+    "ADULT": N_("adults"),
+    "PW": N_("pregnant women"),
+    "LW": N_("lactating women"),
+    "U2": N_("children under 2 years"),
+}
+
+METHOD_LABELS: dict[str, str] = {
+    "titration": N_("titration"),
+    "wyd": N_("WYD checker"),
+    "rtk": N_("rapid test kit"),
+}
+
+
+def t(tr: Translator, key: str, **values: object) -> str:
+    return tr.gettext(_T[key], **values)
+
+
+def scheme_name(scheme: Scheme, tr: Translator) -> str:
+    """A scheme's name in the report's language; a scheme not listed prints its own name."""
+    return tr.gettext(SCHEME_NAMES[scheme.code]) if scheme.code in SCHEME_NAMES else scheme.name
+
+
+def salt_label(criteria: SaltCriteria, tr: Translator) -> str:
+    """The salt criteria in force, as printed under the salt tables (a lab's own ``name`` wins)."""
+    low, high = criteria.national_range
+    return criteria.name or tr.gettext(
+        "WHO ≥%(adequate)s mg/kg; <%(non_iodized)s mg/kg; national standard %(low)s–%(high)s "
+        "mg/kg", adequate=f"{criteria.adequate_at_least:g}",
+        non_iodized=f"{criteria.non_iodized_below:g}", low=f"{low:g}", high=f"{high:g}")
+
+
+def rows_text(tr: Translator, count: int) -> str:
+    return tr.ngettext("%(num)d row", "%(num)d rows", count)
+
+
+def label(catalogue: Mapping[str, str], key: str, tr: Translator) -> str:
     """A class, group or method label; unknown codes are shown as they are rather than hidden."""
-    return catalogue.get(key, {}).get(check_language(lang), key)
+    return tr.gettext(catalogue[key]) if key in catalogue else key
 
 
 RegionNames = Mapping[str, Mapping[str, str]]  # ISO code → {"ru": …, "kk": …, "en": …}
@@ -360,7 +247,7 @@ def region_names_from_frame(
     }
 
 
-def region_name(names: RegionNames, code: str, lang: str) -> str:
+def region_name(names: RegionNames, code: str, tr: Translator) -> str:
     if code == "national" and code not in names:
-        return t(lang, "national")
-    return names.get(code, {}).get(check_language(lang)) or code
+        return t(tr, "national")
+    return names.get(code, {}).get(tr.lang) or code

@@ -16,7 +16,7 @@ from reportlab.lib.units import mm
 
 from reports.charts import AXIS, WIDTH, fit
 from reports.criteria import CLASS_COLOURS
-from reports.fonts import register_fonts
+from reports.fonts import embedded_drawing, register_fonts
 
 #: (column, row) of each ISO 3166-2:KZ unit; row 0 is the top (north).
 GRID: dict[str, tuple[int, int]] = {
@@ -76,7 +76,7 @@ def tile_map(
     tile_h = 17 * mm
     legend_h = 8 * (len(legend) + 1)
     labels = tile_names({code: names.get(code, code) for code in GRID})
-    d = Drawing(WIDTH, ROWS * tile_h + 16 + legend_h)
+    d = embedded_drawing(WIDTH, ROWS * tile_h + 16 + legend_h)
     d.add(
         String(
             0,

@@ -23,6 +23,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_translations
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
@@ -50,6 +51,7 @@ from lims.capture import service as capture
 from lims.capture.models import Instrument, InstrumentReading, ReadingStatus
 from lims.core.dt import now_utc
 from lims.core.errors import LimsError, NotFoundError
+from lims.core.labels import label
 from lims.core.permissions import Permission
 from lims.core.templating import url_with
 from lims.extensions import db
@@ -185,8 +187,10 @@ def _curve_chart(run: AnalyticalRun) -> Any | None:
         return None
     unit = run.method_version.definition.get("unit", "")
     return calibration_chart([(p.concentration, p.response) for p in curve.standards],
-                             curve.sample(), title=f"{run.label} calibration ({curve.model.value})",
-                             x_label=f"Concentration ({unit})")
+                             curve.sample(), title=_("%(run)s calibration (%(model)s)",
+                                                     run=run.label, model=curve.model.value),
+                             x_label=_("Concentration (%(unit)s)", unit=_(unit) if unit else ""),
+                             catalogue=get_translations())
 
 
 def _salt_defaults(run: AnalyticalRun) -> dict[str, dict[str, list[float]]]:
@@ -239,10 +243,11 @@ def plate_map(run_id: int) -> Response:
                       else f"{a.accession} r{a.replicate}"
                       + (f" ×{a.dilution_factor:g}" if a.dilution_factor != 1 else ""))
              for a in layout.assignments}
-    pdf = plate_map_pdf(f"{item.label} plate map", wells, facts=[
-        ("Method", item.method_version.key), ("Created", f"{item.created_at:%Y-%m-%d %H:%M} UTC"
-                                              f" by {item.created_by.username}"),
-        ("Samples", str(len(item.items)))])
+    pdf = plate_map_pdf(_("Plate map of run %(run)s", run=item.label), wells, facts=[
+        (_("Method"), item.method_version.key),
+        (_("Created"), _("%(time)s UTC by %(user)s", time=f"{item.created_at:%Y-%m-%d %H:%M}",
+                         user=item.created_by.username)),
+        (_("Samples"), str(len(item.items)))])
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="{item.label}-plate-map.pdf"'})
 
@@ -253,20 +258,22 @@ def run_report(run_id: int) -> Response:
     item = _load_run(run_id)
     results = queries.results_for_run(db.session, item.id)
     curve = runs.curve_of(item)
-    facts = [("Method", item.method_version.key), ("Status", item.status.value),
-             ("Created by", item.created_by.username),
-             ("Measured by", item.measured_by.username if item.measured_by else "-")]
+    facts = [(_("Method"), item.method_version.key), (_("Status"), label(item.status)),
+             (_("Created by"), item.created_by.username),
+             (_("Measured by"), item.measured_by.username if item.measured_by else "—")]
     if curve is not None:
-        facts.append(("Curve", f"{curve.model.value}, r2 = {curve.r2:.4f}"))
+        facts.append((_("Curve"), f"{curve.model.value}, r² = {curve.r2:.4f}"))
     qc_lines = list((item.qc or {}).get("messages", []))
     if item.qc is not None:
-        qc_lines.insert(0, "QC accepted" if item.qc_accepted else "QC rejected")
-    rows = [[r.sample.accession, r.display, r.unit, r.status.value, "; ".join(r.flags),
-             r.verified_by.username if r.verified_by else ""] for r in results]
-    pdf = run_report_pdf(f"{item.label} run report", facts, chart=_curve_chart(item),
-                         problems=list(item.problems), qc_lines=qc_lines,
-                         header=["Sample", "Result", "Unit", "Status", "Flags", "Verified by"],
-                         rows=rows)
+        qc_lines.insert(0, _("QC accepted") if item.qc_accepted else _("QC rejected"))
+    rows = [[r.sample.accession, r.display, _(r.unit) if r.unit else "", label(r.status),
+             "; ".join(r.flags), r.verified_by.username if r.verified_by else ""]
+            for r in results]
+    pdf = run_report_pdf(_("Run report %(run)s", run=item.label), facts,
+                         chart=_curve_chart(item), problems=list(item.problems),
+                         qc_lines=qc_lines, rows=rows, catalogue=get_translations(),
+                         header=[_("Sample"), _("Result"), _("Unit"), _("Status"), _("Flags"),
+                                 _("Verified by")])
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="{item.label}-report.pdf"'})
 
@@ -627,7 +634,7 @@ def _render_lot(lot: ControlLot, target: TargetForm | None = None,
         chart = _svg(levey_jennings_chart(
             data.values, lot.target_mean or 0.0, lot.target_sd or 1.0, violations=data.flagged,
             title=f"{lot.material.name} · lot {lot.lot_number}",
-            y_label=f"{lot.material.level} ({lot.material.unit})"))
+            y_label=f"{lot.material.level} ({lot.material.unit})", catalogue=get_translations()))
     return render_template(
         "analysis/lot.html", lot=lot, chart=chart, data=data,
         runs_counted=len(qc.run_means(db.session, lot)),

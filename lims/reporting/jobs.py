@@ -24,6 +24,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from babel.support import NullTranslations
+from flask_babel import force_locale, get_translations
 from sqlalchemy.orm import Session
 
 from lims.analysis.models import AnalyticalRun, MethodVersionRow, RunStatus
@@ -170,9 +172,11 @@ def recover_abandoned(session: Session, *, now: datetime,
     return recovered
 
 
-def qc_annex(session: Session, method_version_ids: Iterable[int]) -> dict[str, Any]:
+def qc_annex(session: Session, method_version_ids: Iterable[int], *,
+             catalogue: NullTranslations | None = None) -> dict[str, Any]:
     """Methods and QC facts for the annex: the method versions behind the report's verified
-    results, and the runs rejected by QC."""
+    results, and the runs rejected by QC; units in the report's language (``catalogue``)."""
+    catalogue = catalogue or NullTranslations()
     used = session.scalars(
         sa.select(MethodVersionRow).where(MethodVersionRow.id.in_(sorted(method_version_ids)))
         .order_by(MethodVersionRow.code, MethodVersionRow.version)).all()
@@ -181,7 +185,7 @@ def qc_annex(session: Session, method_version_ids: Iterable[int]) -> dict[str, A
         definition = row.definition or {}
         methods.append(f"{row.name} ({row.code} v{row.version})")
         reportable = definition.get("reportable_range")
-        unit = definition.get("unit", "")
+        unit = catalogue.gettext(definition["unit"]) if definition.get("unit") else ""
         if reportable:
             ranges.append(f"{row.code}: {reportable[0]:g}–{reportable[1]:g} {unit}")
         if definition.get("lod") is not None:
@@ -208,6 +212,14 @@ class BuiltPdf:
     dataset_rows: int
     version: int
     data: MonitoringData
+    lang: str
+
+
+def report_catalogue(lang: str) -> NullTranslations:
+    """The application's gettext catalogue for ``lang``, for a document in that language
+    whatever the reader's own (works in a request, the CLI and the worker alike)."""
+    with force_locale(lang):
+        return get_translations()
 
 
 def _next_version(session: Session, job: ReportJob) -> int:
@@ -227,21 +239,26 @@ def build_pdf(session: Session, job: ReportJob, *, now: Callable[[], datetime],
     urine, salt = frames.urine, frames.salt
     progress(30, f"computing statistics for {len(urine):,} urine and {len(salt):,} salt samples")
     version = _next_version(session, job)
+    catalogue = report_catalogue(request.lang)
+    names = region_names(session)
+    region = request.scope.region
     params = ReportParams(
         issued=now().date(), version=str(version),
-        stats=StatsParams(scheme=SCHEMES[request.scheme]), region_names=region_names(session),
-        laboratory="Regional Reference Laboratory on IDD",
-        pooled_label=None if request.scope.region is None else {
-            lang: request.scope.region for lang in LANGUAGES})
+        stats=StatsParams(scheme=SCHEMES[request.scheme]), region_names=names,
+        laboratory=catalogue.gettext("Regional Reference Laboratory on IDD"),
+        pooled_label=None if region is None else names.get(region)
+        or {lang: region for lang in LANGUAGES})
     data = prepare_monitoring_data(urine, salt, params=params, previous=frames.earlier_urine)
     progress(65, "rendering the PDF")
-    pdf = render_monitoring_report(data, params=params, lang=request.lang,
-                                   qc_annex=qc_annex(session, frames.method_version_ids))
+    pdf = render_monitoring_report(data, params=params, lang=request.lang, catalogue=catalogue,
+                                   qc_annex=qc_annex(session, frames.method_version_ids,
+                                                     catalogue=catalogue))
     fingerprints = [data.urine_fingerprint, data.salt_fingerprint]
     if data.previous_fingerprint is not None:  # the earlier periods behind the trends
         fingerprints.append(data.previous_fingerprint)
     digest = hashlib.sha256(":".join(h for h, _ in fingerprints).encode()).hexdigest()
-    return BuiltPdf(pdf, digest, sum(rows for _, rows in fingerprints), version, data)
+    return BuiltPdf(pdf, digest, sum(rows for _, rows in fingerprints), version, data,
+                    request.lang)
 
 
 def issue_pdf(session: Session, job: ReportJob, built: BuiltPdf, *, now: datetime) -> ReportJob:
@@ -263,10 +280,11 @@ def issue_pdf(session: Session, job: ReportJob, built: BuiltPdf, *, now: datetim
     return job
 
 
-def build_tables(data: MonitoringData) -> tuple[bytes, bytes]:
-    """The spreadsheet of the report's tables and the ZIP of de-identified results (CSV)."""
+def build_tables(data: MonitoringData, lang: str) -> tuple[bytes, bytes]:
+    """The spreadsheet of the report's tables, in the report's language, and the ZIP of
+    de-identified results (CSV, code-style columns for re-analysis)."""
     tables = exports.monitoring_tables(data)
-    xlsx = exports.to_xlsx({k: v for k, v in tables.items() if k not in RESULT_TABLES})
+    xlsx = exports.monitoring_workbook(data, lang=lang, catalogue=report_catalogue(lang))
     results = io.BytesIO()
     with zipfile.ZipFile(results, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for name in RESULT_TABLES:

@@ -10,8 +10,6 @@ import io
 import zipfile
 from typing import Any
 
-import pandas as pd
-
 import sqlalchemy as sa
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
@@ -178,7 +176,7 @@ def csv(job_id: int, table: str) -> Response:
         with zipfile.ZipFile(io.BytesIO(job.results_zip or b"")) as archive:
             return _download(archive.read(f"{table}.csv"), "text/csv", name)
     job = _issued(job_id, ReportJob.xlsx)
-    sheets = pd.read_excel(io.BytesIO(job.xlsx or b""), sheet_name=None)
+    sheets = exports.workbook_tables(job.xlsx or b"")
     if table not in sheets:
         known = ", ".join([*sheets, *RESULT_TABLES])
         raise NotFoundError(f"report {job_id} has no table {table!r} (it has {known})")

@@ -68,7 +68,7 @@ def run_one(extra_progress: Callable[[int, str], None] | None = None) -> ReportJ
         log.info("report %s: PDF issued as version %s", job_id, built.version)
         if extra_progress is not None:
             extra_progress(90, PDF_ISSUED)
-        xlsx, results_zip = build_tables(built.data)
+        xlsx, results_zip = build_tables(built.data, built.lang)
         attach_tables(session, session.get_one(ReportJob, job_id), xlsx, results_zip, now=now_utc())
         session.commit()
     except Exception as error:  # a failed report must be marked failed, whatever broke

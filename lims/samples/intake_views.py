@@ -11,7 +11,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, send_file, url_for
-from flask_babel import format_date, get_locale, get_timezone, to_user_timezone, to_utc
+from flask_babel import (
+    format_date,
+    get_locale,
+    get_timezone,
+    get_translations,
+    to_user_timezone,
+    to_utc,
+)
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from markupsafe import Markup, escape
@@ -23,6 +30,7 @@ from lims.auth.security import current_actor, permission_required
 from lims.core.dt import now_utc
 from lims.core.errors import LimsError, ValidationError
 from lims.core.forms import LimsForm
+from lims.core.labels import label
 from lims.core.permissions import Permission
 from lims.core.templating import fmt_number
 from lims.extensions import db
@@ -285,13 +293,13 @@ def _labels_pdf(condition: sa.ColumnElement[bool], sheet: str, start: int, filen
     if not rows:
         raise NotFound(_("No such samples."))
     labels = [
-        LabelData(accession=r.accession, kind=r.kind.value.upper(), cluster_code=r.code,
+        LabelData(accession=r.accession, kind=label(r.kind).upper(), cluster_code=r.code,
                   collected=format_date(r.collected_at, "yyyy-MM-dd"))
         for r in rows
     ]
     out = io.BytesIO()
     try:
-        render_labels(labels, sheet, out, start_position=start)
+        render_labels(labels, sheet, out, start_position=start, catalogue=get_translations())
     except LabelError as error:
         raise ValidationError(str(error), field="start") from error
     out.seek(0)

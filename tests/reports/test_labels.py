@@ -116,10 +116,10 @@ def test_sheet_geometry_fills_the_page(sheet, per_page):
 
 
 @pytest.mark.parametrize(("kwargs", "text"), [
-    ({"sheet": "A4-ANY"}, "unknown label sheet"),
+    ({"sheet": "A4-ANY"}, "Unknown label sheet"),
     ({"start_position": 66}, "between 1 and 65"),
     ({"start_position": 0}, "between 1 and 65"),
-    ({"labels": []}, "no labels"),
+    ({"labels": []}, "No labels"),
 ])
 def test_bad_requests(kwargs, text):
     with pytest.raises(LabelError, match=text):
