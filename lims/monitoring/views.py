@@ -19,6 +19,7 @@ from lims.audit.service import events_for
 from lims.auth.security import current_actor, permission_required
 from lims.core.dt import now_utc
 from lims.core.errors import LimsError
+from lims.core.labels import label
 from lims.core.permissions import Permission
 from lims.extensions import db
 from lims.monitoring import coverage as coverage_queries
@@ -285,8 +286,8 @@ def round_status(round_id: int) -> Response:
         flash(error.message, "error")
     else:
         db.session.commit()
-        flash(_("Survey round %(code)s is now %(status)s.", code=survey_round.code,
-                status=survey_round.status.value), "success")
+        flash(_("Survey round %(code)s is now “%(status)s”.", code=survey_round.code,
+                status=label(survey_round.status)), "success")
     return redirect(url_for(".round_detail", round_id=round_id))
 
 
