@@ -6,8 +6,9 @@ sees it in their own language. The same code has one English sentence (its msgid
 what the driver API answers whatever the language of a page, so drivers and their logs keep
 the wording they always had.
 
-Rows written before reasons were coded (and the free text another module may store) are shown
-as they are, except the sentences without parameters, which are recognised and translated.
+Rows written before reasons were coded are recognised when their sentence has no parameters, as
+is the "used by <run>" that an analytical run writes on the plate it claims; any other free text
+is shown as it is.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ TEXTS: dict[str, str] = {
     "driver_problems": N_("the driver noted problems with this reading"),
     "plate_waiting": N_("plate waiting for an analytical run"),
     "quarantined": N_("quarantined by the driver: %(problem)s"),
+    "claimed_by_run": N_("used by %(run)s"),
 }
 
 #: What a driver's quarantine ``error_code`` (instruments.errors) means, for the inbox.
@@ -74,6 +76,7 @@ _NUMBERS = frozenset({"value", "low", "high"})
 _QUOTED = frozenset({"test_code", "sent_unit", "raw"})
 #: Old stored sentences without parameters, recognised so they are translated too.
 _LEGACY = {text: code for code, text in TEXTS.items() if "%(" not in text}
+_CLAIMED_PREFIX = "used by "
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,8 @@ def load(stored: str | None) -> Reason | None:
         return None
     if stored in _LEGACY:
         return Reason(_LEGACY[stored])
+    if stored.startswith(_CLAIMED_PREFIX):  # as lims.analysis.runs writes it when claiming a plate
+        return Reason("claimed_by_run", {"run": stored.removeprefix(_CLAIMED_PREFIX)})
     if not stored.startswith("{"):
         return None
     try:

@@ -202,6 +202,8 @@ def test_plate_file_upload_waits_for_a_run_and_bad_files_say_why(
 def test_free_text_and_old_sentences_are_shown_as_stored() -> None:
     """Rows written before reasons were coded: free text as it is, the fixed sentences worded."""
     assert describe("used by R-0457") == "used by R-0457"
+    assert load("used by R-0457") == Reason("claimed_by_run", {"run": "R-0457"})
+    assert describe("checked by hand") == "checked by hand"
     assert describe("plate waiting for an analytical run") == "plate waiting for an analytical run"
     assert load("plate waiting for an analytical run") == Reason("plate_waiting")
     assert describe('{"code": "no_such_code"}') == '{"code": "no_such_code"}'
