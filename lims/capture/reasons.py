@@ -69,6 +69,8 @@ QUARANTINE_PROBLEMS: dict[str, Any] = {
 }
 #: Any other (or no) error code.
 UNREADABLE = _l("unreadable data")
+#: The analytes' units (lims.capture.analytes) as each language writes them.
+UNITS: dict[str, Any] = {"µg/L": _l("µg/L"), "mg/kg": _l("mg/kg"), "mL": _l("mL"), "g": _l("g")}
 
 #: Parameters that are numbers (written in the reader's locale).
 _NUMBERS = frozenset({"value", "low", "high"})
@@ -121,6 +123,8 @@ def _english_value(key: str, value: Any) -> str:
 def _display_value(key: str, value: Any) -> str:
     if key in _NUMBERS and isinstance(value, int | float):
         return format_decimal(value)
+    if key == "unit":
+        return str(UNITS.get(str(value), value))
     return label(value).lower() if key == "status" else str(value)
 
 
