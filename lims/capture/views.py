@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_timezone, ngettext
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
@@ -50,10 +51,22 @@ MANUAL_RECENT_KEY = "manual_entry_recent"
 PLATE_PROTOCOLS = (Protocol.FILE, Protocol.BIORAD)
 
 
+#: The fields of the instrument and reading audit events, as their timelines name them.
+AUDIT_FIELDS: dict[str, Any] = {
+    "code": _l("Code"), "name": _l("Name"), "protocol": _l("Data connection"), "model": _l("Model"),
+    "serial_number": _l("Serial number"), "location": _l("Location"),
+    "serial_settings": _l("Port settings"), "notes": _l("Notes"), "is_active": _l("In service"),
+    "token_prefix": _l("Token"), "status": _l("Status"), "sample": _l("Sample"),
+    "reading": _l("Reading"), "file": _l("File"), "sha256": "SHA-256",
+    "instrument": _l("Instrument"),
+}
+
+
 @bp.context_processor
 def capture_helpers() -> dict[str, Any]:
-    """Enum labels and stored inbox reasons, worded in the reader's language."""
-    return {"reading_label": reading_label, "describe_reason": describe}
+    """Enum labels, stored inbox reasons and audit field names in the reader's language."""
+    return {"reading_label": reading_label, "describe_reason": describe,
+            "audit_fields": AUDIT_FIELDS}
 
 
 def _counts_by_instrument() -> dict[int, dict[str, int]]:
