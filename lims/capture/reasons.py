@@ -24,7 +24,7 @@ from flask_babel import lazy_gettext as _l
 from lims.core.labels import label
 
 
-def N_(text: str) -> str:  # noqa: N802 - the conventional name babel extracts by default
+def N_(text: str) -> str:  # the conventional name, which babel extracts by default
     """Mark a msgid for extraction without translating it here (it is worded at display)."""
     return text
 

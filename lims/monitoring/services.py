@@ -218,7 +218,7 @@ def create_programme(session: Session, *, actor: User | None, now: datetime, cod
     return programme
 
 
-def _load_all(session: Session, model: type[Region] | type[PopulationGroup], ids: Sequence[int]
+def _load_all(session: Session, model: type[Region | PopulationGroup], ids: Sequence[int]
               ) -> tuple[list[Any], str]:
     """The rows for ``ids`` in the given order, and the unknown ids (joined) for the caller's
     message (each kind has its own sentence: the noun is declined differently)."""

@@ -11,7 +11,6 @@ import zipfile
 from typing import Any
 
 import pandas as pd
-
 import sqlalchemy as sa
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
