@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 import fastjsonschema
 import sqlalchemy as sa
+from flask_babel import ngettext
 from jsonschema import Draft202012Validator
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -35,6 +36,7 @@ from lims.capture.models import (
     ReadingStatus,
     ReadingType,
 )
+from lims.capture.reasons import Reason
 from lims.core.bulk import bulk_insert
 from lims.core.errors import ValidationError
 from lims.samples.accession import normalise_query
@@ -55,6 +57,7 @@ class Outcome:
     idempotency_key: str
     outcome: str  # attached | unmatched | pending | duplicate
     reading_id: int
+    #: The reason's fixed English sentence: the driver API does not follow a page's language.
     reason: str | None
 
     def to_dict(self) -> dict[str, Any]:
@@ -132,7 +135,8 @@ def validate_batch(body: Any, instrument: Instrument) -> list[dict[str, Any]]:
                                    "message": f"{holder.get(name)!r} is not an ISO 8601 date-time"})
     if errors:
         raise ValidationError(
-            f"the batch was refused: {len(errors)} problem(s); nothing was saved",
+            ngettext("the batch was refused: %(num)d problem; nothing was saved",
+                     "the batch was refused: %(num)d problems; nothing was saved", len(errors)),
             errors=errors[:MAX_ERRORS],
         )
     return body["items"]
@@ -161,50 +165,47 @@ class _SampleRow:
 
 def match_result(payload: dict[str, Any], sample: SampleLike | None, *,
                  already: dict[tuple[int, str], list[tuple[int, str, datetime | None]]] | None = None
-                 ) -> tuple[ReadingStatus, str | None]:
+                 ) -> tuple[ReadingStatus, Reason | None]:
     """Decide where one result goes: attached, or unmatched with a reason a technician can act
     on. The checks run from what is wrong with the reading itself to what is wrong with the
     sample, so the reason given is the first thing to fix."""
     ref = payload.get("sample_id")
-    problems = payload.get("problems") or []
+    problems = "; ".join(payload.get("problems") or [])
     code = payload.get("analyte")
     spec = find_analyte(code)
     if not ref:
-        return ReadingStatus.UNMATCHED, "the instrument sent no sample ID"
+        return ReadingStatus.UNMATCHED, Reason("no_sample_id")
     if payload.get("value") is None:
-        why = "; ".join(problems) or f"value {payload.get('raw_value')!r} is not a number"
-        return ReadingStatus.UNMATCHED, f"no numeric value: {why}"
+        return ReadingStatus.UNMATCHED, Reason("not_a_number", {"raw": payload.get("raw_value") or ""},
+                                               detail=problems)
     if spec is None:
         if code:
-            return ReadingStatus.UNMATCHED, f"unknown analyte {code!r}"
-        return ReadingStatus.UNMATCHED, (
-            f"test code {payload.get('test_code')!r} is not mapped to an analyte in the instrument profile")
+            return ReadingStatus.UNMATCHED, Reason("unknown_analyte", {"analyte": code})
+        return ReadingStatus.UNMATCHED, Reason("unmapped_test_code",
+                                               {"test_code": payload.get("test_code") or ""})
     if not spec.accepts_unit(payload.get("unit") or ""):
-        return ReadingStatus.UNMATCHED, (
-            f"unit {payload.get('unit')!r} is not a unit of {spec.code} (expected {spec.unit})")
+        return ReadingStatus.UNMATCHED, Reason("wrong_unit", {
+            "sent_unit": payload.get("unit"), "analyte": spec.code, "unit": spec.unit})
     value = float(payload["value"])
     if not spec.low <= value <= spec.high:
-        return ReadingStatus.UNMATCHED, (
-            f"{value:g} {spec.unit} is outside the possible range for {spec.code}"
-            f" ({spec.low:g}–{spec.high:g} {spec.unit})")
+        return ReadingStatus.UNMATCHED, Reason("out_of_range", {
+            "value": value, "unit": spec.unit, "analyte": spec.code, "low": spec.low,
+            "high": spec.high})
     if sample is None:
-        return ReadingStatus.UNMATCHED, f"no sample with accession {normalise_query(ref)}"
+        return ReadingStatus.UNMATCHED, Reason("no_sample", {"accession": normalise_query(ref)})
     if sample.kind != spec.kind:
-        return ReadingStatus.UNMATCHED, (
-            f"{spec.code} is measured in {spec.kind.value} samples, but {sample.accession} is a"
-            f" {sample.kind.value} sample")
+        return ReadingStatus.UNMATCHED, Reason(f"{sample.kind.value}_sample", {
+            "analyte": spec.code, "accession": sample.accession})
     if sample.status not in ACCEPTING_STATUSES:
-        status = sample.status.value.replace("_", " ")
-        return ReadingStatus.UNMATCHED, (
-            f"{sample.accession} is {status}; readings attach to received samples or samples in analysis")
+        return ReadingStatus.UNMATCHED, Reason("sample_status", {
+            "accession": sample.accession, "status": sample.status.value})
     measured = parse_instrument_time(payload.get("measured_at"))
     for reading_id, raw_value, at in (already or {}).get((sample.id, spec.code), []):
         if raw_value == payload.get("raw_value") and at == measured:
-            return ReadingStatus.UNMATCHED, (
-                f"same value and time as reading #{reading_id} already attached to {sample.accession}"
-                " (a duplicate?)")
+            return ReadingStatus.UNMATCHED, Reason("duplicate", {
+                "reading": reading_id, "accession": sample.accession})
     if problems:
-        return ReadingStatus.UNMATCHED, "; ".join(problems)
+        return ReadingStatus.UNMATCHED, Reason("driver_problems", detail=problems)
     return ReadingStatus.ATTACHED, None
 
 
@@ -236,7 +237,7 @@ def _attached_to(session: Session, sample_ids: Iterable[int]
 
 
 def _row(instrument: Instrument, item: dict[str, Any], now: datetime, *, status: ReadingStatus,
-         reason: str | None, sample_id: int | None) -> dict[str, Any]:
+         reason: Reason | None, sample_id: int | None) -> dict[str, Any]:
     payload = item["payload"]
     kind = ReadingType(item["type"])
     row: dict[str, Any] = {
@@ -245,7 +246,7 @@ def _row(instrument: Instrument, item: dict[str, Any], now: datetime, *, status:
         "type": kind,
         "source": ReadingSource.DRIVER,
         "status": status,
-        "reason": reason,
+        "reason": reason.dump() if reason else None,
         "sample_id": sample_id,
         "sample_ref": None,
         "analyte": None,
@@ -286,7 +287,7 @@ def _file(session: Session, instrument: Instrument, items: list[dict[str, Any]],
     already = _attached_to(session, (s.id for s in samples.values()))
 
     # None as the status: the key was filed before (or earlier in this batch): a duplicate.
-    decided: list[tuple[str, ReadingStatus | None, str | None]] = []
+    decided: list[tuple[str, ReadingStatus | None, Reason | None]] = []
     new_rows: list[dict[str, Any]] = []
     seen: set[str] = set()
     for item in items:
@@ -305,9 +306,10 @@ def _file(session: Session, instrument: Instrument, items: list[dict[str, Any]],
                 already.setdefault((sample.id, payload["analyte"]), []).append(
                     (0, payload.get("raw_value", ""), parse_instrument_time(payload.get("measured_at"))))
         elif item["type"] == ReadingType.PLATE:
-            status, reason = ReadingStatus.PENDING, "plate waiting for an analytical run"
+            status, reason = ReadingStatus.PENDING, Reason("plate_waiting")
         else:
-            status, reason = ReadingStatus.UNMATCHED, f"quarantined by the driver: {payload['reason']}"
+            status, reason = ReadingStatus.UNMATCHED, Reason(
+                "quarantined", {"error_code": payload.get("error_code") or ""}, detail=payload["reason"])
         decided.append((key, status, reason))
         new_rows.append(_row(instrument, item, now, status=status, reason=reason,
                              sample_id=sample.id if status is ReadingStatus.ATTACHED and sample else None))
@@ -318,7 +320,7 @@ def _file(session: Session, instrument: Instrument, items: list[dict[str, Any]],
     instrument.last_seen_at = now
     return [
         Outcome(key, "duplicate", known[key], "already received; not stored again") if status is None
-        else Outcome(key, status.value, known[key], reason)
+        else Outcome(key, status.value, known[key], reason.english() if reason else None)
         for key, status, reason in decided
     ]
 

@@ -14,6 +14,7 @@ from typing import Any
 from uuid import uuid4
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session, selectinload
 
 from instruments.records import PlateReading
@@ -22,6 +23,7 @@ from lims.auth.models import User
 from lims.auth.services import create_api_token, revoke_api_token
 from lims.capture.analytes import ANALYTES
 from lims.capture.ingest import match_result
+from lims.capture.labels import reading_label
 from lims.capture.models import (
     Instrument,
     InstrumentReading,
@@ -30,6 +32,7 @@ from lims.capture.models import (
     ReadingStatus,
     ReadingType,
 )
+from lims.capture.reasons import Reason
 from lims.core.errors import BusinessRuleViolation, ConflictError, NotFoundError, ValidationError
 from lims.samples.accession import normalise_query
 from lims.samples.transitions import get_sample_by_accession
@@ -53,7 +56,7 @@ class InstrumentFields:
 def get_instrument(session: Session, instrument_id: int) -> Instrument:
     instrument = session.get(Instrument, instrument_id)
     if instrument is None:
-        raise NotFoundError(f"no instrument with id {instrument_id}")
+        raise NotFoundError(_("There is no instrument with id %(id)s.", id=instrument_id))
     return instrument
 
 
@@ -65,9 +68,10 @@ def create_instrument(session: Session, *, actor: User, now: datetime,
                       fields: InstrumentFields) -> Instrument:
     code = fields.code.strip()
     if not code:
-        raise ValidationError("an instrument needs a code", field="code")
+        raise ValidationError(_("An instrument needs a code."), field="code")
     if session.scalar(sa.select(Instrument.id).where(Instrument.code == code)) is not None:
-        raise ConflictError(f"an instrument with code {code!r} is already registered", field="code")
+        raise ConflictError(_("An instrument with code %(code)s is already registered.", code=code),
+                            field="code")
     instrument = Instrument(
         code=code, name=fields.name.strip(), protocol=fields.protocol, model=fields.model.strip(),
         serial_number=fields.serial_number.strip(), location=fields.location.strip(),
@@ -92,7 +96,8 @@ def update_instrument(session: Session, *, actor: User, now: datetime, instrumen
                       fields: InstrumentFields, is_active: bool) -> Instrument:
     if fields.code.strip() != instrument.code:
         raise BusinessRuleViolation(
-            "an instrument's code cannot change: its readings and driver profile carry it", field="code")
+            _("An instrument's code cannot change: its readings and driver profile carry it."),
+            field="code")
     before = _fields(instrument)
     instrument.name = fields.name.strip()
     instrument.protocol = fields.protocol
@@ -118,7 +123,8 @@ def issue_instrument_token(session: Session, *, actor: User, now: datetime,
     a PC that is retired or lost cannot keep submitting. Returns the secret (shown once)."""
     if instrument.protocol in (Protocol.MANUAL, Protocol.FILE):
         raise BusinessRuleViolation(
-            f"{instrument.code} has no driver ({instrument.protocol.value} entry); it needs no token")
+            _("Instrument %(code)s has no driver (its readings are keyed in or uploaded); it needs"
+              " no token.", code=instrument.code))
     if instrument.api_token is not None and instrument.api_token.is_active:
         revoke_api_token(session, actor=actor, now=now, token_id=instrument.api_token.id)
     token, secret = create_api_token(session, actor=actor, now=now, name=f"instrument {instrument.code}")
@@ -133,15 +139,21 @@ def issue_instrument_token(session: Session, *, actor: User, now: datetime,
 def get_reading(session: Session, reading_id: int) -> InstrumentReading:
     reading = session.get(InstrumentReading, reading_id)
     if reading is None:
-        raise NotFoundError(f"no reading with id {reading_id}")
+        raise NotFoundError(_("There is no reading with id %(id)s.", id=reading_id))
     return reading
 
 
 def _refuse_unless_open(reading: InstrumentReading) -> None:
     if reading.status is not ReadingStatus.UNMATCHED:
-        who = f" by {reading.resolved_by.username}" if reading.resolved_by else ""
-        raise ConflictError(f"reading #{reading.id} is {reading.status.value}{who}; only unmatched"
-                            " readings can be attached or discarded")
+        status = reading_label(reading.status)
+        if reading.resolved_by:
+            message = _("Reading #%(id)s is already decided (%(status)s, by %(user)s); only unmatched"
+                        " readings can be attached or discarded.", id=reading.id, status=status,
+                        user=reading.resolved_by.username)
+        else:
+            message = _("Reading #%(id)s is already decided (%(status)s); only unmatched readings can"
+                        " be attached or discarded.", id=reading.id, status=status)
+        raise ConflictError(message)
 
 
 def attach_reading(session: Session, *, actor: User, now: datetime, reading: InstrumentReading,
@@ -152,17 +164,20 @@ def attach_reading(session: Session, *, actor: User, now: datetime, reading: Ins
     _refuse_unless_open(reading)
     if reading.type is not ReadingType.RESULT:
         raise BusinessRuleViolation(
-            f"reading #{reading.id} is a {reading.type.value}, not a result: it cannot belong to a sample")
+            _("Reading #%(id)s is not a result (%(type)s): it cannot belong to a sample.",
+              id=reading.id, type=reading_label(reading.type)))
     if not reason.strip():
-        raise ValidationError("say why this reading belongs to that sample", field="reason")
+        raise ValidationError(_("Say why this reading belongs to that sample."), field="reason")
     wanted = normalise_query(accession)
     sample = get_sample_by_accession(session, wanted)
     if sample is None:
-        raise NotFoundError(f"no sample with accession {wanted}", field="accession")
+        raise NotFoundError(_("There is no sample with accession %(accession)s.", accession=wanted),
+                            field="accession")
     payload = dict(reading.payload, sample_id=sample.accession, problems=[])
     status, why = match_result(payload, sample)
     if status is not ReadingStatus.ATTACHED:
-        raise BusinessRuleViolation(why or "this reading cannot be attached", field="accession")
+        raise BusinessRuleViolation(why.text() if why else _("This reading cannot be attached."),
+                                    field="accession")
     before = {"status": reading.status, "sample": None, "reason": reading.reason}
     reading.status = ReadingStatus.ATTACHED
     reading.sample_id = sample.id
@@ -185,7 +200,7 @@ def discard_reading(session: Session, *, actor: User, now: datetime, reading: In
                     reason: str) -> InstrumentReading:
     _refuse_unless_open(reading)
     if not reason.strip():
-        raise ValidationError("a discarded reading needs a reason", field="reason")
+        raise ValidationError(_("A discarded reading needs a reason."), field="reason")
     reading.status = ReadingStatus.DISCARDED
     reading.resolved_at = now
     reading.resolved_by_id = actor.id
@@ -203,16 +218,20 @@ def enter_manual_reading(session: Session, *, actor: User, now: datetime, instru
     reading, a wrong sample or an impossible value is refused on the spot: the technician is
     at the keyboard and can correct it, so nothing goes to the unmatched queue."""
     if instrument.protocol is not Protocol.MANUAL:
-        raise BusinessRuleViolation(f"{instrument.code} sends its own readings; it takes no manual entry")
+        raise BusinessRuleViolation(
+            _("Instrument %(code)s sends its own readings; it takes no manual entry.",
+              code=instrument.code))
     if not instrument.is_active:
-        raise BusinessRuleViolation(f"{instrument.code} is out of service", field="instrument")
+        raise BusinessRuleViolation(_("Instrument %(code)s is out of service.", code=instrument.code),
+                                    field="instrument")
     spec = ANALYTES.get(analyte)
     if spec is None:
-        raise ValidationError(f"unknown analyte {analyte!r}", field="analyte")
+        raise ValidationError(_("Unknown analyte %(analyte)s.", analyte=analyte), field="analyte")
     wanted = normalise_query(accession)
     sample = get_sample_by_accession(session, wanted)
     if sample is None:
-        raise NotFoundError(f"no sample with accession {wanted}", field="accession")
+        raise NotFoundError(_("There is no sample with accession %(accession)s.", accession=wanted),
+                            field="accession")
     raw = f"{value:g}"
     payload = {"instrument_id": instrument.code, "sample_id": sample.accession, "analyte": analyte,
                "test_code": analyte, "raw_value": raw, "value": value, "comparator": None,
@@ -220,8 +239,9 @@ def enter_manual_reading(session: Session, *, actor: User, now: datetime, instru
                "raw": raw, "problems": []}
     status, why = match_result(payload, sample)
     if status is not ReadingStatus.ATTACHED:
-        field = "value" if "range" in (why or "") else "accession"
-        raise BusinessRuleViolation(why or "this value cannot be recorded", field=field)
+        field = "value" if why is not None and why.code == "out_of_range" else "accession"
+        raise BusinessRuleViolation(why.text() if why else _("This value cannot be recorded."),
+                                    field=field)
     reading = InstrumentReading(
         instrument_id=instrument.id, idempotency_key=f"manual-{uuid4().hex}", type=ReadingType.RESULT,
         source=ReadingSource.MANUAL, status=ReadingStatus.ATTACHED, sample_id=sample.id,
@@ -248,12 +268,13 @@ def import_plate(session: Session, *, actor: User, now: datetime, instrument: In
     existing = session.scalar(sa.select(InstrumentReading.id).where(
         InstrumentReading.instrument_id == instrument.id, InstrumentReading.idempotency_key == key))
     if existing is not None:
-        raise ConflictError(f"this file was already imported as plate #{existing}", field="file")
+        raise ConflictError(_("This file was already imported as plate #%(id)s.", id=existing),
+                            field="file")
     payload = plate.to_dict()
     reading = InstrumentReading(
         instrument_id=instrument.id, idempotency_key=key, type=ReadingType.PLATE,
         source=ReadingSource.FILE, status=ReadingStatus.PENDING,
-        reason="plate waiting for an analytical run", test_code=filename[:200],
+        reason=Reason("plate_waiting").dump(), test_code=filename[:200],
         measured_at=plate.measured_at, received_at=now, payload=payload, raw=plate.raw,
         entered_by_id=actor.id,
     )

@@ -9,11 +9,23 @@ sample or discards it with a reason. Lists are keyset-paged by id (newest first)
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import get_timezone, ngettext
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
@@ -31,7 +43,9 @@ from lims.capture.forms import (
     ManualEntryForm,
     PlateFileForm,
 )
+from lims.capture.labels import reading_label
 from lims.capture.models import Instrument, InstrumentReading, Protocol, ReadingStatus
+from lims.capture.reasons import describe
 from lims.core.dt import now_utc
 from lims.core.errors import LimsError
 from lims.core.permissions import Permission
@@ -44,6 +58,24 @@ PageResult = str | Response | tuple[str, int]
 MANUAL_RECENT_KEY = "manual_entry_recent"
 #: Plate readers whose plates may come as export files.
 PLATE_PROTOCOLS = (Protocol.FILE, Protocol.BIORAD)
+
+
+#: The fields of the instrument and reading audit events, as their timelines name them.
+AUDIT_FIELDS: dict[str, Any] = {
+    "code": _l("Code"), "name": _l("Name"), "protocol": _l("Data connection"), "model": _l("Model"),
+    "serial_number": _l("Serial number"), "location": _l("Location"),
+    "serial_settings": _l("Port settings"), "notes": _l("Notes"), "is_active": _l("In service"),
+    "token_prefix": _l("Token"), "status": _l("Status"), "sample": _l("Sample"),
+    "reading": _l("Reading"), "file": _l("File"), "sha256": "SHA-256",
+    "instrument": _l("Instrument"),
+}
+
+
+@bp.context_processor
+def capture_helpers() -> dict[str, Any]:
+    """Enum labels, stored inbox reasons and audit field names in the reader's language."""
+    return {"reading_label": reading_label, "describe_reason": describe,
+            "audit_fields": AUDIT_FIELDS}
 
 
 def _counts_by_instrument() -> dict[int, dict[str, int]]:
@@ -190,15 +222,22 @@ def inbox() -> PageResult:
     pager = {
         "has_prev": has_newer and bool(rows), "prev_url": url_with(after=rows[0].id if rows else None, before=None),
         "has_next": has_older and bool(rows), "next_url": url_with(before=rows[-1].id if rows else None, after=None),
-        "summary": _("Showing %(num)s readings.", num=len(rows)),
+        "summary": ngettext("Showing %(num)d reading.", "Showing %(num)d readings.", len(rows)),
     }
     return render_template("capture/inbox.html", form=form, rows=rows, pager=pager, status=status)
+
+
+def lab_time(value: datetime | None) -> datetime | None:
+    """An instrument's clock (naive, local lab time as sent) made aware in the lab's zone, so the
+    `datetime` filter shows it as it was sent instead of taking it for UTC."""
+    return value.replace(tzinfo=get_timezone()) if value is not None else None
 
 
 def _render_reading(reading: InstrumentReading, *, attach: AttachForm | None = None,
                     discard: DiscardForm | None = None, status: int = 200) -> tuple[str, int]:
     return render_template(
         "capture/reading.html", reading=reading, raw_lines=control_visible(reading.raw),
+        measured_at=lab_time(reading.measured_at),
         attach=attach or AttachForm(formdata=None, data={"accession": reading.sample_ref or ""}),
         discard=discard or DiscardForm(formdata=None),
         events=events_for(db.session, service.READING_ENTITY, reading.id)), status
@@ -356,8 +395,9 @@ def plate_file() -> PageResult:
                 status = error.http_status
             else:
                 db.session.commit()
-                flash(_("Plate #%(id)s imported (%(over)s wells over range); it waits for a run.",
-                        id=item.id, over=len(plate.over_range)), "success")
+                flash(ngettext("Plate #%(id)s imported (%(num)d well over range); it waits for a run.",
+                               "Plate #%(id)s imported (%(num)d wells over range); it waits for a run.",
+                               len(plate.over_range), id=item.id), "success")
                 return redirect(url_for("capture.reading", reading_id=item.id))
         else:
             status = 422

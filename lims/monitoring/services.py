@@ -13,12 +13,14 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from lims.audit.service import apply_changes, record_event
 from lims.core.errors import ConflictError, InvalidTransition, NotFoundError, ValidationError
+from lims.core.labels import label
 from lims.monitoring.models import (
     Cluster,
     District,
@@ -50,16 +52,27 @@ ROUND_TRANSITIONS: dict[RoundStatus, frozenset[RoundStatus]] = {
 # Shared checks
 
 
+#: How the text fields the services require are named in their messages (the forms' labels).
+FIELD_LABELS: dict[str, Any] = {
+    "name_en": _l("Name (English)"),
+    "name_kk": _l("Name (Kazakh)"),
+    "name_ru": _l("Name (Russian)"),
+    "code": _l("Code"),
+    "name": _l("Name"),
+}
+
+
 def _require_text(values: Mapping[str, Any], *fields: str) -> None:
     for name in fields:
         if not (values.get(name) or "").strip():
-            raise ValidationError(_("%(field)s is required", field=name), field=name)
+            raise ValidationError(_("%(field)s: this field is required.",
+                                    field=FIELD_LABELS.get(name, name)), field=name)
 
 
 def _check_validity(valid_from: date | None, valid_to: date | None) -> None:
     if valid_from is not None and valid_to is not None and valid_to < valid_from:
-        raise ValidationError(_("valid to (%(to)s) is before valid from (%(start)s)",
-                                to=valid_to.isoformat(), start=valid_from.isoformat()),
+        raise ValidationError(_("The end of validity (%(to)s) is before its start (%(start)s).",
+                                to=format_date(valid_to), start=format_date(valid_from)),
                               field="valid_to")
 
 
@@ -101,11 +114,12 @@ def update_region(session: Session, *, actor: User | None, now: datetime, region
 def _check_district_code(session: Session, region: Region, code: str,
                          district_id: int | None = None) -> None:
     if not code:
-        raise ValidationError(_("code is required"), field="code")
+        raise ValidationError(_("%(field)s: this field is required.", field=FIELD_LABELS["code"]),
+                              field="code")
     clash = session.scalar(sa.select(District.id).where(District.region_id == region.id,
                                                         District.code == code))
     if clash is not None and clash != district_id:
-        raise ConflictError(_("district code %(code)s already exists in %(region)s",
+        raise ConflictError(_("District code %(code)s already exists in region %(region)s.",
                               code=code, region=region.iso_code), field="code")
 
 
@@ -151,10 +165,10 @@ def update_population_group(session: Session, *, actor: User | None, now: dateti
     for name in ("min_age_months", "max_age_months"):
         value = values[name]
         if value is not None and not 0 <= value <= MAX_AGE_MONTHS:
-            raise ValidationError(_("age must be between 0 and %(max)d months", max=MAX_AGE_MONTHS),
-                                  field=name)
+            raise ValidationError(_("The age must be between 0 and %(max)d months.",
+                                    max=MAX_AGE_MONTHS), field=name)
     if min_age_months is not None and max_age_months is not None and max_age_months < min_age_months:
-        raise ValidationError(_("the maximum age is below the minimum age"), field="max_age_months")
+        raise ValidationError(_("The maximum age is below the minimum age."), field="max_age_months")
     changes = apply_changes(group, values)
     return _audit_update(session, actor=actor, now=now, action="population_group_updated",
                          entity_type="population_group", entity_id=group.id, label=group.code,
@@ -175,9 +189,9 @@ def update_sample_kind(session: Session, *, actor: User | None, now: datetime, k
               "min_volume_ml": min_volume_ml, "max_age_days": max_age_days}
     _require_text(values, *NAME_FIELDS)
     if min_volume_ml is not None and min_volume_ml < 0:
-        raise ValidationError(_("the minimum volume cannot be negative"), field="min_volume_ml")
+        raise ValidationError(_("The minimum volume cannot be negative."), field="min_volume_ml")
     if max_age_days is not None and max_age_days < 0:
-        raise ValidationError(_("the maximum age cannot be negative"), field="max_age_days")
+        raise ValidationError(_("The maximum age cannot be negative."), field="max_age_days")
     changes = apply_changes(kind, values)
     return _audit_update(session, actor=actor, now=now, action="sample_kind_updated",
                          entity_type="sample_kind", entity_id=sample_kind_entity_id(kind.code),
@@ -192,7 +206,7 @@ def create_programme(session: Session, *, actor: User | None, now: datetime, cod
                      description: str | None = None) -> Programme:
     _require_text({"code": code, "name": name}, "code", "name")
     if session.scalar(sa.select(Programme.id).where(Programme.code == code)) is not None:
-        raise ConflictError(_("a programme with code %(code)s already exists", code=code),
+        raise ConflictError(_("A programme with code %(code)s already exists.", code=code),
                             field="code")
     programme = Programme(code=code, name=name, description=description or None, created_at=now)
     session.add(programme)
@@ -204,18 +218,14 @@ def create_programme(session: Session, *, actor: User | None, now: datetime, cod
     return programme
 
 
-def _load_all(session: Session, model: type[Region] | type[PopulationGroup], ids: Sequence[int],
-              field: str, what: object) -> list[Any]:
-    """The rows for ``ids`` in the given order, or a field error naming the unknown ones."""
+def _load_all(session: Session, model: type[Region | PopulationGroup], ids: Sequence[int]
+              ) -> tuple[list[Any], str]:
+    """The rows for ``ids`` in the given order, and the unknown ids (joined) for the caller's
+    message (each kind has its own sentence: the noun is declined differently)."""
     wanted = list(dict.fromkeys(ids))
-    if not wanted:
-        raise ValidationError(_("choose at least one %(what)s", what=what), field=field)
     found = {row.id: row for row in session.scalars(sa.select(model).where(model.id.in_(wanted)))}
-    unknown = [str(i) for i in wanted if i not in found]
-    if unknown:
-        raise ValidationError(_("unknown %(what)s: %(ids)s", what=what, ids=", ".join(unknown)),
-                              field=field)
-    return [found[i] for i in wanted]
+    unknown = ", ".join(str(i) for i in wanted if i not in found)
+    return [found[i] for i in wanted if i in found], unknown
 
 
 def regions_by_code(session: Session, codes: Sequence[str]) -> list[Region]:
@@ -229,7 +239,7 @@ def regions_by_code(session: Session, codes: Sequence[str]) -> list[Region]:
             by_code[region.iso_code_before_2024] = region
     unknown = [c for c in codes if c not in by_code]
     if unknown:
-        raise ValidationError(_("unknown region: %(codes)s", codes=", ".join(unknown)),
+        raise ValidationError(_("Unknown region: %(codes)s.", codes=", ".join(unknown)),
                               field="regions")
     return [by_code[c] for c in codes]
 
@@ -241,16 +251,24 @@ def create_round(session: Session, *, actor: User | None, now: datetime, program
     _require_text({"code": code, "name": name}, "code", "name")
     programme = session.get(Programme, programme_id)
     if programme is None:
-        raise NotFoundError(_("unknown programme"), field="programme_id")
+        raise NotFoundError(_("Unknown programme."), field="programme_id")
     if period_end < period_start:
-        raise ValidationError(_("the period ends (%(end)s) before it starts (%(start)s)",
-                                end=period_end.isoformat(), start=period_start.isoformat()),
+        raise ValidationError(_("The period ends (%(end)s) before it starts (%(start)s).",
+                                end=format_date(period_end), start=format_date(period_start)),
                               field="period_end")
     if session.scalar(sa.select(SurveyRound.id).where(SurveyRound.code == code)) is not None:
-        raise ConflictError(_("a survey round with code %(code)s already exists", code=code),
+        raise ConflictError(_("A survey round with code %(code)s already exists.", code=code),
                             field="code")
-    regions = _load_all(session, Region, region_ids, "regions", _l("region"))
-    groups = _load_all(session, PopulationGroup, group_ids, "groups", _l("population group"))
+    if not region_ids:
+        raise ValidationError(_("Choose at least one region."), field="regions")
+    regions, unknown = _load_all(session, Region, region_ids)
+    if unknown:
+        raise ValidationError(_("Unknown regions: %(ids)s.", ids=unknown), field="regions")
+    if not group_ids:
+        raise ValidationError(_("Choose at least one population group."), field="groups")
+    groups, unknown = _load_all(session, PopulationGroup, group_ids)
+    if unknown:
+        raise ValidationError(_("Unknown population groups: %(ids)s.", ids=unknown), field="groups")
     survey_round = SurveyRound(programme_id=programme.id, code=code, name=name,
                                period_start=period_start, period_end=period_end,
                                status=RoundStatus.PLANNED, created_at=now)
@@ -278,10 +296,10 @@ def change_round_status(session: Session, *, actor: User | None, now: datetime,
     """Planned → active → closed, and nothing else."""
     target = RoundStatus(status)
     if target not in ROUND_TRANSITIONS[survey_round.status]:
-        allowed = ", ".join(s.value for s in next_round_statuses(survey_round.status)) or "—"
-        raise InvalidTransition(_("survey round %(code)s is %(now)s and cannot become %(target)s"
-                                  " (allowed: %(allowed)s)", code=survey_round.code,
-                                  now=survey_round.status.value, target=target.value,
+        allowed = ", ".join(label(s) for s in next_round_statuses(survey_round.status)) or "—"
+        raise InvalidTransition(_("Survey round %(code)s is “%(now)s” and cannot become “%(target)s”"
+                                  " (allowed: %(allowed)s).", code=survey_round.code,
+                                  now=label(survey_round.status), target=label(target),
                                   allowed=allowed), field="status")
     changes = apply_changes(survey_round, {"status": target})
     record_event(session, actor=actor, now=now, action="round_status_changed",
@@ -297,31 +315,31 @@ def create_cluster(session: Session, *, actor: User | None, now: datetime,
     """A school, settlement or clinic of a round, in a district of one of the round's regions."""
     _require_text({"code": code, "name": name}, "code", "name")
     if survey_round.status == RoundStatus.CLOSED:
-        raise ConflictError(_("survey round %(code)s is closed", code=survey_round.code),
+        raise ConflictError(_("Survey round %(code)s is closed.", code=survey_round.code),
                             field="round")
     try:
         site = SiteType(site_type)
     except ValueError:
-        raise ValidationError(_("unknown site type %(value)s", value=site_type),
+        raise ValidationError(_("Unknown site type %(value)s.", value=site_type),
                               field="site_type") from None
     if target_count < 0:
-        raise ValidationError(_("the target count cannot be negative"), field="target_count")
+        raise ValidationError(_("The target count cannot be negative."), field="target_count")
     if latitude is not None and not -90 <= latitude <= 90:
-        raise ValidationError(_("latitude must be between -90 and 90"), field="latitude")
+        raise ValidationError(_("The latitude must be between -90 and 90."), field="latitude")
     if longitude is not None and not -180 <= longitude <= 180:
-        raise ValidationError(_("longitude must be between -180 and 180"), field="longitude")
+        raise ValidationError(_("The longitude must be between -180 and 180."), field="longitude")
     district = session.get(District, district_id)
     if district is None:
-        raise ValidationError(_("unknown district"), field="district_id")
+        raise ValidationError(_("Unknown district."), field="district_id")
     if district.region_id not in {r.id for r in survey_round.regions}:
-        raise ValidationError(_("district %(district)s is in %(region)s, which is not surveyed in"
-                                " round %(round)s", district=district.code,
+        raise ValidationError(_("District %(district)s is in region %(region)s, which is not"
+                                " surveyed in round %(round)s.", district=district.code,
                                 region=district.region.iso_code, round=survey_round.code),
                               field="district_id")
     clash = session.scalar(sa.select(Cluster.id).where(Cluster.round_id == survey_round.id,
                                                        Cluster.code == code))
     if clash is not None:
-        raise ConflictError(_("cluster code %(code)s already exists in round %(round)s",
+        raise ConflictError(_("Cluster code %(code)s already exists in round %(round)s.",
                               code=code, round=survey_round.code), field="code")
     cluster = Cluster(round_id=survey_round.id, district_id=district.id,
                       region_id=district.region_id, code=code, name=name, site_type=site,

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
@@ -19,6 +19,7 @@ from lims.audit.service import events_for
 from lims.auth.security import current_actor, permission_required
 from lims.core.dt import now_utc
 from lims.core.errors import LimsError
+from lims.core.labels import label
 from lims.core.permissions import Permission
 from lims.extensions import db
 from lims.monitoring import coverage as coverage_queries
@@ -51,6 +52,24 @@ bp = Blueprint("monitoring", __name__, template_folder="templates")
 
 PARTICIPANTS_PER_PAGE = 100
 NAME_FIELDS = ("name_en", "name_kk", "name_ru")
+#: The fields of reference-data and survey audit events, as their timelines name them.
+AUDIT_FIELDS: dict[str, Any] = {
+    **services.FIELD_LABELS,
+    "admin_centre": _l("Administrative centre"), "valid_from": _l("Valid from"),
+    "valid_to": _l("Valid to"), "min_age_months": _l("Minimum age (months)"),
+    "max_age_months": _l("Maximum age (months)"), "min_volume_ml": _l("Minimum volume (mL)"),
+    "max_age_days": _l("Maximum age at receipt (days)"), "description": _l("Description"),
+    "programme": _l("Programme"), "period_start": _l("Period start"),
+    "period_end": _l("Period end"), "status": _l("Status"), "regions": _l("Regions"),
+    "groups": _l("Target groups"), "site_type": _l("Site type"), "district": _l("District"),
+    "region": _l("Region"), "target_count": _l("Target count"), "latitude": _l("Latitude"),
+    "longitude": _l("Longitude"),
+}
+
+
+@bp.context_processor
+def monitoring_helpers() -> dict[str, Any]:
+    return {"audit_fields": AUDIT_FIELDS}
 
 
 def locale() -> str:
@@ -285,8 +304,8 @@ def round_status(round_id: int) -> Response:
         flash(error.message, "error")
     else:
         db.session.commit()
-        flash(_("Survey round %(code)s is now %(status)s.", code=survey_round.code,
-                status=survey_round.status.value), "success")
+        flash(_("Survey round %(code)s is now “%(status)s”.", code=survey_round.code,
+                status=label(survey_round.status)), "success")
     return redirect(url_for(".round_detail", round_id=round_id))
 
 

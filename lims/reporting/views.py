@@ -37,6 +37,14 @@ bp = Blueprint("reporting", __name__, url_prefix="/reports", template_folder="te
 LISTED = 100
 
 PageResult = str | Response | tuple[str, int]
+#: The classifications as the request form offers them (`reports` itself has no translations).
+SCHEME_LABELS: dict[str, Any] = {
+    "WHO2007": _l("WHO/UNICEF/ICCIDD 2007: school-age children and adults in 6 classes (<20, 20–49,"
+                  " 50–99, 100–199, 200–299, ≥300 µg/L); pregnant women <150, 150–249, 250–499,"
+                  " ≥500; lactating women and children under 2 years <100, ≥100"),
+    "IGN3": _l("IGN, 3 classes: school-age children and adults <100, 100–299, ≥300 µg/L; pregnant"
+               " and lactating women and children under 2 years as in WHO 2007"),
+}
 
 
 class ReportRequestForm(LimsForm):
@@ -49,7 +57,7 @@ class ReportRequestForm(LimsForm):
                                                 SelectChoice("kk", "Қазақша"),
                                                 SelectChoice("en", "English")])
     scheme = SelectField(_l("Classification"), choices=[
-        SelectChoice(code, scheme.name) for code, scheme in SCHEMES.items()])
+        SelectChoice(code, SCHEME_LABELS.get(code, scheme.name)) for code, scheme in SCHEMES.items()])
 
     def fill(self, locale: str) -> None:
         rounds = db.session.scalars(sa.select(SurveyRound).order_by(SurveyRound.id.desc()))
@@ -111,7 +119,7 @@ def index() -> PageResult:
 def job_status(job_id: int) -> dict[str, Any]:
     job = db.session.get(ReportJob, job_id)
     if job is None:
-        raise NotFoundError(f"no report job {job_id}")
+        raise NotFoundError(_("There is no report job %(id)s.", id=job_id))
     done = job.status is JobStatus.DONE
     return {"id": job.id, "status": job.status.value, "progress": job.progress,
             "message": job.progress_message, "error": job.error, "version": job.version,
@@ -126,12 +134,14 @@ def _issued(job_id: int, column: Any) -> ReportJob:
     job = db.session.scalar(sa.select(ReportJob).options(undefer(column))
                             .where(ReportJob.id == job_id, ReportJob.version.is_not(None)))
     if job is None:
-        raise NotFoundError(f"no issued report {job_id}")
+        raise NotFoundError(_("There is no issued report %(id)s.", id=job_id))
     if getattr(job, column.key) is None:
         if job.status is JobStatus.FAILED:
-            raise NotFoundError(f"report {job_id}: {job.error}")
-        raise NotFoundError(f"report {job_id} is issued; its spreadsheet and results are still "
-                            f"being written ({job.progress_message})")
+            raise NotFoundError(_("Report %(id)s: its spreadsheet and results could not be"
+                                  " written (%(error)s).", id=job_id, error=job.error))
+        raise NotFoundError(_("Report %(id)s is issued; its spreadsheet and results are still"
+                              " being written (%(progress)s).", id=job_id,
+                              progress=job.progress_message))
     return job
 
 
@@ -179,5 +189,6 @@ def csv(job_id: int, table: str) -> Response:
     sheets = exports.workbook_tables(job.xlsx or b"")
     if table not in sheets:
         known = ", ".join([*sheets, *RESULT_TABLES])
-        raise NotFoundError(f"report {job_id} has no table {table!r} (it has {known})")
+        raise NotFoundError(_("Report %(id)s has no table %(table)s (it has: %(known)s).",
+                              id=job_id, table=table, known=known))
     return _download(exports.to_csv(sheets[table]), "text/csv", name)

@@ -20,6 +20,7 @@ from instruments.simulators.astm import session_records, uic_values
 from instruments.spool import Spool, SpoolEntry
 from instruments.uplink import Uplink
 from lims.capture.models import ReadingStatus, ReadingType
+from lims.capture.reasons import describe
 from tests.instruments.harness import driver_on, example_profile, running, wait_for
 from tests.system.conftest import LIMS_DRIVER, LiveLims
 
@@ -70,7 +71,7 @@ def test_faulty_line_and_a_lims_restart_lose_nothing_and_duplicate_nothing(
             (a, v) for a, v in sim.values.items() if a in accessions)
         unknown = [r for r in rows if r.sample_ref == "U-2026-999999"]
         assert len(unknown) == 1 and unknown[0].status is ReadingStatus.UNMATCHED
-        assert unknown[0].reason == "no sample with accession U-2026-999999"
+        assert describe(unknown[0].reason) == "no sample with accession U-2026-999999"
         quarantined = [r for r in rows if r.type is ReadingType.QUARANTINE]
         assert quarantined and all(r.raw for r in quarantined)  # the garbage, kept with its bytes
         keys = Counter(r.idempotency_key for r in rows)

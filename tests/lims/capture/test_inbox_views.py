@@ -14,6 +14,7 @@ from instruments.wire import envelope_for
 from lims.audit.models import AuditEvent
 from lims.auth.models import User
 from lims.capture.models import Instrument, InstrumentReading, Protocol, ReadingStatus
+from lims.capture.reasons import Reason, describe, load
 from lims.core.permissions import Role
 from lims.samples.lifecycle import SampleStatus
 from lims.samples.models import Sample, SampleKind
@@ -42,7 +43,9 @@ def test_attach_then_the_sample_page_shows_it(client: FlaskClient, session: Sess
     login(tech)
     page = client.get("/inbox/")
     assert page.status_code == 200 and "U25-0001" in page.get_data(as_text=True)
+    assert "no sample with accession U25-0001" in page.get_data(as_text=True)  # the code, worded
     detail = client.get(f"/inbox/{reading_id}").get_data(as_text=True)
+    assert "no sample with accession U25-0001" in detail and '"code"' not in detail
     assert "&lt;STX&gt;3R|1|^^^UIC|87.3|ug/L&lt;CR&gt;" in detail  # the raw bytes, made visible
     response = client.post(f"/inbox/{reading_id}/attach",
                            data={"accession": sample.accession, "reason": "label typo on the rack"})
@@ -194,3 +197,14 @@ def test_plate_file_upload_waits_for_a_run_and_bad_files_say_why(
         "instrument": str(reader.id), "file": (io.BytesIO(to_csv(rows)), "broken.csv")})
     assert broken.status_code == 422
     assert "&#39;abc&#39; is not a number" in broken.get_data(as_text=True)
+
+
+def test_free_text_and_old_sentences_are_shown_as_stored() -> None:
+    """Rows written before reasons were coded: free text as it is, the fixed sentences worded."""
+    assert describe("used by R-0457") == "used by R-0457"
+    assert load("used by R-0457") == Reason("claimed_by_run", {"run": "R-0457"})
+    assert describe("checked by hand") == "checked by hand"
+    assert describe("plate waiting for an analytical run") == "plate waiting for an analytical run"
+    assert load("plate waiting for an analytical run") == Reason("plate_waiting")
+    assert describe('{"code": "no_such_code"}') == '{"code": "no_such_code"}'
+    assert describe(Reason("no_sample", {"accession": "U-1"}).dump()) == "no sample with accession U-1"

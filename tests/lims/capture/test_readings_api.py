@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from instruments.records import WELLS, PlateReading, Quarantined, Reading
 from instruments.wire import envelope_for
 from lims.auth.models import User
+from lims.capture import reasons as reasons_module
 from lims.capture.models import Instrument, InstrumentReading, Protocol, ReadingStatus
 from lims.samples.lifecycle import SampleStatus
 from lims.samples.models import Sample, SampleKind
@@ -97,6 +98,13 @@ def test_every_problem_is_unmatched_with_its_reason(client: FlaskClient, session
         InstrumentReading.id.in_([o["reading_id"] for o in outcomes]))).all()
     assert len(stored) == len(items)
     assert all(r.status is ReadingStatus.UNMATCHED and r.sample_id is None for r in stored)
+    # stored as codes, worded when shown (in the reader's language)
+    by_id = {r.id: r for r in stored}
+    codes = [reasons_module.load(by_id[o["reading_id"]].reason) for o in outcomes]
+    assert [c.code for c in codes if c] == [
+        "no_sample", "salt_sample", "sample_status", "not_a_number", "unmapped_test_code",
+        "out_of_range", "wrong_unit", "no_sample_id"]
+    assert codes[0].params == {"accession": "U-2026-999999"}
 
 
 def test_same_key_is_never_stored_twice(client: FlaskClient, session: Session, astm,

@@ -64,7 +64,7 @@ def test_region_validity_error_is_shown_on_the_field(client, admin, region, sess
         "name_en": "Akmola", "name_kk": "Ақмола", "name_ru": "Акмола", "admin_centre": "",
         "valid_from": "2024-01-02", "valid_to": "2024-01-01"})
     assert response.status_code == 200
-    assert "valid to (2024-01-01) is before valid from" in response.get_data(as_text=True)
+    assert "The end of validity (Jan 1, 2024) is before its start" in response.get_data(as_text=True)
     session.expire_all()
     assert region("KZ-11").name_en == "Akmola Region"  # nothing saved
 
@@ -93,7 +93,7 @@ def test_edit_group_and_sample_kind(client, admin, session):
     response = client.post(f"/reference/groups/{sac.id}/edit", data={
         "name_en": sac.name_en, "name_kk": sac.name_kk, "name_ru": sac.name_ru,
         "min_age_months": "72", "max_age_months": "60"})
-    assert "the maximum age is below the minimum age" in response.get_data(as_text=True)
+    assert "The maximum age is below the minimum age." in response.get_data(as_text=True)
     response = client.post("/reference/sample-kinds/urine/edit", data={
         "name_en": "Urine", "name_kk": "Зәр", "name_ru": "Моча", "min_volume_ml": "1.0",
         "max_age_days": "180"})
@@ -112,7 +112,7 @@ def test_create_programme_round_and_cluster(client, admin, session, region):
                   "regions": [akmola.id], "groups": [sac.id]}
     bad = client.post("/surveys/rounds/new", data=round_form)
     assert bad.status_code == 200
-    assert "the period ends (2026-02-01) before it starts (2026-03-01)" in bad.get_data(as_text=True)
+    assert "The period ends (Feb 1, 2026) before it starts (Mar 1, 2026)." in bad.get_data(as_text=True)
     round_form["period_end"] = "2026-10-31"
     response = client.post("/surveys/rounds/new", data=round_form)
     assert response.status_code == 302
@@ -132,7 +132,7 @@ def test_create_programme_round_and_cluster(client, admin, session, region):
     cluster = session.scalar(sa.select(Cluster).where(Cluster.code == "11-S01"))
     assert cluster.region_id == akmola.id and cluster.latitude == pytest.approx(53.1)
     duplicate = client.post(f"/surveys/rounds/{survey_round.id}/clusters/new", data=cluster_form)
-    assert "cluster code 11-S01 already exists" in duplicate.get_data(as_text=True)
+    assert "Cluster code 11-S01 already exists" in duplicate.get_data(as_text=True)
     negative = client.post(f"/surveys/rounds/{survey_round.id}/clusters/new",
                            data={**cluster_form, "code": "11-S02", "target_count": "-4"})
     assert negative.status_code == 200 and session.scalar(
@@ -145,7 +145,7 @@ def test_create_programme_round_and_cluster(client, admin, session, region):
     assert session.get(SurveyRound, survey_round.id).status == RoundStatus.CLOSED
     client.post(f"/surveys/rounds/{survey_round.id}/status", data={"status": "active"})
     page = client.get(f"/surveys/rounds/{survey_round.id}").get_data(as_text=True)
-    assert "cannot become active" in page
+    assert "cannot become “Active”" in page
     assert "11-S01" in page and client.get("/surveys").status_code == 200
 
 
