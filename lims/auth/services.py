@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from lims.audit.service import apply_changes, record_event
 from lims.auth.models import ApiToken, User, UserRole
+from lims.core.i18n import SUPPORTED_LANGUAGES
 from lims.core.errors import ConflictError, NotFoundError, ValidationError
 from lims.core.permissions import Role
 
@@ -191,6 +193,20 @@ def change_own_password(
         entity_id=actor.id,
         entity_label=actor.username,
     )
+    return actor
+
+
+def set_user_language(session: Session, *, actor: User, now: datetime, language: str) -> User:
+    """Remember the language a person chose, so every device they log in on speaks it. The
+    caller checks ``language`` against the configured languages (a deployment may offer fewer
+    than the database allows)."""
+    if language not in SUPPORTED_LANGUAGES:
+        raise ValidationError(_("This language is not offered."), field="language")
+    changes = apply_changes(actor, {"language": language})
+    if changes:
+        session.flush()
+        record_event(session, actor=actor, now=now, action="language_changed", entity_type="user",
+                     entity_id=actor.id, entity_label=actor.username, changes=changes)
     return actor
 
 
