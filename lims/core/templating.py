@@ -9,6 +9,7 @@ from flask import Flask, request, url_for
 from flask_babel import format_date, format_datetime, format_decimal, get_locale, gettext
 from flask_login import current_user
 
+from lims.core.i18n import LANGUAGE_NAMES
 from lims.core.labels import label
 from lims.core.permissions import Permission
 
@@ -83,5 +84,6 @@ def init_app(app: Flask) -> None:
             "url_with": url_with,
             "current_locale": str(get_locale()),
             "languages": app.config["LANGUAGES"],
+            "language_names": LANGUAGE_NAMES,
             "lab_name": app.config["LAB_NAME"],
         }

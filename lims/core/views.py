@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from flask_babel import gettext as _
+from flask_babel import refresh
 from werkzeug.wrappers import Response
 
 import sqlalchemy as sa
@@ -35,6 +36,7 @@ def set_language() -> Response:
     if current_user.is_authenticated:
         set_user_language(db.session, actor=current_actor(), now=now_utc(), language=code)
         db.session.commit()
+    refresh()  # a locale chosen earlier in this context is stale now
     home = url_for("core.index") if current_user.is_authenticated else url_for("auth.login")
     return redirect(safe_next(request.form.get("next"), home))
 
