@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import Flask, request, url_for
 from flask_babel import format_date, format_datetime, format_decimal, get_locale, gettext
 from flask_login import current_user
 
+from lims.audit import labels as audit_labels
 from lims.core.i18n import LANGUAGE_NAMES
 from lims.core.labels import label
 from lims.core.permissions import Permission
@@ -42,21 +44,44 @@ def url_with(**changes: Any) -> str:
     return url_for(request.endpoint or "core.index", **(request.view_args or {}), **args)
 
 
-def audit_value(field: str, value: Any) -> str:
-    """An audit payload value as a timeline shows it: times in the user's zone, enums by their
-    label, booleans as yes/no, lists joined."""
+def audit_value(field: str, value: Any, entity: str | None = None) -> str:
+    """An audit payload value as a timeline shows it, never as raw JSON: times and dates in the
+    reader's zone and format, numbers in the locale, enums by their label, booleans as yes/no,
+    language codes by name, lists joined and nested mappings as one "Field: value" line each.
+    Text people typed (notes, names) and codes are shown exactly as stored. Row ids are named
+    by what they are ("Receipt of U-2026-000123", ``entity`` being the event's entity label)."""
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
         return gettext("yes") if value else gettext("no")
+    if isinstance(value, dict):
+        return "\n".join(f"{audit_labels.field_label(k)}: {audit_value(k, v, entity)}"
+                         for k, v in value.items())
     if isinstance(value, list):
-        return ", ".join(audit_value(field, v) for v in value)
-    if isinstance(value, str) and field.endswith("_at"):
+        return ", ".join(audit_value(field, v, entity) for v in value)
+    if field in audit_labels.ID_TITLES:
+        return str(audit_labels.ID_TITLES[field]) % {"id": value, "entity": entity or "—"}
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return format_decimal(value)
+    text = str(value)
+    if field in audit_labels.VERBATIM_FIELDS:
+        return text
+    if field in audit_labels.NUMBER_FIELDS:
         try:
-            return fmt_datetime(datetime.fromisoformat(value))
+            return format_decimal(Decimal(text))
+        except (InvalidOperation, ValueError):
+            return text
+    if field in audit_labels.DATE_FIELDS or field.endswith(("_at", "_until")):
+        try:
+            moment = datetime.fromisoformat(text)
         except ValueError:
-            return value
-    return label(value) if isinstance(value, str) else str(value)
+            return text
+        return fmt_date(moment) if field in audit_labels.DATE_FIELDS else fmt_datetime(moment)
+    if field in ("language", "lang"):
+        return str(audit_labels.LANGUAGE_LABELS.get(text, text))
+    return label(text)
 
 
 def safe_next(target: str | None, default: str) -> str:
@@ -73,6 +98,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["label"] = label
     app.jinja_env.globals["status_label"] = label
     app.jinja_env.globals["audit_value"] = audit_value
+    app.jinja_env.globals["audit_action"] = audit_labels.action_label
+    app.jinja_env.globals["audit_field"] = audit_labels.field_label
 
     @app.context_processor
     def inject() -> dict[str, Any]:
