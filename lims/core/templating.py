@@ -70,9 +70,11 @@ def audit_value(field: str, value: Any, entity: str | None = None) -> str:
         return text
     if field in audit_labels.NUMBER_FIELDS:
         try:
-            return format_decimal(Decimal(text))
-        except (InvalidOperation, ValueError):
+            number = Decimal(text)
+        except InvalidOperation:
             return text
+        exponent = number.as_tuple().exponent  # keep the digits stored: 18.0 stays 18,0
+        return fmt_number(number, -exponent if isinstance(exponent, int) and exponent < 0 else 0)
     if field in audit_labels.DATE_FIELDS or field.endswith(("_at", "_until")):
         try:
             moment = datetime.fromisoformat(text)
