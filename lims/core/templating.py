@@ -16,12 +16,25 @@ from lims.core.labels import label
 from lims.core.permissions import Permission
 
 
+# Kazakhstan writes dates ДД.ММ.ГГГГ in Russian and Kazakh alike (CLDR's Kazakh short form has a
+# two-digit year); other locales take CLDR's medium form.
+DATE_PATTERNS: dict[str, tuple[str, str]] = {
+    "ru": ("dd.MM.yyyy", "dd.MM.yyyy HH:mm"),
+    "kk": ("dd.MM.yyyy", "dd.MM.yyyy HH:mm"),
+}
+
+
 def fmt_datetime(value: datetime | None) -> str:
-    return "" if value is None else format_datetime(value, "medium")
+    """A moment in the lab's zone (``BABEL_DEFAULT_TIMEZONE``), as the reader's locale writes it."""
+    if value is None:
+        return ""
+    return format_datetime(value, DATE_PATTERNS.get(str(get_locale()), ("", "medium"))[1])
 
 
 def fmt_date(value: date | datetime | None) -> str:
-    return "" if value is None else format_date(value, "medium")
+    if value is None:
+        return ""
+    return format_date(value, DATE_PATTERNS.get(str(get_locale()), ("medium", ""))[0])
 
 
 def fmt_number(value: float | int | None, digits: int = 1) -> str:
