@@ -16,8 +16,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from lims.audit.service import apply_changes, record_event
 from lims.auth.models import ApiToken, User, UserRole
-from lims.core.i18n import SUPPORTED_LANGUAGES
 from lims.core.errors import ConflictError, NotFoundError, ValidationError
+from lims.core.i18n import SUPPORTED_LANGUAGES
 from lims.core.permissions import Role
 
 MIN_PASSWORD_LENGTH = 10

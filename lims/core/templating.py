@@ -15,7 +15,6 @@ from lims.core.i18n import LANGUAGE_NAMES
 from lims.core.labels import label
 from lims.core.permissions import Permission
 
-
 # Kazakhstan writes dates ДД.ММ.ГГГГ in Russian and Kazakh alike (CLDR's Kazakh short form has a
 # two-digit year); other locales take CLDR's medium form.
 DATE_PATTERNS: dict[str, tuple[str, str]] = {
@@ -37,7 +36,7 @@ def fmt_date(value: date | datetime | None) -> str:
     return format_date(value, DATE_PATTERNS.get(str(get_locale()), ("medium", ""))[0])
 
 
-def fmt_number(value: float | int | None, digits: int = 1) -> str:
+def fmt_number(value: float | Decimal | None, digits: int = 1) -> str:
     """A number as the reader's locale writes it (``4,5`` in ru/kk, ``4.5`` in en; grouped
     thousands), with exactly ``digits`` decimals, so columns line up."""
     if value is None:

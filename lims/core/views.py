@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import refresh
+from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
-
-import sqlalchemy as sa
 
 from lims.auth.security import current_actor
 from lims.auth.services import set_user_language

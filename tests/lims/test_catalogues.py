@@ -58,7 +58,7 @@ def _problems(catalogue: Catalog, lang: str) -> list[str]:
                 elif set(placeholders(form)) - wanted:
                     problems.append(f"placeholders {placeholders(form)} not in the English: "
                                     f"{item.singular!r}")
-            named = {p for p in wanted if p.startswith("%(") or p.startswith("{")}
+            named = {p for p in wanted if p.startswith(("%(", "{"))}
             if forms and forms[-1] and not named <= set(placeholders(forms[-1])):
                 problems.append(f"placeholders {sorted(named)} lost in {forms[-1]!r}")
         else:

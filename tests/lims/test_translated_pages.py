@@ -51,7 +51,7 @@ ALLOWED = {"IodineLIMS", "ASTM", "LIMS", "Bio-Rad", "Metrohm", "MT-SICS", "SHA-2
 NOT_PAGES = re.compile(r"^(api\.|core\.health$|static$)")
 SEGMENT_SPLIT = re.compile(PLACEHOLDER.pattern + r"|<[^>]+>|&\w+;|[\n\t]")
 LETTERS = re.compile(r"[A-Za-z]")
-HIDDEN = re.compile(r"<(script|style)\b.*?</\1>", re.S | re.I)
+HIDDEN = re.compile(r"<(script|style)\b.*?</\1>", re.DOTALL | re.IGNORECASE)
 VISIBLE_ATTRIBUTE = re.compile(r"""\b(?:placeholder|title|aria-label)="([^"]*)\"""")
 TAG = re.compile(r"<[^>]+>")
 
@@ -100,7 +100,7 @@ def translated_app(app: Flask, translations: Path,
 
 
 @pytest.fixture()
-def cyrillic_objects(session: Session, url_objects: dict[str, Any]) -> dict[str, Any]:
+def cyrillic_objects(session: Session, url_objects: dict[str, Any]) -> dict[str, Any]:  # noqa: F811
     """The access matrix's objects, their free text in Russian (English on a page then comes
     from the application, not from the fixtures)."""
     sample = session.get(Sample, url_objects["sample_id"])
