@@ -106,3 +106,13 @@ def test_error_pages_are_translated_and_api_problems_stay_english(app, client, m
     assert response.status_code == 404 and "404" in response.get_data(as_text=True)
     problem = client.get("/api/v1/no-such-endpoint")
     assert problem.status_code == 404 and problem.get_json()["title"] == "Not Found"
+
+
+def test_the_login_page_after_logout_keeps_the_persons_language(client, session, make_user, login):
+    user = make_user()
+    user.language = "kk"
+    session.flush()
+    login(user)
+    client.post("/logout")
+    refresh()
+    assert '<html lang="kk">' in client.get("/login").get_data(as_text=True)
