@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import Flask, request, url_for
 from flask_babel import format_date, format_datetime, format_decimal, get_locale, gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from lims.audit import labels as audit_labels
+from lims.config import DEFAULTS
 from lims.core.i18n import LANGUAGE_NAMES
 from lims.core.labels import label
 from lims.core.permissions import Permission
@@ -43,6 +46,19 @@ def fmt_number(value: float | Decimal | None, digits: int = 1) -> str:
         return "—"
     pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
     return format_decimal(value, format=pattern)
+
+
+# The lab's name as shipped (``LAB_NAME``'s default), in the reader's language. A lab that sets
+# its own name may give it per language too: ``LAB_NAME_RU``, ``LAB_NAME_KK``, ``LAB_NAME_EN``.
+DEFAULT_LAB_NAME = _l("Reference Laboratory for Iodine Deficiency Disorders")
+
+
+def lab_name(config: Mapping[str, Any]) -> str:
+    own = config.get(f"LAB_NAME_{str(get_locale()).upper()}")
+    if own:
+        return str(own)
+    name = str(config["LAB_NAME"])
+    return str(DEFAULT_LAB_NAME) if name == DEFAULTS["LAB_NAME"] else name
 
 
 def url_with(**changes: Any) -> str:
@@ -126,5 +142,5 @@ def init_app(app: Flask) -> None:
             "current_locale": str(get_locale()),
             "languages": app.config["LANGUAGES"],
             "language_names": LANGUAGE_NAMES,
-            "lab_name": app.config["LAB_NAME"],
+            "lab_name": lab_name(app.config),
         }

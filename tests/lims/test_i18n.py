@@ -15,6 +15,7 @@ from lims.auth.services import set_user_language
 from lims.config import DEFAULTS
 from lims.core.errors import ValidationError
 from lims.core.errors_views import HTTP_MESSAGES, HTTP_TITLES, http_error_page
+from lims.core.templating import DEFAULT_LAB_NAME, lab_name
 from tests.conftest import FIXED_NOW
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,3 +117,10 @@ def test_the_login_page_after_logout_keeps_the_persons_language(client, session,
     client.post("/logout")
     refresh()
     assert '<html lang="kk">' in client.get("/login").get_data(as_text=True)
+
+
+def test_the_lab_name_follows_the_language(app):
+    with app.test_request_context():
+        assert lab_name(app.config) == DEFAULTS["LAB_NAME"] == str(DEFAULT_LAB_NAME)
+        assert lab_name({"LAB_NAME": "Лаборатория № 1"}) == "Лаборатория № 1"
+        assert lab_name({"LAB_NAME": "Lab 1", "LAB_NAME_EN": "Iodine lab"}) == "Iodine lab"
