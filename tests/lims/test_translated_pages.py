@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from lims.auth.models import User
 from lims.core.permissions import Role
 from lims.extensions import babel
+from lims.monitoring.models import District, PopulationGroup, Region, SampleKindRef
 from lims.samples.models import Sample
 from tests.lims.i18n_support import (
     LANGUAGES,
@@ -110,6 +111,9 @@ def cyrillic_objects(session: Session, url_objects: dict[str, Any]) -> dict[str,
     sample.cluster.round.programme.name = "Национальное обследование"
     for user in session.scalars(sa.select(User)):
         user.full_name = "Айгуль Серикова"
+    # Reference pages show each row's English name beside the others, on purpose: data, not UI.
+    for model in (Region, District, PopulationGroup, SampleKindRef):
+        session.execute(sa.update(model).values(name_en=model.name_ru))
     session.flush()
     return url_objects
 
