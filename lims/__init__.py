@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, g, has_request_context, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask_login import current_user
 
 from lims.config import load_config
@@ -16,20 +16,22 @@ log = logging.getLogger(__name__)
 
 
 def select_locale() -> str | None:
+    """The language of this request: the logged-in person's own choice, else the one chosen in
+    this browser's session (before login), else the browser's Accept-Language, else the lab's
+    default (``BABEL_DEFAULT_LOCALE``, Russian unless configured)."""
     if not has_request_context():
         return None  # CLI and background work: the default locale
     languages = current_app_languages()
+    stored = getattr(current_user, "language", None) if current_user else None
+    if stored in languages:
+        return stored
     chosen = session.get("language")
     if chosen in languages:
         return chosen
-    if current_user and getattr(current_user, "language", None) in languages:
-        return current_user.language
-    return request.accept_languages.best_match(languages) or languages[0]
+    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def current_app_languages() -> list[str]:
-    from flask import current_app
-
     return list(current_app.config["LANGUAGES"])
 
 

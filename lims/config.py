@@ -19,8 +19,10 @@ class ConfigError(RuntimeError):
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,  # None: SQLite file under the instance folder
     "SECRET_KEY": None,
-    "LANGUAGES": ["en", "ru", "kk"],
-    "BABEL_DEFAULT_LOCALE": "en",
+    # The lab works in Russian and Kazakh: Russian is the language of a browser that asks for
+    # none of these (and of CLI output and background jobs).
+    "LANGUAGES": ["ru", "kk", "en"],
+    "BABEL_DEFAULT_LOCALE": "ru",
     "BABEL_DEFAULT_TIMEZONE": "Asia/Almaty",
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_LOCKOUT_MINUTES": 15,
@@ -32,6 +34,7 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_HTTPONLY": True,
     "WTF_CSRF_TIME_LIMIT": None,
+    "WTF_I18N_ENABLED": True,  # WTForms' own messages ("This field is required.") in ru/kk
     "LAB_NAME": "Reference Laboratory for Iodine Deficiency Disorders",
 }
 

@@ -54,6 +54,8 @@ def make_app(url: str, **overrides: object) -> Flask:
         "SECRET_KEY": "test-secret",
         "DATABASE_URL": url,
         "WTF_CSRF_ENABLED": False,
+        # Tests read English pages unless they choose a language (the lab's default is ru).
+        "BABEL_DEFAULT_LOCALE": "en",
     }
     config.update(overrides)
     return create_app(config)

@@ -6,12 +6,19 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from lims.core.i18n import SUPPORTED_LANGUAGES
 from lims.core.models import Base, format_repr, intpk, str_enum
 from lims.core.permissions import Permission, Role, permissions_for
 
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "language IS NULL OR language IN ({})".format(", ".join(f"'{c}'" for c in SUPPORTED_LANGUAGES)),
+            name="language",
+        ),
+    )
 
     id: Mapped[intpk]
     username: Mapped[str] = mapped_column(sa.String(80), unique=True)
@@ -19,7 +26,7 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(sa.String(200))
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
-    language: Mapped[str | None] = mapped_column(sa.String(8))
+    language: Mapped[str | None] = mapped_column(sa.String(8))  # None: session, then browser
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]

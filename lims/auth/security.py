@@ -66,6 +66,7 @@ def permission_required(*permissions: Permission) -> Callable[[F], F]:
 class TokenRequired(LimsError):
     http_status = 401
     title = "Unauthorized"
+    page_title: object = _l("Please log in")
 
 
 def token_required(view: F) -> F:

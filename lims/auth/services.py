@@ -9,12 +9,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from lims.audit.service import apply_changes, record_event
 from lims.auth.models import ApiToken, User, UserRole
 from lims.core.errors import ConflictError, NotFoundError, ValidationError
+from lims.core.i18n import SUPPORTED_LANGUAGES
 from lims.core.permissions import Role
 
 MIN_PASSWORD_LENGTH = 10
@@ -32,12 +35,12 @@ def check_password_strength(password: str, username: str, *, field: str = "passw
     password came from, so the message lands on it."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationError(
-            f"password must be at least {MIN_PASSWORD_LENGTH} characters", field=field
+            _("password must be at least %(num)d characters", num=MIN_PASSWORD_LENGTH), field=field
         )
     if username.lower() in password.lower():
-        raise ValidationError("password must not contain the username", field=field)
+        raise ValidationError(_("password must not contain the username"), field=field)
     if len(set(password)) < 5:
-        raise ValidationError("password is too repetitive", field=field)
+        raise ValidationError(_("password is too repetitive"), field=field)
 
 
 def get_user_by_username(session: Session, username: str) -> User | None:
@@ -58,14 +61,15 @@ def create_user(
     username = username.strip()
     if not username or len(username) > 80 or not username.replace(".", "").replace("_", "").replace("-", "").isalnum():
         raise ValidationError(
-            "username must be 1–80 letters, digits, '.', '_' or '-'", field="username"
+            _("username must be 1–80 letters, digits, '.', '_' or '-'"), field="username"
         )
     if get_user_by_username(session, username) is not None:
-        raise ConflictError(f"a user named '{username}' already exists", field="username")
+        raise ConflictError(_("a user named '%(username)s' already exists", username=username),
+                            field="username")
     check_password_strength(password, username)
     role_set = sorted(set(roles))
     if not role_set:
-        raise ValidationError("a user needs at least one role", field="roles")
+        raise ValidationError(_("a user needs at least one role"), field="roles")
     user = User(
         username=username,
         full_name=full_name,
@@ -111,15 +115,15 @@ def update_user(
         fields["email"] = email or None
     if is_active is not None:
         if not is_active and user.id == actor.id:
-            raise ValidationError("you cannot deactivate your own account", field="is_active")
+            raise ValidationError(_("you cannot deactivate your own account"), field="is_active")
         fields["is_active"] = is_active
     changes.update(apply_changes(user, fields))
     if roles is not None:
         new_roles = set(roles)
         if not new_roles:
-            raise ValidationError("a user needs at least one role", field="roles")
+            raise ValidationError(_("a user needs at least one role"), field="roles")
         if user.id == actor.id and Role.ADMIN in user.roles and Role.ADMIN not in new_roles:
-            raise ValidationError("you cannot remove your own admin role", field="roles")
+            raise ValidationError(_("you cannot remove your own admin role"), field="roles")
         old_roles = set(user.roles)
         if new_roles != old_roles:
             user.role_links = [UserRole(role=r) for r in sorted(new_roles)]
@@ -151,7 +155,7 @@ def update_user(
 def unlock_user(session: Session, *, actor: User, now: datetime, user: User) -> User:
     """Lift a lockout from failed logins before it expires (an admin vouches for the user)."""
     if user.locked_until is None or user.locked_until <= now:
-        raise ConflictError(f"the account '{user.username}' is not locked")
+        raise ConflictError(_("the account '%(username)s' is not locked", username=user.username))
     before = user.locked_until
     user.locked_until = None
     user.failed_logins = 0
@@ -175,9 +179,9 @@ def change_own_password(
     """A user replaces their own password; the current one is asked again so a session left
     open on a shared lab PC cannot be used to take the account over."""
     if not check_password_hash(actor.password_hash, current_password):
-        raise ValidationError("the current password is wrong", field="current_password")
+        raise ValidationError(_("the current password is wrong"), field="current_password")
     if check_password_hash(actor.password_hash, new_password):
-        raise ValidationError("the new password must differ from the current one",
+        raise ValidationError(_("the new password must differ from the current one"),
                               field="new_password")
     check_password_strength(new_password, actor.username, field="new_password")
     actor.password_hash = hash_password(new_password)
@@ -191,6 +195,20 @@ def change_own_password(
         entity_id=actor.id,
         entity_label=actor.username,
     )
+    return actor
+
+
+def set_user_language(session: Session, *, actor: User, now: datetime, language: str) -> User:
+    """Remember the language a person chose, so every device they log in on speaks it. The
+    caller checks ``language`` against the configured languages (a deployment may offer fewer
+    than the database allows)."""
+    if language not in SUPPORTED_LANGUAGES:
+        raise ValidationError(_("This language is not offered."), field="language")
+    changes = apply_changes(actor, {"language": language})
+    if changes:
+        session.flush()
+        record_event(session, actor=actor, now=now, action="language_changed", entity_type="user",
+                     entity_id=actor.id, entity_label=actor.username, changes=changes)
     return actor
 
 
@@ -212,16 +230,16 @@ def authenticate(
     """Check a password with throttling: after ``max_failures`` wrong passwords in a row the
     account is locked for ``lockout``. The counters live in the database, so the limit holds
     across gunicorn workers."""
-    generic = "unknown username or wrong password"
+    generic = _("unknown username or wrong password")
     user = get_user_by_username(session, username.strip())
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
         return LoginOutcome(None, generic)
     if user.locked_until is not None and user.locked_until > now:
         minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-        return LoginOutcome(
-            None, f"too many failed logins: this account is locked for {minutes} more minute(s)"
-        )
+        return LoginOutcome(None, ngettext(
+            "too many failed logins: this account is locked for %(num)d more minute",
+            "too many failed logins: this account is locked for %(num)d more minutes", minutes))
     if not check_password_hash(user.password_hash, password):
         user.failed_logins += 1
         if user.failed_logins >= max_failures:
@@ -240,7 +258,7 @@ def authenticate(
         session.flush()
         return LoginOutcome(None, generic)
     if not user.is_active:
-        return LoginOutcome(None, "this account is deactivated")
+        return LoginOutcome(None, _("this account is deactivated"))
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
@@ -258,7 +276,7 @@ def create_api_token(
     """Return the token row and its secret. The secret is never stored and cannot be shown again."""
     name = name.strip()
     if not name:
-        raise ValidationError("a token needs a name", field="name")
+        raise ValidationError(_("a token needs a name"), field="name")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         name=name,
@@ -285,9 +303,9 @@ def create_api_token(
 def revoke_api_token(session: Session, *, actor: User, now: datetime, token_id: int) -> ApiToken:
     token = session.get(ApiToken, token_id)
     if token is None:
-        raise NotFoundError(f"no API token with id {token_id}")
+        raise NotFoundError(_("no API token with id %(id)s", id=token_id))
     if token.revoked_at is not None:
-        raise ConflictError("this token is already revoked")
+        raise ConflictError(_("this token is already revoked"))
     token.revoked_at = now
     session.flush()
     record_event(

@@ -46,8 +46,8 @@ def login() -> str | Response | tuple[str, int]:
 @bp.post("/logout")
 @login_required
 def logout() -> Response:
+    language = current_actor().language or session.get("language")  # the login page keeps it
     logout_user()
-    language = session.get("language")
     session.clear()  # nothing of this user's work (e.g. the receipt list) outlives the login
     if language:
         session["language"] = language

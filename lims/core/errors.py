@@ -2,14 +2,20 @@
 
 Services raise these; the error handlers turn them into a page or a JSON problem document
 (RFC 9457), so a form, the API and the CLI all report the same precise message.
+
+``title`` is the English problem title of the JSON API (machines match on it, so it is never
+translated); ``page_title`` is what an HTML error page shows, in the reader's language.
 """
 
 from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
 
 
 class LimsError(Exception):
     http_status = 400
     title = "Bad request"
+    page_title: object = _l("Bad request")
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
@@ -22,6 +28,7 @@ class ValidationError(LimsError):
 
     http_status = 422
     title = "Invalid input"
+    page_title: object = _l("Invalid input")
 
     def __init__(
         self,
@@ -37,27 +44,33 @@ class ValidationError(LimsError):
 class NotFoundError(LimsError):
     http_status = 404
     title = "Not found"
+    page_title: object = _l("Not found")
 
 
 class PermissionDenied(LimsError):
     http_status = 403
     title = "Forbidden"
+    page_title: object = _l("Forbidden")
 
 
 class UnsupportedMediaType(LimsError):
     http_status = 415
     title = "Unsupported Media Type"
+    page_title: object = _l("Unsupported file type")
 
 
 class ConflictError(LimsError):
     http_status = 409
     title = "Conflict"
+    page_title: object = _l("Conflict")
 
 
 class InvalidTransition(ConflictError):
     title = "Transition not allowed"
+    page_title: object = _l("Transition not allowed")
 
 
 class BusinessRuleViolation(LimsError):
     http_status = 422
     title = "Rule violated"
+    page_title: object = _l("Rule violated")

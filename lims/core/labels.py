@@ -1,4 +1,5 @@
-"""Human labels for stored enum values, marked for translation in one place."""
+"""Human labels for stored enum values, marked for translation in one place. (The words for
+audit event actions and payload fields are in ``lims.audit.labels``.)"""
 
 from __future__ import annotations
 
@@ -62,14 +63,34 @@ LABELS: dict[str, object] = {
     "F": _l("Female"),
     "M": _l("Male"),
     "accepted": _l("Accepted"),
-    # user and API-token audit events
-    "user_created": _l("User created"),
-    "user_updated": _l("User changed"),
-    "user_unlocked": _l("Account unlocked"),
-    "account_locked": _l("Account locked after failed logins"),
-    "password_changed": _l("Password changed by its owner"),
-    "token_created": _l("API token created"),
-    "token_revoked": _l("API token revoked"),
+    # runs, results, readings, report jobs, QC targets (statuses shown in audit trails too)
+    "open": _l("Open"),
+    "measured": _l("Measured"),
+    "calculated": _l("Calculated"),
+    "held": _l("Held"),
+    "preliminary": _l("Preliminary"),
+    "repeat": _l("Repeat"),
+    "superseded": _l("Superseded"),
+    "attached": _l("Attached"),
+    "unmatched": _l("Unmatched"),
+    "pending": _l("Pending"),
+    "claimed": _l("Claimed by a run"),
+    "discarded": _l("Discarded"),
+    "queued": _l("Queued"),
+    "running": _l("Running"),
+    "done": _l("Done"),
+    "failed": _l("Failed"),
+    "set": _l("Set by hand"),
+    "established": _l("Established from runs"),
+    "manual": _l("Manual entry"),
+    "file": _l("File import"),
+    "driver": _l("Instrument driver"),
+    "ln_linear": _l("Linear in ln(concentration)"),
+    "linear": _l("Linear"),
+    "quadratic": _l("Quadratic"),
+    "4pl": _l("Four-parameter logistic"),
+    "low_volume": _l("Volume below the minimum"),
+    "changed": _l("changed"),
     # roles
     "technician": _l("Technician"),
     "reviewer": _l("Reviewer"),

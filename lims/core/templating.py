@@ -2,32 +2,63 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import Flask, request, url_for
 from flask_babel import format_date, format_datetime, format_decimal, get_locale, gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from lims.audit import labels as audit_labels
+from lims.config import DEFAULTS
+from lims.core.i18n import LANGUAGE_NAMES
 from lims.core.labels import label
 from lims.core.permissions import Permission
 
+# Kazakhstan writes dates ДД.ММ.ГГГГ in Russian and Kazakh alike (CLDR's Kazakh short form has a
+# two-digit year); other locales take CLDR's medium form.
+DATE_PATTERNS: dict[str, tuple[str, str]] = {
+    "ru": ("dd.MM.yyyy", "dd.MM.yyyy HH:mm"),
+    "kk": ("dd.MM.yyyy", "dd.MM.yyyy HH:mm"),
+}
+
 
 def fmt_datetime(value: datetime | None) -> str:
-    return "" if value is None else format_datetime(value, "medium")
+    """A moment in the lab's zone (``BABEL_DEFAULT_TIMEZONE``), as the reader's locale writes it."""
+    if value is None:
+        return ""
+    return format_datetime(value, DATE_PATTERNS.get(str(get_locale()), ("", "medium"))[1])
 
 
 def fmt_date(value: date | datetime | None) -> str:
-    return "" if value is None else format_date(value, "medium")
+    if value is None:
+        return ""
+    return format_date(value, DATE_PATTERNS.get(str(get_locale()), ("medium", ""))[0])
 
 
-def fmt_number(value: float | int | None, digits: int = 1) -> str:
+def fmt_number(value: float | Decimal | None, digits: int = 1) -> str:
     """A number as the reader's locale writes it (``4,5`` in ru/kk, ``4.5`` in en; grouped
     thousands), with exactly ``digits`` decimals, so columns line up."""
     if value is None:
         return "—"
     pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
     return format_decimal(value, format=pattern)
+
+
+# The lab's name as shipped (``LAB_NAME``'s default), in the reader's language. A lab that sets
+# its own name may give it per language too: ``LAB_NAME_RU``, ``LAB_NAME_KK``, ``LAB_NAME_EN``.
+DEFAULT_LAB_NAME = _l("Reference Laboratory for Iodine Deficiency Disorders")
+
+
+def lab_name(config: Mapping[str, Any]) -> str:
+    own = config.get(f"LAB_NAME_{str(get_locale()).upper()}")
+    if own:
+        return str(own)
+    name = str(config["LAB_NAME"])
+    return str(DEFAULT_LAB_NAME) if name == DEFAULTS["LAB_NAME"] else name
 
 
 def url_with(**changes: Any) -> str:
@@ -41,21 +72,46 @@ def url_with(**changes: Any) -> str:
     return url_for(request.endpoint or "core.index", **(request.view_args or {}), **args)
 
 
-def audit_value(field: str, value: Any) -> str:
-    """An audit payload value as a timeline shows it: times in the user's zone, enums by their
-    label, booleans as yes/no, lists joined."""
+def audit_value(field: str, value: Any, entity: str | None = None) -> str:
+    """An audit payload value as a timeline shows it, never as raw JSON: times and dates in the
+    reader's zone and format, numbers in the locale, enums by their label, booleans as yes/no,
+    language codes by name, lists joined and nested mappings as one "Field: value" line each.
+    Text people typed (notes, names) and codes are shown exactly as stored. Row ids are named
+    by what they are ("Receipt of U-2026-000123", ``entity`` being the event's entity label)."""
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
         return gettext("yes") if value else gettext("no")
+    if isinstance(value, dict):
+        return "\n".join(f"{audit_labels.field_label(k)}: {audit_value(k, v, entity)}"
+                         for k, v in value.items())
     if isinstance(value, list):
-        return ", ".join(audit_value(field, v) for v in value)
-    if isinstance(value, str) and field.endswith("_at"):
+        return ", ".join(audit_value(field, v, entity) for v in value)
+    if field in audit_labels.ID_TITLES:
+        return str(audit_labels.ID_TITLES[field]) % {"id": value, "entity": entity or "—"}
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return format_decimal(value)
+    text = str(value)
+    if field in audit_labels.VERBATIM_FIELDS:
+        return text
+    if field in audit_labels.NUMBER_FIELDS:
         try:
-            return fmt_datetime(datetime.fromisoformat(value))
+            number = Decimal(text)
+        except InvalidOperation:
+            return text
+        exponent = number.as_tuple().exponent  # keep the digits stored: 18.0 stays 18,0
+        return fmt_number(number, -exponent if isinstance(exponent, int) and exponent < 0 else 0)
+    if field in audit_labels.DATE_FIELDS or field.endswith(("_at", "_until")):
+        try:
+            moment = datetime.fromisoformat(text)
         except ValueError:
-            return value
-    return label(value) if isinstance(value, str) else str(value)
+            return text
+        return fmt_date(moment) if field in audit_labels.DATE_FIELDS else fmt_datetime(moment)
+    if field in ("language", "lang"):
+        return str(audit_labels.LANGUAGE_LABELS.get(text, text))
+    return label(text)
 
 
 def safe_next(target: str | None, default: str) -> str:
@@ -72,6 +128,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["label"] = label
     app.jinja_env.globals["status_label"] = label
     app.jinja_env.globals["audit_value"] = audit_value
+    app.jinja_env.globals["audit_action"] = audit_labels.action_label
+    app.jinja_env.globals["audit_field"] = audit_labels.field_label
 
     @app.context_processor
     def inject() -> dict[str, Any]:
@@ -83,5 +141,6 @@ def init_app(app: Flask) -> None:
             "url_with": url_with,
             "current_locale": str(get_locale()),
             "languages": app.config["LANGUAGES"],
-            "lab_name": app.config["LAB_NAME"],
+            "language_names": LANGUAGE_NAMES,
+            "lab_name": lab_name(app.config),
         }

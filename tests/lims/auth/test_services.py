@@ -227,7 +227,7 @@ def test_lockout_after_repeated_failures(session: Session, make_user: Callable[.
     assert events_for(session, "user", user.id)[-1].action == "account_locked"
     # even the right password is refused while locked, and the message says for how long
     locked = login_attempt(session, user.username, PASSWORD, at=FIXED_NOW + timedelta(minutes=5))
-    assert locked.user is None and "locked for 11 more minute(s)" in (locked.error or "")
+    assert locked.user is None and "locked for 11 more minutes" in (locked.error or "")
     # once the lock has run out the right password works again
     later = login_attempt(
         session, user.username, PASSWORD, at=FIXED_NOW + LOCKOUT + timedelta(seconds=1)

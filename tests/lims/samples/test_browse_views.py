@@ -151,7 +151,7 @@ def test_timeline_and_receipts(browser, session, tech, make_sample):
     receipts = page[page.index("<h2>Receipts"):page.index("<h2>Timeline")]
     assert "-20.0" in receipts and tech.username in receipts and "Accepted" in receipts
     timeline = page[page.index("<h2>Timeline"):]
-    assert "<strong>Receive</strong>" in timeline and tech.username in timeline
+    assert "<strong>Sample received</strong>" in timeline and tech.username in timeline
     assert "May 14, 2026" in timeline  # occurred_at in the user's locale
     assert re.search(r"<td>Status</td>\s*<td>Registered</td><td>Received</td>", timeline)
 
@@ -168,7 +168,7 @@ def test_reject_from_the_page(browser, session, make_sample):
     assert sample.status is SampleStatus.REJECTED
     page = get(browser, f"/samples/{sample.accession}")
     timeline = page[page.index("<h2>Timeline"):]
-    assert "<strong>Reject</strong>" in timeline and "Reason: spilled" in timeline
+    assert "<strong>Sample rejected</strong>" in timeline and "Reason: spilled" in timeline
     assert f'action="/samples/{sample.accession}/reject"' not in page  # rejected is final
     listing = get(browser, "/samples/?status=rejected")
     assert sample.accession in listed(listing)

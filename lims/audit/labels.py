@@ -1,0 +1,227 @@
+"""Human words for the audit trail: every event action and every field its payloads carry.
+
+The trail stores stable English identifiers (``result_verified``, ``temperature_c``) so it can
+be queried and exported; timelines show these labels instead, in the reader's language. A
+service that records a new action or payload key adds its label here (a test checks that the
+actions recorded anywhere in ``lims/`` all have one).
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+ACTION_LABELS: dict[str, object] = {
+    # samples: registration and lifecycle (``SampleAction`` values)
+    "registered": _l("Sample registered"),
+    "intake_file_registered": _l("Intake file registered"),
+    "receive": _l("Sample received"),
+    "reject": _l("Sample rejected"),
+    "cancel": _l("Registration cancelled"),
+    "start_analysis": _l("Analysis started"),
+    "return_to_queue": _l("Returned to the queue"),
+    "submit_for_review": _l("Submitted for review"),
+    "send_back": _l("Sent back for re-analysis"),
+    "verify": _l("Result verified"),
+    "report": _l("Reported"),
+    "amend": _l("Result amended"),
+    # instrument readings
+    "reading_attached": _l("Reading attached by hand"),
+    "reading_discarded": _l("Reading discarded"),
+    "reading_entered": _l("Reading entered by hand"),
+    "plate_imported": _l("Plate file imported"),
+    "plate_claimed": _l("Plate taken into a run"),
+    # analytical runs and results
+    "run_created": _l("Run created"),
+    "plate_attached": _l("Plate attached to the run"),
+    "values_entered": _l("Values entered"),
+    "run_calculated": _l("Run calculated"),
+    "run_qc_overridden": _l("QC failure overridden"),
+    "run_accepted": _l("Run accepted"),
+    "run_rejected": _l("Run rejected"),
+    "result_entered": _l("Result entered"),
+    "result_recorded": _l("Result recorded"),
+    "result_verified": _l("Result verified"),
+    "result_amended": _l("Result amended"),
+    "result_sent_back": _l("Result sent back"),
+    "demo_past_analysis": _l("Analysed (demonstration data)"),
+    # methods, reagents, quality control
+    "method_version_added": _l("Method version added"),
+    "reagent_lot_added": _l("Reagent lot added"),
+    "control_lot_added": _l("Control lot added"),
+    "control_target_set": _l("Control target set"),
+    # instruments
+    "instrument_registered": _l("Instrument registered"),
+    "instrument_updated": _l("Instrument changed"),
+    "instrument_token_issued": _l("Instrument token issued"),
+    # reference data and surveys
+    "region_seeded": _l("Region loaded"),
+    "region_updated": _l("Region changed"),
+    "district_created": _l("District created"),
+    "district_updated": _l("District changed"),
+    "population_group_updated": _l("Population group changed"),
+    "sample_kind_updated": _l("Sample kind changed"),
+    "programme_created": _l("Programme created"),
+    "round_created": _l("Survey round created"),
+    "round_status_changed": _l("Survey round status changed"),
+    "cluster_created": _l("Cluster created"),
+    # reports
+    "report_requested": _l("Report requested"),
+    "report_recovered": _l("Report job recovered"),
+    "report_issued": _l("Report issued"),
+    # users and API tokens
+    "user_created": _l("User created"),
+    "user_updated": _l("User changed"),
+    "user_unlocked": _l("Account unlocked"),
+    "account_locked": _l("Account locked after failed logins"),
+    "password_changed": _l("Password changed by its owner"),
+    "language_changed": _l("Language changed"),
+    "token_created": _l("API token created"),
+    "token_revoked": _l("API token revoked"),
+}
+
+FIELD_LABELS: dict[str, object] = {
+    # samples
+    "status": _l("Status"),
+    "received_at": _l("Received at"),
+    "receipt_id": _l("Receipt"),
+    "decision": _l("Decision"),
+    "temperature_c": _l("Temperature (°C)"),
+    "volume_ml": _l("Volume (mL)"),
+    "container_intact": _l("Container intact"),
+    "rejection_reason": _l("Rejection reason"),
+    "kind": _l("Kind"),
+    "cluster": _l("Cluster"),
+    "cluster_id": _l("Cluster"),
+    "round": _l("Survey round"),
+    "round_id": _l("Survey round"),
+    "collected_at": _l("Collected at"),
+    "participant_code": _l("Participant"),
+    "household_code": _l("Household"),
+    "age_months": _l("Age (months)"),
+    "sex": _l("Sex"),
+    "physiological_status": _l("Pregnancy / lactation"),
+    "population_group_code": _l("Population group"),
+    "container": _l("Container"),
+    "salt_source": _l("Salt source"),
+    "brand": _l("Brand"),
+    "packaging": _l("Packaging"),
+    "iodized_per_label": _l("Iodized per label"),
+    "notes": _l("Notes"),
+    "note": _l("Note"),
+    "intake_batch_id": _l("Intake batch"),
+    "new_participant": _l("New participant"),
+    "flags": _l("Flags"),
+    "sample": _l("Sample"),
+    "samples": _l("Samples"),
+    "rows": _l("Rows"),
+    "sha256": _l("File checksum (SHA-256)"),
+    "file": _l("File"),
+    # readings, runs, results
+    "reading": _l("Reading"),
+    "run": _l("Run"),
+    "result": _l("Result"),
+    "value": _l("Value"),
+    "version": _l("Version"),
+    "method": _l("Method"),
+    "based_on": _l("Based on"),
+    "instrument": _l("Instrument"),
+    "calibration_model": _l("Calibration model"),
+    "reagent_lot": _l("Reagent lot"),
+    "molarity": _l("Molarity (mol/L)"),
+    "curve_accepted": _l("Calibration curve accepted"),
+    "qc_accepted": _l("QC accepted"),
+    "problems": _l("Problems"),
+    "demo": _l("Demonstration data"),
+    # quality control
+    "mean": _l("Mean"),
+    "sd": _l("Standard deviation"),
+    "source": _l("Source"),
+    # instruments
+    "code": _l("Code"),
+    "name": _l("Name"),
+    "protocol": _l("Protocol"),
+    "model": _l("Model"),
+    "serial_number": _l("Serial number"),
+    "location": _l("Location"),
+    "serial_settings": _l("Serial port settings"),
+    "is_active": _l("Active"),
+    "token_prefix": _l("Token prefix"),
+    # reference data and surveys
+    "name_en": _l("Name (English)"),
+    "name_kk": _l("Name (Kazakh)"),
+    "name_ru": _l("Name (Russian)"),
+    "admin_centre": _l("Administrative centre"),
+    "valid_from": _l("Valid from"),
+    "valid_to": _l("Valid to"),
+    "programme": _l("Programme"),
+    "description": _l("Description"),
+    "period_start": _l("Period start"),
+    "period_end": _l("Period end"),
+    "regions": _l("Regions"),
+    "region": _l("Region"),
+    "groups": _l("Population groups"),
+    "group": _l("Population group"),
+    "district": _l("District"),
+    "site_type": _l("Site type"),
+    "target_count": _l("Target number of samples"),
+    "latitude": _l("Latitude"),
+    "longitude": _l("Longitude"),
+    "min_volume_ml": _l("Minimum volume (mL)"),
+    # reports
+    "params": _l("Parameters"),
+    "scope": _l("Scope"),
+    "year": _l("Year"),
+    "lang": _l("Language"),
+    "scheme": _l("Classification"),
+    "dataset_sha256": _l("Data checksum (SHA-256)"),
+    # users and tokens
+    "roles": _l("Roles"),
+    "full_name": _l("Full name"),
+    "email": _l("E-mail"),
+    "password": _l("Password"),
+    "locked_until": _l("Locked until"),
+    "prefix": _l("Token prefix"),
+    "language": _l("Language"),
+}
+
+# Values typed by people or codes that identify things: shown exactly as stored, never looked
+# up among the enum labels (a brand called "Other" stays "Other").
+VERBATIM_FIELDS: frozenset[str] = frozenset({
+    "notes", "note", "brand", "name", "full_name", "email", "description", "name_en", "name_kk",
+    "name_ru", "admin_centre", "location", "model", "serial_number", "code", "file", "sha256",
+    "dataset_sha256", "participant_code", "household_code", "prefix", "token_prefix", "reading",
+    "run", "sample", "value", "result", "programme", "district", "region", "regions", "round",
+    "cluster", "instrument", "reagent_lot", "method", "based_on", "scheme", "problems",
+    "population_group_code", "groups", "group",
+})
+
+# Stored as decimal strings (exact); shown as numbers in the reader's locale (4,5 in ru/kk).
+NUMBER_FIELDS: frozenset[str] = frozenset({
+    "temperature_c", "volume_ml", "mean", "sd", "molarity", "latitude", "longitude",
+    "min_volume_ml",
+})
+
+# Stored as ISO dates (no time of day).
+DATE_FIELDS: frozenset[str] = frozenset({"valid_from", "valid_to", "period_start", "period_end"})
+
+# Row ids in payloads, shown as what they identify (``entity`` is the event's entity label).
+ID_TITLES: dict[str, object] = {
+    "receipt_id": _l("Receipt of %(entity)s"),
+    "intake_batch_id": _l("Intake batch No. %(id)s"),
+    "cluster_id": _l("Cluster No. %(id)s"),
+    "round_id": _l("Survey round No. %(id)s"),
+}
+
+LANGUAGE_LABELS: dict[str, object] = {
+    "ru": _l("Russian"),
+    "kk": _l("Kazakh"),
+    "en": _l("English"),
+}
+
+
+def action_label(action: str) -> str:
+    return str(ACTION_LABELS.get(action, action))
+
+
+def field_label(field: str) -> str:
+    return str(FIELD_LABELS.get(field, field))

@@ -1,0 +1,9 @@
+"""The languages IodineLIMS ships catalogues for, and how the switcher names them."""
+
+from __future__ import annotations
+
+# As on adilet.zan.kz: each language named in itself, short enough for the header.
+LANGUAGE_NAMES: dict[str, str] = {"ru": "РУС", "kk": "ҚАЗ", "en": "ENG"}
+# A person's stored language is one of these (a database CHECK holds it); the configured
+# ``LANGUAGES`` of a deployment choose among them.
+SUPPORTED_LANGUAGES: tuple[str, ...] = tuple(LANGUAGE_NAMES)
