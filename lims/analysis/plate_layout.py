@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
+
 from instruments.records import PLATE_COLUMNS, PLATE_ROWS, WELLS
 from lims.analysis.methods import MethodVersion
 
@@ -140,13 +142,13 @@ def check_layout_matches(layout: PlateLayout, plate_wells: Mapping[str, float | 
     ``None`` in `plate_wells` is the reader's over-range mark. An over-range blank, standard or
     control breaks the run; an over-range sample is that sample's problem (classification).
     """
-    problems = [f"The reading has a well {w!r} that a 96-well plate does not have."
-                for w in plate_wells if w not in WELLS]
+    problems = [_("The reading has a well %(well)s that a 96-well plate does not have.",
+                  well=repr(w)) for w in plate_wells if w not in WELLS]
     for a in layout.assignments:
         if a.well not in plate_wells:
-            problems.append(f"{a.well} ({a.label}) has no reading.")
+            problems.append(_("%(well)s (%(label)s) has no reading.", well=a.well, label=a.label))
         elif plate_wells[a.well] is None and a.role is not WellRole.SAMPLE:
-            problems.append(f"{a.well} ({a.label}) is over range.")
+            problems.append(_("%(well)s (%(label)s) is over range.", well=a.well, label=a.label))
     return problems
 
 

@@ -24,6 +24,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
@@ -43,6 +44,7 @@ from lims.analysis.forms import (
     TargetForm,
     UploadPlateForm,
 )
+from lims.analysis.labels import analysis_label
 from lims.analysis.models import AnalyticalRun, ReagentLot, Result, ResultStatus, RunStatus
 from lims.audit.service import events_for
 from lims.auth.security import current_actor, permission_required
@@ -62,6 +64,7 @@ from reports.qc_charts import calibration_chart, drawing_to_svg, levey_jennings_
 from reports.run_report import plate_map_pdf, run_report_pdf
 
 bp = Blueprint("analysis", __name__, template_folder="templates", url_prefix="/analysis")
+bp.add_app_template_filter(analysis_label, "analysis_label")
 
 PageResult = str | Response | tuple[str, int]
 A, R = Permission.ANALYSE_SAMPLES, Permission.REVIEW_RESULTS
@@ -106,7 +109,7 @@ def worklist() -> PageResult:
     chosen = next((m for m in methods if m.code == request.args.get("method")), None)
     chosen = chosen or next((m for m in methods if m.code == "UIC-SK-PLATE"), None)
     if chosen is None:
-        raise NotFoundError("No methods are defined; run 'lims seed'.")
+        raise NotFoundError(_("No methods are defined; run 'lims seed'."))
     method = chosen.method
     kind = SampleKind(method.matrix.value)
     size = current_app.config["PAGE_SIZE"]
@@ -163,7 +166,8 @@ def run_new() -> PageResult:
             return render_template("analysis/run_new.html", form=_new_run_form()), \
                 error.http_status
         db.session.commit()
-        flash(_("%(run)s created with %(n)s samples.", run=run.label, n=len(run.items)),
+        flash(ngettext("%(run)s created with %(num)d sample.",
+                       "%(run)s created with %(num)d samples.", len(run.items), run=run.label),
               "success")
         return redirect(url_for("analysis.run", run_id=run.id))
     status = 422 if form.is_submitted() else 200
@@ -185,8 +189,10 @@ def _curve_chart(run: AnalyticalRun) -> Any | None:
         return None
     unit = run.method_version.definition.get("unit", "")
     return calibration_chart([(p.concentration, p.response) for p in curve.standards],
-                             curve.sample(), title=f"{run.label} calibration ({curve.model.value})",
-                             x_label=f"Concentration ({unit})")
+                             curve.sample(),
+                             title=_("%(run)s calibration (%(model)s)", run=run.label,
+                                     model=analysis_label(curve.model)),
+                             x_label=_("Concentration (%(unit)s)", unit=analysis_label(unit)))
 
 
 def _salt_defaults(run: AnalyticalRun) -> dict[str, dict[str, list[float]]]:
@@ -434,7 +440,7 @@ def run_verify(run_id: int) -> Response:
     except LimsError as error:
         return _refused(error, _back(run_id))
     db.session.commit()
-    flash(_("%(n)s results verified.", n=n), "success")
+    flash(ngettext("%(num)d result verified.", "%(num)d results verified.", n), "success")
     return redirect(_back(run_id))
 
 
@@ -626,8 +632,8 @@ def _render_lot(lot: ControlLot, target: TargetForm | None = None,
     if lot.has_target and any(v is not None for v in data.values):
         chart = _svg(levey_jennings_chart(
             data.values, lot.target_mean or 0.0, lot.target_sd or 1.0, violations=data.flagged,
-            title=f"{lot.material.name} · lot {lot.lot_number}",
-            y_label=f"{lot.material.level} ({lot.material.unit})"))
+            title=_("%(material)s · lot %(lot)s", material=lot.material.name, lot=lot.lot_number),
+            y_label=f"{analysis_label(lot.material.level)} ({analysis_label(lot.material.unit)})"))
     return render_template(
         "analysis/lot.html", lot=lot, chart=chart, data=data,
         runs_counted=len(qc.run_means(db.session, lot)),
@@ -681,7 +687,7 @@ def qc_lot_establish(lot_id: int) -> Response:
 def qc_new_lot(material_id: int) -> Response:
     material = db.session.get(ControlMaterial, material_id)
     if material is None:
-        raise NotFoundError(f"no control material with id {material_id}")
+        raise NotFoundError(_("No control material with id %(id)s.", id=material_id))
     form = LotForm()
     if not form.validate():
         flash(_("Give the lot number."), "error")

@@ -20,6 +20,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+
+from lims.analysis.labels import analysis_label
 from lims.qc.stats import ControlTarget
 
 __all__ = ["Rule", "parse_rule", "ControlRun", "Violation", "QcEvaluation", "evaluate_run"]
@@ -212,21 +215,25 @@ def _report(rule: Rule, groups: list[list[_Obs]]) -> list[Violation]:
     for group in groups:
         levels = tuple(dict.fromkeys(o.level for o in group))
         run_ids = tuple(dict.fromkeys(o.run_id for o in group))
-        zs = ", ".join(f"{o.level} {o.z:+.2f} SD" for o in group)
+        zs = ", ".join(f"{analysis_label(o.level)} {o.z:+.2f} SD" for o in group)
         if rule.kind == "single":
-            what = f"beyond ±{rule.limit:g} SD"
+            what = _("beyond ±%(limit)s SD", limit=f"{rule.limit:g}")
         elif rule.kind == "range":
-            half = rule.limit / 2
-            what = f"one above +{half:g} SD and one below −{half:g} SD in the run"
+            what = _("one above +%(half)s SD and one below −%(half)s SD in the run",
+                     half=f"{rule.limit / 2:g}")
         elif rule.kind == "k_of_n":
-            what = (f"{rule.count} of {rule.window} consecutive values beyond the same "
-                    f"{rule.limit:g} SD limit")
+            what = _("%(count)d of %(window)d consecutive values beyond the same %(limit)s SD "
+                     "limit", count=rule.count, window=rule.window, limit=f"{rule.limit:g}")
         elif rule.limit == 0:
-            what = f"{len(group)} consecutive values on the same side of the mean"
+            what = _("%(count)d consecutive values on the same side of the mean",
+                     count=len(group))
         else:
-            what = f"{len(group)} consecutive values beyond the same {rule.limit:g} SD limit"
-        action = "reject" if rule.reject else "warning"
+            what = _("%(count)d consecutive values beyond the same %(limit)s SD limit",
+                     count=len(group), limit=f"{rule.limit:g}")
+        message = (_("%(rule)s (reject): %(what)s (runs %(runs)s; %(values)s).") if rule.reject
+                   else _("%(rule)s (warning): %(what)s (runs %(runs)s; %(values)s)."))
         out.append(Violation(rule.name, levels, run_ids,
-                             f"{rule.name} ({action}): {what} (runs {', '.join(run_ids)}; {zs}).",
+                             message % {"rule": rule.name, "what": what,
+                                        "runs": ", ".join(run_ids), "values": zs},
                              rule.reject))
     return out
