@@ -249,7 +249,8 @@ def _fit_four_pl(x: np.ndarray, y: np.ndarray) -> tuple[float, ...]:
             warnings.simplefilter("ignore", optimize.OptimizeWarning)  # covariance is not used
             params, _ = optimize.curve_fit(_four_pl, x, y, p0=p0, bounds=bounds, maxfev=20000)
     except (RuntimeError, ValueError) as exc:
-        raise CalibrationError(gettext("the 4PL fit did not converge: %(error)s", error=exc)) from exc
+        raise CalibrationError(gettext("the 4PL fit did not converge: %(error)s",
+                                       error=exc)) from exc
     return tuple(float(v) for v in params)
 
 

@@ -1,7 +1,10 @@
 """Human labels for the analysis and QC rooms' stored values (run and result states, curve
 models, control levels, units, …), marked for translation here because the shared table in
 ``lims.core.labels`` belongs to the sample rooms. Pages show these through the
-``analysis_label`` template filter; an unknown value is shown as stored."""
+``analysis_label`` template filter; an unknown value is shown as stored.
+
+The names and notes of the default method catalogue are keyed by their stored English text: a
+method or control the lab renamed is shown as the lab typed it."""
 
 from __future__ import annotations
 
@@ -48,6 +51,51 @@ LABELS: dict[str, object] = {
     # units
     "µg/L": _l("µg/L"),
     "mg/kg": _l("mg/kg"),
+    # the default catalogue (lims.analysis.methods.default_catalogue): method and control names
+    "Urinary iodine, S-K microplate (Ohashi 2000)":
+        _l("Urinary iodine, S-K microplate (Ohashi 2000)"),
+    "Urinary iodine, S-K tubes (WHO Method A)": _l("Urinary iodine, S-K tubes (WHO Method A)"),
+    "Urinary iodine, ICP-MS (reference method)": _l("Urinary iodine, ICP-MS (reference method)"),
+    "Salt iodine, iodometric titration": _l("Salt iodine, iodometric titration"),
+    "Salt iodine, WYD Iodine Checker": _l("Salt iodine, WYD Iodine Checker"),
+    "Salt iodine, rapid test kit": _l("Salt iodine, rapid test kit"),
+    "Urine pool low": _l("Urine pool low"),
+    "Urine pool mid": _l("Urine pool mid"),
+    "Urine pool high": _l("Urine pool high"),
+    "Salt control low": _l("Salt control low"),
+    "Salt control high": _l("Salt control high"),
+    # ... their notes
+    "APS digestion 110 °C 60 min in plate; S-K 25 °C 30 min; read 405 nm.":
+        _l("APS digestion 110 °C 60 min in plate; S-K 25 °C 30 min; read 405 nm."),
+    "APS digestion; ceric additions staggered at fixed intervals; read 420 nm. Record read time "
+    "and addition interval per run.":
+        _l("APS digestion; ceric additions staggered at fixed intervals; read 420 nm. Record "
+           "read time and addition interval per run."),
+    "1:49 in TMAH with Te internal standard; response = 127I/130Te ratio. No LOD in domain.md: "
+    "the lowest non-zero calibrator is the reporting limit until set.":
+        _l("1:49 in TMAH with Te internal standard; response = 127I/130Te ratio. No LOD set yet: "
+           "the lowest non-zero calibrator is the reporting limit until set."),
+    "10 g in 50 mL; 1 mL 2 N H2SO4 + 5 mL 10 % KI; 10 min dark; thiosulfate to colourless with "
+    "starch. Result = mean of 2 parallels (GOST R 51575).":
+        _l("10 g in 50 mL; 1 mL 2 N H2SO4 + 5 mL 10 % KI; 10 min dark; thiosulfate to colourless "
+           "with starch. Result = mean of 2 parallels (GOST R 51575)."),
+    "585 nm, direct read-out in mg/kg. Record device serial, reagent lot and zero/calibration "
+    "check.":
+        _l("585 nm, direct read-out in mg/kg. Record device serial, reagent lot and "
+           "zero/calibration check."),
+    "Reliable for presence vs absence only; never stored as a number.":
+        _l("Reliable for presence vs absence only; never stored as a number."),
+    # ... and the fields that still await the lab's sign-off
+    "calibration.concentrations": _l("standard concentrations"),
+    "calibration.model": _l("curve model"),
+    "calibration.acceptance": _l("curve acceptance"),
+    "lod": _l("LOD"),
+    "loq": _l("LOQ"),
+    "dilution": _l("dilution"),
+    "controls": _l("controls"),
+    "duplicate_tolerance": _l("replicate tolerance"),
+    "plate": _l("plate layout"),
+    "reportable_range": _l("reportable range"),
 }
 
 

@@ -65,11 +65,11 @@ def enter_direct_result(session: Session, *, actor: User, now: datetime, sample:
     method = method_version.method
     if method.calibration is not None or method.titration is not None:
         raise BusinessRuleViolation(_("%(method)s results come from runs, not direct entry.",
-                                      method=method.name))
+                                      method=analysis_label(method.name)))
     if sample.kind is not SampleKind(method.matrix.value):
         raise BusinessRuleViolation(_("%(sample)s (%(kind)s) does not fit %(method)s "
                                       "(%(measured)s).", sample=sample.accession,
-                                      kind=label(sample.kind), method=method.name,
+                                      kind=label(sample.kind), method=analysis_label(method.name),
                                       measured=label(method.matrix.value)), field="accession")
     if sample.status not in (SampleStatus.RECEIVED, SampleStatus.IN_ANALYSIS):
         raise BusinessRuleViolation(_("%(sample)s has status %(status)s; results are entered "

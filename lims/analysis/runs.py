@@ -151,7 +151,7 @@ def create_run(session: Session, *, actor: User, now: datetime, method_version: 
     method = method_version.method
     if method.scale.value == "ordinal" or (method.calibration is None and method.titration is None):
         raise BusinessRuleViolation(_("%(method)s is entered per sample, not run in batches.",
-                                      method=method.name))
+                                      method=analysis_label(method.name)))
     model = None
     if method.calibration is not None:
         model = CalibrationModel(calibration_model or method.calibration.model).value
@@ -161,9 +161,10 @@ def create_run(session: Session, *, actor: User, now: datetime, method_version: 
                                                                      limit=limit)
     if not pool:
         raise BusinessRuleViolation(
-            _("No urine samples are waiting for %(method)s.", method=method.name)
+            _("No urine samples are waiting for %(method)s.", method=analysis_label(method.name))
             if _kind(method) is SampleKind.URINE
-            else _("No salt samples are waiting for %(method)s.", method=method.name))
+            else _("No salt samples are waiting for %(method)s.",
+                   method=analysis_label(method.name)))
     by_accession = {c.sample.accession: c for c in pool}
     for c in pool:
         _check_eligible(session, c, method)
@@ -211,7 +212,7 @@ def _check_eligible(session: Session, c: Candidate, method: MethodVersion) -> No
     if sample.kind is not _kind(method):
         raise BusinessRuleViolation(_("%(sample)s (%(kind)s) does not fit %(method)s "
                                       "(%(measured)s).", sample=sample.accession,
-                                      kind=label(sample.kind), method=method.name,
+                                      kind=label(sample.kind), method=analysis_label(method.name),
                                       measured=label(_kind(method))))
     if sample.status is SampleStatus.RECEIVED:
         return

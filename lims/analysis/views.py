@@ -131,7 +131,8 @@ def _new_run_form() -> NewRunForm:
     form = NewRunForm()
     methods = [m for m in catalogue.current_versions(db.session)
                if m.definition.get("calibration") or m.definition.get("titration")]
-    form.method.choices = [SelectChoice(str(m.id), f"{m.name} ({m.key})") for m in methods]
+    form.method.choices = [SelectChoice(str(m.id), f"{analysis_label(m.name)} ({m.key})")
+                           for m in methods]
     form.instrument.choices = [SelectChoice("", "—")] + [
         SelectChoice(str(i.id), f"{i.code} · {i.name}") for i in db.session.scalars(
             sa.select(Instrument).where(Instrument.is_active).order_by(Instrument.code))]
@@ -536,7 +537,7 @@ def direct_entry() -> PageResult:
     form = DirectEntryForm()
     methods = [m for m in catalogue.current_versions(db.session)
                if m.matrix == "salt" and not m.definition.get("titration")]
-    form.method.choices = [SelectChoice(str(m.id), m.name) for m in methods]
+    form.method.choices = [SelectChoice(str(m.id), analysis_label(m.name)) for m in methods]
     rtk = next((m for m in methods if m.definition.get("categories")), None)
     form.category.choices = [SelectChoice("", "—")] + [
         SelectChoice(c, c) for c in (rtk.definition["categories"] if rtk else [])]
@@ -632,7 +633,8 @@ def _render_lot(lot: ControlLot, target: TargetForm | None = None,
     if lot.has_target and any(v is not None for v in data.values):
         chart = _svg(levey_jennings_chart(
             data.values, lot.target_mean or 0.0, lot.target_sd or 1.0, violations=data.flagged,
-            title=_("%(material)s · lot %(lot)s", material=lot.material.name, lot=lot.lot_number),
+            title=_("%(material)s · lot %(lot)s", material=analysis_label(lot.material.name),
+                    lot=lot.lot_number),
             y_label=f"{analysis_label(lot.material.level)} ({analysis_label(lot.material.unit)})"))
     return render_template(
         "analysis/lot.html", lot=lot, chart=chart, data=data,

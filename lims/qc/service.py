@@ -63,7 +63,7 @@ def add_lot(session: Session, *, actor: User | None, now: datetime, material: Co
         raise ValidationError(_("A lot needs a number."), field="lot_number")
     if any(lot.lot_number == lot_number for lot in material.lots):
         raise ConflictError(_("Lot %(lot)s of %(material)s exists.", lot=lot_number,
-                              material=material.name), field="lot_number")
+                              material=analysis_label(material.name)), field="lot_number")
     for lot in material.lots:
         lot.is_active = False
     lot = ControlLot(material=material, lot_number=lot_number, created_at=now,

@@ -67,13 +67,13 @@ def parse_rule(name: str) -> Rule:
     if m := _K_OF_N.fullmatch(name):
         k, n, lim = int(m[1]), int(m[2]), int(m[3])
         if not 1 < k <= n:
-            raise ValueError(f"Westgard rule {name!r}: need 1 < k ≤ n")
+            raise ValueError(_("Westgard rule %(rule)s: need 1 < k ≤ n", rule=repr(name)))
         return Rule(name, "k_of_n", lim, count=k, window=n, scopes=(WITHIN_LEVEL, WITHIN_RUN))
     if m := _RANGE.fullmatch(name):
         return Rule(name, "range", int(m[1]), scopes=(WITHIN_RUN,))
     if (m := _NX.fullmatch(name)) and int(m[1]) >= 2:
         return Rule(name, "consecutive", 0, count=int(m[1]), scopes=(WITHIN_LEVEL, ACROSS_LEVELS))
-    raise ValueError(f"unknown Westgard rule {name!r}")
+    raise ValueError(_("unknown Westgard rule %(rule)s", rule=repr(name)))
 
 
 @dataclass(frozen=True)
