@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from enum import Enum
 
+from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 
 LABELS: dict[str, object] = {
@@ -97,6 +98,15 @@ LABELS: dict[str, object] = {
     "plate": _l("plate layout"),
     "reportable_range": _l("reportable range"),
 }
+
+
+def short_number(value: float | int | None, digits: int = 3) -> str:
+    """A number as the reader's locale writes it with only the decimals it needs (up to
+    ``digits``): standards, limits and factors typed as 20, 2.5 or 0.995 read back the same way
+    (``|number`` keeps a fixed count, for columns)."""
+    if value is None:
+        return "—"
+    return format_decimal(value, format="#,##0" + ("." + "#" * digits if digits > 0 else ""))
 
 
 def analysis_label(value: object) -> str:

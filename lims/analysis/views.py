@@ -44,7 +44,7 @@ from lims.analysis.forms import (
     TargetForm,
     UploadPlateForm,
 )
-from lims.analysis.labels import analysis_label
+from lims.analysis.labels import analysis_label, short_number
 from lims.analysis.models import AnalyticalRun, ReagentLot, Result, ResultStatus, RunStatus
 from lims.audit.service import events_for
 from lims.auth.security import current_actor, permission_required
@@ -65,6 +65,7 @@ from reports.run_report import plate_map_pdf, run_report_pdf
 
 bp = Blueprint("analysis", __name__, template_folder="templates", url_prefix="/analysis")
 bp.add_app_template_filter(analysis_label, "analysis_label")
+bp.add_app_template_filter(short_number, "short_number")
 
 PageResult = str | Response | tuple[str, int]
 A, R = Permission.ANALYSE_SAMPLES, Permission.REVIEW_RESULTS
