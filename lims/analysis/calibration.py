@@ -289,7 +289,7 @@ def evaluate_curve(curve: CalibrationCurve, spec: CalibrationSpec,
                                         "m0": f"{m0:.4g}", "unit": unit})
     if curve.r2 < rules.r2_min:
         reasons.append(gettext("r² %(r2)s is below the minimum %(minimum)s.",
-                               r2=f"{curve.r2:.4f}", minimum=f"{rules.r2_min:g}"))
+                               r2=format(curve.r2, ".4f"), minimum=format(rules.r2_min, "g")))
     lowest = curve.lowest_nonzero
     for p in curve.standards:
         if p.recovery_pct is None:
@@ -300,8 +300,9 @@ def evaluate_curve(curve: CalibrationCurve, spec: CalibrationSpec,
             reasons.append(gettext(
                 "Standard %(standard)s %(unit)s back-calculates to %(back)s %(unit)s "
                 "(%(recovery)s %% recovery; allowed %(low)s–%(high)s %%).",
-                standard=f"{p.concentration:g}", unit=unit, back=f"{p.back_calculated:.4g}",
-                recovery=f"{p.recovery_pct:.1f}", low=f"{100 - tol:g}", high=f"{100 + tol:g}"))
+                standard=format(p.concentration, "g"), unit=unit,
+                back=format(p.back_calculated, ".4g"), recovery=format(p.recovery_pct, ".1f"),
+                low=format(100 - tol, "g"), high=format(100 + tol, "g")))
     return CurveVerdict(not reasons, tuple(reasons))
 
 
@@ -376,11 +377,11 @@ def _classify(values: list[float | None], method: MethodVersion, *, top: float,
             if method.dilution else None
         return result(ResultStatus.DILUTE,
                       gettext("Above the top of the range (%(top)s %(unit)s): dilute and "
-                              "repeat.", top=f"{top_sample:g}", unit=unit),
+                              "repeat.", top=format(top_sample, "g"), unit=unit),
                       suggested=suggested)
     limit = lod * dilution_factor if lod is not None else None
-    below_lod = gettext("Below the LOD (%(limit)s %(unit)s).", limit=f"{limit:g}", unit=unit) \
-        if limit is not None else ""
+    below_lod = "" if limit is None else gettext("Below the LOD (%(limit)s %(unit)s).",
+                                                 limit=format(limit, "g"), unit=unit)
     if limit is not None and all(v < limit for v in measured):
         return result(ResultStatus.BELOW_LOD, below_lod,
                       comparator="<", limit=limit)
@@ -402,7 +403,7 @@ def _classify(values: list[float | None], method: MethodVersion, *, top: float,
     loq = method.loq * dilution_factor if method.loq is not None else None
     if loq is not None and mean < loq:
         return result(ResultStatus.BELOW_LOQ,
-                      gettext("Between LOD and LOQ (%(loq)s %(unit)s).", loq=f"{loq:g}",
+                      gettext("Between LOD and LOQ (%(loq)s %(unit)s).", loq=format(loq, "g"),
                               unit=unit),
                       value=mean, limit=loq, spread=spread)
     return result(ResultStatus.REPORTABLE, value=mean, spread=spread)

@@ -77,7 +77,7 @@ class DuplicateCheck:
             return ""
         return _("Parallel determinations differ by %(difference).2f mg/kg, more than the "
                  "repeatability limit %(limit)s mg/kg: repeat.", difference=self.difference,
-                 limit=f"{self.limit:g}")
+                 limit=format(self.limit, "g"))
 
 
 def check_duplicates(results: Sequence[float],

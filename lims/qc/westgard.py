@@ -217,19 +217,19 @@ def _report(rule: Rule, groups: list[list[_Obs]]) -> list[Violation]:
         run_ids = tuple(dict.fromkeys(o.run_id for o in group))
         zs = ", ".join(f"{analysis_label(o.level)} {o.z:+.2f} SD" for o in group)
         if rule.kind == "single":
-            what = _("beyond ±%(limit)s SD", limit=f"{rule.limit:g}")
+            what = _("beyond ±%(limit)s SD", limit=format(rule.limit, "g"))
         elif rule.kind == "range":
             what = _("one above +%(half)s SD and one below −%(half)s SD in the run",
-                     half=f"{rule.limit / 2:g}")
+                     half=format(rule.limit / 2, "g"))
         elif rule.kind == "k_of_n":
             what = _("%(count)d of %(window)d consecutive values beyond the same %(limit)s SD "
-                     "limit", count=rule.count, window=rule.window, limit=f"{rule.limit:g}")
+                     "limit", count=rule.count, window=rule.window, limit=format(rule.limit, "g"))
         elif rule.limit == 0:
             what = _("%(count)d consecutive values on the same side of the mean",
                      count=len(group))
         else:
             what = _("%(count)d consecutive values beyond the same %(limit)s SD limit",
-                     count=len(group), limit=f"{rule.limit:g}")
+                     count=len(group), limit=format(rule.limit, "g"))
         message = (_("%(rule)s (reject): %(what)s (runs %(runs)s; %(values)s).") if rule.reject
                    else _("%(rule)s (warning): %(what)s (runs %(runs)s; %(values)s)."))
         out.append(Violation(rule.name, levels, run_ids,
