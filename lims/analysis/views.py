@@ -191,10 +191,8 @@ def _curve_chart(run: AnalyticalRun) -> Any | None:
         return None
     unit = run.method_version.definition.get("unit", "")
     return calibration_chart([(p.concentration, p.response) for p in curve.standards],
-                             curve.sample(),
-                             title=_("%(run)s calibration (%(model)s)", run=run.label,
-                                     model=analysis_label(curve.model)),
-                             x_label=_("Concentration (%(unit)s)", unit=analysis_label(unit)))
+                             curve.sample(), title=f"{run.label} calibration ({curve.model.value})",
+                             x_label=f"Concentration ({unit})")
 
 
 def _salt_defaults(run: AnalyticalRun) -> dict[str, dict[str, list[float]]]:
