@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.orm import Session, selectinload
 
 from lims.analysis.labels import analysis_label
@@ -119,7 +120,8 @@ def establish_target(session: Session, *, actor: User, now: datetime, lot: Contr
         raise BusinessRuleViolation(_("Cannot establish a target for lot %(lot)s: %(error)s.",
                                       lot=lot.lot_number, error=error)) from error
     return set_target(session, actor=actor, now=now, lot=lot, mean=target.mean, sd=target.sd,
-                      reason=_("established from %(num)d runs", num=target.n),
+                      reason=ngettext("established from %(num)d run", "established from %(num)d runs",
+                                     target.n),
                       source=TargetSource.ESTABLISHED, n=target.n)
 
 

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from lims.analysis.labels import analysis_label
 from lims.qc.stats import ControlTarget
@@ -225,11 +226,12 @@ def _report(rule: Rule, groups: list[list[_Obs]]) -> list[Violation]:
             what = _("%(count)d of %(window)d consecutive values beyond the same %(limit)s SD "
                      "limit", count=rule.count, window=rule.window, limit=format(rule.limit, "g"))
         elif rule.limit == 0:
-            what = _("%(count)d consecutive values on the same side of the mean",
-                     count=len(group))
+            what = ngettext("%(num)d consecutive value on the same side of the mean",
+                            "%(num)d consecutive values on the same side of the mean", len(group))
         else:
-            what = _("%(count)d consecutive values beyond the same %(limit)s SD limit",
-                     count=len(group), limit=format(rule.limit, "g"))
+            what = ngettext("%(num)d consecutive value beyond the same %(limit)s SD limit",
+                            "%(num)d consecutive values beyond the same %(limit)s SD limit",
+                            len(group), limit=format(rule.limit, "g"))
         message = (_("%(rule)s (reject): %(what)s (runs %(runs)s; %(values)s).") if rule.reject
                    else _("%(rule)s (warning): %(what)s (runs %(runs)s; %(values)s)."))
         out.append(Violation(rule.name, levels, run_ids,
