@@ -24,7 +24,7 @@ import numpy as np
 from flask_babel import gettext
 from scipy import optimize, stats
 
-from lims.analysis.labels import analysis_label
+from lims.analysis.labels import analysis_label, decimal
 from lims.analysis.methods import (
     CalibrationModel,
     CalibrationSpec,
@@ -199,7 +199,7 @@ def fit_curve(concentrations: Sequence[float], responses: Sequence[float | None]
                                        model=analysis_label(model), needed=_MIN_POINTS[model],
                                        got=levels))
     if model is CalibrationModel.LN_LINEAR:
-        bad = [f"{c:g}" for c, r in pairs if r <= 0]
+        bad = [decimal(c, "g") for c, r in pairs if r <= 0]
         if bad:
             raise CalibrationError(gettext("ln model needs positive responses; non-positive at "
                                            "standard(s) %(standards)s", standards=", ".join(bad)))
@@ -285,11 +285,12 @@ def evaluate_curve(curve: CalibrationCurve, spec: CalibrationSpec,
                          gettext("Standards are not monotonic: the response at %(c1)s %(unit)s "
                                  "(%(m1)s) is not above the response at %(c0)s %(unit)s "
                                  "(%(m0)s)."))
-                reasons.append(words % {"c1": f"{c1:g}", "m1": f"{m1:.4g}", "c0": f"{c0:g}",
-                                        "m0": f"{m0:.4g}", "unit": unit})
+                reasons.append(words % {"c1": decimal(c1, "g"), "m1": decimal(m1, ".4g"),
+                                        "c0": decimal(c0, "g"), "m0": decimal(m0, ".4g"),
+                                        "unit": unit})
     if curve.r2 < rules.r2_min:
         reasons.append(gettext("r² %(r2)s is below the minimum %(minimum)s.",
-                               r2=format(curve.r2, ".4f"), minimum=format(rules.r2_min, "g")))
+                               r2=decimal(curve.r2, ".4f"), minimum=decimal(rules.r2_min, "g")))
     lowest = curve.lowest_nonzero
     for p in curve.standards:
         if p.recovery_pct is None:
@@ -300,9 +301,9 @@ def evaluate_curve(curve: CalibrationCurve, spec: CalibrationSpec,
             reasons.append(gettext(
                 "Standard %(standard)s %(unit)s back-calculates to %(back)s %(unit)s "
                 "(%(recovery)s %% recovery; allowed %(low)s–%(high)s %%).",
-                standard=format(p.concentration, "g"), unit=unit,
-                back=format(p.back_calculated, ".4g"), recovery=format(p.recovery_pct, ".1f"),
-                low=format(100 - tol, "g"), high=format(100 + tol, "g")))
+                standard=decimal(p.concentration, "g"), unit=unit,
+                back=decimal(p.back_calculated, ".4g"), recovery=decimal(p.recovery_pct, ".1f"),
+                low=decimal(100 - tol, "g"), high=decimal(100 + tol, "g")))
     return CurveVerdict(not reasons, tuple(reasons))
 
 
@@ -377,11 +378,11 @@ def _classify(values: list[float | None], method: MethodVersion, *, top: float,
             if method.dilution else None
         return result(ResultStatus.DILUTE,
                       gettext("Above the top of the range (%(top)s %(unit)s): dilute and "
-                              "repeat.", top=format(top_sample, "g"), unit=unit),
+                              "repeat.", top=decimal(top_sample, "g"), unit=unit),
                       suggested=suggested)
     limit = lod * dilution_factor if lod is not None else None
     below_lod = "" if limit is None else gettext("Below the LOD (%(limit)s %(unit)s).",
-                                                 limit=format(limit, "g"), unit=unit)
+                                                 limit=decimal(limit, "g"), unit=unit)
     if limit is not None and all(v < limit for v in measured):
         return result(ResultStatus.BELOW_LOD, below_lod,
                       comparator="<", limit=limit)
@@ -393,7 +394,7 @@ def _classify(values: list[float | None], method: MethodVersion, *, top: float,
                  gettext("Replicate difference %(spread)s %(unit)s exceeds %(limit)s %(unit)s: "
                          "repeat."))
         return result(ResultStatus.REPEAT,
-                      words % {"spread": f"{spread:.3g}", "limit": f"{tol.limit:g}",
+                      words % {"spread": decimal(spread, ".3g"), "limit": decimal(tol.limit, "g"),
                                "unit": unit},
                       spread=spread)
     mean = float(np.mean(measured))
@@ -403,7 +404,7 @@ def _classify(values: list[float | None], method: MethodVersion, *, top: float,
     loq = method.loq * dilution_factor if method.loq is not None else None
     if loq is not None and mean < loq:
         return result(ResultStatus.BELOW_LOQ,
-                      gettext("Between LOD and LOQ (%(loq)s %(unit)s).", loq=format(loq, "g"),
+                      gettext("Between LOD and LOQ (%(loq)s %(unit)s).", loq=decimal(loq, "g"),
                               unit=unit),
                       value=mean, limit=loq, spread=spread)
     return result(ResultStatus.REPORTABLE, value=mean, spread=spread)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from flask_babel import format_decimal
+from flask_babel import format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 
 LABELS: dict[str, object] = {
@@ -59,7 +59,7 @@ LABELS: dict[str, object] = {
     "comparator": _l("Comparator"),
     "limit": _l("Limit"),
     "replicates": _l("Replicates"),
-    "spread": _l("Spread (CV % or difference)"),
+    "spread": _l("Spread: CV (%) or difference"),
     "dilution_factor": _l("Dilution factor"),
     "suggested_dilution": _l("Suggested dilution"),
     "reasons": _l("Reasons"),
@@ -125,6 +125,14 @@ def short_number(value: float | int | None, digits: int = 3) -> str:
     if value is None:
         return "—"
     return format_decimal(value, format="#,##0" + ("." + "#" * digits if digits > 0 else ""))
+
+
+def decimal(value: float, spec: str) -> str:
+    """``format(value, spec)`` with the decimal sign of the reader's language (4,5 in ru/kk), for
+    numbers inside messages; outside a request the default language's sign is used."""
+    text = format(value, spec)
+    locale = get_locale()
+    return text if locale is None else text.replace(".", locale.number_symbols["latn"]["decimal"])
 
 
 def analysis_label(value: object) -> str:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 
+from lims.analysis.labels import decimal
 from lims.core.errors import ValidationError
 
 __all__ = ["IODINE_MG_PER_MMOL_THIOSULFATE", "salt_iodine_mg_per_kg", "DuplicateCheck",
@@ -75,9 +76,10 @@ class DuplicateCheck:
     def message(self) -> str:
         if self.acceptable:
             return ""
-        return _("Parallel determinations differ by %(difference).2f mg/kg, more than the "
-                 "repeatability limit %(limit)s mg/kg: repeat.", difference=self.difference,
-                 limit=format(self.limit, "g"))
+        return _("Parallel determinations differ by %(difference)s mg/kg, more than the "
+                 "repeatability limit %(limit)s mg/kg: repeat.",
+                 difference=decimal(self.difference, ".2f"),
+                 limit=decimal(self.limit, "g"))
 
 
 def check_duplicates(results: Sequence[float],

@@ -138,7 +138,9 @@ def _new_run_form() -> NewRunForm:
         SelectChoice(str(i.id), f"{i.code} · {i.name}") for i in db.session.scalars(
             sa.select(Instrument).where(Instrument.is_active).order_by(Instrument.code))]
     form.reagent_lot.choices = [SelectChoice("", "—")] + [
-        SelectChoice(str(lot.id), f"{lot.lot_number} ({lot.molarity or '?'} M)")
+        SelectChoice(str(lot.id), _("%(lot)s (%(molarity)s mol/L)", lot=lot.lot_number,
+                                    molarity=short_number(lot.molarity, 5))
+                     if lot.molarity else _("%(lot)s (molarity missing)", lot=lot.lot_number))
         for lot in db.session.scalars(sa.select(ReagentLot).where(ReagentLot.is_active)
                                       .order_by(ReagentLot.id.desc()))]
     if not form.is_submitted() and request.args.get("method"):

@@ -120,8 +120,8 @@ def establish_target(session: Session, *, actor: User, now: datetime, lot: Contr
         raise BusinessRuleViolation(_("Cannot establish a target for lot %(lot)s: %(error)s.",
                                       lot=lot.lot_number, error=error)) from error
     return set_target(session, actor=actor, now=now, lot=lot, mean=target.mean, sd=target.sd,
-                      reason=ngettext("established from %(num)d run", "established from %(num)d runs",
-                                     target.n),
+                      reason=ngettext("established from %(num)d run",
+                                      "established from %(num)d runs", target.n),
                       source=TargetSource.ESTABLISHED, n=target.n)
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from lims.analysis.labels import analysis_label
+from lims.analysis.labels import analysis_label, decimal
 from lims.qc.stats import ControlTarget
 
 __all__ = ["Rule", "parse_rule", "ControlRun", "Violation", "QcEvaluation", "evaluate_run"]
@@ -216,22 +216,22 @@ def _report(rule: Rule, groups: list[list[_Obs]]) -> list[Violation]:
     for group in groups:
         levels = tuple(dict.fromkeys(o.level for o in group))
         run_ids = tuple(dict.fromkeys(o.run_id for o in group))
-        zs = ", ".join(f"{analysis_label(o.level)} {o.z:+.2f} SD" for o in group)
+        zs = ", ".join(f"{analysis_label(o.level)} {decimal(o.z, '+.2f')} SD" for o in group)
         if rule.kind == "single":
-            what = _("beyond ±%(limit)s SD", limit=format(rule.limit, "g"))
+            what = _("beyond ±%(limit)s SD", limit=decimal(rule.limit, "g"))
         elif rule.kind == "range":
             what = _("one above +%(half)s SD and one below −%(half)s SD in the run",
-                     half=format(rule.limit / 2, "g"))
+                     half=decimal(rule.limit / 2, "g"))
         elif rule.kind == "k_of_n":
             what = _("%(count)d of %(window)d consecutive values beyond the same %(limit)s SD "
-                     "limit", count=rule.count, window=rule.window, limit=format(rule.limit, "g"))
+                     "limit", count=rule.count, window=rule.window, limit=decimal(rule.limit, "g"))
         elif rule.limit == 0:
             what = ngettext("%(num)d consecutive value on the same side of the mean",
                             "%(num)d consecutive values on the same side of the mean", len(group))
         else:
             what = ngettext("%(num)d consecutive value beyond the same %(limit)s SD limit",
                             "%(num)d consecutive values beyond the same %(limit)s SD limit",
-                            len(group), limit=format(rule.limit, "g"))
+                            len(group), limit=decimal(rule.limit, "g"))
         message = (_("%(rule)s (reject): %(what)s (runs %(runs)s; %(values)s).") if rule.reject
                    else _("%(rule)s (warning): %(what)s (runs %(runs)s; %(values)s)."))
         out.append(Violation(rule.name, levels, run_ids,
