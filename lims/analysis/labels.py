@@ -8,24 +8,28 @@ method or control the lab renamed is shown as the lab typed it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum
 
-from flask_babel import format_decimal, get_locale
+from flask_babel import format_decimal, get_locale, pgettext
 from flask_babel import lazy_gettext as _l
 
-LABELS: dict[str, object] = {
+#: A label is a lazy string, or a function giving the label in the current language: the states
+#: of runs and results are translated in a context of their own (``pgettext``), so their words
+#: agree with "run" and "result" whatever the samples' states of the same name say.
+LABELS: dict[str, object | Callable[[], str]] = {
     # run status
-    "open": _l("Open"),
-    "measured": _l("Measured"),
-    "calculated": _l("Calculated"),
-    "accepted": _l("Accepted"),
-    "rejected": _l("Rejected"),
+    "open": lambda: pgettext("run status", "Open"),
+    "measured": lambda: pgettext("run status", "Measured"),
+    "calculated": lambda: pgettext("run status", "Calculated"),
+    "accepted": lambda: pgettext("run status", "Accepted"),
+    "rejected": lambda: pgettext("run status", "Rejected"),
     # result status
-    "held": _l("Held"),
-    "preliminary": _l("Preliminary"),
-    "verified": _l("Verified"),
-    "repeat": _l("Repeat"),
-    "superseded": _l("Superseded"),
+    "held": lambda: pgettext("result status", "Held"),
+    "preliminary": lambda: pgettext("result status", "Preliminary"),
+    "verified": lambda: pgettext("result status", "Verified"),
+    "repeat": lambda: pgettext("result status", "Repeat"),
+    "superseded": lambda: pgettext("result status", "Superseded"),
     # analytes and matrices
     "uic": _l("Urinary iodine"),
     "salt_iodine": _l("Iodine in salt"),
@@ -140,4 +144,5 @@ def analysis_label(value: object) -> str:
     key = value.value if isinstance(value, Enum) else value
     if key is None:
         return ""
-    return str(LABELS.get(str(key), key))
+    found = LABELS.get(str(key), key)
+    return found() if callable(found) else str(found)
