@@ -30,7 +30,7 @@ from wtforms.fields.choices import SelectChoice
 
 from instruments.codecs.plate_file import parse_plate_file
 from instruments.errors import ProtocolError
-from lims.analysis import catalogue, queries, review, runs
+from lims.analysis import catalogue, plate_layout, queries, review, runs
 from lims.analysis.forms import (
     AmendForm,
     AttachPlateForm,
@@ -66,6 +66,7 @@ from reports.run_report import plate_map_pdf, run_report_pdf
 bp = Blueprint("analysis", __name__, template_folder="templates", url_prefix="/analysis")
 bp.add_app_template_filter(analysis_label, "analysis_label")
 bp.add_app_template_filter(short_number, "short_number")
+bp.add_app_template_filter(plate_layout.well_text, "well_text")
 
 PageResult = str | Response | tuple[str, int]
 A, R = Permission.ANALYSE_SAMPLES, Permission.REVIEW_RESULTS
