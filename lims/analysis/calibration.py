@@ -21,8 +21,10 @@ from itertools import pairwise
 from typing import Any
 
 import numpy as np
+from flask_babel import gettext
 from scipy import optimize, stats
 
+from lims.analysis.labels import analysis_label, decimal
 from lims.analysis.methods import (
     CalibrationModel,
     CalibrationSpec,
@@ -183,21 +185,24 @@ def fit_curve(concentrations: Sequence[float], responses: Sequence[float | None]
     r² is computed in the space the model is fitted in (ln(A) for ln_linear).
     """
     if len(concentrations) != len(responses):
-        raise CalibrationError(
-            f"{len(concentrations)} concentrations but {len(responses)} responses")
+        raise CalibrationError(gettext("%(concentrations)d concentrations but %(responses)d "
+                                       "responses", concentrations=len(concentrations),
+                                       responses=len(responses)))
     pairs = [(float(c), float(r)) for c, r in zip(concentrations, responses, strict=True)
              if r is not None]
     x = np.array([c for c, _ in pairs])
     y = np.array([r for _, r in pairs])
     levels = len(set(x.tolist()))
     if levels < _MIN_POINTS[model]:
-        raise CalibrationError(f"a {model.value} curve needs at least {_MIN_POINTS[model]} "
-                               f"standard concentrations with a reading; got {levels}")
+        raise CalibrationError(gettext("a %(model)s curve needs at least %(needed)d standard "
+                                       "concentrations with a reading; got %(got)d",
+                                       model=analysis_label(model), needed=_MIN_POINTS[model],
+                                       got=levels))
     if model is CalibrationModel.LN_LINEAR:
-        bad = [f"{c:g}" for c, r in pairs if r <= 0]
+        bad = [decimal(c, "g") for c, r in pairs if r <= 0]
         if bad:
-            raise CalibrationError("ln model needs positive responses; non-positive at standard(s) "
-                                   + ", ".join(bad))
+            raise CalibrationError(gettext("ln model needs positive responses; non-positive at "
+                                           "standard(s) %(standards)s", standards=", ".join(bad)))
         fit_y = np.log(y)
         line = stats.linregress(x, fit_y)
         params: tuple[float, ...] = (float(line.intercept), float(line.slope))
@@ -217,11 +222,11 @@ def fit_curve(concentrations: Sequence[float], responses: Sequence[float | None]
         params = _fit_four_pl(x, y)
         predicted = _four_pl(x, *params)
     if model in (CalibrationModel.LN_LINEAR, CalibrationModel.LINEAR) and params[1] == 0:
-        raise CalibrationError("the standards give a flat line (slope 0)")
+        raise CalibrationError(gettext("the standards give a flat line (slope 0)"))
     ss_res = float(np.sum((fit_y - predicted) ** 2))
     ss_tot = float(np.sum((fit_y - fit_y.mean()) ** 2))
     if ss_tot == 0:
-        raise CalibrationError("all standards have the same response")
+        raise CalibrationError(gettext("all standards have the same response"))
     r2 = 1.0 - ss_res / ss_tot
     unscored = tuple(StandardPoint(c, r, math.nan, math.nan, None) for c, r in pairs)
     curve = CalibrationCurve(model, params, r2, unscored)  # to invert with before scoring
@@ -244,7 +249,8 @@ def _fit_four_pl(x: np.ndarray, y: np.ndarray) -> tuple[float, ...]:
             warnings.simplefilter("ignore", optimize.OptimizeWarning)  # covariance is not used
             params, _ = optimize.curve_fit(_four_pl, x, y, p0=p0, bounds=bounds, maxfev=20000)
     except (RuntimeError, ValueError) as exc:
-        raise CalibrationError(f"the 4PL fit did not converge: {exc}") from exc
+        raise CalibrationError(gettext("the 4PL fit did not converge: %(error)s",
+                                       error=exc)) from exc
     return tuple(float(v) for v in params)
 
 
@@ -259,23 +265,32 @@ def evaluate_curve(curve: CalibrationCurve, spec: CalibrationSpec,
     """Check the curve against the method version's criteria; each failure is one plain sentence."""
     rules = spec.acceptance
     reasons: list[str] = []
+    unit = analysis_label(unit)
     by_level: dict[float, list[float]] = {}
     for p in curve.standards:
         by_level.setdefault(p.concentration, []).append(p.response)
     if len(by_level) < rules.min_points:
-        reasons.append(f"Only {len(by_level)} standard concentrations have a reading; "
-                       f"at least {rules.min_points} are needed.")
+        reasons.append(gettext("Only %(got)d standard concentrations have a reading; at least "
+                               "%(needed)d are needed.", got=len(by_level),
+                               needed=rules.min_points))
     if rules.require_monotonic:
         falling = spec.direction is ResponseDirection.DECREASING
         levels = sorted(by_level)
         means = [float(np.mean(by_level[c])) for c in levels]
         for (c0, m0), (c1, m1) in pairwise(zip(levels, means, strict=True)):
             if (m1 >= m0) if falling else (m1 <= m0):
-                reasons.append(
-                    f"Standards are not monotonic: the response at {c1:g} {unit} ({m1:.4g}) is not "
-                    f"{'below' if falling else 'above'} the response at {c0:g} {unit} ({m0:.4g}).")
+                words = (gettext("Standards are not monotonic: the response at %(c1)s %(unit)s "
+                                 "(%(m1)s) is not below the response at %(c0)s %(unit)s "
+                                 "(%(m0)s).") if falling else
+                         gettext("Standards are not monotonic: the response at %(c1)s %(unit)s "
+                                 "(%(m1)s) is not above the response at %(c0)s %(unit)s "
+                                 "(%(m0)s)."))
+                reasons.append(words % {"c1": decimal(c1, "g"), "m1": decimal(m1, ".4g"),
+                                        "c0": decimal(c0, "g"), "m0": decimal(m0, ".4g"),
+                                        "unit": unit})
     if curve.r2 < rules.r2_min:
-        reasons.append(f"r² {curve.r2:.4f} is below the minimum {rules.r2_min:g}.")
+        reasons.append(gettext("r² %(r2)s is below the minimum %(minimum)s.",
+                               r2=decimal(curve.r2, ".4f"), minimum=decimal(rules.r2_min, "g")))
     lowest = curve.lowest_nonzero
     for p in curve.standards:
         if p.recovery_pct is None:
@@ -283,9 +298,12 @@ def evaluate_curve(curve: CalibrationCurve, spec: CalibrationSpec,
         tol = rules.lowest_recovery_tolerance_pct if p.concentration == lowest \
             else rules.recovery_tolerance_pct
         if not math.isfinite(p.recovery_pct) or abs(p.recovery_pct - 100.0) > tol:
-            reasons.append(
-                f"Standard {p.concentration:g} {unit} back-calculates to {p.back_calculated:.4g} "
-                f"{unit} ({p.recovery_pct:.1f} % recovery; allowed {100 - tol:g}–{100 + tol:g} %).")
+            reasons.append(gettext(
+                "Standard %(standard)s %(unit)s back-calculates to %(back)s %(unit)s "
+                "(%(recovery)s %% recovery; allowed %(low)s–%(high)s %%).",
+                standard=decimal(p.concentration, "g"), unit=unit,
+                back=decimal(p.back_calculated, ".4g"), recovery=decimal(p.recovery_pct, ".1f"),
+                low=decimal(100 - tol, "g"), high=decimal(100 + tol, "g")))
     return CurveVerdict(not reasons, tuple(reasons))
 
 
@@ -339,7 +357,7 @@ def classify_reading(values: Sequence[float | None], method: MethodVersion) -> S
 
 def _classify(values: list[float | None], method: MethodVersion, *, top: float,
               lod: float | None, dilution_factor: float) -> SampleResult:
-    unit = method.unit
+    unit = analysis_label(method.unit)
 
     def result(status: ResultStatus, *reasons: str, value: float | None = None,
                comparator: str | None = None, limit: float | None = None,
@@ -351,7 +369,7 @@ def _classify(values: list[float | None], method: MethodVersion, *, top: float,
         raise ValueError("no replicate responses given")
     if any(v is None for v in values):
         return result(ResultStatus.REPEAT,
-                      "A replicate has no usable reading (over range or missing).")
+                      gettext("A replicate has no usable reading (over range or missing)."))
     measured = [float(v) for v in values if v is not None]
     top_sample = top * dilution_factor
     above = [v for v in measured if v > top_sample]
@@ -359,28 +377,35 @@ def _classify(values: list[float | None], method: MethodVersion, *, top: float,
         suggested = method.dilution.suggest(max(above) / dilution_factor, top) \
             if method.dilution else None
         return result(ResultStatus.DILUTE,
-                      f"Above the top of the range ({top_sample:g} {unit}): dilute and repeat.",
+                      gettext("Above the top of the range (%(top)s %(unit)s): dilute and "
+                              "repeat.", top=decimal(top_sample, "g"), unit=unit),
                       suggested=suggested)
     limit = lod * dilution_factor if lod is not None else None
+    below_lod = "" if limit is None else gettext("Below the LOD (%(limit)s %(unit)s).",
+                                                 limit=decimal(limit, "g"), unit=unit)
     if limit is not None and all(v < limit for v in measured):
-        return result(ResultStatus.BELOW_LOD, f"Below the LOD ({limit:g} {unit}).",
+        return result(ResultStatus.BELOW_LOD, below_lod,
                       comparator="<", limit=limit)
     spread = _spread(measured, method)
     tol = method.duplicate_tolerance
     if spread is not None and tol is not None and spread > tol.limit:
-        what = "CV" if tol.kind is ToleranceKind.CV_PCT else "difference"
-        suffix = " %" if tol.kind is ToleranceKind.CV_PCT else f" {unit}"
+        words = (gettext("Replicate CV %(spread)s %% exceeds %(limit)s %%: repeat.")
+                 if tol.kind is ToleranceKind.CV_PCT else
+                 gettext("Replicate difference %(spread)s %(unit)s exceeds %(limit)s %(unit)s: "
+                         "repeat."))
         return result(ResultStatus.REPEAT,
-                      f"Replicate {what} {spread:.3g}{suffix} exceeds {tol.limit:g}{suffix}: "
-                      "repeat.",
+                      words % {"spread": decimal(spread, ".3g"), "limit": decimal(tol.limit, "g"),
+                               "unit": unit},
                       spread=spread)
     mean = float(np.mean(measured))
     if limit is not None and mean < limit:
-        return result(ResultStatus.BELOW_LOD, f"Below the LOD ({limit:g} {unit}).",
+        return result(ResultStatus.BELOW_LOD, below_lod,
                       comparator="<", limit=limit, spread=spread)
     loq = method.loq * dilution_factor if method.loq is not None else None
     if loq is not None and mean < loq:
-        return result(ResultStatus.BELOW_LOQ, f"Between LOD and LOQ ({loq:g} {unit}).",
+        return result(ResultStatus.BELOW_LOQ,
+                      gettext("Between LOD and LOQ (%(loq)s %(unit)s).", loq=decimal(loq, "g"),
+                              unit=unit),
                       value=mean, limit=loq, spread=spread)
     return result(ResultStatus.REPORTABLE, value=mean, spread=spread)
 

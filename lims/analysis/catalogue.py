@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from lims.analysis.methods import MethodVersion, default_catalogue
@@ -52,7 +53,7 @@ def _row(method: MethodVersion, *, now: datetime, actor: User | None,
 def get_method_version(session: Session, method_version_id: int) -> MethodVersionRow:
     row = session.get(MethodVersionRow, method_version_id)
     if row is None:
-        raise NotFoundError(f"no method version with id {method_version_id}")
+        raise NotFoundError(_("No method version with id %(id)s.", id=method_version_id))
     return row
 
 
@@ -71,7 +72,8 @@ def current_version(session: Session, code: str) -> MethodVersionRow:
                          .where(MethodVersionRow.code == code, MethodVersionRow.is_active)
                          .order_by(MethodVersionRow.version.desc()).limit(1))
     if row is None:
-        raise NotFoundError(f"no active version of method {code}; run 'lims seed'")
+        raise NotFoundError(_("No active version of method %(method)s; run 'lims seed'.",
+                              method=code))
     return row
 
 
@@ -79,13 +81,13 @@ def add_method_version(session: Session, *, actor: User, now: datetime, base: Me
                        definition: dict[str, Any], note: str) -> MethodVersionRow:
     """The next version of ``base``'s method from an edited definition; the older ones stay."""
     if not note.strip():
-        raise ValidationError("Say what changed in this version.", field="note")
+        raise ValidationError(_("Say what changed in this version."), field="note")
     latest = current_version(session, base.code)
     definition = dict(definition, code=base.code, version=latest.version + 1)
     try:
         method = MethodVersion.from_dict(definition)
     except (KeyError, TypeError, ValueError) as error:
-        raise ValidationError(f"The definition is not valid: {error}",
+        raise ValidationError(_("The definition is not valid: %(error)s", error=error),
                               field="definition") from error
     row = _row(method, now=now, actor=actor, note=note.strip())
     session.add(row)
@@ -102,15 +104,15 @@ def add_reagent_lot(session: Session, *, actor: User | None, now: datetime, lot_
     """A titrant lot; its molarity may be added later (a run cannot compute without it)."""
     lot_number = lot_number.strip()
     if not lot_number:
-        raise ValidationError("A lot needs a number.", field="lot_number")
+        raise ValidationError(_("A lot needs a number."), field="lot_number")
     if molarity is not None and not 0 < molarity < 1:
-        raise ValidationError(f"A thiosulfate molarity of {molarity} mol/L is not plausible.",
-                              field="molarity")
+        raise ValidationError(_("A thiosulfate molarity of %(molarity)s mol/L is not plausible.",
+                                molarity=molarity), field="molarity")
     exists = session.scalar(sa.select(ReagentLot.id).where(ReagentLot.reagent == reagent,
                                                            ReagentLot.lot_number == lot_number))
     if exists is not None:
-        raise ConflictError(f"Lot {lot_number} of {reagent} is already registered.",
-                            field="lot_number")
+        raise ConflictError(_("Lot %(lot)s of %(reagent)s is already registered.",
+                              lot=lot_number, reagent=reagent), field="lot_number")
     lot = ReagentLot(reagent=reagent, lot_number=lot_number, molarity=molarity,
                      standardised_at=standardised_at, created_at=now,
                      created_by_id=actor.id if actor else None)

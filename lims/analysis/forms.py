@@ -12,12 +12,12 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.validators import ValidationError as FieldError
 
+from lims.analysis.labels import LABELS
+from lims.analysis.methods import CalibrationModel
 from lims.core.forms import LimsForm
 
 MODEL_CHOICES = [SelectChoice("", _l("Method default")),
-                 SelectChoice("ln_linear", _l("ln(A) linear")),
-                 SelectChoice("linear", _l("Linear")), SelectChoice("quadratic", _l("Quadratic")),
-                 SelectChoice("4pl", _l("4PL"))]
+                 *(SelectChoice(m.value, LABELS[m.value]) for m in CalibrationModel)]
 
 
 class NewRunForm(LimsForm):

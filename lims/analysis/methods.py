@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from flask_babel import gettext as _
+
 from lims.qc.westgard import parse_rule
 
 __all__ = [
@@ -88,7 +90,7 @@ class CalibrationSpec:
 
     def __post_init__(self) -> None:
         if list(self.concentrations) != sorted(set(self.concentrations)):
-            raise ValueError("calibrator concentrations must be distinct and ascending")
+            raise ValueError(_("calibrator concentrations must be distinct and ascending"))
 
     @property
     def top(self) -> float:
@@ -176,18 +178,21 @@ class MethodVersion:
     def __post_init__(self) -> None:
         if self.scale is ResultScale.ORDINAL:
             if not self.categories:
-                raise ValueError(f"{self.code}: an ordinal method needs its categories")
+                raise ValueError(_("%(method)s: an ordinal method needs its categories",
+                                   method=self.code))
             if self.calibration or self.lod is not None or self.reportable_range:
-                raise ValueError(
-                    f"{self.code}: an ordinal method has no curve, LOD or numeric range")
+                raise ValueError(_("%(method)s: an ordinal method has no curve, LOD or numeric "
+                                   "range", method=self.code))
         elif self.categories:
-            raise ValueError(f"{self.code}: categories belong to ordinal methods only")
+            raise ValueError(_("%(method)s: categories belong to ordinal methods only",
+                               method=self.code))
         if self.lod is not None and self.loq is not None and self.loq < self.lod:
-            raise ValueError(f"{self.code}: LOQ {self.loq} is below LOD {self.lod}")
+            raise ValueError(_("%(method)s: LOQ %(loq)s is below LOD %(lod)s", method=self.code,
+                               loq=self.loq, lod=self.lod))
         if self.replicates < 1:
-            raise ValueError(f"{self.code}: replicates must be at least 1")
+            raise ValueError(_("%(method)s: replicates must be at least 1", method=self.code))
         if self.plate is not None and self.calibration is None:
-            raise ValueError(f"{self.code}: a plate method needs a calibration")
+            raise ValueError(_("%(method)s: a plate method needs a calibration", method=self.code))
         for rule in self.westgard_rules:
             parse_rule(rule)
 
@@ -199,8 +204,9 @@ class MethodVersion:
         """Check a rapid-test reading against the method's categories; never returns a number."""
         value = text.strip()
         if value not in self.categories:
-            raise ValueError(f"{self.code}: {text!r} is not one of the categories "
-                             f"{', '.join(self.categories)}")
+            raise ValueError(_("%(method)s: %(text)s is not one of the categories %(categories)s",
+                               method=self.code, text=repr(text),
+                               categories=", ".join(self.categories)))
         return value
 
     def new_version(self, **changes: Any) -> MethodVersion:

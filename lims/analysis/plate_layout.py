@@ -15,7 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
+
 from instruments.records import PLATE_COLUMNS, PLATE_ROWS, WELLS
+from lims.analysis.labels import analysis_label, decimal
 from lims.analysis.methods import MethodVersion
 
 __all__ = ["WorklistItem", "WellRole", "WellAssignment", "PlateLayout", "PlateReadings",
@@ -134,19 +137,32 @@ def build_plate_layout(method: MethodVersion, worklist: Sequence[WorklistItem]) 
     return PlateLayout(method.key, tuple(assignments), tuple(placed), tuple(overflow), capacity)
 
 
+def well_text(a: WellAssignment) -> str:
+    """What a well holds, in the reader's language (the stored label is the English one)."""
+    if a.role is WellRole.BLANK:
+        return _("Blank")
+    if a.role is WellRole.CALIBRATOR and a.concentration is not None:
+        return _("STD %(concentration)s", concentration=decimal(a.concentration, "g"))
+    if a.role is WellRole.CONTROL and a.level is not None:
+        return _("QC %(level)s", level=analysis_label(a.level))
+    return a.label
+
+
 def check_layout_matches(layout: PlateLayout, plate_wells: Mapping[str, float | None]) -> list[str]:
     """What makes this reading unusable with this layout, one sentence each (empty = matches).
 
     ``None`` in `plate_wells` is the reader's over-range mark. An over-range blank, standard or
     control breaks the run; an over-range sample is that sample's problem (classification).
     """
-    problems = [f"The reading has a well {w!r} that a 96-well plate does not have."
-                for w in plate_wells if w not in WELLS]
+    problems = [_("The reading has a well %(well)s that a 96-well plate does not have.",
+                  well=repr(w)) for w in plate_wells if w not in WELLS]
     for a in layout.assignments:
         if a.well not in plate_wells:
-            problems.append(f"{a.well} ({a.label}) has no reading.")
+            problems.append(_("%(well)s (%(label)s) has no reading.", well=a.well,
+                              label=well_text(a)))
         elif plate_wells[a.well] is None and a.role is not WellRole.SAMPLE:
-            problems.append(f"{a.well} ({a.label}) is over range.")
+            problems.append(_("%(well)s (%(label)s) is over range.", well=a.well,
+                              label=well_text(a)))
     return problems
 
 

@@ -12,10 +12,12 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from lims.analysis import queries
 from lims.analysis.calibration import ResultStatus as Outcome, classify_reading
+from lims.analysis.labels import analysis_label
 from lims.analysis.methods import ResultScale
 from lims.analysis.models import AnalyticalRun, MethodVersionRow, Result, ResultStatus, RunStatus
 from lims.analysis.runs import RESULT_ENTITY, new_result, supersede_previous
@@ -28,6 +30,7 @@ from lims.core.errors import (
     PermissionDenied,
     ValidationError,
 )
+from lims.core.labels import label
 from lims.core.permissions import Permission
 from lims.samples.lifecycle import SampleAction, SampleStatus
 from lims.samples.models import Sample, SampleKind
@@ -37,7 +40,7 @@ from lims.samples.transitions import apply_action
 def get_result(session: Session, result_id: int) -> Result:
     result = session.get(Result, result_id)
     if result is None:
-        raise NotFoundError(f"no result with id {result_id}")
+        raise NotFoundError(_("No result with id %(id)s.", id=result_id))
     return result
 
 
@@ -58,17 +61,21 @@ def enter_direct_result(session: Session, *, actor: User, now: datetime, sample:
     No run, so no curve and no batch QC: the result is preliminary at once and goes to review.
     """
     if not actor.can(Permission.ANALYSE_SAMPLES):
-        raise PermissionDenied("You may not enter results.")
+        raise PermissionDenied(_("You may not enter results."))
     method = method_version.method
     if method.calibration is not None or method.titration is not None:
-        raise BusinessRuleViolation(f"{method.name} results come from runs, not direct entry.")
+        raise BusinessRuleViolation(_("%(method)s results come from runs, not direct entry.",
+                                      method=analysis_label(method.name)))
     if sample.kind is not SampleKind(method.matrix.value):
-        raise BusinessRuleViolation(f"{sample.accession} is not a {method.matrix.value} sample.",
-                                    field="accession")
+        raise BusinessRuleViolation(_("%(sample)s (%(kind)s) does not fit %(method)s "
+                                      "(%(measured)s).", sample=sample.accession,
+                                      kind=label(sample.kind), method=analysis_label(method.name),
+                                      measured=label(method.matrix.value)), field="accession")
     if sample.status not in (SampleStatus.RECEIVED, SampleStatus.IN_ANALYSIS):
-        raise BusinessRuleViolation(f"{sample.accession} is "
-                                    f"{sample.status.value.replace('_', ' ')}; results are "
-                                    "entered for received samples or retests.", field="accession")
+        raise BusinessRuleViolation(_("%(sample)s has status %(status)s; results are entered "
+                                      "for received samples or retests.",
+                                      sample=sample.accession, status=label(sample.status)),
+                                    field="accession")
     if method.scale is ResultScale.ORDINAL:
         try:
             chosen = method.category(category or "")
@@ -79,10 +86,10 @@ def enter_direct_result(session: Session, *, actor: User, now: datetime, sample:
                             details={"category": chosen})
     else:
         if not values:
-            raise ValidationError("Enter the reading.", field="values")
+            raise ValidationError(_("Enter the reading."), field="values")
         outcome = classify_reading(list(values), method)
         if outcome.status in (Outcome.DILUTE, Outcome.REPEAT):
-            raise BusinessRuleViolation(" ".join(outcome.reasons) or "Repeat the reading.",
+            raise BusinessRuleViolation(" ".join(outcome.reasons) or _("Repeat the reading."),
                                         field="values")
         details = outcome.to_dict()
         details["outcome"] = details.pop("status")
@@ -118,25 +125,29 @@ def four_eyes_problem(actor: User, result: Result) -> str | None:
     """Why ``actor`` may not verify ``result`` (None: they may)."""
     run: AnalyticalRun | None = result.run
     if result.created_by_id == actor.id:
-        return "You created this result; a second person must verify it."
+        return _("You created this result; a second person must verify it.")
     if run is not None and run.created_by_id == actor.id:
-        return f"You set up {run.label}; a second person must verify its results."
+        return _("You set up %(run)s; a second person must verify its results.", run=run.label)
     if run is not None and run.measured_by_id == actor.id:
-        return f"You measured {run.label} (plate or values); a second person must verify it."
+        return _("You measured %(run)s (plate or values); a second person must verify it.",
+                 run=run.label)
     return None
 
 
 def verify_result(session: Session, *, actor: User, now: datetime, result: Result) -> Result:
     if not actor.can(Permission.REVIEW_RESULTS):
-        raise PermissionDenied("You may not verify results (needs the 'review_results' "
-                               "permission).")
+        raise PermissionDenied(_("You may not verify results (needs the 'review_results' "
+                                 "permission)."))
     if result.status is not ResultStatus.PRELIMINARY or not result.is_current:
-        raise ConflictError(f"Result of {result.sample.accession} is {result.status.value}"
-                            f"{'' if result.is_current else ' (not current)'}: only current "
-                            "preliminary results can be verified.")
+        raise ConflictError(
+            (_("The result of %(sample)s has status %(status)s: only current preliminary "
+               "results can be verified.") if result.is_current else
+             _("The result of %(sample)s has status %(status)s and is not current: only current "
+               "preliminary results can be verified."))
+            % {"sample": result.sample.accession, "status": analysis_label(result.status)})
     if result.run is not None and result.run.status is not RunStatus.ACCEPTED:
-        raise ConflictError(f"{result.run.label} is {result.run.status.value}; its results "
-                            "cannot be verified.")
+        raise ConflictError(_("%(run)s has status %(status)s; its results cannot be verified.",
+                              run=result.run.label, status=analysis_label(result.run.status)))
     problem = four_eyes_problem(actor, result)
     if problem:
         raise PermissionDenied(problem)
@@ -154,12 +165,14 @@ def verify_result(session: Session, *, actor: User, now: datetime, result: Resul
 def verify_run(session: Session, *, actor: User, now: datetime, run: AnalyticalRun) -> int:
     """Verify every preliminary result of an accepted run at once (all-or-nothing)."""
     if run.status is not RunStatus.ACCEPTED:
-        raise ConflictError(f"{run.label} is {run.status.value}; only an accepted run's "
-                            "results can be verified.")
+        raise ConflictError(_("%(run)s has status %(status)s; only an accepted run's results "
+                              "can be verified.", run=run.label,
+                              status=analysis_label(run.status)))
     pending = [r for r in queries.results_for_run(session, run.id)
                if r.status is ResultStatus.PRELIMINARY and r.is_current]
     if not pending:
-        raise ConflictError(f"{run.label} has no preliminary results left to verify.")
+        raise ConflictError(_("%(run)s has no preliminary results left to verify.",
+                              run=run.label))
     for result in pending:
         verify_result(session, actor=actor, now=now, result=result)
     return len(pending)
@@ -170,19 +183,19 @@ def amend_result(session: Session, *, actor: User, now: datetime, result: Result
                  limit: float | None = None, category: str | None = None) -> Result:
     """A new version of a verified result; the old one is kept, superseded, and shown."""
     if not actor.can(Permission.REVIEW_RESULTS):
-        raise PermissionDenied("You may not amend results (needs the 'review_results' "
-                               "permission).")
+        raise PermissionDenied(_("You may not amend results (needs the 'review_results' "
+                                 "permission)."))
     if not reason.strip():
-        raise ValidationError("An amendment needs a reason.", field="reason")
+        raise ValidationError(_("An amendment needs a reason."), field="reason")
     if result.status is not ResultStatus.VERIFIED or not result.is_current:
-        raise ConflictError("Only the current verified result can be amended; "
-                            f"this one is {result.status.value}.")
+        raise ConflictError(_("Only the current verified result can be amended; this one has "
+                              "status %(status)s.", status=analysis_label(result.status)))
     if comparator not in (None, "<", ">"):
-        raise ValidationError("The comparator is '<', '>' or none.", field="comparator")
+        raise ValidationError(_("The comparator is '<', '>' or none."), field="comparator")
     if comparator and limit is None:
-        raise ValidationError("A censored value needs its limit.", field="limit")
+        raise ValidationError(_("A censored value needs its limit."), field="limit")
     if value is None and category is None and comparator is None:
-        raise ValidationError("Give the corrected value.", field="value")
+        raise ValidationError(_("Give the corrected value."), field="value")
     amended = Result(sample_id=result.sample_id, analyte=result.analyte,
                      method_version_id=result.method_version_id, run_id=result.run_id,
                      version=result.version + 1, supersedes_id=result.id,
@@ -190,7 +203,7 @@ def amend_result(session: Session, *, actor: User, now: datetime, result: Result
                      status=ResultStatus.PRELIMINARY,
                      value=None if comparator == "<" else value, comparator=comparator,
                      limit=limit if comparator else None, category=category, unit=result.unit,
-                     flags=[*result.flags, f"amended: {reason.strip()}"],
+                     flags=[*result.flags, _("amended: %(reason)s", reason=reason.strip())],
                      details={**result.details, "amended_from": result.display},
                      created_at=now, created_by_id=actor.id, amendment_reason=reason.strip())
     result.is_current = False
@@ -213,13 +226,13 @@ def send_back_result(session: Session, *, actor: User, now: datetime, result: Re
     """A reviewer asks for a retest: the result becomes ``repeat`` and the sample returns to
     analysis; the next run's result links back to this one (``retest_of_id``)."""
     if not actor.can(Permission.REVIEW_RESULTS):
-        raise PermissionDenied("You may not send results back.")
+        raise PermissionDenied(_("You may not send results back."))
     if not reason.strip():
-        raise ValidationError("Say why the sample must be retested.", field="reason")
+        raise ValidationError(_("Say why the sample must be retested."), field="reason")
     if result.status is not ResultStatus.PRELIMINARY or not result.is_current:
-        raise ConflictError("Only a current preliminary result can be sent back.")
+        raise ConflictError(_("Only a current preliminary result can be sent back."))
     result.status = ResultStatus.REPEAT
-    result.flags = [*result.flags, f"retest requested: {reason.strip()}"]
+    result.flags = [*result.flags, _("retest requested: %(reason)s", reason=reason.strip())]
     session.flush()
     _audit(session, result, actor=actor, now=now, action="result_sent_back",
            reason=reason.strip(),

@@ -28,6 +28,8 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.orm import Session, selectinload
 
 from lims.analysis import queries
@@ -42,6 +44,7 @@ from lims.analysis.calibration import (
     fit_curve,
 )
 from lims.analysis.catalogue import result_analyte
+from lims.analysis.labels import analysis_label
 from lims.analysis.methods import CalibrationModel, MethodVersion
 from lims.analysis.models import (
     AnalyticalRun,
@@ -70,6 +73,7 @@ from lims.core.errors import (
     PermissionDenied,
     ValidationError,
 )
+from lims.core.labels import label
 from lims.core.permissions import Permission
 from lims.qc import service as qc
 from lims.samples.lifecycle import SampleAction, SampleStatus
@@ -87,7 +91,7 @@ def get_run(session: Session, run_id: int) -> AnalyticalRun:
         selectinload(AnalyticalRun.items).selectinload(RunSample.sample),
         selectinload(AnalyticalRun.method_version)])
     if run is None:
-        raise NotFoundError(f"no run with id {run_id}")
+        raise NotFoundError(_("No run with id %(id)s.", id=run_id))
     return run
 
 
@@ -100,7 +104,8 @@ def _audit(session: Session, run: AnalyticalRun, *, actor: User | None, now: dat
 
 def _require(actor: User, permission: Permission, what: str) -> None:
     if not actor.can(permission):
-        raise PermissionDenied(f"You may not {what} (needs the '{permission.value}' permission).")
+        raise PermissionDenied(_("You may not %(action)s (needs the '%(permission)s' permission).",
+                                 action=what, permission=permission.value))
 
 
 def _kind(method: MethodVersion) -> SampleKind:
@@ -142,10 +147,11 @@ def create_run(session: Session, *, actor: User, now: datetime, method_version: 
     Plate methods place as many samples as the plate holds (priority, then oldest first); the
     rest stay on the worklist. Each new sample moves to ``in_analysis``.
     """
-    _require(actor, Permission.ANALYSE_SAMPLES, "create runs")
+    _require(actor, Permission.ANALYSE_SAMPLES, _("create runs"))
     method = method_version.method
     if method.scale.value == "ordinal" or (method.calibration is None and method.titration is None):
-        raise BusinessRuleViolation(f"{method.name} is entered per sample, not run in batches.")
+        raise BusinessRuleViolation(_("%(method)s is entered per sample, not run in batches.",
+                                      method=analysis_label(method.name)))
     model = None
     if method.calibration is not None:
         model = CalibrationModel(calibration_model or method.calibration.model).value
@@ -154,8 +160,11 @@ def create_run(session: Session, *, actor: User, now: datetime, method_version: 
     pool = list(candidates) if candidates is not None else worklist(session, method_version,
                                                                      limit=limit)
     if not pool:
-        raise BusinessRuleViolation(f"No {_kind(method).value} samples are waiting for "
-                                    f"{method.name}.")
+        raise BusinessRuleViolation(
+            _("No urine samples are waiting for %(method)s.", method=analysis_label(method.name))
+            if _kind(method) is SampleKind.URINE
+            else _("No salt samples are waiting for %(method)s.",
+                   method=analysis_label(method.name)))
     by_accession = {c.sample.accession: c for c in pool}
     for c in pool:
         _check_eligible(session, c, method)
@@ -201,22 +210,27 @@ def create_run(session: Session, *, actor: User, now: datetime, method_version: 
 def _check_eligible(session: Session, c: Candidate, method: MethodVersion) -> None:
     sample = c.sample
     if sample.kind is not _kind(method):
-        raise BusinessRuleViolation(f"{sample.accession} is a {sample.kind.value} sample; "
-                                    f"{method.name} measures {_kind(method).value}.")
+        raise BusinessRuleViolation(_("%(sample)s (%(kind)s) does not fit %(method)s "
+                                      "(%(measured)s).", sample=sample.accession,
+                                      kind=label(sample.kind), method=analysis_label(method.name),
+                                      measured=label(_kind(method))))
     if sample.status is SampleStatus.RECEIVED:
         return
     if sample.status is SampleStatus.IN_ANALYSIS and c.retest_of is not None:
         return
-    raise BusinessRuleViolation(f"{sample.accession} is {sample.status.value.replace('_', ' ')}; "
-                                "only received samples or retests can go on a run.")
+    raise BusinessRuleViolation(_("%(sample)s has status %(status)s; only received samples or "
+                                  "retests can go on a run.", sample=sample.accession,
+                                  status=label(sample.status)))
 
 
 # -- measuring -----------------------------------------------------------------------------------
 
 def _require_status(run: AnalyticalRun, *allowed: RunStatus, doing: str) -> None:
     if run.status not in allowed:
-        raise ConflictError(f"{run.label} is {run.status.value}: cannot {doing} "
-                            f"(possible when {' or '.join(s.value for s in allowed)}).")
+        raise ConflictError(_("%(run)s has status %(status)s: cannot %(action)s (allowed in "
+                              "status: %(allowed)s).", run=run.label,
+                              status=analysis_label(run.status), action=doing,
+                              allowed=", ".join(analysis_label(s) for s in allowed)))
 
 
 def layout_of(run: AnalyticalRun) -> PlateLayout | None:
@@ -227,24 +241,27 @@ def attach_plate(session: Session, *, actor: User, now: datetime, run: Analytica
                  reading: InstrumentReading) -> AnalyticalRun:
     """Take a pending plate for the run; a plate whose wells do not fit the layout is refused
     with each mismatch, and stays in the inbox for another run."""
-    _require(actor, Permission.ANALYSE_SAMPLES, "attach plates")
-    _require_status(run, RunStatus.OPEN, doing="attach a plate")
+    _require(actor, Permission.ANALYSE_SAMPLES, _("attach plates"))
+    _require_status(run, RunStatus.OPEN, doing=_("attach a plate"))
     layout = layout_of(run)
     if layout is None:
-        raise BusinessRuleViolation(f"{run.label} is not a plate run; enter its values instead.")
+        raise BusinessRuleViolation(_("%(run)s is not a plate run; enter its values instead.",
+                                      run=run.label))
     if reading.type is not ReadingType.PLATE or reading.status is not ReadingStatus.PENDING:
-        raise ConflictError(f"Reading #{reading.id} is not a plate waiting for a run "
-                            f"({reading.type.value}, {reading.status.value}).")
+        raise ConflictError(_("Reading #%(id)s is not a plate waiting for a run (%(type)s, "
+                              "%(status)s).", id=reading.id, type=label(reading.type),
+                              status=label(reading.status)))
     wells = reading.payload.get("wells") or {}
     problems = check_layout_matches(layout, wells)
     if problems:
         raise ValidationError(
-            f"Plate #{reading.id} does not match the layout of {run.label}: "
-            + " ".join(problems[:5]) + (f" (and {len(problems) - 5} more)"
-                                        if len(problems) > 5 else ""),
+            _("Plate #%(id)s does not match the layout of %(run)s: %(problems)s", id=reading.id,
+              run=run.label, problems=" ".join(problems[:5]))
+            + (" " + ngettext("(and %(num)d more)", "(and %(num)d more)", len(problems) - 5)
+               if len(problems) > 5 else ""),
             field="reading", errors=[{"message": p} for p in problems])
     reading.status = ReadingStatus.CLAIMED
-    reading.reason = f"used by {run.label}"
+    reading.reason = _("used by %(run)s", run=run.label)
     reading.resolved_at, reading.resolved_by_id = now, actor.id
     run.reading_id = reading.id
     run.status = RunStatus.MEASURED
@@ -276,10 +293,11 @@ def enter_batch_values(session: Session, *, actor: User, now: datetime, run: Ana
                        controls: Mapping[str, Sequence[float | None]]) -> AnalyticalRun:
     """The values of a titration run. Every parallel needs its volume and mass: a missing one
     is refused naming the sample and the value, and nothing is stored."""
-    _require(actor, Permission.ANALYSE_SAMPLES, "enter values")
-    _require_status(run, RunStatus.OPEN, RunStatus.MEASURED, doing="enter values")
+    _require(actor, Permission.ANALYSE_SAMPLES, _("enter values"))
+    _require_status(run, RunStatus.OPEN, RunStatus.MEASURED, doing=_("enter values"))
     if layout_of(run) is not None:
-        raise BusinessRuleViolation(f"{run.label} is a plate run: attach its plate reading.")
+        raise BusinessRuleViolation(_("%(run)s is a plate run: attach its plate reading.",
+                                      run=run.label))
     problems = []
     stored: dict[str, Any] = {}
     for item in run.items:
@@ -287,7 +305,7 @@ def enter_batch_values(session: Session, *, actor: User, now: datetime, run: Ana
         entry = samples.get(acc)
         if entry is None or not any(v is not None for v in entry.volumes_ml):
             problems.append({"field": f"{acc}.volume", "message":
-                             f"{acc}: the titrant volume is missing."})
+                             _("%(sample)s: the titrant volume is missing.", sample=acc)})
             continue
         pairs = []
         for i, (v, m) in enumerate(zip(entry.volumes_ml, entry.masses_g, strict=True), 1):
@@ -295,11 +313,12 @@ def enter_batch_values(session: Session, *, actor: User, now: datetime, run: Ana
                 continue
             if v is None:
                 problems.append({"field": f"{acc}.volume{i}",
-                                 "message": f"{acc}: parallel {i} has no titrant volume."})
+                                 "message": _("%(sample)s: parallel %(num)d has no titrant "
+                                              "volume.", sample=acc, num=i)})
             if m is None:
                 problems.append({"field": f"{acc}.mass{i}",
-                                 "message": f"{acc}: parallel {i} has no salt mass "
-                                            "(weigh it or type it)."})
+                                 "message": _("%(sample)s: parallel %(num)d has no salt mass "
+                                              "(weigh it or type it).", sample=acc, num=i)})
             pairs.append([v, m])
         stored[acc] = pairs
     if problems:
@@ -321,8 +340,8 @@ def enter_batch_values(session: Session, *, actor: User, now: datetime, run: Ana
 def calculate_run(session: Session, *, actor: User, now: datetime, run: AnalyticalRun,
                   calibration_model: str | None = None) -> AnalyticalRun:
     """Fit, classify, judge the controls; results are created ``held`` (or ``repeat``)."""
-    _require(actor, Permission.ANALYSE_SAMPLES, "calculate runs")
-    _require_status(run, RunStatus.MEASURED, RunStatus.CALCULATED, doing="calculate")
+    _require(actor, Permission.ANALYSE_SAMPLES, _("calculate runs"))
+    _require_status(run, RunStatus.MEASURED, RunStatus.CALCULATED, doing=_("calculate"))
     method = run.method_version.method
     if calibration_model:
         run.calibration_model = CalibrationModel(calibration_model).value
@@ -369,7 +388,7 @@ def _calculate_plate(run: AnalyticalRun, method: MethodVersion
                           [r for _, r in readings.calibrators], model)
     except CalibrationError as error:
         run.curve, run.curve_accepted = None, False
-        run.problems = [f"The standard curve cannot be fitted: {error}."]
+        run.problems = [_("The standard curve cannot be fitted: %(error)s.", error=error)]
         return {}, None
     verdict = evaluate_curve(curve, method.calibration, method.unit)
     run.curve = {**curve.to_dict(), "reasons": list(verdict.reasons),
@@ -395,10 +414,11 @@ def _calculate_titration(run: AnalyticalRun, method: MethodVersion
     molarity = run.reagent_lot.molarity if run.reagent_lot else None
     run.problems = []
     if run.reagent_lot is None or molarity is None:
-        lot = f"lot {run.reagent_lot.lot_number}" if run.reagent_lot else "no lot chosen"
-        raise ValidationError(f"The thiosulfate molarity is missing ({lot}): enter the "
-                              "standardised molarity of the titrant lot; no salt result can be "
-                              "computed without it.", field="molarity")
+        lot = (_("lot %(lot)s", lot=run.reagent_lot.lot_number) if run.reagent_lot
+               else _("no lot chosen"))
+        raise ValidationError(_("The thiosulfate molarity is missing (%(lot)s): enter the "
+                                "standardised molarity of the titrant lot; no salt result can be "
+                                "computed without it.", lot=lot), field="molarity")
     outcomes = {}
     for accession, pairs in run.entries.get("samples", {}).items():
         values = [salt_iodine_mg_per_kg(v, molarity, m) for v, m in pairs]
@@ -420,7 +440,7 @@ def _result_row(run: AnalyticalRun, item: RunSample, method: MethodVersion,
         details["molarity"] = run.reagent_lot.molarity if run.reagent_lot else None
     flags = list(outcome.reasons)
     if outcome.status is Outcome.BELOW_LOQ:
-        flags.append("below LOQ")
+        flags.append(_("below LOQ"))
     return new_result(item.sample, run.method_version, method, run=run,
                       status=ResultStatus.REPEAT if repeat else ResultStatus.HELD,
                       value=None if repeat else outcome.value, comparator=outcome.comparator,
@@ -451,10 +471,11 @@ def acceptance_problems(run: AnalyticalRun) -> list[str]:
     """Why the run cannot be accepted as it stands (empty: it can)."""
     problems = []
     if run.curve_accepted is not True:
-        problems += run.problems or ["The standard curve is not acceptable."]
+        problems += run.problems or [_("The standard curve is not acceptable.")]
     if not run.qc_accepted:
-        qc_messages = (run.qc or {}).get("messages") or ["QC was not evaluated."]
-        problems += [f"QC: {m}" for m in qc_messages if "(warning)" not in m]
+        qc_messages = (run.qc or {}).get("messages") or [_("QC was not evaluated.")]
+        warnings = {v["message"] for v in (run.qc or {}).get("violations", []) if not v["reject"]}
+        problems += [_("QC: %(message)s", message=m) for m in qc_messages if m not in warnings]
     return problems
 
 
@@ -463,14 +484,14 @@ def override_qc(session: Session, *, actor: User, now: datetime, run: Analytical
     """A reviewer accepts the QC of a run that Westgard rejected (or un-rejects a rejected run),
     with a reason; the technician then accepts the run. A failed curve is never overridden:
     it gives no numbers to release."""
-    _require(actor, Permission.REVIEW_RESULTS, "override QC")
+    _require(actor, Permission.REVIEW_RESULTS, _("override QC"))
     if not reason.strip():
-        raise ValidationError("Overriding QC needs a reason.", field="reason")
-    _require_status(run, RunStatus.CALCULATED, RunStatus.REJECTED, doing="override QC")
+        raise ValidationError(_("Overriding QC needs a reason."), field="reason")
+    _require_status(run, RunStatus.CALCULATED, RunStatus.REJECTED, doing=_("override QC"))
     if run.curve_accepted is not True:
         raise BusinessRuleViolation(
-            "A run whose standard curve failed cannot be accepted, even by override: "
-            + " ".join(run.problems))
+            _("A run whose standard curve failed cannot be accepted, even by override: "
+              "%(problems)s", problems=" ".join(run.problems)))
     before = run.status
     run.status = RunStatus.CALCULATED
     run.qc_accepted = True
@@ -490,13 +511,14 @@ def accept_run(session: Session, *, actor: User, now: datetime,
                run: AnalyticalRun) -> AnalyticalRun:
     """Release the run's results for review: needs an acceptable curve and QC (or a reviewer's
     QC override); the samples with a result go to review."""
-    _require(actor, Permission.ANALYSE_SAMPLES, "accept runs")
-    _require_status(run, RunStatus.CALCULATED, doing="accept")
+    _require(actor, Permission.ANALYSE_SAMPLES, _("accept runs"))
+    _require_status(run, RunStatus.CALCULATED, doing=_("accept"))
     problems = acceptance_problems(run)
     if problems:
-        raise BusinessRuleViolation(f"{run.label} cannot be accepted: " + " ".join(problems)
-                                    + (" A reviewer may override a QC rejection with a reason."
-                                       if run.curve_accepted else ""))
+        raise BusinessRuleViolation(_("%(run)s cannot be accepted: %(problems)s", run=run.label,
+                                      problems=" ".join(problems))
+                                    + (" " + _("A reviewer may override a QC rejection with a "
+                                               "reason.") if run.curve_accepted else ""))
     before = run.status
     run.status = RunStatus.ACCEPTED
     run.decided_at, run.decided_by_id = now, actor.id
@@ -504,7 +526,8 @@ def accept_run(session: Session, *, actor: User, now: datetime,
         if result.status is ResultStatus.HELD and result.is_current:
             result.status = ResultStatus.PRELIMINARY
             if run.overridden:
-                result.flags = [*result.flags, f"QC override: {run.qc_override_reason}"]
+                result.flags = [*result.flags, _("QC override: %(reason)s",
+                                                  reason=run.qc_override_reason)]
             if result.sample.status is SampleStatus.IN_ANALYSIS:
                 apply_action(session, actor=actor, now=now, sample=result.sample,
                              action=SampleAction.SUBMIT_FOR_REVIEW, run=run.label)
@@ -527,11 +550,11 @@ def supersede_previous(session: Session, result: Result) -> None:
 def reject_run(session: Session, *, actor: User, now: datetime, run: AnalyticalRun,
                reason: str) -> AnalyticalRun:
     """Hold every result of the run; its samples return to the worklist as retests."""
-    _require(actor, Permission.ANALYSE_SAMPLES, "reject runs")
+    _require(actor, Permission.ANALYSE_SAMPLES, _("reject runs"))
     if not reason.strip():
-        raise ValidationError("Rejecting a run needs a reason.", field="reason")
+        raise ValidationError(_("Rejecting a run needs a reason."), field="reason")
     _require_status(run, RunStatus.OPEN, RunStatus.MEASURED, RunStatus.CALCULATED,
-                    doing="reject")
+                    doing=_("reject"))
     before = run.status
     run.status = RunStatus.REJECTED
     run.decided_at, run.decided_by_id = now, actor.id
@@ -544,7 +567,8 @@ def reject_run(session: Session, *, actor: User, now: datetime, run: AnalyticalR
             method = run.method_version.method
             marker = new_result(item.sample, run.method_version, method, run=run,
                                 status=ResultStatus.HELD, actor=actor, now=now,
-                                flags=[f"run rejected before calculation: {reason.strip()}"],
+                                flags=[_("run rejected before calculation: %(reason)s",
+                                         reason=reason.strip())],
                                 retest_of_id=item.retest_of_id)
             session.add(marker)
             session.flush()

@@ -16,6 +16,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+
+from lims.analysis.labels import decimal
 from lims.core.errors import ValidationError
 
 __all__ = ["IODINE_MG_PER_MMOL_THIOSULFATE", "salt_iodine_mg_per_kg", "DuplicateCheck",
@@ -27,12 +30,13 @@ IODINE_MG_PER_MMOL_THIOSULFATE = IODINE_ATOMIC_MASS / 6
 GOST_REPEATABILITY_MG_PER_KG = 5.4
 
 
-def _required(value: float | None, name: str, label: str) -> float:
+def _required(value: float | None, name: str, missing: str, not_positive: str) -> float:
+    """``value`` as a float; ``missing`` / ``not_positive`` are the (translated) sentences that
+    refuse it, the latter with a ``%(value)s`` placeholder."""
     if value is None:
-        raise ValidationError(
-            f"The {label} is missing; it is needed to compute the iodine content.", field=name)
+        raise ValidationError(missing, field=name)
     if not value > 0:
-        raise ValidationError(f"The {label} must be positive, got {value}.", field=name)
+        raise ValidationError(not_positive % {"value": value}, field=name)
     return float(value)
 
 
@@ -44,13 +48,17 @@ def salt_iodine_mg_per_kg(volume_ml: float | None, molarity: float | None,
     `ValidationError` naming the value (`field` = the parameter name).
     """
     if volume_ml is None:
-        raise ValidationError("The titrant volume is missing; it is needed to compute the iodine "
-                              "content.", field="volume_ml")
+        raise ValidationError(_("The titrant volume is missing; it is needed to compute the "
+                                "iodine content."), field="volume_ml")
     if volume_ml < 0:
-        raise ValidationError(f"The titrant volume cannot be negative, got {volume_ml}.",
-                              field="volume_ml")
-    c = _required(molarity, "molarity", "thiosulfate molarity")
-    m = _required(mass_g, "mass_g", "salt sample mass")
+        raise ValidationError(_("The titrant volume cannot be negative, got %(value)s.",
+                                value=volume_ml), field="volume_ml")
+    c = _required(molarity, "molarity",
+                  _("The thiosulfate molarity is missing; it is needed to compute the iodine "
+                    "content."), _("The thiosulfate molarity must be positive, got %(value)s."))
+    m = _required(mass_g, "mass_g",
+                  _("The salt sample mass is missing; it is needed to compute the iodine "
+                    "content."), _("The salt sample mass must be positive, got %(value)s."))
     return float(volume_ml) * c * IODINE_MG_PER_MMOL_THIOSULFATE * 1000.0 / m
 
 
@@ -68,8 +76,10 @@ class DuplicateCheck:
     def message(self) -> str:
         if self.acceptable:
             return ""
-        return (f"Parallel determinations differ by {self.difference:.2f} mg/kg, more than the "
-                f"repeatability limit {self.limit:g} mg/kg: repeat.")
+        return _("Parallel determinations differ by %(difference)s mg/kg, more than the "
+                 "repeatability limit %(limit)s mg/kg: repeat.",
+                 difference=decimal(self.difference, ".2f"),
+                 limit=decimal(self.limit, "g"))
 
 
 def check_duplicates(results: Sequence[float],

@@ -25,12 +25,13 @@ from flask import (
 )
 from flask_babel import get_translations
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from instruments.codecs.plate_file import parse_plate_file
 from instruments.errors import ProtocolError
-from lims.analysis import catalogue, queries, review, runs
+from lims.analysis import catalogue, plate_layout, queries, review, runs
 from lims.analysis.forms import (
     AmendForm,
     AttachPlateForm,
@@ -44,6 +45,7 @@ from lims.analysis.forms import (
     TargetForm,
     UploadPlateForm,
 )
+from lims.analysis.labels import analysis_label, short_number
 from lims.analysis.models import AnalyticalRun, ReagentLot, Result, ResultStatus, RunStatus
 from lims.audit.service import events_for
 from lims.auth.security import current_actor, permission_required
@@ -64,6 +66,9 @@ from reports.qc_charts import calibration_chart, drawing_to_svg, levey_jennings_
 from reports.run_report import plate_map_pdf, run_report_pdf
 
 bp = Blueprint("analysis", __name__, template_folder="templates", url_prefix="/analysis")
+bp.add_app_template_filter(analysis_label, "analysis_label")
+bp.add_app_template_filter(short_number, "short_number")
+bp.add_app_template_filter(plate_layout.well_text, "well_text")
 
 PageResult = str | Response | tuple[str, int]
 A, R = Permission.ANALYSE_SAMPLES, Permission.REVIEW_RESULTS
@@ -108,7 +113,7 @@ def worklist() -> PageResult:
     chosen = next((m for m in methods if m.code == request.args.get("method")), None)
     chosen = chosen or next((m for m in methods if m.code == "UIC-SK-PLATE"), None)
     if chosen is None:
-        raise NotFoundError("No methods are defined; run 'lims seed'.")
+        raise NotFoundError(_("No methods are defined; run 'lims seed'."))
     method = chosen.method
     kind = SampleKind(method.matrix.value)
     size = current_app.config["PAGE_SIZE"]
@@ -130,12 +135,15 @@ def _new_run_form() -> NewRunForm:
     form = NewRunForm()
     methods = [m for m in catalogue.current_versions(db.session)
                if m.definition.get("calibration") or m.definition.get("titration")]
-    form.method.choices = [SelectChoice(str(m.id), f"{m.name} ({m.key})") for m in methods]
+    form.method.choices = [SelectChoice(str(m.id), f"{analysis_label(m.name)} ({m.key})")
+                           for m in methods]
     form.instrument.choices = [SelectChoice("", "—")] + [
         SelectChoice(str(i.id), f"{i.code} · {i.name}") for i in db.session.scalars(
             sa.select(Instrument).where(Instrument.is_active).order_by(Instrument.code))]
     form.reagent_lot.choices = [SelectChoice("", "—")] + [
-        SelectChoice(str(lot.id), f"{lot.lot_number} ({lot.molarity or '?'} M)")
+        SelectChoice(str(lot.id), _("%(lot)s (%(molarity)s mol/L)", lot=lot.lot_number,
+                                    molarity=short_number(lot.molarity, 5))
+                     if lot.molarity else _("%(lot)s (molarity missing)", lot=lot.lot_number))
         for lot in db.session.scalars(sa.select(ReagentLot).where(ReagentLot.is_active)
                                       .order_by(ReagentLot.id.desc()))]
     if not form.is_submitted() and request.args.get("method"):
@@ -165,7 +173,8 @@ def run_new() -> PageResult:
             return render_template("analysis/run_new.html", form=_new_run_form()), \
                 error.http_status
         db.session.commit()
-        flash(_("%(run)s created with %(n)s samples.", run=run.label, n=len(run.items)),
+        flash(ngettext("%(run)s created with %(num)d sample.",
+                       "%(run)s created with %(num)d samples.", len(run.items), run=run.label),
               "success")
         return redirect(url_for("analysis.run", run_id=run.id))
     status = 422 if form.is_submitted() else 200
@@ -441,7 +450,7 @@ def run_verify(run_id: int) -> Response:
     except LimsError as error:
         return _refused(error, _back(run_id))
     db.session.commit()
-    flash(_("%(n)s results verified.", n=n), "success")
+    flash(ngettext("%(num)d result verified.", "%(num)d results verified.", n), "success")
     return redirect(_back(run_id))
 
 
@@ -537,7 +546,7 @@ def direct_entry() -> PageResult:
     form = DirectEntryForm()
     methods = [m for m in catalogue.current_versions(db.session)
                if m.matrix == "salt" and not m.definition.get("titration")]
-    form.method.choices = [SelectChoice(str(m.id), m.name) for m in methods]
+    form.method.choices = [SelectChoice(str(m.id), analysis_label(m.name)) for m in methods]
     rtk = next((m for m in methods if m.definition.get("categories")), None)
     form.category.choices = [SelectChoice("", "—")] + [
         SelectChoice(c, c) for c in (rtk.definition["categories"] if rtk else [])]
@@ -633,8 +642,10 @@ def _render_lot(lot: ControlLot, target: TargetForm | None = None,
     if lot.has_target and any(v is not None for v in data.values):
         chart = _svg(levey_jennings_chart(
             data.values, lot.target_mean or 0.0, lot.target_sd or 1.0, violations=data.flagged,
-            title=f"{lot.material.name} · lot {lot.lot_number}",
-            y_label=f"{lot.material.level} ({lot.material.unit})", catalogue=get_translations()))
+            title=_("%(material)s · lot %(lot)s", material=analysis_label(lot.material.name),
+                    lot=lot.lot_number),
+            y_label=f"{analysis_label(lot.material.level)} ({analysis_label(lot.material.unit)})",
+            catalogue=get_translations()))
     return render_template(
         "analysis/lot.html", lot=lot, chart=chart, data=data,
         runs_counted=len(qc.run_means(db.session, lot)),
@@ -688,7 +699,7 @@ def qc_lot_establish(lot_id: int) -> Response:
 def qc_new_lot(material_id: int) -> Response:
     material = db.session.get(ControlMaterial, material_id)
     if material is None:
-        raise NotFoundError(f"no control material with id {material_id}")
+        raise NotFoundError(_("No control material with id %(id)s.", id=material_id))
     form = LotForm()
     if not form.validate():
         flash(_("Give the lot number."), "error")

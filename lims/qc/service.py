@@ -15,8 +15,11 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.orm import Session, selectinload
 
+from lims.analysis.labels import analysis_label
 from lims.analysis.methods import MethodVersion
 from lims.audit.service import record_event
 from lims.auth.models import User
@@ -49,7 +52,7 @@ def ensure_materials(session: Session, method: MethodVersion) -> list[ControlMat
 def get_lot(session: Session, lot_id: int) -> ControlLot:
     lot = session.get(ControlLot, lot_id, options=[selectinload(ControlLot.material)])
     if lot is None:
-        raise NotFoundError(f"no control lot with id {lot_id}")
+        raise NotFoundError(_("No control lot with id %(id)s.", id=lot_id))
     return lot
 
 
@@ -58,9 +61,10 @@ def add_lot(session: Session, *, actor: User | None, now: datetime, material: Co
     """A new lot becomes the material's active one; the previous lot is retired."""
     lot_number = lot_number.strip()
     if not lot_number:
-        raise ValidationError("A lot needs a number.", field="lot_number")
+        raise ValidationError(_("A lot needs a number."), field="lot_number")
     if any(lot.lot_number == lot_number for lot in material.lots):
-        raise ConflictError(f"Lot {lot_number} of {material.name} exists.", field="lot_number")
+        raise ConflictError(_("Lot %(lot)s of %(material)s exists.", lot=lot_number,
+                              material=analysis_label(material.name)), field="lot_number")
     for lot in material.lots:
         lot.is_active = False
     lot = ControlLot(material=material, lot_number=lot_number, created_at=now,
@@ -71,7 +75,7 @@ def add_lot(session: Session, *, actor: User | None, now: datetime, material: Co
                  entity_id=lot.id, entity_label=f"{material.name} {lot_number}")
     if mean is not None and sd is not None:
         set_target(session, actor=actor, now=now, lot=lot, mean=mean, sd=sd,
-                   reason="target given with the new lot")
+                   reason=_("target given with the new lot"))
     return lot
 
 
@@ -79,7 +83,7 @@ def set_target(session: Session, *, actor: User | None, now: datetime, lot: Cont
                mean: float, sd: float, reason: str, source: TargetSource = TargetSource.SET,
                n: int | None = None) -> ControlLot:
     if not reason.strip():
-        raise ValidationError("Say where the target comes from.", field="reason")
+        raise ValidationError(_("Say where the target comes from."), field="reason")
     try:
         stats.ControlTarget(mean, sd)
     except ValueError as error:
@@ -113,10 +117,11 @@ def establish_target(session: Session, *, actor: User, now: datetime, lot: Contr
     try:
         target = stats.establish_target(values, min_runs=min_runs)
     except ValueError as error:
-        raise BusinessRuleViolation(f"Cannot establish a target for lot {lot.lot_number}: "
-                                    f"{error}.") from error
+        raise BusinessRuleViolation(_("Cannot establish a target for lot %(lot)s: %(error)s.",
+                                      lot=lot.lot_number, error=error)) from error
     return set_target(session, actor=actor, now=now, lot=lot, mean=target.mean, sd=target.sd,
-                      reason=f"established from {target.n} runs",
+                      reason=ngettext("established from %(num)d run",
+                                      "established from %(num)d runs", target.n),
                       source=TargetSource.ESTABLISHED, n=target.n)
 
 
@@ -157,19 +162,23 @@ def record_and_evaluate(session: Session, *, now: datetime, run_id: int, method:
         level_values = list(values.get(level, ()))
         lot = lots.get(level)
         if lot is None:
-            messages.append(f"No active lot for the {level} control ({control.name}).")
+            messages.append(_("No active lot for the control %(level)s (%(name)s).",
+                              level=analysis_label(level), name=control.name))
             continue
         if not level_values:
-            messages.append(f"The {level} control ({lot.lot_number}) has no value in this run.")
+            messages.append(_("The control %(level)s (%(lot)s) has no value in this run.",
+                              level=analysis_label(level), lot=lot.lot_number))
         for i, value in enumerate(level_values, start=1):
             ok = value is not None and math.isfinite(value)
             session.add(ControlResult(run_id=run_id, lot_id=lot.id, level=level, replicate=i,
                                       value=float(value) if ok else None, created_at=now))
             if not ok:
-                messages.append(f"The {level} control replicate {i} has no usable value.")
+                messages.append(_("The control %(level)s, replicate %(num)d, has no usable "
+                                  "value.", level=analysis_label(level), num=i))
         if not lot.has_target:
-            messages.append(f"Control lot {lot.lot_number} ({level}) has no target mean/SD: "
-                            "set one or establish it from 20 runs.")
+            messages.append(_("Control lot %(lot)s (%(level)s) has no target mean/SD: set one "
+                              "or establish it from 20 runs.", lot=lot.lot_number,
+                              level=analysis_label(level)))
         levels[level] = {"lot_id": lot.id, "lot": lot.lot_number, "mean": lot.target_mean,
                          "sd": lot.target_sd, "values": level_values}
     session.flush()

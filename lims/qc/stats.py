@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from flask_babel import gettext as _
 
 __all__ = ["ControlTarget", "establish_target", "cv_pct", "z_scores", "MIN_RUNS_NEW_MATERIAL",
            "MIN_RUNS_NEW_LOT"]
@@ -27,7 +28,7 @@ class ControlTarget:
 
     def __post_init__(self) -> None:
         if not self.sd > 0:
-            raise ValueError(f"a control SD must be positive, got {self.sd}")
+            raise ValueError(_("a control SD must be positive, got %(sd)s", sd=self.sd))
 
     @property
     def cv_pct(self) -> float:
@@ -49,9 +50,10 @@ def establish_target(values: Sequence[float], *, min_runs: int = MIN_RUNS_NEW_MA
     """
     data = np.asarray(values, dtype=float)
     if data.size < min_runs:
-        raise ValueError(f"a target needs at least {min_runs} runs; got {data.size}")
+        raise ValueError(_("a target needs at least %(needed)d runs; got %(got)d", needed=min_runs,
+                           got=data.size))
     if not np.all(np.isfinite(data)):
-        raise ValueError("control values must be finite numbers")
+        raise ValueError(_("control values must be finite numbers"))
     sd = carry_sd if carry_sd is not None else float(np.std(data, ddof=1))
     return ControlTarget(float(np.mean(data)), sd, int(data.size))
 

@@ -20,6 +20,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
+from lims.analysis.labels import analysis_label, decimal
 from lims.qc.stats import ControlTarget
 
 __all__ = ["Rule", "parse_rule", "ControlRun", "Violation", "QcEvaluation", "evaluate_run"]
@@ -64,13 +68,13 @@ def parse_rule(name: str) -> Rule:
     if m := _K_OF_N.fullmatch(name):
         k, n, lim = int(m[1]), int(m[2]), int(m[3])
         if not 1 < k <= n:
-            raise ValueError(f"Westgard rule {name!r}: need 1 < k ≤ n")
+            raise ValueError(_("Westgard rule %(rule)s: need 1 < k ≤ n", rule=repr(name)))
         return Rule(name, "k_of_n", lim, count=k, window=n, scopes=(WITHIN_LEVEL, WITHIN_RUN))
     if m := _RANGE.fullmatch(name):
         return Rule(name, "range", int(m[1]), scopes=(WITHIN_RUN,))
     if (m := _NX.fullmatch(name)) and int(m[1]) >= 2:
         return Rule(name, "consecutive", 0, count=int(m[1]), scopes=(WITHIN_LEVEL, ACROSS_LEVELS))
-    raise ValueError(f"unknown Westgard rule {name!r}")
+    raise ValueError(_("unknown Westgard rule %(rule)s", rule=repr(name)))
 
 
 @dataclass(frozen=True)
@@ -212,21 +216,26 @@ def _report(rule: Rule, groups: list[list[_Obs]]) -> list[Violation]:
     for group in groups:
         levels = tuple(dict.fromkeys(o.level for o in group))
         run_ids = tuple(dict.fromkeys(o.run_id for o in group))
-        zs = ", ".join(f"{o.level} {o.z:+.2f} SD" for o in group)
+        zs = ", ".join(f"{analysis_label(o.level)} {decimal(o.z, '+.2f')} SD" for o in group)
         if rule.kind == "single":
-            what = f"beyond ±{rule.limit:g} SD"
+            what = _("beyond ±%(limit)s SD", limit=decimal(rule.limit, "g"))
         elif rule.kind == "range":
-            half = rule.limit / 2
-            what = f"one above +{half:g} SD and one below −{half:g} SD in the run"
+            what = _("one above +%(half)s SD and one below −%(half)s SD in the run",
+                     half=decimal(rule.limit / 2, "g"))
         elif rule.kind == "k_of_n":
-            what = (f"{rule.count} of {rule.window} consecutive values beyond the same "
-                    f"{rule.limit:g} SD limit")
+            what = _("%(count)d of %(window)d consecutive values beyond the same %(limit)s SD "
+                     "limit", count=rule.count, window=rule.window, limit=decimal(rule.limit, "g"))
         elif rule.limit == 0:
-            what = f"{len(group)} consecutive values on the same side of the mean"
+            what = ngettext("%(num)d consecutive value on the same side of the mean",
+                            "%(num)d consecutive values on the same side of the mean", len(group))
         else:
-            what = f"{len(group)} consecutive values beyond the same {rule.limit:g} SD limit"
-        action = "reject" if rule.reject else "warning"
+            what = ngettext("%(num)d consecutive value beyond the same %(limit)s SD limit",
+                            "%(num)d consecutive values beyond the same %(limit)s SD limit",
+                            len(group), limit=decimal(rule.limit, "g"))
+        message = (_("%(rule)s (reject): %(what)s (runs %(runs)s; %(values)s).") if rule.reject
+                   else _("%(rule)s (warning): %(what)s (runs %(runs)s; %(values)s)."))
         out.append(Violation(rule.name, levels, run_ids,
-                             f"{rule.name} ({action}): {what} (runs {', '.join(run_ids)}; {zs}).",
+                             message % {"rule": rule.name, "what": what,
+                                        "runs": ", ".join(run_ids), "values": zs},
                              rule.reject))
     return out

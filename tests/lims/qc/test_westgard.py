@@ -83,7 +83,7 @@ def test_2_2s_reports_rule_levels_runs_and_message() -> None:
     assert (violation.rule, violation.levels, violation.run_ids, violation.reject) == (
         "2-2s", ("low",), ("r1", "r2"), True)
     assert violation.message == ("2-2s (reject): 2 consecutive values beyond the same 2 SD limit "
-                                 "(runs r1, r2; low +2.10 SD, low +2.20 SD).")
+                                 "(runs r1, r2; Low +2.10 SD, Low +2.20 SD).")
 
 
 # -- R-4s ---------------------------------------------------------------------------------------
