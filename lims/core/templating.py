@@ -130,6 +130,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["audit_value"] = audit_value
     app.jinja_env.globals["audit_action"] = audit_labels.action_label
     app.jinja_env.globals["audit_field"] = audit_labels.field_label
+    app.jinja_env.globals["audit_verbatim"] = audit_labels.VERBATIM_FIELDS.__contains__
 
     @app.context_processor
     def inject() -> dict[str, Any]:

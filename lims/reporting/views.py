@@ -53,9 +53,11 @@ class ReportRequestForm(LimsForm):
                         validators=[Optional(), NumberRange(2000, 2100)])
     region = SelectField(_l("Region"), choices=[], validate_choice=False)
     group = SelectField(_l("Population group"), choices=[], validate_choice=False)
-    lang = SelectField(_l("Language"), choices=[SelectChoice("ru", "Русский"),
-                                                SelectChoice("kk", "Қазақша"),
-                                                SelectChoice("en", "English")])
+    # Each language by its own name (how choosers name languages), marked as such for the
+    # browser: lang, and translate="no" so that no translator renames it.
+    lang = SelectField(_l("Language"), choices=[
+        SelectChoice(code, name, render_kw={"lang": code, "translate": "no"})
+        for code, name in (("ru", "Русский"), ("kk", "Қазақша"), ("en", "English"))])
     scheme = SelectField(_l("Classification"), choices=[
         SelectChoice(code, SCHEME_LABELS.get(code, scheme.name)) for code, scheme in SCHEMES.items()])
 

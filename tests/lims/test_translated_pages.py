@@ -52,7 +52,9 @@ ALLOWED = {"IodineLIMS", "ASTM", "LIMS", "Bio-Rad", "Metrohm", "MT-SICS", "SHA-2
 NOT_PAGES = re.compile(r"^(api\.|core\.health$|static$)")
 SEGMENT_SPLIT = re.compile(PLACEHOLDER.pattern + r"|<[^>]+>|&\w+;|[\n\t]")
 LETTERS = re.compile(r"[A-Za-z]")
-HIDDEN = re.compile(r"<(script|style)\b.*?</\1>", re.DOTALL | re.IGNORECASE)
+# Scripts, styles, and what the page itself marks as not for translation (codes, typed data).
+HIDDEN = re.compile(r"<(script|style)\b.*?</\1>|<(\w+)\b[^>]*\btranslate=\"no\"[^>]*>.*?</\2>",
+                    re.DOTALL | re.IGNORECASE)
 VISIBLE_ATTRIBUTE = re.compile(r"""\b(?:placeholder|title|aria-label)="([^"]*)\"""")
 TAG = re.compile(r"<[^>]+>")
 
@@ -138,7 +140,8 @@ def test_pages_show_no_english(translated_app: Flask, client: FlaskClient, sessi
             continue
         checked += 1
         text = visible_text(response.get_data(as_text=True))
-        leaks = sorted({m.group(0) for pattern in segments for m in [pattern.search(text)] if m})
+        leaks = sorted({f"{m.group(0)!r} in …{text[max(m.start() - 40, 0):m.end() + 40]}…"
+                        for pattern in segments for m in [pattern.search(text)] if m})
         if leaks:
             found[str(route)] = leaks
     assert checked > 30
