@@ -2,15 +2,13 @@
 
 Reports take their words from the application's catalogues (lims/translations). Those are
 ``.po`` files in git (``.mo`` files are built, never committed), so a test compiles the ``.po``
-of a language in memory. Until the catalogues hold the reports' messages, the PO fragments
-written for them are used (``LIMS_PO_FRAGMENTS``, by default ``fragments/`` beside the
-checkout); with neither, the tests that need Russian or Kazakh words are skipped, saying why.
+of a language in memory. A missing catalogue fails the test that needs it: the catalogues are
+part of the checkout.
 """
 
 from __future__ import annotations
 
 import io
-import os
 import re
 from functools import cache
 from pathlib import Path
@@ -21,8 +19,6 @@ from babel.support import Translations
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUES = ROOT / "lims" / "translations"
-FRAGMENTS = Path(os.environ.get("LIMS_PO_FRAGMENTS", ROOT.parent / "fragments"))
-FRAGMENT = "i18n-reports"
 
 #: Latin-script words a Russian or Kazakh report may print: statistical symbols and method,
 #: code and organisation abbreviations kept in Latin letters in both languages (glossary), and
@@ -68,20 +64,8 @@ def compile_po(path: Path, lang: str) -> Translations:
 
 
 @cache
-def catalogue_source(lang: str) -> Path | None:
-    """The application's catalogue of ``lang`` if it is there, else this work's PO fragment."""
-    for path in (CATALOGUES / lang / "LC_MESSAGES" / "messages.po",
-                 FRAGMENTS / f"{FRAGMENT}.{lang}.po"):
-        if path.is_file():
-            return path
-    return None
-
-
-@cache
-def catalogue(lang: str) -> Translations | None:
-    source = catalogue_source(lang)
-    return None if source is None else compile_po(source, lang)
-
-
-MISSING = (f"no {{lang}} catalogue: neither {CATALOGUES}/{{lang}}/LC_MESSAGES/messages.po nor "
-           f"{FRAGMENTS}/{FRAGMENT}.{{lang}}.po")
+def catalogue(lang: str) -> Translations:
+    """The application's catalogue of ``lang``, compiled from its ``.po`` file."""
+    source = CATALOGUES / lang / "LC_MESSAGES" / "messages.po"
+    assert source.is_file(), f"no {lang} catalogue at {source}"
+    return compile_po(source, lang)

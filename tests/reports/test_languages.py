@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import os
 import shutil
 import subprocess
 
@@ -27,14 +28,8 @@ from reports.monitoring_report import (
 from reports.qc_charts import calibration_chart
 from reports.run_report import plate_map_pdf, run_report_pdf
 from reports.stats import StatsParams
-from reports.texts import _T, CLASS_LABELS, GROUP_LABELS, METHOD_LABELS, SCHEME_NAMES, UNITS
 from tests.reports.catalogues import (
-    FRAGMENT,
-    FRAGMENTS,
-    MISSING,
     catalogue,
-    catalogue_source,
-    compile_po,
     english_words,
 )
 from tests.reports.test_monitoring_report import NAMES, frames
@@ -109,6 +104,8 @@ def text_of(pdf: bytes) -> str:
 def pdffonts(pdf: bytes, tmp_path) -> list[tuple[str, bool]]:
     """(name, embedded) of each font ``pdffonts`` (poppler-utils) lists."""
     if shutil.which("pdffonts") is None:
+        if os.environ.get("CI"):  # .ci/run installs poppler-utils: missing there is a failure
+            pytest.fail("pdffonts (poppler-utils) is not installed")
         pytest.skip("pdffonts (poppler-utils) is not installed")
     path = tmp_path / "document.pdf"
     path.write_bytes(pdf)
@@ -127,30 +124,11 @@ def test_the_check_finds_english_words_and_passes_codes_and_allowed_abbreviation
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_the_fragment_translates_every_report_message(lang: str) -> None:
-    """The PO fragment of this work covers every message the reports print (runs while the
-    fragments are beside the checkout, before the lead merges them into lims/translations)."""
-    path = FRAGMENTS / f"{FRAGMENT}.{lang}.po"
-    if not path.is_file():
-        pytest.skip(f"no fragment {path}: the catalogues in lims/translations are checked below")
-    messages = [*_T.values(), *CLASS_LABELS.values(), *GROUP_LABELS.values(),
-                *METHOD_LABELS.values(), *SCHEME_NAMES.values(), *UNITS.values()]
-    translations = compile_po(path, lang)
-    same = {"%(group)s, %(period)s: %(klass)s — %(regions)s.", "P25–P75", "CV, %"}
-    untranslated = [m for m in messages if translations.gettext(m) == m and m not in same]
-    assert untranslated == []
-    words = [w for m in messages for w in english_words(translations.gettext(m))]
-    assert words == []
-
-
-@pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("document", DOCUMENTS)
 def test_a_document_has_no_english_word(document: str, lang: str) -> None:
     cat = catalogue(lang)
-    if cat is None:
-        pytest.skip(MISSING.format(lang=lang))
     text = text_of(DOCUMENTS[document](lang, cat))
-    assert english_words(text) == [], f"{document} ({lang}, words from {catalogue_source(lang)})"
+    assert english_words(text) == [], f"{document} ({lang})"
     assert any(c in text.lower() for c in "абвгдежзийклмнопрстуфхцчшщыэюяәғқңөұүһі")
 
 
@@ -177,8 +155,6 @@ def test_the_sign_font_has_the_signs_the_text_font_lacks() -> None:
 @pytest.mark.parametrize("lang", LANGS)
 def test_the_workbook_speaks_the_reports_language(lang: str) -> None:
     cat = catalogue(lang)
-    if cat is None:
-        pytest.skip(MISSING.format(lang=lang))
     urine, salt, previous = frames()
     data = prepare_monitoring_data(urine, salt, params=PARAMS, previous=previous)
     book = openpyxl.load_workbook(io.BytesIO(monitoring_workbook(data, lang=lang, catalogue=cat)))
