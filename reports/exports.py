@@ -63,13 +63,41 @@ def deidentify(df: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
     return df[kept].sort_values(kept[:3], kind="stable").reset_index(drop=True)
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab or
+    CR first) gets a leading apostrophe, as OWASP advises for CSV/XLSX exports; numbers stay
+    numbers. A round code or a typed note can then never execute on the ministry's PC."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _neutralised(table: pd.DataFrame) -> pd.DataFrame:
+    safe = table
+    for column in table.columns:
+        values = table[column]
+        if not (values.dtype == object or pd.api.types.is_string_dtype(values.dtype)):
+            continue
+        try:
+            risky = values.str.startswith(_FORMULA_START, na=False)
+        except AttributeError:  # an object column of non-strings
+            continue
+        if risky.any():
+            safe = safe.copy() if safe is table else safe
+            safe[column] = values.where(~risky, "'" + values.astype(str))
+    return safe
+
+
 def to_csv(table: pd.DataFrame) -> bytes:
     """UTF-8 with BOM, so Excel opens Cyrillic correctly; '.' decimal, shortest exact floats,
     quotes only where a value needs them. Written by Arrow's CSV writer: a national dataset
     (a million rows) in about 0.3 s, where pandas' own writer takes over 2 s."""
     out = io.BytesIO()
     out.write(codecs.BOM_UTF8)
-    pacsv.write_csv(pa.Table.from_pandas(table, preserve_index=False), out,
+    pacsv.write_csv(pa.Table.from_pandas(_neutralised(table), preserve_index=False), out,
                     pacsv.WriteOptions(quoting_style="needed"))
     return out.getvalue()
 
@@ -220,7 +248,7 @@ def _write_sheet(book: openpyxl.Workbook, key: str, title: str, columns: Sequenc
         cell.fill = head
         cell.alignment = Alignment(wrap_text=True, vertical="center")
     for record in frame.to_dict("records"):
-        sheet.append([value(record) for _, value, _ in columns])
+        sheet.append([neutralise_formula(value(record)) for _, value, _ in columns])
     for index, (header, _, number_format) in enumerate(columns, start=1):
         letter = get_column_letter(index)
         sheet.column_dimensions[letter].width = max(10, min(40, len(header) + 2))

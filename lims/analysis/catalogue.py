@@ -19,6 +19,7 @@ from lims.analysis.models import Analyte, MethodVersionRow, ReagentLot
 from lims.audit.service import record_event
 from lims.auth.models import User
 from lims.core.errors import ConflictError, NotFoundError, ValidationError
+from lims.core.inputs import require_code, require_finite
 
 METHOD_ENTITY = "method_version"
 REAGENT_ENTITY = "reagent_lot"
@@ -105,6 +106,8 @@ def add_reagent_lot(session: Session, *, actor: User | None, now: datetime, lot_
     lot_number = lot_number.strip()
     if not lot_number:
         raise ValidationError(_("A lot needs a number."), field="lot_number")
+    require_code(lot_number, field="lot_number")
+    require_finite(molarity, field="molarity")
     if molarity is not None and not 0 < molarity < 1:
         raise ValidationError(_("A thiosulfate molarity of %(molarity)s mol/L is not plausible.",
                                 molarity=molarity), field="molarity")

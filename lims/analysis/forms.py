@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -15,6 +14,7 @@ from wtforms.validators import ValidationError as FieldError
 from lims.analysis.labels import LABELS
 from lims.analysis.methods import CalibrationModel
 from lims.core.forms import LimsForm
+from lims.core.inputs import JsonProblem, json_problem_text, loads_strict
 
 MODEL_CHOICES = [SelectChoice("", _l("Method default")),
                  *(SelectChoice(m.value, LABELS[m.value]) for m in CalibrationModel)]
@@ -68,9 +68,9 @@ class DirectEntryForm(LimsForm):
 
 def _json_object(form: Any, field: Any) -> None:
     try:
-        value = json.loads(field.data or "")
-    except json.JSONDecodeError as error:
-        raise FieldError(_l("Not valid JSON: %(error)s", error=str(error))) from error
+        value = loads_strict(field.data or "")
+    except JsonProblem as problem:
+        raise FieldError(json_problem_text(problem)) from None
     if not isinstance(value, dict):
         raise FieldError(_l("The definition must be a JSON object."))
 

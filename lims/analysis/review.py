@@ -30,6 +30,7 @@ from lims.core.errors import (
     PermissionDenied,
     ValidationError,
 )
+from lims.core.inputs import require_finite
 from lims.core.labels import label
 from lims.core.permissions import Permission
 from lims.samples.lifecycle import SampleAction, SampleStatus
@@ -190,6 +191,8 @@ def amend_result(session: Session, *, actor: User, now: datetime, result: Result
     if result.status is not ResultStatus.VERIFIED or not result.is_current:
         raise ConflictError(_("Only the current verified result can be amended; this one has "
                               "status %(status)s.", status=analysis_label(result.status)))
+    require_finite(value, field="value")
+    require_finite(limit, field="limit")
     if comparator not in (None, "<", ">"):
         raise ValidationError(_("The comparator is '<', '>' or none."), field="comparator")
     if comparator and limit is None:

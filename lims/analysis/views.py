@@ -23,9 +23,8 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_translations
+from flask_babel import get_translations, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
@@ -53,6 +52,7 @@ from lims.capture import service as capture
 from lims.capture.models import Instrument, InstrumentReading, ReadingStatus
 from lims.core.dt import now_utc
 from lims.core.errors import LimsError, NotFoundError
+from lims.core.inputs import loads_strict, parse_id, query_id
 from lims.core.labels import label
 from lims.core.permissions import Permission
 from lims.core.templating import url_with
@@ -98,9 +98,8 @@ def index() -> PageResult:
     size = current_app.config["PAGE_SIZE"]
     status = request.args.get("status") or None
     status_enum = RunStatus(status) if status in RunStatus._value2member_map_ else None
-    before = request.args.get("before", "")
     rows = queries.runs_page(db.session, status=status_enum, limit=size + 1,
-                             before=int(before) if before.isdigit() else None)
+                             before=query_id(request.args, "before"))
     return render_template("analysis/runs.html", rows=rows[:size], status=status_enum,
                            statuses=list(RunStatus), pager=_pager(rows, size, lambda r: r.id),
                            methods=catalogue.current_versions(db.session))
@@ -156,12 +155,12 @@ def _new_run_form() -> NewRunForm:
 @permission_required(A)
 def run_new() -> PageResult:
     form = _new_run_form()
-    if form.validate_on_submit() and (form.method.data or "").isdigit():
-        mv = catalogue.get_method_version(db.session, int(form.method.data))
-        instrument = (db.session.get(Instrument, int(form.instrument.data))
-                      if (form.instrument.data or "").isdigit() else None)
-        lot = (db.session.get(ReagentLot, int(form.reagent_lot.data))
-               if (form.reagent_lot.data or "").isdigit() else None)
+    method_id = parse_id(form.method.data)
+    if form.validate_on_submit() and method_id is not None:
+        mv = catalogue.get_method_version(db.session, method_id)
+        instrument_id, lot_id = parse_id(form.instrument.data), parse_id(form.reagent_lot.data)
+        instrument = db.session.get(Instrument, instrument_id) if instrument_id else None
+        lot = db.session.get(ReagentLot, lot_id) if lot_id else None
         try:
             run = runs.create_run(db.session, actor=current_actor(), now=now_utc(),
                                   method_version=mv, instrument=instrument,
@@ -460,9 +459,8 @@ def run_verify(run_id: int) -> Response:
 @permission_required(R)
 def review_queue() -> PageResult:
     size = current_app.config["PAGE_SIZE"]
-    before = request.args.get("before", "")
     rows = queries.results_page(db.session, status=ResultStatus.PRELIMINARY, limit=size + 1,
-                                before=int(before) if before.isdigit() else None)
+                                before=query_id(request.args, "before"))
     return render_template("analysis/review.html", rows=rows[:size],
                            pager=_pager(rows, size, lambda r: r.id))
 
@@ -613,7 +611,7 @@ def method_new_version(method_version_id: int) -> PageResult:
         return _render_method(mv, form, 422)
     try:
         row = catalogue.add_method_version(db.session, actor=current_actor(), now=now_utc(),
-                                           base=mv, definition=json.loads(form.definition.data),
+                                           base=mv, definition=loads_strict(form.definition.data),
                                            note=form.note.data or "")
     except LimsError as error:
         db.session.rollback()

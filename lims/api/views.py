@@ -17,6 +17,7 @@ from lims.capture.ingest import ingest_batch, validate_batch
 from lims.capture.service import instrument_for_token
 from lims.core.dt import now_utc
 from lims.core.errors import NotFoundError, PermissionDenied, UnsupportedMediaType, ValidationError
+from lims.core.inputs import JsonProblem, loads_strict
 from lims.extensions import csrf, db
 from lims.monitoring.models import Cluster, Region
 from lims.samples.accession import normalise_query, parse_accession
@@ -84,9 +85,10 @@ def submit_readings() -> dict[str, Any]:
         raise PermissionDenied(f"instrument {instrument.code} is out of service")
     if not request.is_json:
         raise UnsupportedMediaType("send the batch as JSON (Content-Type: application/json)")
-    body = request.get_json(silent=True)
-    if body is None:
-        raise ValidationError("the body is not valid JSON")
+    try:
+        body = loads_strict(request.get_data(cache=False))
+    except JsonProblem as problem:
+        raise ValidationError(problem.message, field="body") from None
     items = validate_batch(body, instrument)
     outcomes = ingest_batch(db.session, instrument=instrument, items=items, now=now_utc())
     db.session.commit()

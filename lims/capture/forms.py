@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -13,15 +12,16 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from lims.capture.models import Protocol
 from lims.core.forms import LimsForm
+from lims.core.inputs import JsonProblem, json_problem_text, loads_strict
 
 
 def _settings(form: Any, field: Any) -> None:
     if not field.data:
         return
     try:
-        value = json.loads(field.data)
-    except json.JSONDecodeError as error:
-        raise ValidationError(_l("Not valid JSON: %(error)s", error=str(error))) from error
+        value = loads_strict(field.data)
+    except JsonProblem as problem:
+        raise ValidationError(json_problem_text(problem)) from None
     if not isinstance(value, dict):
         raise ValidationError(_l('Write the settings as a JSON object, e.g. {"baudrate": 9600}.'))
 
@@ -46,7 +46,7 @@ class InstrumentForm(LimsForm):
     is_active = BooleanField(_l("In service"), default=True)
 
     def settings(self) -> dict[str, Any]:
-        return json.loads(self.serial_settings.data) if self.serial_settings.data else {}
+        return loads_strict(self.serial_settings.data) if self.serial_settings.data else {}
 
 
 class InboxFilterForm(LimsForm):

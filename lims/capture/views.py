@@ -48,6 +48,7 @@ from lims.capture.models import Instrument, InstrumentReading, Protocol, Reading
 from lims.capture.reasons import describe
 from lims.core.dt import now_utc
 from lims.core.errors import LimsError
+from lims.core.inputs import query_id
 from lims.core.permissions import Permission
 from lims.core.templating import url_with
 from lims.extensions import db
@@ -204,21 +205,22 @@ def inbox() -> PageResult:
     stmt = (sa.select(InstrumentReading)
             .options(selectinload(InstrumentReading.instrument), selectinload(InstrumentReading.sample))
             .where(InstrumentReading.status == status))
-    if form.instrument.data and form.instrument.data.isdigit():
-        stmt = stmt.where(InstrumentReading.instrument_id == int(form.instrument.data))
-    before = request.args.get("before", "")
-    after = request.args.get("after", "")
-    if after.isdigit():
-        rows = list(db.session.scalars(stmt.where(InstrumentReading.id > int(after))
+    instrument_id = query_id(request.args, "instrument")
+    if instrument_id is not None:
+        stmt = stmt.where(InstrumentReading.instrument_id == instrument_id)
+    before = query_id(request.args, "before")
+    after = query_id(request.args, "after")
+    if after is not None:
+        rows = list(db.session.scalars(stmt.where(InstrumentReading.id > after)
                                        .order_by(InstrumentReading.id.asc()).limit(size + 1)))
         has_newer, rows = len(rows) > size, rows[:size][::-1]
         has_older = True
     else:
-        if before.isdigit():
-            stmt = stmt.where(InstrumentReading.id < int(before))
+        if before is not None:
+            stmt = stmt.where(InstrumentReading.id < before)
         rows = list(db.session.scalars(stmt.order_by(InstrumentReading.id.desc()).limit(size + 1)))
         has_older, rows = len(rows) > size, rows[:size]
-        has_newer = before.isdigit()
+        has_newer = before is not None
     pager = {
         "has_prev": has_newer and bool(rows), "prev_url": url_with(after=rows[0].id if rows else None, before=None),
         "has_next": has_older and bool(rows), "next_url": url_with(before=rows[-1].id if rows else None, after=None),

@@ -1,4 +1,6 @@
-"""The base form: every string input is stripped, because barcode scanners append CR/LF."""
+"""The base form: every string input is stripped, because barcode scanners append CR/LF; every
+number, date, code and text input is held to ``lims.core.inputs`` (finite, bounded, in range,
+no invisible characters), so no form has to remember to ask."""
 
 from __future__ import annotations
 
@@ -6,9 +8,28 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, Field, FloatField
+from wtforms import (
+    DateField,
+    DateTimeField,
+    DecimalField,
+    Field,
+    FloatField,
+    IntegerField,
+    StringField,
+)
+from wtforms.validators import StopValidation
 
 from lims.core.errors import LimsError
+from lims.core.inputs import (
+    JsonProblem,
+    bounded_int_problem,
+    code_problem,
+    date_problem,
+    finite_problem,
+    json_problem_text,
+    loads_strict,
+    text_problem,
+)
 
 
 def _strip(value: Any) -> Any:
@@ -40,6 +61,71 @@ def _decimal_point(value: Any) -> Any:
 _COMMA_FIELDS: dict[type, type] = {DecimalField: CommaDecimalField, FloatField: CommaFloatField}
 
 
+def _input_problem(field: Field) -> str | None:
+    """What ``lims.core.inputs`` says of a typed number or date (None when it is fine)."""
+    if isinstance(field, IntegerField):
+        return bounded_int_problem(field.data)
+    if isinstance(field, (DecimalField, FloatField)):
+        return finite_problem(field.data)
+    if isinstance(field, (DateField, DateTimeField)):
+        return date_problem(field.data)
+    return None
+
+
+class _BoundedInput:
+    """Mixed into every number and date field: NaN, infinities, 1e999, 20-digit integers and
+    the year 9999 become a field error and ``data = None`` while the input is read, before any
+    validator compares them (``Decimal('NaN') < 0`` raises) or a view computes with them."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)  # type: ignore[misc]
+        problem = _input_problem(self)  # type: ignore[arg-type]
+        if problem is not None:
+            self.data = None
+            raise ValueError(problem)
+
+
+_BOUNDED_FIELDS: dict[type, type] = {}
+_CHECKED_KINDS = (IntegerField, DecimalField, FloatField, DateField, DateTimeField)
+
+
+def _bounded_class(field_class: type) -> type:
+    if not issubclass(field_class, _CHECKED_KINDS) or issubclass(field_class, _BoundedInput):
+        return field_class
+    if field_class not in _BOUNDED_FIELDS:
+        _BOUNDED_FIELDS[field_class] = type(f"Bounded{field_class.__name__}",
+                                            (_BoundedInput, field_class), {})
+    return _BOUNDED_FIELDS[field_class]
+
+
+#: Fields holding codes, by name: participant, household, cluster, round, programme, lot and
+#: instrument codes and run labels are restricted to ``inputs.CODE_PATTERN``.
+def is_code_field(name: str) -> bool:
+    return name == "code" or name.endswith("_code") or name in ("lot_number", "label")
+
+
+def _code(form: Any, field: Field) -> None:
+    problem = code_problem(field.data if isinstance(field.data, str) else None)
+    if problem is not None:
+        raise StopValidation(problem)
+
+
+def _plain_text(form: Any, field: Field) -> None:
+    problem = text_problem(field.data if isinstance(field.data, str) else None)
+    if problem is not None:
+        raise StopValidation(problem)
+
+
+def strict_json(form: Any, field: Field) -> None:
+    """Validator of JSON text fields: RFC 8259 JSON only (no NaN or Infinity), shallow."""
+    if not field.data:
+        return
+    try:
+        loads_strict(field.data)
+    except JsonProblem as problem:
+        raise StopValidation(json_problem_text(problem)) from None
+
+
 class LimsForm(FlaskForm):
     class Meta:
         def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Any:
@@ -50,7 +136,12 @@ class LimsForm(FlaskForm):
             comma_class = _COMMA_FIELDS.get(unbound_field.field_class)
             if comma_class is not None:
                 unbound_field.field_class = comma_class
-            return unbound_field.bind(form=form, **options)
+            unbound_field.field_class = _bounded_class(unbound_field.field_class)
+            field = unbound_field.bind(form=form, **options)
+            if isinstance(field, StringField):  # TextAreaField, PasswordField, ... too
+                check = _code if is_code_field(field.short_name) else _plain_text
+                field.validators = [check, *field.validators]
+            return field
 
     def first_error(self) -> str | None:
         for field in self:

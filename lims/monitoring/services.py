@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from lims.audit.service import apply_changes, record_event
 from lims.core.errors import ConflictError, InvalidTransition, NotFoundError, ValidationError
+from lims.core.inputs import require_code, require_text
 from lims.core.labels import label
 from lims.monitoring.models import (
     Cluster,
@@ -67,6 +68,10 @@ def _require_text(values: Mapping[str, Any], *fields: str) -> None:
         if not (values.get(name) or "").strip():
             raise ValidationError(_("%(field)s: this field is required.",
                                     field=FIELD_LABELS.get(name, name)), field=name)
+        if name == "code":
+            require_code(values[name], field=name)
+        else:
+            require_text(values[name], field=name)
 
 
 def _check_validity(valid_from: date | None, valid_to: date | None) -> None:

@@ -19,6 +19,7 @@ from lims.audit.service import events_for
 from lims.auth.security import current_actor, permission_required
 from lims.core.dt import now_utc
 from lims.core.errors import LimsError
+from lims.core.inputs import query_id
 from lims.core.labels import label
 from lims.core.permissions import Permission
 from lims.extensions import db
@@ -260,7 +261,7 @@ def round_new() -> str | Response:
     form.groups.choices = [(g.id, f"{g.code} · {g.name(lang)}") for g in db.session.scalars(
         sa.select(PopulationGroup).order_by(PopulationGroup.sort_order))]
     if request.method == "GET" and "programme" in request.args:
-        form.programme_id.data = request.args.get("programme", type=int)
+        form.programme_id.data = query_id(request.args, "programme")
     created: list[SurveyRound] = []
 
     def create() -> None:
@@ -344,7 +345,7 @@ def cluster_new(round_id: int) -> str | Response:
 def cluster_detail(cluster_id: int) -> str:
     """The cluster's participants by code (never names), a page at a time by id."""
     cluster = get_or_404(Cluster, cluster_id)
-    after = request.args.get("after", type=int) or 0
+    after = query_id(request.args, "after") or 0
     participants = db.session.execute(
         sa.select(Participant, Household.code.label("household"), PopulationGroup.code.label("group"))
         .outerjoin(Household, Household.id == Participant.household_id)
@@ -379,7 +380,7 @@ def coverage() -> str:
     """Collected and received against target, per region and cluster, for one round."""
     rounds = db.session.scalars(sa.select(SurveyRound).order_by(SurveyRound.period_start.desc(),
                                                                 SurveyRound.id.desc())).all()
-    round_id = request.args.get("round", type=int)
+    round_id = query_id(request.args, "round")
     survey_round = (next((r for r in rounds if r.id == round_id), None) if round_id
                     else coverage_queries.default_round(db.session))
     if round_id and survey_round is None:

@@ -24,6 +24,7 @@ from lims.analysis.methods import MethodVersion
 from lims.audit.service import record_event
 from lims.auth.models import User
 from lims.core.errors import BusinessRuleViolation, ConflictError, NotFoundError, ValidationError
+from lims.core.inputs import require_code, require_finite
 from lims.qc import stats
 from lims.qc.models import ControlLot, ControlMaterial, ControlResult, TargetSource
 from lims.qc.westgard import ControlRun, evaluate_run
@@ -62,6 +63,7 @@ def add_lot(session: Session, *, actor: User | None, now: datetime, material: Co
     lot_number = lot_number.strip()
     if not lot_number:
         raise ValidationError(_("A lot needs a number."), field="lot_number")
+    require_code(lot_number, field="lot_number")
     if any(lot.lot_number == lot_number for lot in material.lots):
         raise ConflictError(_("Lot %(lot)s of %(material)s exists.", lot=lot_number,
                               material=analysis_label(material.name)), field="lot_number")
@@ -84,6 +86,8 @@ def set_target(session: Session, *, actor: User | None, now: datetime, lot: Cont
                n: int | None = None) -> ControlLot:
     if not reason.strip():
         raise ValidationError(_("Say where the target comes from."), field="reason")
+    require_finite(mean, field="mean")
+    require_finite(sd, field="sd")
     try:
         stats.ControlTarget(mean, sd)
     except ValueError as error:

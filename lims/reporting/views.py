@@ -48,7 +48,7 @@ SCHEME_LABELS: dict[str, Any] = {
 
 
 class ReportRequestForm(LimsForm):
-    round = SelectField(_l("Survey round"), choices=[], validate_choice=False)
+    round = SelectField(_l("Survey round"), choices=[])  # a choice, so "abc" is a field error
     year = IntegerField(_l("…or every sample collected in year"),
                         validators=[Optional(), NumberRange(2000, 2100)])
     region = SelectField(_l("Region"), choices=[], validate_choice=False)

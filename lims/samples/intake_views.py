@@ -4,6 +4,7 @@ once, and print barcode labels. Thin: form → registration service → commit �
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from importlib import resources
@@ -16,11 +17,11 @@ from flask_babel import (
     get_locale,
     get_timezone,
     get_translations,
+    ngettext,
     to_user_timezone,
     to_utc,
 )
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from markupsafe import Markup, escape
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
@@ -30,6 +31,7 @@ from lims.auth.security import current_actor, permission_required
 from lims.core.dt import now_utc
 from lims.core.errors import LimsError, ValidationError
 from lims.core.forms import LimsForm
+from lims.core.inputs import parse_id, query_id
 from lims.core.labels import label
 from lims.core.permissions import Permission
 from lims.core.templating import fmt_number
@@ -89,7 +91,7 @@ def _sticky(form_class: type[LimsForm], names: tuple[str, ...]) -> LimsForm:
     """A fresh form, keeping from the last sample what the next one most likely shares."""
     data: dict[str, Any] = {name: request.args[name] for name in names if request.args.get(name)}
     if "round_id" in data:
-        data["round_id"] = int(data["round_id"]) if data["round_id"].isdigit() else None
+        data["round_id"] = parse_id(data["round_id"])
     if "collected_at" in data:
         try:
             data["collected_at"] = datetime.strptime(data["collected_at"], "%Y-%m-%dT%H:%M")
@@ -225,7 +227,8 @@ def batch_intake() -> Response | tuple[str, int]:
             flash(ngettext("Registered %(num)d sample from %(file)s.", "Registered %(num)d samples from %(file)s.",
                            batch.row_count, file=batch.filename), "success")
             return redirect(url_for(".batch_intake", batch=batch.id))
-    shown = db.session.get(IntakeBatch, request.args.get("batch", type=int) or 0)
+    shown_id = query_id(request.args, "batch")
+    shown = db.session.get(IntakeBatch, shown_id) if shown_id is not None else None
     recent = list(db.session.scalars(sa.select(IntakeBatch).order_by(IntakeBatch.id.desc()).limit(10)))
     status = 422 if request.method == "POST" else 200
     return render_template("samples/batch_intake.html", form=form, problems=problems, shown=shown,
@@ -273,7 +276,7 @@ def _label_options(args: Mapping[str, str]) -> tuple[str, int]:
     start = args.get("start") or "1"
     if sheet not in SHEETS:
         raise ValidationError(_("unknown label sheet %(sheet)s", sheet=sheet), field="sheet")
-    if not start.isdigit():
+    if not re.fullmatch(r"[0-9]{1,4}", start):
         raise ValidationError(_("the start position must be a whole number"), field="start")
     # Checked here as well as in ``render_labels`` so the message is in the reader's language.
     per_page = SHEETS[sheet].per_page
@@ -323,7 +326,7 @@ def labels() -> Response:
     wanted = [normalise_query(a) for a in request.form.getlist("accession")]
     wanted += [normalise_query(a) for a in request.form.get("accessions", "").split()]
     wanted = [a for a in wanted if a]
-    batch_id = request.form.get("intake_batch", type=int)
+    batch_id = query_id(request.form, "intake_batch")
     if batch_id is not None:
         return _labels_pdf(Sample.intake_batch_id == batch_id, sheet, start, f"labels-batch-{batch_id}.pdf")
     if not wanted:

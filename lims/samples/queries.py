@@ -12,13 +12,14 @@ every match, or walk the whole primary key.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
+from lims.core.inputs import query_id
 from lims.samples.accession import prefix_upper_bound
 from lims.samples.lifecycle import SampleStatus
 from lims.samples.models import ReceiptDecision, RejectionReason, Sample, SampleKind, SampleReceipt
@@ -58,13 +59,15 @@ def sort_column(flt: SampleFilter) -> sa.orm.InstrumentedAttribute[Cursor]:
     return Sample.accession if flt.accession_prefix else Sample.id  # type: ignore[return-value]
 
 
-def parse_cursor(flt: SampleFilter, raw: str | None) -> Cursor | None:
-    """A ``before``/``after`` value from a URL, of the type the list is ordered by."""
+def parse_cursor(flt: SampleFilter, args: Mapping[str, str], name: str) -> Cursor | None:
+    """The ``before``/``after`` value ``name`` of a URL, of the type the list is ordered by: an
+    accession, or an id (anything but a valid id is a 400 naming the parameter)."""
+    raw = args.get(name)
     if not raw:
         return None
     if flt.accession_prefix:
         return raw.strip().upper()
-    return int(raw) if raw.isdigit() else None
+    return query_id(args, name)
 
 
 def filter_conditions(flt: SampleFilter) -> list[sa.ColumnElement[bool]]:

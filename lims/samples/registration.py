@@ -28,6 +28,7 @@ from lims.audit.models import AuditEvent
 from lims.audit.service import audit_row, record_event
 from lims.core.bulk import bulk_insert
 from lims.core.errors import ConflictError, NotFoundError, ValidationError
+from lims.core.inputs import code_problem, finite_problem
 from lims.core.labels import label
 from lims.monitoring.models import (
     Cluster,
@@ -250,6 +251,8 @@ def check_intake(session: Session, *, now: datetime, kind: SampleKind, items: Se
         _check_collected_at(plan, index, item.collected_at, now, max_age)
         if item.household_code is not None and len(item.household_code) > CODE_MAX_LENGTH:
             plan.add(index, "household_code", batch_import.too_long(CODE_MAX_LENGTH))
+        elif (problem := code_problem(item.household_code)) is not None:
+            plan.add(index, "household_code", problem)
         if isinstance(item, UrineIntake):
             _check_urine(plan, index, item, cluster)
         else:
@@ -270,13 +273,18 @@ def _check_collected_at(plan: IntakePlan, index: int, collected_at: datetime, no
 
 
 def _check_urine(plan: IntakePlan, index: int, item: UrineIntake, cluster: Cluster) -> None:
-    if item.volume_ml < 0:
+    if (problem := finite_problem(item.volume_ml)) is not None:
+        plan.add(index, "volume_ml", problem)
+    elif item.volume_ml < 0:
         plan.add(index, "volume_ml", _("volume cannot be negative"))
     if not item.participant_code:
         plan.add(index, "participant_code", _("a participant code is required"))
         return
     if len(item.participant_code) > CODE_MAX_LENGTH:
         plan.add(index, "participant_code", batch_import.too_long(CODE_MAX_LENGTH))
+        return
+    if (problem := code_problem(item.participant_code)) is not None:
+        plan.add(index, "participant_code", problem)
         return
     existing = plan.participants.get((cluster.round_id, item.participant_code))
     if existing is not None:
