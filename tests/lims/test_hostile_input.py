@@ -1,0 +1,259 @@
+"""A hostile-input sweep generated from the app's URL map and its forms.
+
+For every route and method (routes and URL objects enumerated as in ``test_access_matrix``), as a
+user holding every role (and with an instrument's token on the API):
+
+- every integer path parameter gets 2^63 and a 20-digit number: 404 (the bounded ``int``
+  converter), never 500;
+- every id cursor and filter of the query string (``before``, ``after``, ``instrument``, ``batch``,
+  ``programme``, ``round``) gets the same: 400 naming the parameter where a page reads it, and no
+  500 anywhere; date filters get 9999-12-31;
+- every numeric form field (found on the app's ``LimsForm`` classes) gets NaN, Infinity, 1e999
+  and a 20-digit integer, every date field 9999-12-31, every JSON field a document nested
+  100,000 deep, every code and text field NUL / a right-to-left override / a zero-width space.
+
+Each answer must be a 4xx, a redirect or a re-rendered form, and no row of the main tables may be
+written. Targeted tests below check the precise answers of the cases the issue named.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+from wtforms import DateField, DateTimeField, DecimalField, FloatField, IntegerField, StringField
+from wtforms.fields.core import UnboundField
+
+from lims.analysis.models import AnalyticalRun, MethodVersionRow, ReagentLot, Result
+from lims.auth.models import User
+from lims.capture.models import Instrument, InstrumentReading, Protocol
+from lims.capture.service import InstrumentFields, create_instrument, issue_instrument_token
+from lims.core.forms import LimsForm, is_code_field
+from lims.core.inputs import INT64_MAX, JsonProblem, loads_strict, parse_id
+from lims.core.permissions import Role
+from lims.extensions import db
+from lims.monitoring.models import Cluster, Household, Participant, Programme, SurveyRound
+from lims.qc.models import ControlLot, ControlResult
+from lims.reporting.models import ReportJob
+from lims.samples.models import IntakeBatch, Sample
+from tests.conftest import FIXED_NOW
+from tests.lims.test_access_matrix import ARGUMENT, ROUTE_APP, add_user, build_url, url_objects
+
+__all__ = ["url_objects"]  # the fixture, shared with the access matrix
+
+BIG_INTS = (str(2**63), "9" * 20)
+NUMBERS = ("NaN", "Infinity", "-Infinity", "1e999", "9" * 20)
+DEEP_JSON = "[" * 100_000 + "]" * 100_000
+HIDDEN = ("P\x0001", "P\u202e10", "P\u200b01")
+ID_PARAMETERS = ("before", "after", "instrument", "batch", "programme", "round")
+DATE_PARAMETERS = ("collected_from", "collected_to")
+ALLOWED = {200, 301, 302, 303, 400, 404, 405, 409, 413, 415, 422}
+#: Pages that read an id from the query string: each must answer 400 naming it.
+READS_IDS = {
+    "capture.inbox": ("instrument", "before", "after"),
+    "analysis.index": ("before",),
+    "analysis.review_queue": ("before",),
+    "samples.index": ("before", "after"),
+    "monitoring.cluster_detail": ("after",),
+    "monitoring.coverage": ("round",),
+    "samples.batch_intake": ("batch",),
+}
+#: Never swept: they end the sweep's own session.
+SKIPPED = {"auth.logout", "auth.login", "static"}
+COUNTED = (Sample, Participant, Household, Result, AnalyticalRun, MethodVersionRow, ReagentLot,
+           ControlLot, ControlResult, Instrument, InstrumentReading, Programme, SurveyRound, Cluster,
+           IntakeBatch, ReportJob)
+
+
+def _form_classes() -> Iterator[type[LimsForm]]:
+    pending = list(LimsForm.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        yield cls
+
+
+def _fields() -> dict[str, set[str]]:
+    """Field names of every form of the app, by kind."""
+    kinds: dict[str, set[str]] = {"number": set(), "date": set(), "datetime": set(), "json": set(),
+                                  "code": set(), "text": set()}
+    with ROUTE_APP.app_context():
+        for cls in _form_classes():
+            for name in dir(cls):
+                unbound = getattr(cls, name, None)
+                if not isinstance(unbound, UnboundField):
+                    continue
+                field_class = unbound.field_class
+                label = str(unbound.args[0] if unbound.args else unbound.kwargs.get("label", ""))
+                if issubclass(field_class, (IntegerField, DecimalField, FloatField)):
+                    kinds["number"].add(name)
+                elif issubclass(field_class, DateField):  # a DateTimeField subclass: first
+                    kinds["date"].add(name)
+                elif issubclass(field_class, DateTimeField):
+                    kinds["datetime"].add(name)
+                elif issubclass(field_class, StringField) and "JSON" in label:
+                    kinds["json"].add(name)
+                elif issubclass(field_class, StringField) and name not in ("password", "csrf_token"):
+                    kinds["code" if is_code_field(name) else "text"].add(name)
+    return kinds
+
+
+FIELDS = _fields()
+
+
+def _routes() -> list[tuple[str, str, str]]:
+    routes = []
+    for rule in ROUTE_APP.url_map.iter_rules():
+        if rule.endpoint in SKIPPED:
+            continue
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            routes.append((rule.endpoint, rule.rule, method))
+    return sorted(routes, key=lambda r: (r[1], r[2]))
+
+
+ROUTES = _routes()
+
+
+def _counts(session: Session) -> dict[str, int]:
+    return {model.__tablename__: session.scalar(sa.select(sa.func.count()).select_from(model)) or 0
+            for model in COUNTED}
+
+
+class Sweep:
+    def __init__(self, app: Flask, client: FlaskClient, headers: dict[str, str]) -> None:
+        self.app, self.client, self.headers = app, client, headers
+        self.sent = 0
+        self.failures: list[str] = []
+
+    def send(self, method: str, url: str, *, data: dict[str, Any] | None = None,
+             json_body: str | None = None, expect: set[int] | None = None,
+             names: str | None = None) -> int:
+        self.sent += 1
+        kwargs: dict[str, Any] = {"headers": dict(self.headers)}
+        if json_body is not None:
+            kwargs["data"] = json_body
+            kwargs["content_type"] = "application/json"
+        elif data is not None and method != "GET":
+            kwargs["data"] = data
+        try:
+            response = self.client.open(url, method=method, **kwargs)
+        except Exception as error:  # noqa: BLE001 - the sweep reports every crash, then goes on
+            db.session.rollback()
+            self.failures.append(f"{method} {url}: raised {type(error).__name__}: {error}"[:300])
+            return 500
+        status = response.status_code
+        if status not in (expect or ALLOWED):
+            self.failures.append(f"{method} {url} {sorted(data or {})[:6]}: got {status}, "
+                                 f"expected {sorted(expect or ALLOWED)}")
+        elif names and names not in response.get_data(as_text=True):
+            self.failures.append(f"{method} {url}: the answer does not name {names!r}")
+        return status
+
+
+@pytest.fixture()
+def sweep(app: Flask, client: FlaskClient, session: Session,
+          login: Callable[[User], FlaskClient], url_objects: dict[str, Any]) -> Sweep:
+    user = add_user(session, tuple(Role))
+    instrument = create_instrument(session, actor=user, now=FIXED_NOW, fields=InstrumentFields(
+        code=f"SWEEP-{uuid.uuid4().hex[:8]}", name="sweep", protocol=Protocol.ASTM))
+    secret = issue_instrument_token(session, actor=user, now=FIXED_NOW, instrument=instrument)
+    login(user)
+    return Sweep(app, client, {"Authorization": f"Bearer {secret}"})
+
+
+def _url_with_int(rule: str, endpoint: str, objects: dict[str, Any], name: str,
+                  value: str) -> str:
+    """The URL with ``value`` in place of the parameter (``url_for`` itself refuses it)."""
+    marker = build_url(ROUTE_APP, _route(endpoint, rule), {**objects, name: 424242424242})
+    return marker.replace("424242424242", value)
+
+
+def _route(endpoint: str, rule: str) -> Any:
+    from tests.lims.test_access_matrix import Route
+
+    return Route(endpoint, rule, "GET")
+
+
+def test_hostile_input_sweep(sweep: Sweep, session: Session, url_objects: dict[str, Any]) -> None:
+    before = _counts(session)
+    for endpoint, rule, method in ROUTES:
+        url = build_url(ROUTE_APP, _route(endpoint, rule), url_objects)
+        # Integer path parameters: 2^63 and 20 digits match no route.
+        for match in ARGUMENT.finditer(rule):
+            if match["converter"] == "int":
+                for big in BIG_INTS:
+                    sweep.send(method, _url_with_int(rule, endpoint, url_objects, match["name"],
+                                                     big), data={}, expect={404})
+        separator = "&" if "?" in url else "?"
+        if method == "GET":
+            for big in BIG_INTS:
+                query = "&".join(f"{name}={big}" for name in ID_PARAMETERS)
+                sweep.send("GET", f"{url}{separator}{query}")
+            dates = "&".join(f"{name}=9999-12-31" for name in DATE_PARAMETERS)
+            sweep.send("GET", f"{url}{separator}{dates}")
+            for name in READS_IDS.get(endpoint, ()):
+                for big in (*BIG_INTS, "-1", "\u00b2", "abc"):
+                    sweep.send("GET", f"{url}{separator}{name}={big}", expect={400}, names=name)
+            continue
+        if rule.startswith("/api/"):
+            sweep.send(method, url, json_body=DEEP_JSON, expect={404, 405, 415, 422})
+            for constant in ("NaN", "Infinity", "1e999"):
+                sweep.send(method, url, json_body=f'{{"items": [{{"value": {constant}}}]}}',
+                           expect={404, 405, 415, 422})
+            continue
+        for number in NUMBERS:
+            sweep.send(method, url, data={name: number for name in FIELDS["number"]})
+        sweep.send(method, url, data={**{name: "9999-12-31" for name in FIELDS["date"]},
+                                      **{name: "9999-12-31T23:59" for name in FIELDS["datetime"]}})
+        sweep.send(method, url, data={name: DEEP_JSON for name in FIELDS["json"]})
+        for text in HIDDEN:
+            sweep.send(method, url, data={name: text for name in FIELDS["code"] | FIELDS["text"]})
+    assert not sweep.failures, f"{len(sweep.failures)} of {sweep.sent} requests:\n" + "\n".join(
+        sweep.failures[:60])
+    assert _counts(session) == before, "a hostile request wrote rows"
+    assert sweep.sent > 500, sweep.sent
+    print(f"hostile-input sweep: {sweep.sent} requests over {len(ROUTES)} routes")
+
+
+def test_sweep_finds_the_forms_fields() -> None:
+    assert {"serial_settings", "definition"} <= FIELDS["json"]
+    assert {"participant_code", "household_code", "cluster_code", "code", "lot_number"} <= \
+        FIELDS["code"]
+    assert {"value", "mean", "sd", "age_months", "volume_ml"} <= FIELDS["number"]
+    assert {"collected_from", "period_start"} <= FIELDS["date"]
+
+
+# -- the one definition, unit by unit ---------------------------------------------------------
+
+@pytest.mark.parametrize("raw", ["0", "-1", "\u00b2", "\u0663", "1.0", "", " ", str(2**63),
+                                 "9" * 20, "1e3"])
+def test_parse_id_refuses_what_is_not_a_bounded_id(raw: str) -> None:
+    assert parse_id(raw) is None
+
+
+def test_parse_id_accepts_the_largest_id() -> None:
+    assert parse_id(str(INT64_MAX)) == INT64_MAX
+
+
+@pytest.mark.parametrize("text,reason", [
+    ('{"a": NaN}', "non-finite"), ("[Infinity]", "non-finite"), ("[-Infinity]", "non-finite"),
+    ("[1e999]", "non-finite"), ("[" + "9" * 50 + "]", "too-long-number"),
+    ("[" * 100_000 + "]" * 100_000, "too-deep"), ('{"a": "x\\u0000"}', "nul"), ("{", "syntax"),
+])
+def test_strict_json_names_the_problem(text: str, reason: str) -> None:
+    with pytest.raises(JsonProblem) as caught:
+        loads_strict(text)
+    assert caught.value.reason == reason
+
+
+def test_strict_json_keeps_brackets_inside_strings() -> None:
+    assert loads_strict('{"a": "[[[[[[[[[[[[[[[[[[[[[[[[[["}') == {"a": "[" * 26}
+    assert math.isfinite(loads_strict("[1.5e300]")[0])
