@@ -26,6 +26,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from lims.core.errors import ValidationError
+from lims.core.inputs import bounded_int_problem, date_problem, text_problem
 from lims.core.labels import label
 from lims.monitoring.models import PhysiologicalStatus, Sex
 from lims.samples.models import SaltPackaging, SaltSource, SampleKind, UrineContainer
@@ -294,6 +295,7 @@ def _required_text(max_length: int) -> Converter:
             raise CellError(_("required"))
         if len(text) > max_length:
             raise CellError(too_long(max_length))
+        _check_text(text)
         return text
 
     return convert
@@ -303,15 +305,28 @@ def _optional_text(max_length: int) -> Converter:
     def convert(text: str, _tz: tzinfo) -> str | None:
         if len(text) > max_length:
             raise CellError(too_long(max_length))
+        _check_text(text)
         return text or None
 
     return convert
 
 
+def _check_text(text: str) -> None:
+    """NUL (which PostgreSQL refuses), bidi overrides and zero-width characters are named in the
+    cell that holds them, like every other problem of the file."""
+    problem = text_problem(text)
+    if problem is not None:
+        raise CellError(problem)
+
+
 def _whole_number(text: str, _tz: tzinfo) -> int:
     if not _WHOLE.match(text):
         raise CellError(_("expected a whole number, got '%(value)s'", value=text) if text else _("required"))
-    return int(float(text)) if "." in text else int(text)
+    value = int(float(text)) if "." in text else int(text)
+    problem = bounded_int_problem(value)
+    if problem is not None:
+        raise CellError(problem)
+    return value
 
 
 def _volume(text: str, _tz: tzinfo) -> Decimal:
@@ -370,10 +385,14 @@ def _collected_at(text: str, timezone: tzinfo) -> datetime:
     if not text:
         raise CellError(_("required"))
     try:
-        return parse_local_datetime(text, timezone)
-    except ValueError:
+        value = parse_local_datetime(text, timezone)
+    except (ValueError, OverflowError):
         raise CellError(_("expected a date as YYYY-MM-DD or YYYY-MM-DD HH:MM, got '%(value)s'",
                           value=text)) from None
+    problem = date_problem(value)
+    if problem is not None:
+        raise CellError(problem)
+    return value
 
 
 _CONVERTERS: dict[SampleKind, dict[str, tuple[str, Converter]]] = {

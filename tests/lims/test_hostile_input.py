@@ -257,3 +257,105 @@ def test_strict_json_names_the_problem(text: str, reason: str) -> None:
 def test_strict_json_keeps_brackets_inside_strings() -> None:
     assert loads_strict('{"a": "[[[[[[[[[[[[[[[[[[[[[[[[[["}') == {"a": "[" * 26}
     assert math.isfinite(loads_strict("[1.5e300]")[0])
+
+
+# -- the cases the issue named, answer by answer ----------------------------------------------
+
+def _count(session: Session, model: Any) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(model)) or 0
+
+
+def _urine(cluster: Any, **overrides: str) -> dict[str, str]:
+    return {"round_id": str(cluster.round_id), "cluster_code": cluster.code,
+            "participant_code": "P-100", "household_code": "H-9", "population_group": "SAC",
+            "age_months": "100", "sex": "F", "physiological_status": "none", "volume_ml": "4.5",
+            "container": "cryovial", "collected_at": "2026-05-10T09:00", "notes": "",
+            **overrides}
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    *(("participant_code", text) for text in HIDDEN), ("participant_code", "=1+1"),
+    ("household_code", "H\u200b9"), ("notes", "ok\x00"),
+    *(("volume_ml", number) for number in NUMBERS), ("age_months", "9" * 20),
+    ("collected_at", "9999-12-31T23:59"),
+])
+def test_intake_form_refuses_with_a_field_error_and_writes_nothing(
+        session: Session, make_user: Callable[..., User], login: Callable[[User], FlaskClient],
+        make_cluster: Callable[..., Any], field: str, value: str) -> None:
+    client = login(make_user(Role.TECHNICIAN))
+    cluster = make_cluster()
+    before = _count(session, Sample)
+    response = client.post("/samples/register/urine", data=_urine(cluster, **{field: value}))
+    assert response.status_code == 422, (field, value, response.status_code)
+    page = response.get_data(as_text=True)
+    assert 'class="errors"' in page[page.index(f'name="{field}"'):][:1500]
+    assert _count(session, Sample) == before
+
+
+@pytest.mark.parametrize("cell", ["P\x00 1", "P\u202e1", "P\u200b1"])
+def test_batch_intake_names_row_and_column_of_a_hidden_character(
+        session: Session, make_user: Callable[..., User], make_cluster: Callable[..., Any],
+        cell: str) -> None:
+    from zoneinfo import ZoneInfo
+
+    from lims.core.errors import ValidationError
+    from lims.samples.models import SampleKind
+    from lims.samples.registration import register_intake_file
+
+    cluster = make_cluster()
+    header = ("cluster_code,participant_code,age_months,sex,physiological_status,"
+              "population_group,household_code,volume_ml,container,collected_at,notes")
+    row = f"{cluster.code},{cell},100,F,none,SAC,H-1,4.5,cryovial,2026-05-10 09:00,"
+    with pytest.raises(ValidationError) as caught:
+        register_intake_file(session, actor=make_user(Role.TECHNICIAN), now=FIXED_NOW,
+                             round_id=cluster.round_id, kind=SampleKind.URINE, filename="x.csv",
+                             data=f"{header}\n{row}\n".encode(), timezone=ZoneInfo("Asia/Almaty"),
+                             max_rows=10)
+    problems = caught.value.errors
+    assert problems and problems[0]["column"] == "participant_code" and problems[0]["row"] == 2
+
+
+def test_control_target_and_amendment_refuse_non_finite_numbers(
+        session: Session, make_user: Callable[..., User]) -> None:
+    from lims.analysis.models import ResultStatus
+    from lims.analysis.review import amend_result
+    from lims.core.errors import ValidationError
+    from lims.qc.service import set_target
+
+    for mean, sd in ((math.nan, 1.0), (1.0, math.inf), (1e999, 1.0)):
+        with pytest.raises(ValidationError):
+            set_target(session, actor=None, now=FIXED_NOW, lot=ControlLot(), mean=mean, sd=sd,
+                       reason="certificate")
+    reviewer = make_user(Role.REVIEWER)
+    verified = Result(status=ResultStatus.VERIFIED, is_current=True, version=1)
+    for value in (float("inf"), Decimal("NaN"), Decimal("1e999")):
+        with pytest.raises(ValidationError) as caught:
+            amend_result(session, actor=reviewer, now=FIXED_NOW, result=verified,
+                         reason="typo", value=value)  # type: ignore[arg-type]
+        assert caught.value.field == "value"
+
+
+@pytest.mark.parametrize(("body", "named"), [
+    ('{"items": [{"value": NaN}]}', "NaN"), ('{"items": [{"value": Infinity}]}', "Infinity"),
+    ('{"items": [{"value": 1e999}]}', "1e999"), ("[" * 100_000 + "]" * 100_000, "nested"),
+])
+def test_readings_api_refuses_what_is_not_json(sweep: Sweep, body: str, named: str) -> None:
+    response = sweep.client.post("/api/v1/readings", data=body, content_type="application/json",
+                                 headers=sweep.headers)
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    assert named in response.get_json()["detail"]
+
+
+def test_report_request_with_a_round_that_is_not_an_id(sweep: Sweep, session: Session) -> None:
+    before = _count(session, ReportJob)
+    response = sweep.client.post("/reports/", data={"round": "abc", "lang": "ru",
+                                                    "scheme": "WHO2007"})
+    assert response.status_code == 422
+    assert _count(session, ReportJob) == before
+
+
+def test_date_filter_beyond_2100_is_a_field_error(sweep: Sweep) -> None:
+    response = sweep.client.get("/samples/?collected_to=9999-12-31")
+    assert response.status_code == 400
+    assert "between 1900-01-01 and 2100-12-31" in response.get_data(as_text=True)
