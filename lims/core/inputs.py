@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 from werkzeug.routing import IntegerConverter
 
 from lims.core.errors import LimsError, ValidationError
+from lims.core.text import hidden_character
 
 #: The largest id or integer the databases store (SQLite INTEGER, PostgreSQL BIGINT).
 INT64_MAX = 2**63 - 1
@@ -55,14 +56,10 @@ class BoundedIntConverter(IntegerConverter):
     """Flask's ``int`` converter, capped at the databases' integer: ``/inbox/99999999999999999999``
     matches no route (404) instead of overflowing SQLite's integer (500)."""
 
-    def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None,  # noqa: A002
-                 max: int | None = INT64_MAX, signed: bool = False) -> None:  # noqa: A002
-        super().__init__(map, fixed_digits=fixed_digits, min=min,
-                         max=INT64_MAX if max is None else min_of(max, INT64_MAX), signed=signed)
-
-
-def min_of(a: int, b: int) -> int:
-    return a if a < b else b
+    def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None,
+                 max: int | None = None, signed: bool = False) -> None:
+        ceiling = INT64_MAX if max is None or max > INT64_MAX else max
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=ceiling, signed=signed)
 
 
 def parse_id(raw: str | None) -> int | None:
@@ -228,12 +225,6 @@ def json_problem_text(problem: JsonProblem) -> str:
 
 # -- text and codes ------------------------------------------------------------------------------
 
-#: Characters that make text look other than it is: NUL and other C0/C1 controls (PostgreSQL
-#: refuses NUL), bidirectional overrides and isolates (reorder what is shown), zero-width
-#: characters and the BOM (invisible). Tab, CR and LF stay allowed in free text.
-_HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
-                     "\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
-
 #: The documented character set of codes (participant, household, cluster, round, lot, run
 #: labels, instrument codes): Latin or Cyrillic letters (Russian and Kazakh), digits 0-9 and
 #: ``- _ . /`` inside; a code starts with a letter or digit, so it can never start a spreadsheet
@@ -241,12 +232,6 @@ _HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
 CODE_PATTERN = re.compile(r"[0-9A-Za-z\u0400-\u04ff][0-9A-Za-z\u0400-\u04ff._/-]*")
 _LATIN = re.compile(r"[A-Za-z]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-
-
-def hidden_character(text: str) -> str | None:
-    """The first control, bidi or zero-width character of ``text``, as U+XXXX, or None."""
-    found = _HIDDEN.search(text)
-    return f"U+{ord(found.group()):04X}" if found else None
 
 
 def text_problem(text: str | None) -> str | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from lims.core.text import strip_hidden
+
 ACCESSION_RE = re.compile(r"^(?P<prefix>[A-Z]{1,4})-(?P<year>\d{4})-(?P<number>\d{6,})$")
 KIND_PREFIX = {"urine": "U", "salt": "S"}
 
@@ -20,8 +22,10 @@ def parse_accession(text: str) -> tuple[str, int, int] | None:
 
 
 def normalise_query(text: str) -> str:
-    """Scanner input and typed searches: trimmed, upper case, no inner spaces."""
-    return "".join(text.split()).upper()
+    """Scanner input and typed searches: trimmed, upper case, no inner spaces and no invisible
+    characters (a scanner's GS separator, a pasted zero-width space or NUL, which PostgreSQL
+    refuses in a query): the page shows the cleaned accession it looked for."""
+    return strip_hidden("".join(text.split())).upper()
 
 
 def prefix_upper_bound(prefix: str) -> str:
