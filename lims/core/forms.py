@@ -8,28 +8,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import (
-    DateField,
-    DateTimeField,
-    DecimalField,
-    Field,
-    FloatField,
-    IntegerField,
-    StringField,
-)
+from wtforms import (DateField, DateTimeField, DecimalField, Field, FloatField, IntegerField,
+                     PasswordField, SelectFieldBase, StringField)
 from wtforms.validators import StopValidation
 
 from lims.core.errors import LimsError
-from lims.core.inputs import (
-    JsonProblem,
-    bounded_int_problem,
-    code_problem,
-    date_problem,
-    finite_problem,
-    json_problem_text,
-    loads_strict,
-    text_problem,
-)
+from lims.core.inputs import (JsonProblem, bounded_int_problem, code_problem, date_problem,
+                              finite_problem, json_problem_text, loads_strict, text_problem)
 
 
 def _strip(value: Any) -> Any:
@@ -62,7 +47,12 @@ _COMMA_FIELDS: dict[type, type] = {DecimalField: CommaDecimalField, FloatField: 
 
 
 def _input_problem(field: Field) -> str | None:
-    """What ``lims.core.inputs`` says of a typed number or date (None when it is fine)."""
+    """What ``lims.core.inputs`` says of a typed number, date or text (None when it is fine)."""
+    if isinstance(field, StringField):
+        return text_problem(field.data if isinstance(field.data, str) else None)
+    if isinstance(field, SelectFieldBase):  # a choice coerced to an id, or a code
+        values = field.data if isinstance(field.data, list) else [field.data]
+        return next((problem for value in values if (problem := _choice_problem(value))), None)
     if isinstance(field, IntegerField):
         return bounded_int_problem(field.data)
     if isinstance(field, (DecimalField, FloatField)):
@@ -72,29 +62,43 @@ def _input_problem(field: Field) -> str | None:
     return None
 
 
+def _choice_problem(value: Any) -> str | None:
+    if isinstance(value, str):
+        return text_problem(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return bounded_int_problem(value)
+    return None
+
+
 class _BoundedInput:
-    """Mixed into every number and date field: NaN, infinities, 1e999, 20-digit integers and
-    the year 9999 become a field error and ``data = None`` while the input is read, before any
-    validator compares them (``Decimal('NaN') < 0`` raises) or a view computes with them."""
+    """Mixed into every number, date, choice and text field: NaN, infinities, 1e999, 20-digit
+    integers, the year 9999 and text with NUL, bidi overrides or zero-width characters become a
+    field error and ``data = None`` (an empty list for a multiple choice) while the input is
+    read, before any validator compares them (``Decimal('NaN') < 0`` raises) or a view computes
+    with them; a view that hands a reason to its service without validating the form passes
+    nothing, and the service refuses it."""
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         super().process_formdata(valuelist)  # type: ignore[misc]
         problem = _input_problem(self)  # type: ignore[arg-type]
         if problem is not None:
-            self.data = None
+            self.data = [] if isinstance(self.data, list) else None
             raise ValueError(problem)
 
 
 _BOUNDED_FIELDS: dict[type, type] = {}
-_CHECKED_KINDS = (IntegerField, DecimalField, FloatField, DateField, DateTimeField)
+_CHECKED_KINDS = (IntegerField, DecimalField, FloatField, DateField, DateTimeField, StringField,
+                  SelectFieldBase)
 
 
 def _bounded_class(field_class: type) -> type:
-    if not issubclass(field_class, _CHECKED_KINDS) or issubclass(field_class, _BoundedInput):
+    """``field_class`` with ``_BoundedInput`` mixed in, under the same name (templates look at
+    ``field.type``). A password is hashed, never shown or queried: it may hold any character."""
+    if (not issubclass(field_class, _CHECKED_KINDS) or issubclass(field_class, _BoundedInput)
+            or issubclass(field_class, PasswordField)):
         return field_class
     if field_class not in _BOUNDED_FIELDS:
-        _BOUNDED_FIELDS[field_class] = type(f"Bounded{field_class.__name__}",
-                                            (_BoundedInput, field_class), {})
+        _BOUNDED_FIELDS[field_class] = type(field_class.__name__, (_BoundedInput, field_class), {})
     return _BOUNDED_FIELDS[field_class]
 
 
@@ -105,13 +109,10 @@ def is_code_field(name: str) -> bool:
 
 
 def _code(form: Any, field: Field) -> None:
+    """Validator of code fields (hidden characters are already refused while reading)."""
+    if field.process_errors:
+        raise StopValidation()
     problem = code_problem(field.data if isinstance(field.data, str) else None)
-    if problem is not None:
-        raise StopValidation(problem)
-
-
-def _plain_text(form: Any, field: Field) -> None:
-    problem = text_problem(field.data if isinstance(field.data, str) else None)
     if problem is not None:
         raise StopValidation(problem)
 
@@ -138,9 +139,8 @@ class LimsForm(FlaskForm):
                 unbound_field.field_class = comma_class
             unbound_field.field_class = _bounded_class(unbound_field.field_class)
             field = unbound_field.bind(form=form, **options)
-            if isinstance(field, StringField):  # TextAreaField, PasswordField, ... too
-                check = _code if is_code_field(field.short_name) else _plain_text
-                field.validators = [check, *field.validators]
+            if isinstance(field, StringField) and is_code_field(field.short_name):
+                field.validators = [_code, *field.validators]
             return field
 
     def first_error(self) -> str | None:
