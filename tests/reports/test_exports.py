@@ -111,3 +111,29 @@ def test_workbook_is_the_reports_tables_with_captions_rounded_numbers_and_keys()
     tables = workbook_tables(xlsx)
     assert list(tables) == ["urine_summary", "salt_summary", "urine_trends"]
     assert list(tables["urine_summary"].columns) == headers
+
+
+def test_exports_never_start_a_cell_with_a_formula() -> None:
+    """A round code, a region name or a note typed as ``=HYPERLINK(...)``, ``+1``, ``-1`` or
+    ``@SUM(...)`` is text in the CSV and the workbook, never a formula; numbers stay numbers."""
+    import openpyxl
+
+    from reports.exports import _write_sheet, neutralise_formula
+
+    hostile = ["=HYPERLINK(\"http://x\")", "+1", "-1+1", "@SUM(A1)", "\tx", "R-2026"]
+    table = pd.DataFrame({"round": hostile, "value": [-1.5, 2, 3, 4, 5, 6]})
+    back = pd.read_csv(io.BytesIO(to_csv(table)), encoding="utf-8-sig")
+    assert list(back["round"]) == [neutralise_formula(v) for v in hostile]
+    assert all(v.startswith("'") for v in back["round"][:5]) and back["round"][5] == "R-2026"
+    assert list(back["value"]) == [-1.5, 2, 3, 4, 5, 6]
+
+    book = openpyxl.Workbook()
+    _write_sheet(book, "t", "T", [("Round", lambda r: r["round"], None),
+                                  ("Value", lambda r: r["value"], "0.0")], table, "caption")
+    data = io.BytesIO()
+    book.save(data)
+    sheet = openpyxl.load_workbook(io.BytesIO(data.getvalue()))["T"]
+    cells = [sheet.cell(row, 1) for row in range(3, 9)]
+    assert all(cell.data_type == "s" for cell in cells)  # text, not "f" (formula)
+    assert [cell.value for cell in cells][:2] == ["'=HYPERLINK(\"http://x\")", "'+1"]
+    assert sheet.cell(3, 2).value == -1.5
