@@ -21,7 +21,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from lims.core.forms import LimsForm
 from lims.core.labels import choices
 from lims.monitoring.models import SiteType
-from lims.monitoring.services import MAX_AGE_MONTHS
+from lims.monitoring.services import MAX_AGE_MONTHS, MAX_MIN_VOLUME_ML
 
 
 class NamesMixin:
@@ -52,7 +52,7 @@ class PopulationGroupEditForm(NamesMixin, LimsForm):
 
 class SampleKindEditForm(NamesMixin, LimsForm):
     min_volume_ml = DecimalField(_l("Minimum volume (mL)"), places=2,
-                                 validators=[Optional(), NumberRange(min=0)])
+                                 validators=[Optional(), NumberRange(0, MAX_MIN_VOLUME_ML)])
     max_age_days = IntegerField(_l("Maximum age at receipt (days)"),
                                 validators=[Optional(), NumberRange(min=0)])
 

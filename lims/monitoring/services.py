@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from lims.audit.service import apply_changes, record_event
 from lims.core.errors import ConflictError, InvalidTransition, NotFoundError, ValidationError
-from lims.core.inputs import require_code, require_text
+from lims.core.inputs import require_code, require_finite, require_text
 from lims.core.labels import label
 from lims.monitoring.models import (
     Cluster,
@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 
 NAME_FIELDS = ("name_en", "name_kk", "name_ru")
 MAX_AGE_MONTHS = 1500
+#: No sample kind needs more than a litre (the column holds less than 10^6 mL).
+MAX_MIN_VOLUME_ML = 1000
 
 # The survey round's own small state machine: a round is planned, then collects, then closes.
 ROUND_TRANSITIONS: dict[RoundStatus, frozenset[RoundStatus]] = {
@@ -193,8 +195,12 @@ def update_sample_kind(session: Session, *, actor: User | None, now: datetime, k
     values = {"name_en": name_en, "name_kk": name_kk, "name_ru": name_ru,
               "min_volume_ml": min_volume_ml, "max_age_days": max_age_days}
     _require_text(values, *NAME_FIELDS)
+    require_finite(min_volume_ml, field="min_volume_ml")
     if min_volume_ml is not None and min_volume_ml < 0:
         raise ValidationError(_("The minimum volume cannot be negative."), field="min_volume_ml")
+    if min_volume_ml is not None and min_volume_ml > MAX_MIN_VOLUME_ML:
+        raise ValidationError(_("The minimum volume can be at most %(max)s mL.",
+                                max=MAX_MIN_VOLUME_ML), field="min_volume_ml")
     if max_age_days is not None and max_age_days < 0:
         raise ValidationError(_("The maximum age cannot be negative."), field="max_age_days")
     changes = apply_changes(kind, values)

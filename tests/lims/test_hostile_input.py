@@ -56,7 +56,7 @@ from tests.lims.test_access_matrix import ARGUMENT, ROUTE_APP, add_user, build_u
 __all__ = ["url_objects"]  # the fixture, shared with the access matrix
 
 BIG_INTS = (str(2**63), "9" * 20)
-NUMBERS = ("NaN", "Infinity", "-Infinity", "1e999", "9" * 20)
+NUMBERS = ("NaN", "Infinity", "-Infinity", "1e999", "9" * 20, "9" * 14 + ".99", "2147483648")
 DEEP_JSON = "[" * 100_000 + "]" * 100_000
 HIDDEN = ("P\x0001", "P\u202e10", "P\u200b01")
 ID_PARAMETERS = ("before", "after", "instrument", "batch", "programme", "round")
