@@ -34,6 +34,7 @@ from lims.capture.models import (
 )
 from lims.capture.reasons import Reason
 from lims.core.errors import BusinessRuleViolation, ConflictError, NotFoundError, ValidationError
+from lims.core.inputs import require_code
 from lims.samples.accession import normalise_query
 from lims.samples.transitions import get_sample_by_accession
 
@@ -69,6 +70,7 @@ def create_instrument(session: Session, *, actor: User, now: datetime,
     code = fields.code.strip()
     if not code:
         raise ValidationError(_("An instrument needs a code."), field="code")
+    require_code(code, field="code")
     if session.scalar(sa.select(Instrument.id).where(Instrument.code == code)) is not None:
         raise ConflictError(_("An instrument with code %(code)s is already registered.", code=code),
                             field="code")
