@@ -73,6 +73,7 @@ from lims.core.errors import (
     PermissionDenied,
     ValidationError,
 )
+from lims.core.inputs import require_finite
 from lims.core.labels import label
 from lims.core.permissions import Permission
 from lims.qc import service as qc
@@ -309,6 +310,8 @@ def enter_batch_values(session: Session, *, actor: User, now: datetime, run: Ana
             continue
         pairs = []
         for i, (v, m) in enumerate(zip(entry.volumes_ml, entry.masses_g, strict=True), 1):
+            require_finite(v, field=f"{acc}.volume{i}")
+            require_finite(m, field=f"{acc}.mass{i}")
             if v is None and m is None:
                 continue
             if v is None:
@@ -323,6 +326,9 @@ def enter_batch_values(session: Session, *, actor: User, now: datetime, run: Ana
         stored[acc] = pairs
     if problems:
         raise ValidationError(" ".join(p["message"] for p in problems[:5]), errors=problems)
+    for level, values in controls.items():
+        for value in values:
+            require_finite(value, field=f"control.{level}")
     before = run.status
     run.entries = {"samples": stored,
                    "controls": {k: [v for v in vals] for k, vals in controls.items()}}

@@ -52,7 +52,7 @@ from lims.capture import service as capture
 from lims.capture.models import Instrument, InstrumentReading, ReadingStatus
 from lims.core.dt import now_utc
 from lims.core.errors import LimsError, NotFoundError
-from lims.core.inputs import loads_strict, parse_id, query_id
+from lims.core.inputs import finite_problem, loads_strict, parse_id, query_id
 from lims.core.labels import label
 from lims.core.permissions import Permission
 from lims.core.templating import url_with
@@ -347,10 +347,10 @@ def _number(raw: str | None) -> float | None:
     if not text:
         return None
     try:
-        value = float(Decimal(text))
+        value = Decimal(text)
     except ArithmeticError:
         return math.nan
-    return value
+    return math.nan if finite_problem(value) else float(value)  # Infinity, 1e999: not a number
 
 
 @bp.post("/runs/<int:run_id>/entry")
@@ -372,6 +372,10 @@ def run_entry(run_id: int) -> Response:
     controls = {c.level.value: [_number(form.get(f"ctl_{c.level.value}"))]
                 for c in item.method_version.method.controls
                 if form.get(f"ctl_{c.level.value}", "").strip()}
+    bad = [level for level, values in controls.items() if any(math.isnan(v or 0) for v in values)]
+    if bad:
+        flash(_("Not a number or negative: %(samples)s", samples=", ".join(bad)), "error")
+        return redirect(_back(run_id))
     try:
         runs.enter_batch_values(db.session, actor=current_actor(), now=now_utc(), run=item,
                                 samples=entries, controls=controls)

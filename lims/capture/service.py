@@ -34,7 +34,7 @@ from lims.capture.models import (
 )
 from lims.capture.reasons import Reason
 from lims.core.errors import BusinessRuleViolation, ConflictError, NotFoundError, ValidationError
-from lims.core.inputs import require_code
+from lims.core.inputs import require_code, require_finite
 from lims.samples.accession import normalise_query
 from lims.samples.transitions import get_sample_by_accession
 
@@ -229,6 +229,7 @@ def enter_manual_reading(session: Session, *, actor: User, now: datetime, instru
     spec = ANALYTES.get(analyte)
     if spec is None:
         raise ValidationError(_("Unknown analyte %(analyte)s.", analyte=analyte), field="analyte")
+    require_finite(value, field="value")
     wanted = normalise_query(accession)
     sample = get_sample_by_accession(session, wanted)
     if sample is None:

@@ -93,6 +93,13 @@ def bounded_int_problem(value: int | None, *, limit: int = INT32_MAX) -> str | N
     return None
 
 
+def require_int(value: int | None, *, field: str, limit: int = INT32_MAX) -> None:
+    """For services that store a count: it fits the 32-bit column it goes to."""
+    problem = bounded_int_problem(value, limit=limit)
+    if problem is not None:
+        raise ValidationError(problem, field=field)
+
+
 # -- decimal numbers ----------------------------------------------------------------------------
 
 def finite_problem(value: Any) -> str | None:

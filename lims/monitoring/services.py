@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from lims.audit.service import apply_changes, record_event
 from lims.core.errors import ConflictError, InvalidTransition, NotFoundError, ValidationError
-from lims.core.inputs import require_code, require_finite, require_text
+from lims.core.inputs import require_code, require_finite, require_int, require_text
 from lims.core.labels import label
 from lims.monitoring.models import (
     Cluster,
@@ -333,6 +333,7 @@ def create_cluster(session: Session, *, actor: User | None, now: datetime,
     except ValueError:
         raise ValidationError(_("Unknown site type %(value)s.", value=site_type),
                               field="site_type") from None
+    require_int(target_count, field="target_count")
     if target_count < 0:
         raise ValidationError(_("The target count cannot be negative."), field="target_count")
     if latitude is not None and not -90 <= latitude <= 90:

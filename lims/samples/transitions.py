@@ -28,6 +28,7 @@ from lims.core.errors import (
     PermissionDenied,
     ValidationError,
 )
+from lims.core.inputs import require_finite
 from lims.core.labels import label
 from lims.core.templating import fmt_number
 from lims.monitoring.models import SampleKindRef
@@ -216,6 +217,8 @@ def receive_sample(
             _("The receipt time is before the sample was collected (%(collected)s UTC).",
               collected=sample.collected_at.strftime("%Y-%m-%d %H:%M"))
         )
+    require_finite(temperature_c, field="temperature_c")
+    require_finite(volume_ml, field="volume_ml")
     if volume_ml is not None and volume_ml < 0:
         raise ValidationError(_("The volume cannot be negative."), field="volume_ml")
     if decision is ReceiptDecision.ACCEPTED:
