@@ -54,7 +54,10 @@ _DIGITS = re.compile(r"[0-9]{1,19}")
 
 class BoundedIntConverter(IntegerConverter):
     """Flask's ``int`` converter, capped at the databases' integer: ``/inbox/99999999999999999999``
-    matches no route (404) instead of overflowing SQLite's integer (500)."""
+    matches no route (404) instead of overflowing SQLite's integer (500); ASCII digits only
+    (Werkzeug's ``\\d`` also takes ``/inbox/٣`` for 3)."""
+
+    regex = r"[0-9]+"
 
     def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None,
                  max: int | None = None, signed: bool = False) -> None:

@@ -517,3 +517,9 @@ def test_date_filter_beyond_2100_is_a_field_error(sweep: Sweep) -> None:
     response = sweep.client.get("/samples/?collected_to=9999-12-31")
     assert response.status_code == 400
     assert "between 1900-01-01 and 2100-12-31" in response.get_data(as_text=True)
+
+
+def test_ids_in_paths_are_ascii_digits_within_64_bits(sweep: Sweep) -> None:
+    for path in ("/inbox/\u0663", "/inbox/" + str(2**63), "/inbox/" + "9" * 20, "/inbox/-1"):
+        assert sweep.client.get(quote(path)).status_code == 404, path
+    assert sweep.client.get(f"/inbox/{sweep.instrument_id + 10**6}").status_code == 404
