@@ -4,7 +4,8 @@ For every route and method (routes and URL objects enumerated as in ``test_acces
 user holding every role (and with an instrument's token on the API):
 
 - every integer path parameter gets 2^63 and a 20-digit number: 404 (the bounded ``int``
-  converter), never 500;
+  converter), never 500; every other path parameter (accessions, codes, file names) NUL, a
+  right-to-left override and a zero-width space: 404;
 - every id cursor and filter of the query string (``before``, ``after``, ``instrument``, ``batch``,
   ``programme``, ``round``, ``round_id``) gets the same: 400 naming the parameter where a page
   reads it, and no 500 anywhere; date filters get 9999-12-31, text parameters (scans, searches,
@@ -285,6 +286,12 @@ def _url_with_int(rule: str, endpoint: str, objects: dict[str, Any], name: str,
     return marker.replace("424242424242", value)
 
 
+def _url_with_text(rule: str, endpoint: str, objects: dict[str, Any], name: str,
+                   value: str) -> str:
+    marker = build_url(ROUTE_APP, _route(endpoint, rule), {**objects, name: "MARKER4242"})
+    return marker.replace("MARKER4242", quote(value))
+
+
 def _route(endpoint: str, rule: str) -> Any:
     from tests.lims.test_access_matrix import Route
 
@@ -337,6 +344,10 @@ def test_hostile_input_sweep(sweep: Sweep, session: Session, objects: dict[str, 
                 for big in BIG_INTS:
                     sweep.send(method, _url_with_int(rule, endpoint, objects, match["name"], big),
                                data={}, expect={404})
+            elif match["converter"] != "path":
+                for text in HIDDEN:
+                    sweep.send(method, _url_with_text(rule, endpoint, objects, match["name"], text),
+                               data={}, expect={400, 404})
         separator = "&" if "?" in url else "?"
         if method == "GET":
             if sweep.send("GET", url) == 200:
