@@ -8,13 +8,27 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import (DateField, DateTimeField, DecimalField, Field, FloatField, IntegerField,
-                     PasswordField, SelectFieldBase, StringField)
+from wtforms import (
+    DateField,
+    DateTimeField,
+    DecimalField,
+    Field,
+    FloatField,
+    IntegerField,
+    PasswordField,
+    SelectFieldBase,
+    StringField,
+)
 from wtforms.validators import StopValidation
 
 from lims.core.errors import LimsError
-from lims.core.inputs import (JsonProblem, bounded_int_problem, code_problem, date_problem,
-                              finite_problem, json_problem_text, loads_strict, text_problem)
+from lims.core.inputs import (
+    bounded_int_problem,
+    code_problem,
+    date_problem,
+    finite_problem,
+    text_problem,
+)
 
 
 def _strip(value: Any) -> Any:
@@ -102,10 +116,11 @@ def _bounded_class(field_class: type) -> type:
     return _BOUNDED_FIELDS[field_class]
 
 
-#: Fields holding codes, by name: participant, household, cluster, round, programme, lot and
-#: instrument codes and run labels are restricted to ``inputs.CODE_PATTERN``.
 def is_code_field(name: str) -> bool:
-    return name == "code" or name.endswith("_code") or name in ("lot_number", "label")
+    """Fields holding codes, by name: participant, household, cluster, programme, round, district,
+    lot and instrument codes are restricted to ``inputs.CODE_PATTERN`` (run labels are made by
+    the app, never typed)."""
+    return name == "code" or name.endswith("_code") or name == "lot_number"
 
 
 def _code(form: Any, field: Field) -> None:
@@ -115,16 +130,6 @@ def _code(form: Any, field: Field) -> None:
     problem = code_problem(field.data if isinstance(field.data, str) else None)
     if problem is not None:
         raise StopValidation(problem)
-
-
-def strict_json(form: Any, field: Field) -> None:
-    """Validator of JSON text fields: RFC 8259 JSON only (no NaN or Infinity), shallow."""
-    if not field.data:
-        return
-    try:
-        loads_strict(field.data)
-    except JsonProblem as problem:
-        raise StopValidation(json_problem_text(problem)) from None
 
 
 class LimsForm(FlaskForm):

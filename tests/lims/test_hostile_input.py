@@ -36,8 +36,15 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
-from wtforms import (DateField, DateTimeField, DecimalField, FloatField, IntegerField,
-                     SelectFieldBase, StringField)
+from wtforms import (
+    DateField,
+    DateTimeField,
+    DecimalField,
+    FloatField,
+    IntegerField,
+    SelectFieldBase,
+    StringField,
+)
 from wtforms.fields.core import UnboundField
 
 from lims.analysis.models import AnalyticalRun, MethodVersionRow, ReagentLot, Result
