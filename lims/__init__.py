@@ -39,10 +39,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     load_config(app, test_config)
 
-    from lims.core.inputs import BoundedIntConverter
+    from lims.core.inputs import URL_CONVERTERS
 
-    # Every <int:...> of every route: an id beyond the databases' integer is a 404, not a 500.
-    app.url_map.converters["int"] = BoundedIntConverter
+    # Every <int:...> of every route: an id beyond the databases' integer is a 404, not a 500;
+    # every other segment: NUL, bidi overrides and zero-width characters are a 404.
+    app.url_map.converters.update(URL_CONVERTERS)
 
     db.init_app(app)
     csrf.init_app(app)

@@ -19,7 +19,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import gettext as _
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, PathConverter, UnicodeConverter
+from werkzeug.routing import ValidationError as NoMatch
 
 from lims.core.errors import LimsError, ValidationError
 from lims.core.text import hidden_character
@@ -63,6 +64,30 @@ class BoundedIntConverter(IntegerConverter):
                  max: int | None = None, signed: bool = False) -> None:
         ceiling = INT64_MAX if max is None or max > INT64_MAX else max
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=ceiling, signed=signed)
+
+
+class _VisibleMixin:
+    """A URL segment with NUL, a bidi override or a zero-width character matches no route (404):
+    PostgreSQL refuses NUL in a query, and the others make one accession or code look like
+    another."""
+
+    def to_python(self, value: str) -> Any:
+        if hidden_character(value) is not None:
+            raise NoMatch()
+        return super().to_python(value)  # type: ignore[misc]
+
+
+class VisibleStringConverter(_VisibleMixin, UnicodeConverter):
+    """Flask's default (``string``) converter, without invisible characters."""
+
+
+class VisiblePathConverter(_VisibleMixin, PathConverter):
+    """Flask's ``path`` converter, without invisible characters."""
+
+
+#: Registered for every route of the app by ``create_app``.
+URL_CONVERTERS: dict[str, type] = {"int": BoundedIntConverter, "default": VisibleStringConverter,
+                                   "string": VisibleStringConverter, "path": VisiblePathConverter}
 
 
 def parse_id(raw: str | None) -> int | None:
