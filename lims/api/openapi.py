@@ -14,6 +14,7 @@ from instruments.wire import (
     QUARANTINE_SCHEMA,
     READING_SCHEMA,
 )
+from lims.core.inputs import JSON_MAX_DEPTH
 from lims.samples.lifecycle import SampleStatus
 from lims.samples.models import SampleKind
 
@@ -113,7 +114,9 @@ OPENAPI: dict[str, Any] = {
                     " sample, `unmatched` (kept for a technician, with the reason), `pending` (a"
                     " plate waiting for a run) or `duplicate` (the idempotency key was filed before;"
                     " nothing stored again). A batch with any malformed item is refused whole (422)"
-                    " and `errors[].index` names the items."
+                    " and `errors[].index` names the items. The body is strict JSON (RFC 8259):"
+                    " `NaN`, `Infinity`, a number that overflows to one, a `\\u0000` or nesting"
+                    f" deeper than {JSON_MAX_DEPTH} levels is a 422 whose `detail` names it."
                 ),
                 "requestBody": {
                     "required": True,
@@ -128,7 +131,8 @@ OPENAPI: dict[str, Any] = {
                     "403": _problem_response("The token belongs to no instrument, or the instrument is out of service."),
                     "413": _problem_response("The request body is too large."),
                     "415": _problem_response("The body is not JSON (`Content-Type: application/json`)."),
-                    "422": _problem_response("The batch was refused whole; `errors` lists each problem."),
+                    "422": _problem_response("The batch was refused whole; `errors` lists each problem"
+                                             " (or `detail` names what is not strict JSON)."),
                 },
             }
         },
