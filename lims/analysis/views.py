@@ -23,8 +23,9 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_translations, ngettext
+from flask_babel import get_translations
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 

@@ -8,9 +8,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale, get_timezone, ngettext
+from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 from wtforms import DateField, SelectField, StringField
@@ -19,8 +20,8 @@ from wtforms.validators import Length, Optional
 
 from lims.analysis.queries import results_for_sample
 from lims.audit.service import events_for
-from lims.auth.security import current_actor, permission_required
 from lims.capture.service import readings_for_sample
+from lims.auth.security import current_actor, permission_required
 from lims.core.dt import ensure_utc, now_utc
 from lims.core.errors import LimsError, NotFoundError
 from lims.core.forms import LimsForm

@@ -17,11 +17,11 @@ from flask_babel import (
     get_locale,
     get_timezone,
     get_translations,
-    ngettext,
     to_user_timezone,
     to_utc,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from markupsafe import Markup, escape
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
