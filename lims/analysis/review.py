@@ -28,6 +28,7 @@ from lims.core.errors import (
     PermissionDenied,
     ValidationError,
 )
+from lims.core.locking import lock
 from lims.core.permissions import Permission
 from lims.samples.lifecycle import SampleAction, SampleStatus
 from lims.samples.models import Sample, SampleKind
@@ -65,6 +66,7 @@ def enter_direct_result(session: Session, *, actor: User, now: datetime, sample:
     if sample.kind is not SampleKind(method.matrix.value):
         raise BusinessRuleViolation(f"{sample.accession} is not a {method.matrix.value} sample.",
                                     field="accession")
+    lock(session, sample)
     if sample.status not in (SampleStatus.RECEIVED, SampleStatus.IN_ANALYSIS):
         raise BusinessRuleViolation(f"{sample.accession} is "
                                     f"{sample.status.value.replace('_', ' ')}; results are "
@@ -93,9 +95,9 @@ def enter_direct_result(session: Session, *, actor: User, now: datetime, sample:
     previous = _current(session, sample, result.analyte)
     if previous is not None:
         result.retest_of_id = previous.id
+    supersede_previous(session, result)
     session.add(result)
     session.flush()
-    supersede_previous(session, result)
     if sample.status is SampleStatus.RECEIVED:
         apply_action(session, actor=actor, now=now, sample=sample,
                      action=SampleAction.START_ANALYSIS, method=method.key)
@@ -130,6 +132,7 @@ def verify_result(session: Session, *, actor: User, now: datetime, result: Resul
     if not actor.can(Permission.REVIEW_RESULTS):
         raise PermissionDenied("You may not verify results (needs the 'review_results' "
                                "permission).")
+    lock(session, result)
     if result.status is not ResultStatus.PRELIMINARY or not result.is_current:
         raise ConflictError(f"Result of {result.sample.accession} is {result.status.value}"
                             f"{'' if result.is_current else ' (not current)'}: only current "
@@ -153,6 +156,7 @@ def verify_result(session: Session, *, actor: User, now: datetime, result: Resul
 
 def verify_run(session: Session, *, actor: User, now: datetime, run: AnalyticalRun) -> int:
     """Verify every preliminary result of an accepted run at once (all-or-nothing)."""
+    lock(session, run)
     if run.status is not RunStatus.ACCEPTED:
         raise ConflictError(f"{run.label} is {run.status.value}; only an accepted run's "
                             "results can be verified.")
@@ -174,6 +178,7 @@ def amend_result(session: Session, *, actor: User, now: datetime, result: Result
                                "permission).")
     if not reason.strip():
         raise ValidationError("An amendment needs a reason.", field="reason")
+    lock(session, result)
     if result.status is not ResultStatus.VERIFIED or not result.is_current:
         raise ConflictError("Only the current verified result can be amended; "
                             f"this one is {result.status.value}.")
@@ -216,6 +221,7 @@ def send_back_result(session: Session, *, actor: User, now: datetime, result: Re
         raise PermissionDenied("You may not send results back.")
     if not reason.strip():
         raise ValidationError("Say why the sample must be retested.", field="reason")
+    lock(session, result)
     if result.status is not ResultStatus.PRELIMINARY or not result.is_current:
         raise ConflictError("Only a current preliminary result can be sent back.")
     result.status = ResultStatus.REPEAT

@@ -15,6 +15,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from lims.audit.service import apply_changes, record_event
 from lims.auth.models import ApiToken, User, UserRole
 from lims.core.errors import ConflictError, NotFoundError, ValidationError
+from lims.core.locking import lock
 from lims.core.permissions import Role
 
 MIN_PASSWORD_LENGTH = 10
@@ -150,6 +151,7 @@ def update_user(
 
 def unlock_user(session: Session, *, actor: User, now: datetime, user: User) -> User:
     """Lift a lockout from failed logins before it expires (an admin vouches for the user)."""
+    lock(session, user)
     if user.locked_until is None or user.locked_until <= now:
         raise ConflictError(f"the account '{user.username}' is not locked")
     before = user.locked_until
@@ -223,6 +225,7 @@ def authenticate(
             None, f"too many failed logins: this account is locked for {minutes} more minute(s)"
         )
     if not check_password_hash(user.password_hash, password):
+        lock(session, user)  # concurrent wrong passwords each count, and lock the account once
         user.failed_logins += 1
         if user.failed_logins >= max_failures:
             user.locked_until = now + lockout
@@ -286,6 +289,7 @@ def revoke_api_token(session: Session, *, actor: User, now: datetime, token_id: 
     token = session.get(ApiToken, token_id)
     if token is None:
         raise NotFoundError(f"no API token with id {token_id}")
+    lock(session, token)
     if token.revoked_at is not None:
         raise ConflictError("this token is already revoked")
     token.revoked_at = now

@@ -31,6 +31,7 @@ from lims.capture.models import (
     ReadingType,
 )
 from lims.core.errors import BusinessRuleViolation, ConflictError, NotFoundError, ValidationError
+from lims.core.locking import lock
 from lims.samples.accession import normalise_query
 from lims.samples.transitions import get_sample_by_accession
 
@@ -137,7 +138,8 @@ def get_reading(session: Session, reading_id: int) -> InstrumentReading:
     return reading
 
 
-def _refuse_unless_open(reading: InstrumentReading) -> None:
+def _refuse_unless_open(session: Session, reading: InstrumentReading) -> None:
+    lock(session, reading)
     if reading.status is not ReadingStatus.UNMATCHED:
         who = f" by {reading.resolved_by.username}" if reading.resolved_by else ""
         raise ConflictError(f"reading #{reading.id} is {reading.status.value}{who}; only unmatched"
@@ -149,7 +151,7 @@ def attach_reading(session: Session, *, actor: User, now: datetime, reading: Ins
     """Attach an unmatched result to the sample a technician names. The same checks as for a
     driver's reading apply (kind, status, value, range), except the sample the instrument named:
     the person is correcting exactly that."""
-    _refuse_unless_open(reading)
+    _refuse_unless_open(session, reading)
     if reading.type is not ReadingType.RESULT:
         raise BusinessRuleViolation(
             f"reading #{reading.id} is a {reading.type.value}, not a result: it cannot belong to a sample")
@@ -183,7 +185,7 @@ def attach_reading(session: Session, *, actor: User, now: datetime, reading: Ins
 
 def discard_reading(session: Session, *, actor: User, now: datetime, reading: InstrumentReading,
                     reason: str) -> InstrumentReading:
-    _refuse_unless_open(reading)
+    _refuse_unless_open(session, reading)
     if not reason.strip():
         raise ValidationError("a discarded reading needs a reason", field="reason")
     reading.status = ReadingStatus.DISCARDED
