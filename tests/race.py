@@ -83,23 +83,23 @@ def race(app: Flask, n: int, prepare: Callable[[int], P],
     return outcomes
 
 
-def race_clients(app: Flask, n: int, login: Callable[[FlaskClient, int], None],
+def race_clients(clients: list[FlaskClient],
                  request: Callable[[FlaskClient, int], Any]) -> list[Any]:
-    """The same race through the HTTP layer: one test client per thread, logged in by
-    ``login(client, i)`` before the barrier; returns each thread's response (or exception)."""
-    barrier = threading.Barrier(n, timeout=JOIN_TIMEOUT_S)
-    outcomes: list[Any] = [None] * n
+    """The same race through the HTTP layer: one test client per thread (each logged in as
+    the test wants, and reusable across rounds); returns what each ``request(client, i)``
+    returned (e.g. the status code) or the exception it raised."""
+    barrier = threading.Barrier(len(clients), timeout=JOIN_TIMEOUT_S)
+    outcomes: list[Any] = [None] * len(clients)
 
     def worker(i: int) -> None:
         try:
-            client = app.test_client()
-            login(client, i)
             barrier.wait()
-            outcomes[i] = request(client, i)
+            outcomes[i] = request(clients[i], i)
         except BaseException as exc:  # handed to the main thread
             outcomes[i] = exc
 
-    threads = [threading.Thread(target=worker, args=(i,), name=f"race-http-{i}") for i in range(n)]
+    threads = [threading.Thread(target=worker, args=(i,), name=f"race-http-{i}")
+               for i in range(len(clients))]
     for t in threads:
         t.start()
     for t in threads:
