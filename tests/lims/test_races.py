@@ -170,7 +170,7 @@ def actor(user_id: int) -> User:
 def one_winner(outcomes: list[Any]) -> list[ConflictError]:
     """Exactly one thread succeeded; every other one got a ConflictError (409)."""
     won, refused = split(outcomes)
-    assert len(won) == 1, f"{len(won)} winners: {outcomes!r}"
+    assert len(won) == 1, f"{len(won)} winners: {[type(o).__name__ for o in outcomes]}"
     assert all(isinstance(e, ConflictError) and e.http_status == 409 for e in refused), refused
     assert len(refused) == len(outcomes) - 1
     return refused
