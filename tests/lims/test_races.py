@@ -51,7 +51,7 @@ from lims.samples.models import (
 from tests.conftest import FIXED_NOW
 from tests.race import needs_postgres, race, race_clients, split
 
-pytestmark = needs_postgres
+pytestmark = [pytest.mark.postgres, needs_postgres]
 
 REPEAT = 20
 N = 6
