@@ -18,6 +18,7 @@ from lims.audit.service import apply_changes, record_event
 from lims.auth.models import ApiToken, User, UserRole
 from lims.core.errors import ConflictError, NotFoundError, ValidationError
 from lims.core.i18n import SUPPORTED_LANGUAGES
+from lims.core.locking import lock
 from lims.core.permissions import Role
 
 MIN_PASSWORD_LENGTH = 10
@@ -154,6 +155,7 @@ def update_user(
 
 def unlock_user(session: Session, *, actor: User, now: datetime, user: User) -> User:
     """Lift a lockout from failed logins before it expires (an admin vouches for the user)."""
+    lock(session, user)
     if user.locked_until is None or user.locked_until <= now:
         raise ConflictError(_("the account '%(username)s' is not locked", username=user.username))
     before = user.locked_until
@@ -241,6 +243,7 @@ def authenticate(
             "too many failed logins: this account is locked for %(num)d more minute",
             "too many failed logins: this account is locked for %(num)d more minutes", minutes))
     if not check_password_hash(user.password_hash, password):
+        lock(session, user)  # concurrent wrong passwords each count, and lock the account once
         user.failed_logins += 1
         if user.failed_logins >= max_failures:
             user.locked_until = now + lockout
@@ -304,6 +307,7 @@ def revoke_api_token(session: Session, *, actor: User, now: datetime, token_id: 
     token = session.get(ApiToken, token_id)
     if token is None:
         raise NotFoundError(_("no API token with id %(id)s", id=token_id))
+    lock(session, token)
     if token.revoked_at is not None:
         raise ConflictError(_("this token is already revoked"))
     token.revoked_at = now
