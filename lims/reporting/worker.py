@@ -12,6 +12,7 @@ from types import TracebackType
 
 import sqlalchemy as sa
 from flask import Flask, current_app
+from sqlalchemy.orm import Session
 
 from lims.core.dt import now_utc
 from lims.core.errors import ConflictError
@@ -19,6 +20,7 @@ from lims.extensions import db
 from lims.reporting.jobs import (
     NOTIFY_CHANNEL,
     PDF_ISSUED,
+    BuiltPdf,
     JobLost,
     attach_tables,
     beat,
@@ -87,6 +89,28 @@ def progress_writer(job_id: int, worker: str,
     return write
 
 
+def issue_next_version(session: Session, job_id: int, worker: str, built: BuiltPdf,
+                       progress: Callable[[int, str], None]) -> BuiltPdf:
+    """Issue the built PDF (committed); when a build of the same report requested at the same
+    time issued its version first, render it again under the next one and retry, so that each
+    build issues one version and none fails for having been second. Returns what was issued."""
+    for attempt in range(1, ISSUE_ATTEMPTS + 1):
+        try:
+            issue_pdf(session, own_job(session, job_id, worker, now=now_utc()), built,
+                      now=now_utc())
+            session.commit()
+            return built
+        except (ConflictError, sa.exc.IntegrityError):  # that version was issued meanwhile
+            session.rollback()
+            if attempt == ISSUE_ATTEMPTS:
+                raise
+        progress(70, "another version of this report was issued meanwhile; numbering this one"
+                     " again")
+        built = renumber(session, session.get_one(ReportJob, job_id), built)
+        session.rollback()
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def run_one(extra_progress: Callable[[int, str], None] | None = None) -> ReportJob | None:
     """Build the oldest queued job, if any; returns it (done or failed, or as another worker
     left it when this one lost it)."""
@@ -111,21 +135,7 @@ def run_one(extra_progress: Callable[[int, str], None] | None = None) -> ReportJ
             session.rollback()
             # The PDF is what the ministry waits for: issue it first, then write the spreadsheet
             # and the results (seconds at national scale) from the same frames.
-            for attempt in range(1, ISSUE_ATTEMPTS + 1):
-                try:
-                    issue_pdf(session, own_job(session, job_id, worker, now=now_utc()), built,
-                              now=now_utc())
-                    session.commit()
-                    break
-                except (ConflictError, sa.exc.IntegrityError):
-                    # another build of the same report issued this version meanwhile
-                    session.rollback()
-                    if attempt == ISSUE_ATTEMPTS:
-                        raise
-                    progress(70, "another version of this report was issued meanwhile;"
-                                 " numbering this one again")
-                    built = renumber(session, session.get_one(ReportJob, job_id), built)
-                    session.rollback()
+            built = issue_next_version(session, job_id, worker, built, progress)
             log.info("report %s: PDF issued as version %s", job_id, built.version)
             if extra_progress is not None:
                 extra_progress(90, PDF_ISSUED)
