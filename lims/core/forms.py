@@ -65,7 +65,7 @@ class LimsForm(FlaskForm):
 
     #: Rendered by ``form.hidden_tag()`` beside the CSRF token, wherever the form is rendered;
     #: posted as `NONCE_FIELD`.
-    form_nonce = NonceField()
+    form_nonce = NonceField(label="")  # a label would be translated on every form built
 
     def first_error(self) -> str | None:
         for field in self:
