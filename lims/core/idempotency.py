@@ -21,7 +21,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -49,6 +49,10 @@ _CLAIM_KEY = "form_claim"
 REPLAY_WAIT_SECONDS = 10.0
 _POLL_SECONDS = 0.05
 _LOCATION_MAX = 2000
+#: Used nonces are kept this long (a form page sent twice a week apart is sent twice) and
+#: pruned by every `PRUNE_EVERY`-th submission, so the table stays small without a cron job.
+KEEP_FOR = timedelta(days=7)
+PRUNE_EVERY = 500
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -62,7 +66,7 @@ class FormSubmission(Base):
     nonce: Mapped[str] = mapped_column(sa.String(64), unique=True)
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     endpoint: Mapped[str] = mapped_column(sa.String(120))
-    submitted_at: Mapped[datetime]
+    submitted_at: Mapped[datetime] = mapped_column(index=True)
     #: HTTP status of the first answer; None while the first submission is still being answered.
     status_code: Mapped[int | None]
     #: Where the first answer redirected to (None when it rendered a page).
@@ -171,8 +175,13 @@ def _record(response: Response) -> Response:
             location = None
         try:
             session.rollback()
-            session.execute(sa.update(FormSubmission).where(FormSubmission.nonce == claim.nonce)
-                            .values(status_code=response.status_code, location=location))
+            claim_id = session.scalar(
+                sa.update(FormSubmission).where(FormSubmission.nonce == claim.nonce)
+                .values(status_code=response.status_code, location=location)
+                .returning(FormSubmission.id))
+            if claim_id is not None and claim_id % PRUNE_EVERY == 0:
+                session.execute(sa.delete(FormSubmission).where(
+                    FormSubmission.submitted_at < now_utc() - KEEP_FOR))
             session.commit()
         except sa.exc.SQLAlchemyError:  # the action stands; a duplicate then gets a 409
             log.exception("could not record the outcome of form %s", request.endpoint)

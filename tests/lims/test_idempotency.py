@@ -159,3 +159,17 @@ def test_the_same_form_sent_at_the_same_moment_acts_once(shared_app: Flask, clie
         assert db.session.scalar(sa.select(sa.func.count()).select_from(FormSubmission)) == 1
     if is_postgres():  # the duplicates waited for the first answer: no 409 needed
         assert 409 not in codes
+
+
+def test_old_nonces_are_pruned(ministry: FlaskClient, session: sa.orm.Session,
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every PRUNE_EVERY-th submission removes the nonces older than KEEP_FOR."""
+    from lims.core import idempotency
+
+    monkeypatch.setattr(idempotency, "PRUNE_EVERY", 1)
+    session.add(FormSubmission(nonce="o" * 22, endpoint="reporting.index", status_code=302,
+                               submitted_at=FIXED_NOW.replace(year=2020)))
+    session.commit()
+    nonce = nonce_of(ministry.get(REPORTS).get_data(as_text=True))
+    assert ministry.post(REPORTS, data=report_form(nonce)).status_code == 302
+    assert session.scalars(sa.select(FormSubmission.nonce)).all() == [nonce]

@@ -30,6 +30,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_form_submissions')),
     sa.UniqueConstraint('nonce', name=op.f('uq_form_submissions_nonce'))
     )
+    with op.batch_alter_table('form_submissions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_form_submissions_submitted_at'), ['submitted_at'], unique=False)
     with op.batch_alter_table('report_jobs', schema=None) as batch_op:
         batch_op.add_column(sa.Column('attempts', sa.Integer(), server_default='0', nullable=False))
 
@@ -37,4 +39,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('report_jobs', schema=None) as batch_op:
         batch_op.drop_column('attempts')
+    with op.batch_alter_table('form_submissions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_form_submissions_submitted_at'))
     op.drop_table('form_submissions')
