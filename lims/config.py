@@ -36,6 +36,12 @@ DEFAULTS: dict[str, Any] = {
     "WTF_CSRF_TIME_LIMIT": None,
     "WTF_I18N_ENABLED": True,  # WTForms' own messages ("This field is required.") in ru/kk
     "LAB_NAME": "Reference Laboratory for Iodine Deficiency Disorders",
+    # Report workers: a building worker beats every REPORT_HEARTBEAT_SECONDS; a running job with
+    # no beat for REPORT_TAKEOVER_SECONDS is taken over by another worker, at most
+    # REPORT_MAX_ATTEMPTS claims in all, then marked failed.
+    "REPORT_HEARTBEAT_SECONDS": 5,
+    "REPORT_TAKEOVER_SECONDS": 30,
+    "REPORT_MAX_ATTEMPTS": 3,
 }
 
 
@@ -76,6 +82,16 @@ def validate_config(app: Flask) -> None:
     languages = app.config["LANGUAGES"]
     if app.config["BABEL_DEFAULT_LOCALE"] not in languages:
         raise ConfigError("BABEL_DEFAULT_LOCALE must be one of LANGUAGES")
-    for key in ("LOGIN_MAX_FAILURES", "LOGIN_LOCKOUT_MINUTES", "PAGE_SIZE", "INTAKE_MAX_ROWS"):
+    for key in ("LOGIN_MAX_FAILURES", "LOGIN_LOCKOUT_MINUTES", "PAGE_SIZE", "INTAKE_MAX_ROWS",
+                "REPORT_MAX_ATTEMPTS"):
         if not isinstance(app.config[key], int) or app.config[key] <= 0:
             raise ConfigError(f"{key} must be a positive whole number")
+    beat, takeover = app.config["REPORT_HEARTBEAT_SECONDS"], app.config["REPORT_TAKEOVER_SECONDS"]
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) and 0 < v < 86400
+               for v in (beat, takeover)):
+        raise ConfigError("REPORT_HEARTBEAT_SECONDS and REPORT_TAKEOVER_SECONDS must be positive"
+                          " numbers of seconds")
+    if takeover < 3 * beat:
+        # a worker that is merely slow for one beat must not lose its job
+        raise ConfigError("REPORT_TAKEOVER_SECONDS must be at least three heartbeats"
+                          " (3 × REPORT_HEARTBEAT_SECONDS)")

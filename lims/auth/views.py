@@ -15,12 +15,14 @@ from lims.auth.services import MIN_PASSWORD_LENGTH, authenticate, change_own_pas
 from lims.core.dt import now_utc
 from lims.core.templating import safe_next
 from lims.core.errors import LimsError
+from lims.core.idempotency import idempotency_exempt
 from lims.extensions import db
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@idempotency_exempt  # a replayed login would not log the second request's browser in
 def login() -> str | Response | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(url_for("core.index"))

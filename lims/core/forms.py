@@ -1,4 +1,5 @@
-"""The base form: every string input is stripped, because barcode scanners append CR/LF."""
+"""The base form: every string input is stripped, because barcode scanners append CR/LF; every
+form carries a one-time nonce, so that a double-submitted form acts once (`lims.core.idempotency`)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, Field, FloatField
+from wtforms import DecimalField, Field, FloatField, HiddenField
 
 from lims.core.errors import LimsError
+from lims.core.idempotency import new_nonce
 
 
 def _strip(value: Any) -> Any:
@@ -40,6 +42,15 @@ def _decimal_point(value: Any) -> Any:
 _COMMA_FIELDS: dict[type, type] = {DecimalField: CommaDecimalField, FloatField: CommaFloatField}
 
 
+class NonceField(HiddenField):
+    """Rendered with a fresh nonce every time: one rendered form is one intended submission, so
+    a form shown again (after an error, or after its action) is never taken for a duplicate.
+    Its data is the nonce that was posted."""
+
+    def _value(self) -> str:
+        return new_nonce()
+
+
 class LimsForm(FlaskForm):
     class Meta:
         def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Any:
@@ -51,6 +62,10 @@ class LimsForm(FlaskForm):
             if comma_class is not None:
                 unbound_field.field_class = comma_class
             return unbound_field.bind(form=form, **options)
+
+    #: Rendered by ``form.hidden_tag()`` beside the CSRF token, wherever the form is rendered;
+    #: posted as `NONCE_FIELD`.
+    form_nonce = NonceField(label="")  # a label would be translated on every form built
 
     def first_error(self) -> str | None:
         for field in self:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import asdict, dataclass, replace
-from datetime import date
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -105,12 +105,19 @@ def _period(session: Session, scope: ReportScope,
         label = survey_round.code
     else:
         assert scope.year is not None
-        conditions += [Sample.collected_at >= date(scope.year, 1, 1),
-                       Sample.collected_at < date(scope.year + 1, 1, 1)]
+        conditions.append(_collected_in(scope.year))
         label = str(scope.year)
     if scope.region:
         conditions.append(Sample.region_id == lookups.region_id(scope.region))
     return label, conditions
+
+
+def _collected_in(year: int) -> sa.ColumnElement[bool]:
+    """Samples collected in a calendar year (UTC). The bounds are aware datetimes, the column's
+    own type: a ``date`` has no literal form for a timestamp column, and the PostgreSQL reader
+    inlines every value into its COPY statement (`_raw_frame`)."""
+    return sa.and_(Sample.collected_at >= datetime(year, 1, 1, tzinfo=UTC),
+                   Sample.collected_at < datetime(year + 1, 1, 1, tzinfo=UTC))
 
 
 def _status(result_id: Any) -> sa.ColumnElement[int]:
@@ -297,9 +304,8 @@ def earlier_scopes(session: Session, scope: ReportScope) -> list[ReportScope]:
         return [replace(scope, round_id=r) for r in rounds]
     assert scope.year is not None
     years = [year for year in range(scope.year - 1, scope.year - 1 - TREND_PERIODS, -1)
-             if session.scalar(sa.select(Sample.id).where(
-                 Sample.collected_at >= date(year, 1, 1),
-                 Sample.collected_at < date(year + 1, 1, 1)).limit(1)) is not None]
+             if session.scalar(sa.select(Sample.id).where(_collected_in(year)).limit(1))
+             is not None]
     return [replace(scope, year=year) for year in years]
 
 

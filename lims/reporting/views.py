@@ -2,16 +2,29 @@
 
 Requests only enqueue (a `lims report worker` builds them), so no web worker ever spends
 seconds on a national report; the page polls the job's progress line until the PDF is ready.
+A job whose worker fell silent says so (instead of a frozen progress bar) until another worker
+takes it over; a failed one shows why, with a button to request it again.
 """
 
 from __future__ import annotations
 
 import io
 import zipfile
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -83,12 +96,27 @@ def _locale() -> str:
     return str(get_locale() or "en")
 
 
+def _silence_notice(job: ReportJob) -> str | None:
+    """What to say instead of a frozen progress bar: a running job whose worker has not beaten
+    for the takeover time is waiting to be taken over by another worker."""
+    if job.status is not JobStatus.RUNNING:
+        return None
+    takeover = float(current_app.config["REPORT_TAKEOVER_SECONDS"])
+    last = job.heartbeat_at or job.started_at
+    if last is None or now_utc() - last < timedelta(seconds=takeover):
+        return None
+    return _("Its worker has given no sign of life for over %(seconds)d seconds; the next free"
+             " worker takes the report over and builds it again.", seconds=int(takeover))
+
+
 def _listing() -> dict[str, Any]:
     jobs = db.session.scalars(sa.select(ReportJob).order_by(ReportJob.id.desc()).limit(LISTED)).all()
     return {"issued": [j for j in jobs if j.issued],
             "working": [j for j in jobs if not j.issued and j.status in (JobStatus.QUEUED,
                                                                           JobStatus.RUNNING)],
-            "failed": [j for j in jobs if not j.issued and j.status is JobStatus.FAILED][:10]}
+            "failed": [j for j in jobs if not j.issued and j.status is JobStatus.FAILED][:10],
+            "silent": {j.id: notice for j in jobs if (notice := _silence_notice(j))},
+            "again_form": LimsForm(formdata=None)}
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -123,11 +151,29 @@ def job_status(job_id: int) -> dict[str, Any]:
     if job is None:
         raise NotFoundError(_("There is no report job %(id)s.", id=job_id))
     done = job.status is JobStatus.DONE
+    silent = _silence_notice(job)
     return {"id": job.id, "status": job.status.value, "progress": job.progress,
-            "message": job.progress_message, "error": job.error, "version": job.version,
+            "message": silent or job.progress_message, "silent": silent is not None,
+            "error": job.error, "version": job.version,
             "pdf": url_for("reporting.pdf", job_id=job.id) if job.issued else None,
             "xlsx": url_for("reporting.xlsx", job_id=job.id) if done else None,
             "results": url_for("reporting.results_zip", job_id=job.id) if done else None}
+
+
+@bp.post("/jobs/<int:job_id>/again")
+@permission_required(Permission.VIEW_REPORTS)
+def request_again(job_id: int) -> Response:
+    """A failed (or any earlier) report requested again with the same parameters."""
+    job = db.session.get(ReportJob, job_id)
+    if job is None:
+        raise NotFoundError(_("No report job %(id)s.", id=job_id))
+    if not LimsForm().validate():
+        abort(400, _("The form has expired; reload the page and try again."))
+    again = request_report(db.session, actor=current_actor(), now=now_utc(),
+                           request=ReportRequest.from_params(job.params))
+    db.session.commit()
+    flash(_("Report requested again; it is built in the background (progress below)."), "success")
+    return redirect(url_for("reporting.index", _anchor=f"job-{again.id}"))
 
 
 def _issued(job_id: int, column: Any) -> ReportJob:
