@@ -1,7 +1,7 @@
 """form submissions (a double-submitted form acts once) and report job attempts
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-07 19:00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision = '0008'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
