@@ -2,18 +2,40 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
-from flask.cli import FlaskGroup, with_appcontext
+from flask import Flask
+from flask.cli import FlaskGroup, NoAppException, with_appcontext
 
 from lims import create_app
 from lims import dbtools
+from lims.config import ConfigError
 from lims.core.dt import now_utc
 from lims.core.errors import LimsError
 from lims.core.permissions import Role
 from lims.extensions import db
 
 
-@click.group(cls=FlaskGroup, create_app=create_app)
+class ConfigProblem(NoAppException):
+    """A configuration mistake as the CLI reports it. A `NoAppException`, so that Flask's group
+    prints it as one line where it loads the app for ``--help`` too (any other exception is
+    printed there with its traceback); shown without the usage text a usage error carries."""
+
+    def show(self, file: Any = None) -> None:
+        click.ClickException.show(self, file)
+
+
+def create_cli_app() -> Flask:
+    """The app for a command; a configuration mistake (no secret key, a missing or broken
+    config file) is one line saying what to fix and a non-zero exit, not a traceback."""
+    try:
+        return create_app()
+    except ConfigError as error:
+        raise ConfigProblem(str(error)) from error
+
+
+@click.group(cls=FlaskGroup, create_app=create_cli_app)
 def main() -> None:
     """IodineLIMS management commands."""
 
