@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import click
 from flask import Flask
-from flask.cli import FlaskGroup, NoAppException, with_appcontext
+from flask.cli import FlaskGroup, NoAppException, run_command, with_appcontext
 
 from lims import create_app
 from lims import dbtools
@@ -123,8 +124,10 @@ DEMO_PASSWORD = "iodine-demo-2026"
 
 
 @main.command("demo-users")
+@click.option("--quiet", is_flag=True, help="create the accounts without printing them")
+@click.option("--url", default=None, help="the address the demo is served at, printed last")
 @with_appcontext
-def demo_users() -> None:
+def demo_users(quiet: bool, url: str | None) -> None:
     """Create the demo accounts (if missing) and print how to log in. Never use in production."""
     from lims.auth.services import create_user, get_user_by_username
 
@@ -133,9 +136,34 @@ def demo_users() -> None:
             create_user(db.session, actor=None, now=now_utc(), username=username,
                         password=DEMO_PASSWORD, roles=roles, full_name=full_name)
     db.session.commit()
+    if quiet:
+        return
     click.echo("Demo logins (password for all: %s):" % DEMO_PASSWORD)
     for username, roles, full_name in DEMO_USERS:
         click.echo(f"  {username:<10} {', '.join(r.value for r in roles):<12} {full_name}")
+    if url:
+        click.echo(f"Open {url} and log in (Ctrl+C stops the server).")
+
+
+def _run_with_quiet_option(run: click.Command) -> click.Command:
+    """Flask's ``run`` with ``--quiet``: the server logs errors only, so what was printed just
+    before it (``make run``'s logins and address) stays the last thing on the screen instead of
+    scrolling away under a line per request."""
+    serve = run.callback
+    assert serve is not None
+
+    def callback(quiet: bool, **options: Any) -> Any:
+        if quiet:
+            logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        return serve(**options)
+
+    quiet = click.Option(["--quiet"], is_flag=True,
+                         help="log server errors only (no banner, no line per request)")
+    return click.Command(run.name, callback=callback, params=[*run.params, quiet],
+                         help=run.help, short_help=run.short_help, epilog=run.epilog)
+
+
+main.add_command(_run_with_quiet_option(run_command))
 
 
 @main.group("tokens")
