@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from unittest import mock
 
 import click
 from flask import Flask
@@ -153,12 +154,14 @@ def _run_with_quiet_option(run: click.Command) -> click.Command:
     assert serve is not None
 
     def callback(quiet: bool, **options: Any) -> Any:
-        if quiet:
-            logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        return serve(**options)
+        if not quiet:
+            return serve(**options)
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        with mock.patch("flask.cli.show_server_banner"):  # its "* Debug mode: off" line
+            return serve(**options)
 
     quiet = click.Option(["--quiet"], is_flag=True,
-                         help="log server errors only (no banner, no line per request)")
+                         help="print server errors only (no banners, no line per request)")
     return click.Command(run.name, callback=callback, params=[*run.params, quiet],
                          help=run.help, short_help=run.short_help, epilog=run.epilog)
 
