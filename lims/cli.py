@@ -10,8 +10,7 @@ import click
 from flask import Flask
 from flask.cli import FlaskGroup, NoAppException, run_command, with_appcontext
 
-from lims import create_app
-from lims import dbtools
+from lims import create_app, dbtools
 from lims.config import ConfigError
 from lims.core.dt import now_utc
 from lims.core.errors import LimsError
@@ -139,7 +138,7 @@ def demo_users(quiet: bool, url: str | None) -> None:
     db.session.commit()
     if quiet:
         return
-    click.echo("Demo logins (password for all: %s):" % DEMO_PASSWORD)
+    click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
     for username, roles, full_name in DEMO_USERS:
         click.echo(f"  {username:<10} {', '.join(r.value for r in roles):<12} {full_name}")
     if url:

@@ -71,7 +71,8 @@ def _demo_inbox_batches(urine_accession: str | None, now: datetime
                142.5, "ug/L", "R|1|^^^127I|142.5|ug/L||N||F\r"),
         {"idempotency_key": "demo-inbox-bad-checksum", "type": "quarantine",
          "instrument_id": "ICPMS-01", "spooled_at": spooled,
-         "payload": {"reason": "frame 3: checksum 7A expected, 7C received", "error_code": "checksum",
+         "payload": {"reason": "frame 3: checksum 7A expected, 7C received",
+                     "error_code": "checksum",
                      "raw": "\x023R|1|^^^127I|98.1|ug/L||N||F\r\x037C\r\n"}},
     ]
     batches = {"ICPMS-01": icpms}
