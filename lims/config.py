@@ -1,5 +1,9 @@
-"""Configuration: defaults here, then the TOML file named by ``LIMS_CONFIG``, then ``LIMS_*``
-environment variables (``LIMS_DATABASE_URL``, ``LIMS_SECRET_KEY`` …), then a test mapping."""
+"""Configuration: defaults here, then a TOML file, then ``LIMS_*`` environment variables
+(``LIMS_DATABASE_URL``, ``LIMS_SECRET_KEY`` …), then a test mapping.
+
+The TOML file is the one named by ``LIMS_CONFIG``; without it, ``lims.toml`` in the instance
+folder, so that every ``lims`` command run in a checkout after ``make run`` (which writes
+``instance/lims.toml``) finds the demo's secret key and database without exporting anything."""
 
 from __future__ import annotations
 
@@ -14,6 +18,10 @@ from flask import Flask
 
 class ConfigError(RuntimeError):
     pass
+
+
+#: The configuration file looked for in the instance folder when ``LIMS_CONFIG`` is not set.
+INSTANCE_CONFIG = "lims.toml"
 
 
 DEFAULTS: dict[str, Any] = {
@@ -52,7 +60,13 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
         path = Path(config_file)
         if not path.is_file():
             raise ConfigError(f"LIMS_CONFIG names {config_file}, which is not a file")
-        app.config.from_file(str(path.resolve()), load=tomllib.load, text=False)
+    else:
+        path = instance_config(app) if test_config is None else None
+    if path is not None:
+        try:
+            app.config.from_file(str(path.resolve()), load=tomllib.load, text=False)
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"{path} is not valid TOML: {error}") from error
     app.config.from_prefixed_env("LIMS")
     if test_config is not None:
         app.config.update(test_config)
@@ -61,6 +75,21 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
         app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'lims.sqlite'}"
     app.config["SQLALCHEMY_ENGINES"] = {"default": database_engine_options(app.config["DATABASE_URL"])}
     validate_config(app)
+
+
+def instance_config(app: Flask) -> Path | None:
+    """The instance folder's ``lims.toml``, making its folder the app's instance folder.
+
+    Looked for first in ``instance/`` of the current directory (a checkout, where ``make run``
+    writes it and where the README's commands run), then in Flask's own instance folder (beside
+    the package in a checkout, ``<prefix>/var/lims-instance`` for an installed one). Apps built
+    from a test mapping never read it: tests must not depend on a developer's demo file.
+    """
+    for folder in (Path.cwd() / "instance", Path(app.instance_path)):
+        if (folder / INSTANCE_CONFIG).is_file():
+            app.instance_path = str(folder.resolve())
+            return folder / INSTANCE_CONFIG
+    return None
 
 
 def database_engine_options(url: str) -> dict[str, Any]:
@@ -76,8 +105,10 @@ def validate_config(app: Flask) -> None:
             app.config["SECRET_KEY"] = os.urandom(32).hex()
         else:
             raise ConfigError(
-                "SECRET_KEY is not set: set LIMS_SECRET_KEY or SECRET_KEY in the LIMS_CONFIG file"
-                " (the app refuses to start without one outside debug and testing)"
+                "SECRET_KEY is not set: put SECRET_KEY in the file named by LIMS_CONFIG or in"
+                f" {Path(app.instance_path) / INSTANCE_CONFIG}, or set LIMS_SECRET_KEY"
+                " (the app refuses to start without one outside debug and testing;"
+                " 'make run' writes one for the demo)"
             )
     languages = app.config["LANGUAGES"]
     if app.config["BABEL_DEFAULT_LOCALE"] not in languages:
