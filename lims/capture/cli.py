@@ -72,7 +72,7 @@ def _demo_inbox_batches(urine_accession: str | None, now: datetime
         {"idempotency_key": "demo-inbox-bad-checksum", "type": "quarantine",
          "instrument_id": "ICPMS-01", "spooled_at": spooled,
          "payload": {"reason": "frame 3: checksum 7A expected, 7C received",
-                     "error_code": "checksum",
+                     "error_code": "checksum_error",
                      "raw": "\x023R|1|^^^127I|98.1|ug/L||N||F\r\x037C\r\n"}},
     ]
     batches = {"ICPMS-01": icpms}

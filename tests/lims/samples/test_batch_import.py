@@ -202,7 +202,7 @@ def test_batch_page_registers_and_offers_labels(session, make_user, login, clust
     page = client.get("/samples/batch")
     assert page.status_code == 200 and "template-urine.csv" in page.get_data(as_text=True)
     guide = page.get_data(as_text=True)  # every column explained, with the codes of the choices
-    assert "<code>screw_cap_tube, cryovial, urine_cup</code>" in guide and "Urine volume, mL" in guide
+    assert "<code translate=\"no\">screw_cap_tube, cryovial, urine_cup</code>" in guide and "Urine volume, mL" in guide
     assert client.get("/samples/batch/template-salt.csv").data.startswith(b"cluster_code,household_code")
     response = client.post("/samples/batch", data={
         "round_id": str(cluster.round_id), "kind": "urine",
