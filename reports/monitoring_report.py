@@ -46,6 +46,7 @@ from reportlab.platypus import (
 )
 
 from reports import charts, texts
+from reports.censoring import Bounds, ci_envelope
 from reports.criteria import (
     DEFAULT_SALT,
     INDICATORS,
@@ -57,6 +58,7 @@ from reports.criteria import (
 )
 from reports.fonts import SYMBOL_CHARS, Canvas, register_fonts, runs
 from reports.fonts import markup as escape
+from reports.rounding import format_number
 from reports.stats import (
     NATIONAL,
     StatsParams,
@@ -101,8 +103,8 @@ def dataset_fingerprint(df: pd.DataFrame) -> tuple[str, int]:
 
 
 def number(value: float, tr: Translator, digits: int = 1) -> str:
-    text = f"{value:.{digits}f}"
-    return text.replace(".", ",") if tr.kz_conventions else text
+    """A figure as printed everywhere (``reports.rounding``): decimal comma in ru/kk."""
+    return format_number(value, digits, decimal_mark="," if tr.kz_conventions else ".")
 
 
 def date_text(day: date, tr: Translator) -> str:
@@ -110,29 +112,80 @@ def date_text(day: date, tr: Translator) -> str:
     return day.strftime("%d.%m.%Y") if tr.kz_conventions else day.isoformat()
 
 
-def value_text(value: float, below: float, tr: Translator, digits: int = 1) -> str:
+NBSP = "\u00a0"  # between a sign and its number, so that a line never breaks inside a bound
+
+
+def bounds(row: Mapping[str, Any], name: str) -> Bounds:
+    """A quantity of a summary row as the interval it is known to lie in, whichever way its table
+    gives it: ``<name>_lo``/``_hi``/``_open`` (quantiles, ``reports.censoring``) or
+    ``<name>_below`` (known only to lie below a bound: ``[0, below)``)."""
+    if f"{name}_lo" in row:
+        return Bounds(float(row[f"{name}_lo"]), float(row[f"{name}_hi"]),
+                      bool(row[f"{name}_open"]))
+    value = float(row[name])
     if not math.isnan(value):
-        return number(value, tr, digits)
-    if not math.isnan(below):
-        return "< " + number(below, tr, digits)
-    return "—"
+        return Bounds(value, value)
+    below = float(row.get(f"{name}_below", math.nan))
+    return Bounds(0.0, below, True) if not math.isnan(below) else Bounds(math.nan, math.nan)
+
+
+def interval_text(b: Bounds, tr: Translator, digits: int = 1) -> str:
+    """A number where the data fix it; "< x" (or "≤ x") where it is only known to lie below x;
+    "a…b" where it lies between a and b. Every bound printed holds for every value consistent
+    with the data."""
+    if b.empty:
+        return "—"
+    high = number(b.high, tr, digits)
+    if b.known:
+        return high
+    if b.low <= 0:
+        return ("<" if b.open_high else "≤") + NBSP + high
+    low = number(b.low, tr, digits)
+    return low if low == high and not b.open_high else f"{low}…{high}"
+
+
+def value_text(value: float, tr: Translator, digits: int = 1) -> str:
+    """A plain number (trends), or "—"."""
+    return "—" if math.isnan(value) else number(value, tr, digits)
 
 
 def pct_text(low: float, high: float, tr: Translator) -> str:
     if math.isnan(low):
         return "—"
-    if math.isclose(low, high, abs_tol=1e-9):
-        return number(low, tr)
-    return f"{number(low, tr)}–{number(high, tr)}"
+    low_text, high_text = number(low, tr), number(high, tr)
+    return low_text if low_text == high_text else f"{low_text}–{high_text}"
+
+
+def quantile_text(row: Mapping[str, Any], name: str, tr: Translator, digits: int = 1) -> str:
+    return interval_text(bounds(row, name), tr, digits)
+
+
+def iqr_text(row: Mapping[str, Any], tr: Translator) -> str:
+    return f"{quantile_text(row, 'p25', tr)}–{quantile_text(row, 'p75', tr)}"
+
+
+def ci_texts(row: Mapping[str, Any], tr: Translator) -> tuple[str, str] | None:
+    """The two ends of the median's CI as printed (``censoring.ci_envelope``: never inverted), or
+    None when there is no CI."""
+    low, high = bounds(row, "ci_low"), bounds(row, "ci_high")
+    if low.empty or high.empty:
+        return None
+    low, high = ci_envelope(low, high)
+    return interval_text(low, tr), interval_text(high, tr)
 
 
 def median_ci_text(row: Mapping[str, Any], tr: Translator) -> str:
-    median = value_text(row["median"], row["median_below"], tr)
-    if median == "—" or (math.isnan(row["ci_low"]) and math.isnan(row["ci_low_below"])):
+    median = quantile_text(row, "median", tr)
+    ends = ci_texts(row, tr)
+    if median == "—" or ends is None:
         return median
-    low = value_text(row["ci_low"], row["ci_low_below"], tr)
-    high = value_text(row["ci_high"], row["ci_high_below"], tr)
-    return f"{median} ({low}–{high})"
+    return f"{median} ({ends[0]}–{ends[1]})"
+
+
+def class_text(row: Mapping[str, Any], tr: Translator) -> str:
+    """The class, marked "†" where the stratum is small (see the footnote ``few_note``)."""
+    text = label(CLASS_LABELS, row["class_key"], tr)
+    return f"{text} †" if row.get("few_samples") else text
 
 
 # --- the document --------------------------------------------------------------------------------
@@ -328,17 +381,14 @@ def _urine_rows(
                 row["period"],
                 f"{row['n_analysed']} ({row['n_collected']}/{row['n_rejected']})",
                 median_ci_text(row, tr),
-                f"{value_text(row['p25'], row['p25_below'], tr)}–"
-                f"{value_text(row['p75'], row['p75_below'], tr)}"
-                if row["n_analysed"]
-                else "—",
+                iqr_text(row, tr) if row["n_analysed"] else "—",
                 pct_text(row["pct_below_20"], row["pct_below_20_hi"], tr),
                 pct_text(row["pct_below_50"], row["pct_below_50_hi"], tr),
                 pct_text(row[pct_label(low_cut)], row[pct_label(low_cut) + "_hi"], tr),
                 high,
-                label(CLASS_LABELS, row["class_key"], tr),
+                class_text(row, tr),
                 "—"
-                if flag is None and not INDICATORS[kind].distribution_flag
+                if flag is None and not row["flag_applies"]
                 else t(tr, "undecided")
                 if flag is None
                 else t(tr, "yes" if flag else "no"),
@@ -360,14 +410,13 @@ URINE_WIDTHS = [
     22 * mm,
     12 * mm,
 ]
-SALT_WIDTHS = [30 * mm, 13 * mm, 22 * mm, 15 * mm, 16 * mm, 16 * mm, 17 * mm, 17 * mm, 27 * mm]
+SALT_WIDTHS = [27 * mm, 13 * mm, 20 * mm, 16 * mm, 16 * mm, 16 * mm, 17 * mm, 17 * mm, 31 * mm]
 
 
 def _salt_rows(
     records: Records, tr: Translator, first: str, names: texts.RegionNames, params: StatsParams
 ) -> list[list[str]]:
     crit = params.salt
-    low, high = crit.national_range
     rows = [
         [
             t(tr, "region") if first == "region" else t(tr, "method"),
@@ -375,21 +424,18 @@ def _salt_rows(
             f"{t(tr, 'n')} ({t(tr, 'collected')}/{t(tr, 'rejected')})",
             t(tr, "pct_any"),
             t(tr, "pct_adequate", cut=f"{crit.adequate_at_least:g}"),
+            texts.household_range_header(crit, tr),
+            texts.national_range_header(crit, tr),
             t(tr, "pct_non_iodized", cut=f"{crit.non_iodized_below:g}"),
-            t(tr, "pct_range", low=f"{low:g}", high=f"{high:g}"),
-            t(tr, "method") if first == "region" else "",
             t(tr, "median_iqr_salt"),
         ]
     ]
     for row in records:
         method = label(METHOD_LABELS, row["method"], tr)
         quantitative = row["method"] != str(SaltMethod.RTK)
-        median = value_text(row["median"], row["median_below"], tr)
+        median = quantile_text(row, "median", tr)
         if quantitative and row["n_analysed"]:
-            median += (
-                f" ({value_text(row['p25'], row['p25_below'], tr)}–"
-                f"{value_text(row['p75'], row['p75_below'], tr)})"
-            )
+            median += f" ({iqr_text(row, tr)})"
         rows.append(
             [
                 texts.region_name(names, row["region_code"], tr) if first == "region" else method,
@@ -397,9 +443,9 @@ def _salt_rows(
                 f"{row['n_analysed']} ({row['n_collected']}/{row['n_rejected']})",
                 pct_text(row["pct_any_iodine"], row["pct_any_iodine_hi"], tr),
                 pct_text(row["pct_at_least_15"], row["pct_at_least_15_hi"], tr),
-                pct_text(row["pct_below_5"], row["pct_below_5_hi"], tr),
+                pct_text(row["pct_household_range"], row["pct_household_range_hi"], tr),
                 pct_text(row["pct_national_range"], row["pct_national_range_hi"], tr),
-                method if first == "region" else "",
+                pct_text(row["pct_below_5"], row["pct_below_5_hi"], tr),
                 median if quantitative else "—",
             ]
         )
@@ -555,6 +601,7 @@ def render_monitoring_report(
         )
     )
     story.append(Paragraph(escape("* " + t(tr, "population_note")), st.small))
+    story.append(Paragraph(escape(t(tr, "few_note", min=sp.min_n)), st.small))
     story += _region_sections(st, tr, params, urine_by_region, salt_by_region, data.trends, names)
     story += [PageBreak()] + _charts(
         st, tr, params, data.urine_df, urine, data.earlier, salt, names
@@ -723,8 +770,8 @@ def _summary_trends(
                            f"…{number(row['diff_ci_high'], tr)}")
         story.append(Paragraph(escape(t(
             tr, "summary_trend", group=label(GROUP_LABELS, group, tr), period=latest,
-            median=value_text(row["median"], math.nan, tr),
-            earlier=value_text(row["earlier_median"], math.nan, tr),
+            median=value_text(row["median"], tr),
+            earlier=value_text(row["earlier_median"], tr),
             earlier_period=row["earlier_period"], difference=difference)), st.body))
     return story
 
@@ -739,7 +786,8 @@ def _region_sections(
     names: texts.RegionNames,
 ) -> list:
     sp = params.stats
-    story = [PageBreak(), Paragraph(escape(t(tr, "regions")), st.h1)]
+    story = [PageBreak(), Paragraph(escape(t(tr, "regions")), st.h1),
+             Paragraph(escape(t(tr, "few_note", min=sp.min_n)), st.small)]
     trend_rows_of = _by_region(trends) if trends is not None else {}
     for code in sorted((set(urine_by_region) | set(salt_by_region)) - {NATIONAL}):
         section = [Paragraph(escape(texts.region_name(names, code, tr)), st.h2)]
@@ -783,8 +831,8 @@ def _region_sections(
                         label(GROUP_LABELS, r["group_code"], tr),
                         r["period"],
                         r["earlier_period"],
-                        value_text(r["median"], math.nan, tr),
-                        value_text(r["earlier_median"], math.nan, tr),
+                        value_text(r["median"], tr),
+                        value_text(r["earlier_median"], tr),
                         diff,
                     ]
                 )
@@ -811,8 +859,8 @@ def _bar(row: Mapping[str, Any], label_text: str, tr: Translator) -> charts.Bar:
         num(row["ci_low"]),
         num(row["ci_high"]),
         row["class_key"],
-        num(row["median_below"]),
-        value_text(row["median"], row["median_below"], tr),
+        num(row["median_hi"]) if math.isnan(row["median"]) else None,  # drawn as "below"
+        quantile_text(row, "median", tr),
     )
 
 
@@ -942,7 +990,7 @@ def _map(
     regional = urine.table[(urine.table.region_code != NATIONAL) & (urine.table.group_code == head)]
     latest = _latest(regional) if len(regional) else None
     cells = {
-        r["region_code"]: (r["class_key"], value_text(r["median"], r["median_below"], tr, 0))
+        r["region_code"]: (r["class_key"], quantile_text(r, "median", tr, 0))
         for r in regional[regional.period == latest].to_dict("records")
     }
     table = sp.scheme.table(sp.group_kinds[head]) if head in sp.group_kinds else None
@@ -1021,6 +1069,7 @@ def _annex(
             st.small,
         ),
         Paragraph(escape(t(tr, "censored_note")), st.small),
+        Paragraph(escape(t(tr, "few_note", min=sp.min_n)), st.small),
         Paragraph(escape(t(tr, "rtk_note")), st.small),
         Paragraph(escape(f"{t(tr, 'scheme')}: {texts.scheme_name(sp.scheme, tr)}"), st.small),
         Paragraph(escape(f"{t(tr, 'salt_criteria')}: {texts.salt_label(sp.salt, tr)}"), st.small),

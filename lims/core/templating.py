@@ -21,7 +21,7 @@ def fmt_date(value: date | datetime | None) -> str:
     return "" if value is None else format_date(value, "medium")
 
 
-def fmt_number(value: float | int | None, digits: int = 1) -> str:
+def fmt_number(value: float | None, digits: int = 1) -> str:
     """A number as the reader's locale writes it (``4,5`` in ru/kk, ``4.5`` in en; grouped
     thousands), with exactly ``digits`` decimals, so columns line up."""
     if value is None:
