@@ -25,6 +25,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from babel.support import NullTranslations
+from flask import current_app
 from flask_babel import force_locale, get_translations
 from sqlalchemy.orm import Session
 
@@ -33,7 +34,13 @@ from lims.audit.service import record_event
 from lims.auth.models import User
 from lims.core.errors import ConflictError, NotFoundError, ValidationError
 from lims.monitoring.models import SurveyRound
-from lims.reporting.data import ReportScope, load_frames, region_names
+from lims.reporting.data import (
+    LAB_TIMEZONE,
+    TREND_PERIODS,
+    ReportScope,
+    load_frames,
+    region_names,
+)
 from lims.reporting.models import JobStatus, ReportJob
 from reports import exports
 from reports.criteria import SCHEMES
@@ -235,7 +242,10 @@ def build_pdf(session: Session, job: ReportJob, *, now: Callable[[], datetime],
     `issue_pdf` refuses to issue it under another."""
     request = ReportRequest.from_params(job.params)
     progress(5, "reading verified results")
-    frames = load_frames(session, request.scope)
+    frames = load_frames(
+        session, request.scope,
+        timezone=current_app.config.get("BABEL_DEFAULT_TIMEZONE", LAB_TIMEZONE),
+        trend_periods=current_app.config.get("REPORT_TREND_PERIODS", TREND_PERIODS))
     urine, salt = frames.urine, frames.salt
     progress(30, f"computing statistics for {len(urine):,} urine and {len(salt):,} salt samples")
     version = _next_version(session, job)
