@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from lims.core.labels import label
 from lims.core.permissions import Permission
+from reports.rounding import rounded
 
 
 def fmt_datetime(value: datetime | None) -> str:
@@ -23,11 +24,13 @@ def fmt_date(value: date | datetime | None) -> str:
 
 def fmt_number(value: float | None, digits: int = 1) -> str:
     """A number as the reader's locale writes it (``4,5`` in ru/kk, ``4.5`` in en; grouped
-    thousands), with exactly ``digits`` decimals, so columns line up."""
+    thousands), with exactly ``digits`` decimals, so columns line up. Rounded by the reports' one
+    rule (half away from zero on the decimal value, as Excel's ROUND), so a page shows what the
+    PDF and the workbook show; Babel alone rounds half to even (118.25 → 118.2)."""
     if value is None:
         return "—"
     pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
-    return format_decimal(value, format=pattern)
+    return format_decimal(rounded(value, digits), format=pattern)
 
 
 def url_with(**changes: Any) -> str:
