@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CATALOGUES = ROOT / "lims" / "translations"
 FRAGMENTS = Path(os.environ.get("LIMS_PO_FRAGMENTS", ROOT.parent / "fragments"))
 FRAGMENT = "i18n-reports"
+#: Fragments written later for the reports' new messages, layered over ``FRAGMENT`` in order.
+LATER_FRAGMENTS = ("stats-report",)
 
 #: Latin-script words a Russian or Kazakh report may print: statistical symbols and method,
 #: code and organisation abbreviations kept in Latin letters in both languages (glossary), and
@@ -80,7 +82,14 @@ def catalogue_source(lang: str) -> Path | None:
 @cache
 def catalogue(lang: str) -> Translations | None:
     source = catalogue_source(lang)
-    return None if source is None else compile_po(source, lang)
+    if source is None:
+        return None
+    translations = compile_po(source, lang)
+    if source.parent == FRAGMENTS:
+        for name in LATER_FRAGMENTS:
+            if (later := FRAGMENTS / f"{name}.{lang}.po").is_file():
+                translations.merge(compile_po(later, lang))
+    return translations
 
 
 MISSING = (f"no {{lang}} catalogue: neither {CATALOGUES}/{{lang}}/LC_MESSAGES/messages.po nor "
