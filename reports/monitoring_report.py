@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -238,20 +239,53 @@ class _Styles:
         )
 
 
-def wrap(text: str, font: str, size: float, width: float) -> list[str]:
-    """``text`` broken into lines no wider than ``width``: at spaces, and a word too long for a
-    line after a "/" where it has one (else between letters), as ReportLab's paragraphs would."""
-    lines = []
-    for line in simpleSplit(text, font, size, width):
-        while len(line) > 1 and charts.text_width(line, size) > width:
-            fits = max(1, next(i for i in range(len(line), 0, -1)
-                               if charts.text_width(line[:i], size) <= width or i == 1))
-            slash = line.rfind("/", 0, fits)
-            cut = slash + 1 if slash > 0 else fits
-            lines.append(line[:cut])
-            line = line[cut:]
+#: Signs after which a word may be broken: the dash of a range ("53,8–69,2"), the ellipsis of an
+#: interval ("20,0…28,0"), a slash ("µg/L"). A number itself is never broken.
+BREAK_AFTER = "–…/"
+_PIECES = re.compile(f"[^{BREAK_AFTER}]*[{BREAK_AFTER}]?")
+
+
+def pieces(word: str) -> list[str]:
+    """The unbreakable parts of a word: it may break only after a sign of ``BREAK_AFTER``."""
+    return [p for p in _PIECES.findall(word) if p]
+
+
+def wrap(text: str, font: str, size: float, width: float, *, letters: bool = False) -> list[str]:
+    """``text`` broken into lines no wider than ``width``: at spaces (never at a no-break space),
+    and inside a word only after a dash, an ellipsis or a slash, so a number or a bound ("< 14,0")
+    stays whole. A piece wider than the line stays whole too (a table cell then shrinks its font,
+    ``cell_font_size``), unless ``letters``: then it is broken between letters (captions)."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for index, word in enumerate(paragraph.split(" ")):
+            for number_, piece in enumerate(pieces(word) or [""]):
+                glue = " " if index and not number_ and line else ""
+                if not line or charts.text_width(line + glue + piece, size) <= width:
+                    line += glue + piece
+                    continue
+                lines.append(line)
+                line = piece
         lines.append(line)
-    return lines
+    if not letters:
+        return lines
+    out = []
+    for line in lines:
+        while len(line) > 1 and charts.text_width(line, size) > width:
+            cut = max(1, next(i for i in range(len(line), 0, -1)
+                              if charts.text_width(line[:i], size) <= width or i == 1))
+            out.append(line[:cut])
+            line = line[cut:]
+        out.append(line)
+    return out
+
+
+def cell_font_size(text: str, size: float, width: float) -> float:
+    """The size at which every unbreakable piece of ``text`` fits a cell ``width`` wide (at most
+    ``size``): a cell too narrow for a number shrinks rather than breaking it."""
+    widest = max((p for w in text.split() for p in pieces(w)),
+                 key=lambda p: charts.text_width(p, size), default="")
+    return charts.fit(widest, "", size, width)
 
 
 class _Caption(Flowable):
@@ -265,7 +299,8 @@ class _Caption(Flowable):
         self.lines: list[str] = []
 
     def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
-        self.lines = wrap(self.text, self.style.fontName, self.style.fontSize, available_width)
+        self.lines = wrap(self.text, self.style.fontName, self.style.fontSize, available_width,
+                          letters=True)
         self.width = available_width
         self.height = len(self.lines) * self.style.leading
         return self.width, self.height
@@ -293,13 +328,24 @@ def _table(
     # Plain strings, broken into lines here, wherever the font can set them: a table of strings
     # lays out several times faster than one of paragraphs (a report has some forty tables).
     # Only text with "≥"/"≤" needs a paragraph, for its change of font.
-    def cell(text: str, width: float, style: ParagraphStyle) -> Any:
-        if set(text) & set(SYMBOL_CHARS):
-            return Paragraph(escape(text), style)
-        return "\n".join(wrap(text, st.font, style.fontSize, width - 5)) or text
+    shrunk: list[tuple[str, tuple[int, int], tuple[int, int], float]] = []
 
-    data: list[list[Any]] = [[cell(c, w, st.head) for c, w in zip(rows[0], widths)]]
-    data += [[cell(c, w, st.cell) for c, w in zip(r, widths)] for r in rows[1:]]
+    def cell(text: str, width: float, style: ParagraphStyle, at: tuple[int, int]) -> Any:
+        size = cell_font_size(text, style.fontSize, width - 5)
+        if size < style.fontSize:
+            shrunk.extend([("FONTSIZE", at, at, size),
+                           ("LEADING", at, at, size * style.leading / style.fontSize)])
+        if set(text) & set(SYMBOL_CHARS):
+            if size < style.fontSize:
+                style = ParagraphStyle(f"{style.name}-{size}", parent=style, fontSize=size,
+                                       leading=size * style.leading / style.fontSize)
+            return Paragraph(escape(text).replace("\u00a0", "&nbsp;"), style)
+        return "\n".join(wrap(text, st.font, size, width - 5)) or text
+
+    data: list[list[Any]] = [[cell(c, w, st.head, (i, 0))
+                              for i, (c, w) in enumerate(zip(rows[0], widths))]]
+    data += [[cell(c, w, st.cell, (i, j)) for i, (c, w) in enumerate(zip(r, widths))]
+             for j, r in enumerate(rows[1:], start=1)]
     table = Table(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
     table.setStyle(
         TableStyle(
@@ -312,6 +358,7 @@ def _table(
                 ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f0f4f8")]),
                 ("TOPPADDING", (0, 0), (-1, -1), 1.5),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+                *shrunk,
             ]
         )
     )

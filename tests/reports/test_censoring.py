@@ -129,3 +129,14 @@ def test_printed_intervals_are_valid_bounds(values) -> None:
     got = summary(values)
     text = interval_text(Bounds(got.median_lo, got.median_hi, bool(got.median_open)), EN)
     assert "–" not in text  # a range is "a…b", so a CI dash is never ambiguous
+
+
+def test_a_range_or_bound_is_never_broken_inside_a_number() -> None:
+    from reports.monitoring_report import cell_font_size, wrap
+
+    assert wrap("53.8–69.2", "NotoSans", 6.5, 20) == ["53.8–", "69.2"]  # at the dash
+    assert wrap("<\u00a028.0 (≤\u00a020.0–20.0)", "NotoSans", 6.5, 30) == [
+        "<\u00a028.0", "(≤\u00a020.0–", "20.0)"]
+    narrow = cell_font_size("53.8–69.2", 6.5, 12)  # no room for "53.8–" at 6.5 pt: shrink
+    assert narrow < 6.5 and all(piece in ("53.8–", "69.2")
+                                for piece in wrap("53.8–69.2", "NotoSans", narrow, 12))

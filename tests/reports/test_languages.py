@@ -34,7 +34,6 @@ from tests.reports.catalogues import (
     MISSING,
     catalogue,
     catalogue_source,
-    compile_po,
     english_words,
 )
 from tests.reports.test_monitoring_report import NAMES, frames
