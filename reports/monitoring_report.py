@@ -320,6 +320,10 @@ class _Caption(Flowable):
             y -= self.style.leading
 
 
+#: Left and right padding of a table cell, pt (ReportLab's default, 6, wastes a narrow column).
+CELL_PADDING = 2.5
+
+
 def _table(
     rows: list[list[str]], widths: Sequence[float], st: _Styles, caption: str
 ) -> KeepTogether | list:
@@ -330,7 +334,7 @@ def _table(
     shrunk: list[tuple[str, tuple[int, int], tuple[int, int], float]] = []
 
     def cell(text: str, width: float, style: ParagraphStyle, at: tuple[int, int]) -> Any:
-        size = cell_font_size(text, style.fontSize, width - 5)
+        size = cell_font_size(text, style.fontSize, width - 2 * CELL_PADDING)
         if size < style.fontSize:
             shrunk.extend([("FONTSIZE", at, at, size),
                            ("LEADING", at, at, size * style.leading / style.fontSize)])
@@ -339,7 +343,7 @@ def _table(
                 style = ParagraphStyle(f"{style.name}-{size}", parent=style, fontSize=size,
                                        leading=size * style.leading / style.fontSize)
             return Paragraph(escape(text).replace("\u00a0", "&nbsp;"), style)
-        return "\n".join(wrap(text, st.font, size, width - 5)) or text
+        return "\n".join(wrap(text, st.font, size, width - 2 * CELL_PADDING)) or text
 
     data: list[list[Any]] = [[cell(c, w, st.head, (i, 0))
                               for i, (c, w) in enumerate(zip(rows[0], widths))]]
@@ -357,6 +361,9 @@ def _table(
                 ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f0f4f8")]),
                 ("TOPPADDING", (0, 0), (-1, -1), 1.5),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+                # the text is set to width − 2·CELL_PADDING above: the same padding here
+                ("LEFTPADDING", (0, 0), (-1, -1), CELL_PADDING),
+                ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PADDING),
                 *shrunk,
             ]
         )

@@ -140,3 +140,17 @@ def test_a_range_or_bound_is_never_broken_inside_a_number() -> None:
     narrow = cell_font_size("53.8–69.2", 6.5, 12)  # no room for "53.8–" at 6.5 pt: shrink
     assert narrow < 6.5 and all(piece in ("53.8–", "69.2")
                                 for piece in wrap("53.8–69.2", "NotoSans", narrow, 12))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(0, 999.9), st.floats(0, 999.9), st.floats(6, 60), st.sampled_from(["–", "…"]))
+def test_a_cell_never_breaks_a_number_and_never_overflows(a, b, width, sign) -> None:
+    from reports.charts import text_width
+    from reports.monitoring_report import cell_font_size, wrap
+
+    text = f"{a:.1f}{sign}{b:.1f}".replace(".", ",")
+    size = cell_font_size(text, 6.5, width)
+    lines = wrap(text, "NotoSans", size, width)
+    assert "".join(lines) == text
+    assert all(line[-1] in "–…" for line in lines[:-1])  # broken only after the sign
+    assert all(text_width(line, size) <= width + 1e-6 for line in lines) or size == 4
