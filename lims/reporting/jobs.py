@@ -19,7 +19,7 @@ import logging
 import socket
 import zipfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -43,7 +43,7 @@ from lims.reporting.data import (
 )
 from lims.reporting.models import JobStatus, ReportJob
 from reports import exports
-from reports.criteria import SCHEMES
+from reports.criteria import DEFAULT_FLAG_GROUPS, DEFAULT_SALT, SCHEMES
 from reports.monitoring_report import (
     MonitoringData,
     ReportParams,
@@ -229,6 +229,19 @@ def report_catalogue(lang: str) -> NullTranslations:
         return get_translations()
 
 
+def stats_params(scheme: str) -> StatsParams:
+    """The statistics' parameters from the configuration: the national salt standard's range
+    (``REPORT_SALT_NATIONAL_RANGE``, 25–55 mg/kg today, UNCONFIRMED in law: domain.md §3.5) and
+    the groups the "median ≥ 100 and ≤ 20 % below 50" flag is defined for
+    (``REPORT_FLAG_GROUPS``, school-age children)."""
+    config = current_app.config
+    low, high = config.get("REPORT_SALT_NATIONAL_RANGE", DEFAULT_SALT.national_range)
+    return StatsParams(
+        scheme=SCHEMES[scheme],
+        salt=replace(DEFAULT_SALT, national_range=(float(low), float(high))),
+        flag_groups=frozenset(config.get("REPORT_FLAG_GROUPS", DEFAULT_FLAG_GROUPS)))
+
+
 def _next_version(session: Session, job: ReportJob) -> int:
     """Versions count issued reports; a version is taken when the PDF is issued."""
     return 1 + (session.scalar(sa.select(sa.func.max(ReportJob.version))
@@ -254,7 +267,7 @@ def build_pdf(session: Session, job: ReportJob, *, now: Callable[[], datetime],
     region = request.scope.region
     params = ReportParams(
         issued=now().date(), version=str(version),
-        stats=StatsParams(scheme=SCHEMES[request.scheme]), region_names=names,
+        stats=stats_params(request.scheme), region_names=names,
         laboratory=catalogue.gettext("Regional Reference Laboratory on IDD"),
         pooled_label=None if region is None else names.get(region)
         or {lang: region for lang in LANGUAGES})

@@ -423,3 +423,17 @@ def test_a_job_abandoned_by_its_worker_is_recovered(report_app: Flask) -> None:
     client = report_app.test_client()
     client.post("/login", data={"username": "minister", "password": PASSWORD})
     assert client.get(f"/reports/{ids[1]}.pdf").status_code == 200
+
+
+def test_statistics_take_the_national_salt_range_and_flag_groups_from_the_configuration(
+        app, monkeypatch) -> None:
+    from lims.reporting.jobs import stats_params
+
+    with app.app_context():
+        assert stats_params("WHO2007").salt.national_range == (25.0, 55.0)
+        assert stats_params("WHO2007").flag_groups == frozenset({"SAC"})
+        monkeypatch.setitem(app.config, "REPORT_SALT_NATIONAL_RANGE", [20, 40])
+        monkeypatch.setitem(app.config, "REPORT_FLAG_GROUPS", ["SAC", "WRA"])
+        params = stats_params("IGN3")
+        assert params.salt.national_range == (20.0, 40.0)
+        assert params.flag_groups == frozenset({"SAC", "WRA"}) and params.scheme.code == "IGN3"
