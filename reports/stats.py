@@ -17,23 +17,24 @@ Input: urine (one row per specimen)
                          (collected but not analysable) or "pending" (collected, no result yet)
 Input: salt (one row per household sample)
     region_code, period, status (optional, as above)
-    method        str    "titration" | "wyd" | "rtk"
+    method        str    "titration" | "wyd" | "rtk"; may be empty where the sample is not analysed
     iodine_mg_kg  float  mg/kg for titration and WYD; NaN when censored and for RTK
     category      str    RTK only: "none" | "below_15" | "at_least_15" (criteria.RTK_CATEGORIES)
     censored      bool   quantitative "< LOD" results
     lod           float  optional column, required where a quantitative result is censored
 Bad input raises ``StatsInputError`` naming the column, the problem and the first offending rows.
 
-Censored values (< LOD). Nothing is substituted (no LOD/2, no LOD/√2). A censored value counts
-as below any cut-off at or above its LOD; against a cut-off below its LOD it is *indeterminate*,
-and the proportion is then reported as a range: ``pct_…`` counts it as not meeting the condition
-and ``pct_…_hi`` as meeting it (the two are equal when nothing is indeterminate). Quantiles
-(median, P25, P75) are order statistics of the group sorted with censored values lowest (numpy's
-default linear interpolation, "type 7"). When a quantile depends on a censored value the number
-is not invented: the column is NaN and ``<quantity>_below`` holds the bound it is known to lie
-below (the largest LOD among the group's censored values, interpolated like the value). A
-censored median is classified only when that bound is at or below the first class boundary;
-otherwise "indeterminate".
+Censored values (< LOD). Nothing is substituted (no LOD/2, no LOD/√2). A result "< L" is the
+interval [0, L) — L may differ from row to row (a diluted sample's limit is the LOD times the
+dilution). A censored value counts as below any cut-off at or above its L; against a cut-off
+below its L it is *indeterminate*, and the proportion is then reported as a range: ``pct_…``
+counts it as not meeting the condition and ``pct_…_hi`` as meeting it (the two are equal when
+nothing is indeterminate). Quantiles (median, P25, P75; numpy's default linear interpolation,
+"type 7") are intervals (``reports.censoring``): ``<q>_lo``/``<q>_hi``/``<q>_open`` bound every
+value the quantile can take over all orderings consistent with the data, and ``<q>`` is the
+number only where that interval is one point. The median's class is given where its interval
+lies within one class, else "indeterminate"; the distribution flag likewise. A stratum with
+fewer than ``StatsParams.min_n`` analysed samples is marked ``few_samples``.
 
 Confidence interval of the median: percentile bootstrap, ``replicates`` replicates, seed derived
 from ``StatsParams.seed`` and the stratum's key (so a stratum's CI does not depend on which other
@@ -111,6 +112,8 @@ class StatsParams:
             )
         if not 0.5 < self.confidence < 1:
             raise ValueError("confidence must be between 0.5 and 1")
+        if self.min_n < 1:
+            raise ValueError("min_n must be at least 1")
 
 
 # --- validation ---------------------------------------------------------------------------------
@@ -498,10 +501,12 @@ def urine_summary(
     """One row per region × group × period (plus pooled ``region_code == "national"`` rows).
 
     Columns: region_code, group_code, period, kind, n_collected, n_rejected, n_analysed,
-    n_censored, median, median_below, ci_low, ci_low_below, ci_high, ci_high_below, p25, p25_below,
-    p75, p75_below, pct_below_20/50/100/150 and pct_at_least_300/500 (each with a ``_hi`` twin;
-    NaN where the cut-off does not apply to the group's kind), class_key, flag_met (bool or None),
-    scheme (the scheme's printed name), clustered (bool), replicates.
+    n_censored, median, p25, p75 (each with ``_lo``, ``_hi``, ``_open``: the interval it is known
+    to lie in), ci_low, ci_low_below, ci_high, ci_high_below, pct_below_20/50/100/150 and
+    pct_at_least_300/500 (each with a ``_hi`` twin; NaN where the cut-off does not apply to the
+    group's kind), class_key, few_samples (bool), flag_applies (bool: the group is one of
+    ``StatsParams.flag_groups``), flag_met (bool or None), scheme (the scheme's printed name),
+    clustered (bool), replicates.
     """
     x = _urine_inputs(df, params)
     clusters = _cluster_codes(df, x["region_code"])

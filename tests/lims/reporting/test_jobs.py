@@ -437,3 +437,22 @@ def test_statistics_take_the_national_salt_range_and_flag_groups_from_the_config
         params = stats_params("IGN3")
         assert params.salt.national_range == (20.0, 40.0)
         assert params.flag_groups == frozenset({"SAC", "WRA"}) and params.scheme.code == "IGN3"
+
+
+def test_a_report_by_year_is_issued(report_app: Flask) -> None:
+    """A year scope binds time-zone-aware bounds (on PostgreSQL through COPY's parameters), and
+    its salt samples not yet analysed are a line of their own, never under a method."""
+    with report_app.app_context():
+        request = ReportRequest(ReportScope(year=2026), "en")
+        job_id = request_report(db.session, actor=None, now=FIXED_NOW, request=request).id
+        db.session.commit()
+    assert run_worker(report_app, once=True) == 1
+    with report_app.app_context():
+        job = db.session.get(ReportJob, job_id)
+        assert job.status is JobStatus.DONE, job.error
+        text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(job.pdf)).pages)
+        words = "".join(text.split())  # cells wrap their words onto lines
+        assert "notanalysed" in words
+        assert "15–40mg/kg(WHOhouseholdrange)" in words
+        for group in ("lactating women", "children under 2 years", "children 6–59 months"):
+            assert "".join(group.split()) in words
