@@ -766,7 +766,9 @@ def _summary(
             members = rows[rows.class_key == klass].sort_values("region_code")
             if not len(members):
                 continue
-            regions = ", ".join(texts.region_name(names, c, tr) for c in members["region_code"])
+            regions = ", ".join(
+                texts.region_name(names, c, tr) + (" †" if few else "")
+                for c, few in zip(members["region_code"], members["few_samples"]))
             story.append(
                 Paragraph(
                     escape(
@@ -804,6 +806,7 @@ def _summary(
             )
         )
     story.append(Paragraph(escape(t(tr, "population_note")), st.small))
+    story.append(Paragraph(escape(t(tr, "few_note", min=sp.min_n)), st.small))
     return story
 
 
