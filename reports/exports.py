@@ -136,8 +136,8 @@ def _pct(low: float, high: float, tr: Translator) -> float | str | None:
     """A percentage as a number; a range (results below the LOD not placeable) as printed."""
     if math.isnan(low):
         return None
-    text = pct_text(low, high, tr)
-    return round_float(low) if "–" not in text else text
+    return round_float(low) if math.isclose(low, high, rel_tol=0, abs_tol=1e-9) else pct_text(
+        low, high, tr)
 
 
 def _n(value: Any) -> int:

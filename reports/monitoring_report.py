@@ -58,7 +58,7 @@ from reports.criteria import (
 )
 from reports.fonts import SYMBOL_CHARS, Canvas, register_fonts, runs
 from reports.fonts import markup as escape
-from reports.rounding import format_number
+from reports.rounding import Direction, format_number
 from reports.stats import (
     NATIONAL,
     StatsParams,
@@ -102,9 +102,11 @@ def dataset_fingerprint(df: pd.DataFrame) -> tuple[str, int]:
 # --- formatting ----------------------------------------------------------------------------------
 
 
-def number(value: float, tr: Translator, digits: int = 1) -> str:
-    """A figure as printed everywhere (``reports.rounding``): decimal comma in ru/kk."""
-    return format_number(value, digits, decimal_mark="," if tr.kz_conventions else ".")
+def number(value: float, tr: Translator, digits: int = 1, direction: Direction = "nearest") -> str:
+    """A figure as printed everywhere (``reports.rounding``): decimal comma in ru/kk. A bound is
+    rounded outwards (``direction``), so that it still holds when printed."""
+    return format_number(value, digits, decimal_mark="," if tr.kz_conventions else ".",
+                         direction=direction)
 
 
 def date_text(day: date, tr: Translator) -> str:
@@ -135,12 +137,12 @@ def interval_text(b: Bounds, tr: Translator, digits: int = 1) -> str:
     with the data."""
     if b.empty:
         return "—"
-    high = number(b.high, tr, digits)
     if b.known:
-        return high
+        return number(b.high, tr, digits)
+    high = number(b.high, tr, digits, "up")  # bounds round outwards, so that they still hold
     if b.low <= 0:
         return ("<" if b.open_high else "≤") + NBSP + high
-    low = number(b.low, tr, digits)
+    low = number(b.low, tr, digits, "down")
     return low if low == high and not b.open_high else f"{low}…{high}"
 
 
@@ -150,10 +152,13 @@ def value_text(value: float, tr: Translator, digits: int = 1) -> str:
 
 
 def pct_text(low: float, high: float, tr: Translator) -> str:
+    """A percentage, or the range results below a limit leave it in (its ends rounded
+    outwards, as bounds)."""
     if math.isnan(low):
         return "—"
-    low_text, high_text = number(low, tr), number(high, tr)
-    return low_text if low_text == high_text else f"{low_text}–{high_text}"
+    if math.isclose(low, high, rel_tol=0, abs_tol=1e-9):
+        return number(low, tr)
+    return f"{number(low, tr, 1, 'down')}–{number(high, tr, 1, 'up')}"
 
 
 def quantile_text(row: Mapping[str, Any], name: str, tr: Translator, digits: int = 1) -> str:

@@ -16,21 +16,27 @@ that the cell's value is the number it displays.
 from __future__ import annotations
 
 import math
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from typing import Literal
 
 SIGNIFICANT = 15  # Excel keeps 15 significant decimal digits
+#: "nearest" for a figure; "up"/"down" for the upper/lower bound of an interval, so that a bound
+#: printed with fewer decimals still holds ("< 21.44" is printed "< 21.5", never "< 21.4").
+Direction = Literal["nearest", "up", "down"]
+_MODES = {"nearest": ROUND_HALF_UP, "up": ROUND_CEILING, "down": ROUND_FLOOR}
 
 
-def rounded(value: float | Decimal, digits: int = 1) -> Decimal:
+def rounded(value: float | Decimal, digits: int = 1, direction: Direction = "nearest") -> Decimal:
     """``value`` rounded to ``digits`` decimals, half away from zero, on its 15-digit decimal
-    value (``ROUND_HALF_UP`` in ``decimal`` rounds ties away from zero, for negatives too)."""
+    value (``ROUND_HALF_UP`` in ``decimal`` rounds ties away from zero, for negatives too); or,
+    for a bound, ``direction`` "up" or "down" on the same decimal value."""
     if isinstance(value, Decimal):
         exact = value
     else:
         if not math.isfinite(value):
             raise ValueError(f"cannot round {value!r}")
         exact = Decimal(f"{value:.{SIGNIFICANT}g}")
-    result = exact.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    result = exact.quantize(Decimal(1).scaleb(-digits), rounding=_MODES[direction])
     return result + 0 if result else abs(result)  # no "-0.0": a zero is printed without a sign
 
 
@@ -40,10 +46,10 @@ def round_float(value: float, digits: int = 1) -> float:
 
 
 def format_number(value: float | Decimal, digits: int = 1, *, decimal_mark: str = ".",
-                  group: str = "") -> str:
+                  group: str = "", direction: Direction = "nearest") -> str:
     """``value`` rounded by the rule and written with exactly ``digits`` decimals, ``decimal_mark``
     between the whole and the decimal part and ``group`` between thousands (none by default)."""
-    text = f"{rounded(value, digits):f}"
+    text = f"{rounded(value, digits, direction):f}"
     sign = "-" if text.startswith("-") else ""
     whole, _, fraction = text.lstrip("-").partition(".")
     if group:

@@ -92,3 +92,16 @@ def test_pdf_prints_what_the_workbook_displays() -> None:
     for value in salt_table["Median, mg/kg"]:
         assert f"{value:.1f}" in text
     assert {f"{v:.1f}" for v in salt_table["Median, mg/kg"]} >= {"31.3", "28.4", "40.1", "15.5"}
+
+
+def test_bounds_round_outwards_so_that_they_still_hold() -> None:
+    from reports.censoring import Bounds
+    from reports.monitoring_report import interval_text
+
+    en = Translator()
+    assert format_number(21.44, direction="up") == "21.5"
+    assert format_number(7.46, direction="down") == "7.4"
+    assert interval_text(Bounds(0, 21.44, True), en) == "<\u00a021.5"
+    assert interval_text(Bounds(7.46, 21.44, True), en) == "7.4…21.5"
+    assert interval_text(Bounds(118.25, 118.25), en) == "118.3"  # a number: the one rule
+    assert format_number(28.0, direction="up") == "28.0"  # a limit itself is not moved
