@@ -154,3 +154,39 @@ def test_a_cell_never_breaks_a_number_and_never_overflows(a, b, width, sign) -> 
     assert "".join(lines) == text
     assert all(line[-1] in "–…" for line in lines[:-1])  # broken only after the sign
     assert all(text_width(line, size) <= width + 1e-6 for line in lines) or size == 4
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), result), min_size=1, max_size=60))
+def test_interval_ends_are_the_quantiles_of_the_lowest_and_highest_completions(rows) -> None:
+    """The quantile is monotone in every value, so its interval runs exactly from the quantile
+    of every result at its lowest (0 for "< L") to that of every result at its highest (L):
+    checked per stratum, several strata at once (each merged on its own)."""
+    regions = [f"KZ-{10 + r}" for r, _ in rows]
+    values = [v for _, v in rows]
+    censored = [isinstance(v, tuple) for v in values]
+    df = pd.DataFrame({
+        "region_code": regions, "group_code": "SAC", "period": "2024",
+        "uic": [np.nan if c else v for v, c in zip(values, censored)], "censored": censored,
+        "lod": [v[1] if c else np.nan for v, c in zip(values, censored)],
+    })
+    table = urine_summary(df, StatsParams(replicates=100), bootstrap=False).table
+    for region, part in [*df.groupby("region_code"), ("national", df)]:
+        got = table[table.region_code == region].iloc[0]
+        lows = np.where(part.censored, 0.0, part.uic)
+        highs = np.where(part.censored, part.lod, part.uic)
+        for name, q in (("median", 0.5), ("p25", 0.25), ("p75", 0.75)):
+            assert got[f"{name}_lo"] == pytest.approx(np.quantile(lows, q), abs=1e-9)
+            assert got[f"{name}_hi"] == pytest.approx(np.quantile(highs, q), abs=1e-9)
+
+
+@given(st.floats(0, 500), st.floats(0, 500), st.floats(0, 500), st.floats(0, 500),
+       st.booleans(), st.booleans())
+def test_a_printed_ci_is_never_inverted(a, b, c, d, open_low, open_high) -> None:
+    low = Bounds(*sorted((a, b)), open_low)
+    high = Bounds(*sorted((c, d)), open_high)
+    if low.low > high.high:  # no ordering gives low ≤ high: not a CI
+        return
+    printed_low, printed_high = ci_envelope(low, high)
+    assert printed_low.low <= printed_low.high <= printed_high.high
+    assert printed_low.low == low.low and printed_high == high
