@@ -50,6 +50,7 @@ from reports.censoring import Bounds, ci_envelope
 from reports.criteria import (
     DEFAULT_SALT,
     INDICATORS,
+    QUANTITATIVE_METHODS,
     WHO2007,
     Kind,
     SaltCriteria,
@@ -739,6 +740,12 @@ def _cover(
     return story + [table]
 
 
+def _quantitative(salt: pd.DataFrame) -> pd.Series:
+    """Rows of a salt table measured in mg/kg (titration, WYD): not the rapid test kit's, nor
+    the line of samples not analysed."""
+    return salt["method"].isin([str(m) for m in QUANTITATIVE_METHODS])
+
+
 def _latest(frame: pd.DataFrame) -> str | None:
     periods = sorted(frame["period"].unique())
     return periods[-1] if periods else None
@@ -790,7 +797,7 @@ def _summary(
                 )
             )
     story += _summary_trends(st, tr, params, trends, latest)
-    national_salt = salt[(salt.region_code == NATIONAL) & (salt.method != str(SaltMethod.RTK))]
+    national_salt = salt[(salt.region_code == NATIONAL) & _quantitative(salt)]
     for row in national_salt.to_dict("records"):
         if row["period"] != _latest(national_salt):
             continue
@@ -984,7 +991,7 @@ def _charts(
                 lod_label=t(tr, "below_lod"),
             )
         )
-    quantitative = salt[(salt.region_code != NATIONAL) & (salt.method != str(SaltMethod.RTK))]
+    quantitative = salt[(salt.region_code != NATIONAL) & _quantitative(salt)]
     salt_latest = _latest(quantitative) if len(quantitative) else None
     if salt_latest is not None:
         rows = quantitative[quantitative.period == salt_latest].sort_values(
