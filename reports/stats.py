@@ -17,23 +17,24 @@ Input: urine (one row per specimen)
                          (collected but not analysable) or "pending" (collected, no result yet)
 Input: salt (one row per household sample)
     region_code, period, status (optional, as above)
-    method        str    "titration" | "wyd" | "rtk"
+    method        str    "titration" | "wyd" | "rtk"; may be empty where the sample is not analysed
     iodine_mg_kg  float  mg/kg for titration and WYD; NaN when censored and for RTK
     category      str    RTK only: "none" | "below_15" | "at_least_15" (criteria.RTK_CATEGORIES)
     censored      bool   quantitative "< LOD" results
     lod           float  optional column, required where a quantitative result is censored
 Bad input raises ``StatsInputError`` naming the column, the problem and the first offending rows.
 
-Censored values (< LOD). Nothing is substituted (no LOD/2, no LOD/√2). A censored value counts
-as below any cut-off at or above its LOD; against a cut-off below its LOD it is *indeterminate*,
-and the proportion is then reported as a range: ``pct_…`` counts it as not meeting the condition
-and ``pct_…_hi`` as meeting it (the two are equal when nothing is indeterminate). Quantiles
-(median, P25, P75) are order statistics of the group sorted with censored values lowest (numpy's
-default linear interpolation, "type 7"). When a quantile depends on a censored value the number
-is not invented: the column is NaN and ``<quantity>_below`` holds the bound it is known to lie
-below (the largest LOD among the group's censored values, interpolated like the value). A
-censored median is classified only when that bound is at or below the first class boundary;
-otherwise "indeterminate".
+Censored values (< LOD). Nothing is substituted (no LOD/2, no LOD/√2). A result "< L" is the
+interval [0, L) — L may differ from row to row (a diluted sample's limit is the LOD times the
+dilution). A censored value counts as below any cut-off at or above its L; against a cut-off
+below its L it is *indeterminate*, and the proportion is then reported as a range: ``pct_…``
+counts it as not meeting the condition and ``pct_…_hi`` as meeting it (the two are equal when
+nothing is indeterminate). Quantiles (median, P25, P75; numpy's default linear interpolation,
+"type 7") are intervals (``reports.censoring``): ``<q>_lo``/``<q>_hi``/``<q>_open`` bound every
+value the quantile can take over all orderings consistent with the data, and ``<q>`` is the
+number only where that interval is one point. The median's class is given where its interval
+lies within one class, else "indeterminate"; the distribution flag likewise. A stratum with
+fewer than ``StatsParams.min_n`` analysed samples is marked ``few_samples``.
 
 Confidence interval of the median: percentile bootstrap, ``replicates`` replicates, seed derived
 from ``StatsParams.seed`` and the stratum's key (so a stratum's CI does not depend on which other
@@ -60,13 +61,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from reports import censoring
 from reports.criteria import (
+    DEFAULT_FLAG_GROUPS,
     DEFAULT_GROUP_KINDS,
     DEFAULT_SALT,
     FLAG_CUTOFF,
     FLAG_MAX_PERCENT,
     FLAG_MEDIAN_AT_LEAST,
     INDICATORS,
+    NOT_ANALYSED,
     QUANTITATIVE_METHODS,
     RTK_CATEGORIES,
     RTK_NO_IODINE,
@@ -96,6 +100,10 @@ class StatsParams:
     replicates: int = 1000
     seed: int = 20070
     confidence: float = 0.95
+    #: Groups for which the "median ≥ 100 and ≤ 20 % below 50 µg/L" flag is defined (§1.5).
+    flag_groups: frozenset[str] = DEFAULT_FLAG_GROUPS
+    #: A stratum with fewer analysed samples gets its median and class marked as indicative.
+    min_n: int = 30
 
     def __post_init__(self) -> None:
         if self.replicates < 100:
@@ -104,6 +112,8 @@ class StatsParams:
             )
         if not 0.5 < self.confidence < 1:
             raise ValueError("confidence must be between 0.5 and 1")
+        if self.min_n < 1:
+            raise ValueError("min_n must be at least 1")
 
 
 # --- validation ---------------------------------------------------------------------------------
@@ -248,27 +258,20 @@ def _strata(
     )
 
 
-def _quantile(s: _Strata, q: float) -> tuple[np.ndarray, np.ndarray]:
-    """Type-7 quantile per stratum: (value, bound); one is NaN where n > 0, both where n = 0."""
-    n = s.counts
-    has = n > 0
-    pos = q * np.maximum(n - 1, 0)
-    lo = np.floor(pos).astype(np.int64)
-    hi = np.ceil(pos).astype(np.int64)
-    frac = pos - lo
-    i_lo = np.where(has, s.starts + lo, 0)
-    i_hi = np.where(has, s.starts + hi, 0)
-    if len(s.values) == 0:
-        nan = np.full(len(n), np.nan)
-        return nan, nan.copy()
-    c_lo, c_hi = s.censored[i_lo], s.censored[i_hi]
-    b_lo = np.where(c_lo, s.bound, s.values[i_lo])
-    b_hi = np.where(c_hi, s.bound, s.values[i_hi])
-    interpolated = b_lo + frac * (b_hi - b_lo)
-    cens = c_lo & has  # sorted lowest: if the upper neighbour is censored, so is the lower one
-    value = np.where(has & ~cens, interpolated, np.nan)
-    below = np.where(cens, interpolated, np.nan)
-    return value, below
+def _quantiles(s: _Strata) -> dict[str, np.ndarray]:
+    """Median, P25 and P75 of every stratum as intervals (``reports.censoring``): for each
+    quantity ``<q>`` (the number, NaN unless every ordering consistent with the data gives the
+    same value), ``<q>_lo``, ``<q>_hi`` and ``<q>_open`` (the upper end is not reachable)."""
+    lower = np.where(s.censored, 0.0, s.values)  # stratum order: censored first, then by value
+    upper, open_ = censoring.upper_order(
+        s.starts, s.counts, np.where(s.censored, s.lod, s.values), s.censored
+    )
+    columns: dict[str, np.ndarray] = {}
+    for name, q in zip(QUANTITIES, (0.5, 0.25, 0.75)):
+        low, high, open_high = censoring.quantile_bounds(s.starts, s.counts, lower, upper, open_, q)
+        columns[name] = np.where((low == high) & ~open_high, low, np.nan)
+        columns[f"{name}_lo"], columns[f"{name}_hi"], columns[f"{name}_open"] = low, high, open_high
+    return columns
 
 
 def _segment_count(s: _Strata, sorted_mask: np.ndarray) -> np.ndarray:
@@ -498,10 +501,12 @@ def urine_summary(
     """One row per region × group × period (plus pooled ``region_code == "national"`` rows).
 
     Columns: region_code, group_code, period, kind, n_collected, n_rejected, n_analysed,
-    n_censored, median, median_below, ci_low, ci_low_below, ci_high, ci_high_below, p25, p25_below,
-    p75, p75_below, pct_below_20/50/100/150 and pct_at_least_300/500 (each with a ``_hi`` twin;
-    NaN where the cut-off does not apply to the group's kind), class_key, flag_met (bool or None),
-    scheme (the scheme's printed name), clustered (bool), replicates.
+    n_censored, median, p25, p75 (each with ``_lo``, ``_hi``, ``_open``: the interval it is known
+    to lie in), ci_low, ci_low_below, ci_high, ci_high_below, pct_below_20/50/100/150 and
+    pct_at_least_300/500 (each with a ``_hi`` twin; NaN where the cut-off does not apply to the
+    group's kind), class_key, few_samples (bool), flag_applies (bool: the group is one of
+    ``StatsParams.flag_groups``), flag_met (bool or None), scheme (the scheme's printed name),
+    clustered (bool), replicates.
     """
     x = _urine_inputs(df, params)
     clusters = _cluster_codes(df, x["region_code"])
@@ -538,8 +543,8 @@ def _urine_table(
     out["kind"] = [str(params.group_kinds[g]) for g in out["group_code"]]
     for name, column in _counts(s, x["status"]).items():
         out[name] = column
-    for name, q in zip(QUANTITIES, (0.5, 0.25, 0.75)):
-        out[name], out[f"{name}_below"] = _quantile(s, q)
+    for name, column in _quantiles(s).items():
+        out[name] = column
     kinds = out["kind"].to_numpy()
     for above, cuts in (
         (False, sorted({c for i in INDICATORS.values() for c in i.below})),
@@ -559,19 +564,25 @@ def _urine_table(
             out[pct_label(cut, above)] = np.where(applies, low, np.nan)
             out[pct_label(cut, above) + "_hi"] = np.where(applies, high, np.nan)
     out["class_key"] = [
-        _classify(params.scheme, Kind(k), m, b, n)
-        for k, m, b, n in zip(kinds, out["median"], out["median_below"], out["n_analysed"])
+        _classify(params.scheme, Kind(k), lo, hi, op, n)
+        for k, lo, hi, op, n in zip(
+            kinds, out["median_lo"], out["median_hi"], out["median_open"], out["n_analysed"]
+        )
     ]
+    out["few_samples"] = (out["n_analysed"] > 0) & (out["n_analysed"] < params.min_n)
+    out["flag_applies"] = out["group_code"].isin(list(params.flag_groups)).to_numpy()
     out["flag_met"] = pd.Series(
         dtype=object,
         data=[
-            _flag(Kind(k), m, b, lo, hi)
-            for k, m, b, lo, hi in zip(
-                kinds,
-                out["median"],
-                out["median_below"],
+            _flag(applies, lo, hi, op, pct, pct_hi) if n else None
+            for applies, lo, hi, op, pct, pct_hi, n in zip(
+                out["flag_applies"],
+                out["median_lo"],
+                out["median_hi"],
+                out["median_open"],
                 out[pct_label(FLAG_CUTOFF)],
                 out[pct_label(FLAG_CUTOFF) + "_hi"],
+                out["n_analysed"],
             )
         ],
     )
@@ -590,28 +601,28 @@ def _urine_table(
     return out, replicates
 
 
-def _classify(scheme: Scheme, kind: Kind, median: float, below: float, n: int) -> str:
+def _classify(
+    scheme: Scheme, kind: Kind, low: float, high: float, open_high: bool, n: int
+) -> str:
+    """The class of the median when its whole interval lies in one class, else "indeterminate"."""
     if n == 0:
         return "no_data"
-    table = scheme.table(kind)
-    if not np.isnan(median):
-        return table.classify(median)
-    return table.classify_below(below) or "indeterminate"
-
-
-def _flag(kind: Kind, median: float, below: float, pct: float, pct_hi: float) -> bool | None:
-    """domain.md §1.5: median ≥ 100 µg/L and ≤ 20 % of samples < 50 µg/L; None when not applicable
-    or when censoring leaves it undecided."""
-    if not INDICATORS[kind].distribution_flag or (np.isnan(median) and np.isnan(below)):
-        return None
-    median_ok = (
-        bool(median >= FLAG_MEDIAN_AT_LEAST)
-        if not np.isnan(median)
-        else (False if below <= FLAG_MEDIAN_AT_LEAST else None)
+    return (
+        censoring.classify_interval(scheme.table(kind), low, high, bool(open_high))
+        or "indeterminate"
     )
-    if median_ok is False:
-        return False
-    if bool(pct > FLAG_MAX_PERCENT):
+
+
+def _flag(
+    applies: bool, low: float, high: float, open_high: bool, pct: float, pct_hi: float
+) -> bool | None:
+    """domain.md §1.5: median ≥ 100 µg/L and ≤ 20 % of samples < 50 µg/L, for the groups the
+    criterion is defined for (``StatsParams.flag_groups``: school-age children); None where it
+    does not apply or censoring leaves it undecided."""
+    if not applies:
+        return None
+    median_ok = censoring.at_least(low, high, bool(open_high), FLAG_MEDIAN_AT_LEAST)
+    if median_ok is False or bool(pct > FLAG_MAX_PERCENT):
         return False
     if pct_hi > FLAG_MAX_PERCENT or median_ok is None:
         return None
@@ -684,34 +695,44 @@ def salt_summary(
 ) -> pd.DataFrame:
     """One row per region × period × method (plus pooled ``"national"`` rows).
 
+    Salt samples collected but not analysed (status pending or rejected) have no method: their
+    method cell may be empty, and they are counted on a ``method == "not_analysed"`` line of their
+    own (collected, rejected; no percentages), never under a method.
+
     Columns: region_code, period, method, n_collected, n_rejected, n_analysed, n_censored,
-    pct_any_iodine, pct_at_least_15, pct_below_5, pct_national_range (each with ``_hi``; for RTK
-    only pct_any_iodine, the others NaN), median, median_below, p25, p25_below, p75, p75_below
-    (NaN for RTK), criteria (the thresholds' printed label). The cut-off values come from
-    ``params.salt``; the column names keep the defaults' numbers only in their documentation.
+    pct_any_iodine (> 0 mg/kg), pct_at_least_15, pct_household_range (WHO household range,
+    15–40 mg/kg), pct_national_range (the national standard's range), pct_below_5 (each with
+    ``_hi``; for RTK only pct_any_iodine, the others NaN), median, p25, p75 with their
+    ``_lo``/``_hi``/``_open`` bounds (NaN for RTK), criteria (the thresholds' printed label). The
+    cut-off values come from ``params.salt``; the column names keep the defaults' numbers only in
+    their documentation.
     """
     _require(df, SALT_COLUMNS)
-    region, period, method_labels = (_Labels.of(df, c) for c in ("region_code", "period", "method"))
-    bad = ~np.isin(method_labels.uniques, [str(m) for m in SaltMethod])
-    if bad.any():
-        _fail(
-            "method",
-            f"must be one of {[str(m) for m in SaltMethod]}",
-            bad[method_labels.codes],
-            df.index,
-        )
-    method = method_labels.values()
     status = _status(df)
     analysed = status == "analysed"
+    methods = df["method"].astype(object).where(df["method"].notna(), None).to_numpy()
+    methods = np.where(~analysed & pd.isna(methods), NOT_ANALYSED, methods)
+    df = df.assign(method=methods)
+    region, period, method_labels = (_Labels.of(df, c) for c in ("region_code", "period", "method"))
+    known = [str(m) for m in SaltMethod]
+    bad = ~np.isin(method_labels.uniques, known + [NOT_ANALYSED])
+    if bad.any():
+        _fail("method", f"must be one of {known}", bad[method_labels.codes], df.index)
+    method = method_labels.values()
+    if (bad := analysed & (method == NOT_ANALYSED)).any():
+        _fail("method", f"an analysed sample needs one of {known}", bad, df.index)
     quantitative = np.isin(method, [str(m) for m in QUANTITATIVE_METHODS])
     value, censored, lod = _measurements(df, "iodine_mg_kg", analysed, quantitative)
     category = df["category"].astype(object).where(df["category"].notna(), None).to_numpy()
-    rtk = ~quantitative
+    rtk = method == str(SaltMethod.RTK)
     bad = rtk & analysed & ~np.isin(category, RTK_CATEGORIES)
     if bad.any():
         _fail("category", f"RTK result must be one of {RTK_CATEGORIES}", bad, df.index)
     crit = params.salt
-    low, high = crit.national_range
+
+    def within(low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
+        return quantitative & ~censored & (value >= low) & (value <= high), censored & (lod > low)
+
     adequate, adequate_maybe = _at_least(value, censored, lod, crit.adequate_at_least)
     conditions = {
         "pct_any_iodine": (
@@ -719,11 +740,9 @@ def salt_summary(
             quantitative & censored,
         ),
         "pct_at_least_15": (adequate & quantitative, adequate_maybe),
+        "pct_household_range": within(*crit.household_range),
+        "pct_national_range": within(*crit.national_range),
         "pct_below_5": _below(value, censored, lod, crit.non_iodized_below),
-        "pct_national_range": (
-            quantitative & ~censored & (value >= low) & (value <= high),
-            censored & (lod > low),
-        ),
     }
     by_value = _value_order(analysed, value, censored)
     tables = []
@@ -745,12 +764,9 @@ def salt_summary(
             keep = ~is_rtk | (name == "pct_any_iodine")
             out[name] = np.where(keep, pct, np.nan)
             out[name + "_hi"] = np.where(keep, pct_hi, np.nan)
-        for name, q in zip(QUANTITIES, (0.5, 0.25, 0.75)):
-            v, b = _quantile(s, q)
-            out[name], out[f"{name}_below"] = (
-                np.where(is_rtk, np.nan, v),
-                np.where(is_rtk, np.nan, b),
-            )
+        for name, column in _quantiles(s).items():
+            out[name] = np.where(is_rtk, False, column) if name.endswith("_open") else np.where(
+                is_rtk, np.nan, column)
         out["criteria"] = crit.label
         tables.append(out)
     return pd.concat(tables, ignore_index=True)

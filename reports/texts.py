@@ -119,7 +119,8 @@ _T: dict[str, str] = {
     "pct_any": N_("% with any iodine (> 0)"),
     "pct_adequate": N_("%% ≥ %(cut)s mg/kg"),
     "pct_non_iodized": N_("%% < %(cut)s mg/kg"),
-    "pct_range": N_("%% within %(low)s–%(high)s"),
+    "pct_household": N_("%% within %(low)s–%(high)s mg/kg (WHO household range)"),
+    "pct_national": N_("%% within %(low)s–%(high)s mg/kg (national standard)"),
     "median_iqr_salt": N_("Median (P25–P75), mg/kg"),
     "earlier": N_("Earlier"),
     "median": N_("Median, µg/L"),
@@ -131,7 +132,8 @@ _T: dict[str, str] = {
     "chart_salt": N_("Salt samples ≥ %(cut)s mg/kg by region, %%: %(period)s"),
     "chart_trend": N_("Median UIC by round, µg/L: %(group)s"),
     "legend": N_("Legend"),
-    "censored_note": N_("“< x”: below the limit of detection; a median or CI bound that depends on such values is given as an upper bound. A percentage range “a–b” means some results below the limit of detection cannot be placed against that cut-off."),
+    "censored_note": N_("A result “< x” lies between 0 and x (below the limit of detection, or below a limit raised by dilution). A median, percentile or CI end that depends on such results is printed as what the data establish: “< x” (or “≤ x”) where it lies below x, “a…b” where it lies between a and b; a class is given where that range lies within one class. A percentage range “a–b” means some results below a limit cannot be placed against that cut-off."),
+    "few_note": N_("† Fewer than %(min)s samples analysed: the median and its class are indicative only."),
     "bootstrap_note": N_("95 %% CI of the median: percentile bootstrap, %(replicates)s replicates, fixed seed %(seed)s%(clusters)s."),
     "bootstrap_clusters": N_(", resampling whole clusters; no CI is given for a group whose samples all come from one cluster (the variation between clusters cannot be estimated)"),
     "population_note": N_("Shares of samples below cut-offs describe the sample distribution; they are not a prevalence of deficiency."),
@@ -185,7 +187,7 @@ CLASS_LABELS: dict[str, str] = {
     "adequate": N_("adequate iodine intake"),
     "above": N_("above requirements"),
     "excessive": N_("excessive iodine intake"),
-    "indeterminate": N_("class undetermined (median below the limit of detection)"),
+    "indeterminate": N_("class undetermined: results below the limit of detection leave the median spanning two classes"),
     "no_data": N_("no data"),
     "no_criteria": N_("not classified: no WHO criteria for this group"),
 }
@@ -204,6 +206,7 @@ METHOD_LABELS: dict[str, str] = {
     "titration": N_("titration"),
     "wyd": N_("WYD checker"),
     "rtk": N_("rapid test kit"),
+    "not_analysed": N_("not analysed"),
 }
 
 
@@ -223,6 +226,16 @@ def salt_label(criteria: SaltCriteria, tr: Translator) -> str:
         "WHO ≥%(adequate)s mg/kg; <%(non_iodized)s mg/kg; national standard %(low)s–%(high)s "
         "mg/kg", adequate=f"{criteria.adequate_at_least:g}",
         non_iodized=f"{criteria.non_iodized_below:g}", low=f"{low:g}", high=f"{high:g}")
+
+
+def household_range_header(criteria: SaltCriteria, tr: Translator) -> str:
+    low, high = criteria.household_range
+    return t(tr, "pct_household", low=f"{low:g}", high=f"{high:g}")
+
+
+def national_range_header(criteria: SaltCriteria, tr: Translator) -> str:
+    low, high = criteria.national_range
+    return t(tr, "pct_national", low=f"{low:g}", high=f"{high:g}")
 
 
 def rows_text(tr: Translator, count: int) -> str:

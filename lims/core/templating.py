@@ -17,6 +17,7 @@ from lims.config import DEFAULTS
 from lims.core.i18n import LANGUAGE_NAMES
 from lims.core.labels import label
 from lims.core.permissions import Permission
+from reports.rounding import rounded
 
 # Kazakhstan writes dates ДД.ММ.ГГГГ in Russian and Kazakh alike (CLDR's Kazakh short form has a
 # two-digit year); other locales take CLDR's medium form.
@@ -41,11 +42,13 @@ def fmt_date(value: date | datetime | None) -> str:
 
 def fmt_number(value: float | Decimal | None, digits: int = 1) -> str:
     """A number as the reader's locale writes it (``4,5`` in ru/kk, ``4.5`` in en; grouped
-    thousands), with exactly ``digits`` decimals, so columns line up."""
+    thousands), with exactly ``digits`` decimals, so columns line up. Rounded by the reports' one
+    rule (half away from zero on the decimal value, as Excel's ROUND), so a page shows what the
+    PDF and the workbook show; Babel alone rounds half to even (118.25 → 118.2)."""
     if value is None:
         return "—"
     pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
-    return format_decimal(value, format=pattern)
+    return format_decimal(rounded(value, digits), format=pattern)
 
 
 # The lab's name as shipped (``LAB_NAME``'s default), in the reader's language. A lab that sets

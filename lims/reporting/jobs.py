@@ -30,6 +30,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from babel.support import NullTranslations
+from flask import current_app
 from flask_babel import force_locale, get_translations
 from sqlalchemy.orm import Session
 
@@ -38,10 +39,16 @@ from lims.audit.service import record_event
 from lims.auth.models import User
 from lims.core.errors import ConflictError, NotFoundError, ValidationError
 from lims.monitoring.models import SurveyRound
-from lims.reporting.data import ReportScope, load_frames, region_names
+from lims.reporting.data import (
+    LAB_TIMEZONE,
+    TREND_PERIODS,
+    ReportScope,
+    load_frames,
+    region_names,
+)
 from lims.reporting.models import JobStatus, ReportJob
 from reports import exports
-from reports.criteria import SCHEMES
+from reports.criteria import DEFAULT_FLAG_GROUPS, DEFAULT_SALT, SCHEMES
 from reports.monitoring_report import (
     MonitoringData,
     ReportParams,
@@ -270,6 +277,19 @@ def report_catalogue(lang: str) -> NullTranslations:
         return get_translations()
 
 
+def stats_params(scheme: str) -> StatsParams:
+    """The statistics' parameters from the configuration: the national salt standard's range
+    (``REPORT_SALT_NATIONAL_RANGE``, 25–55 mg/kg today, UNCONFIRMED in law: domain.md §3.5) and
+    the groups the "median ≥ 100 and ≤ 20 % below 50" flag is defined for
+    (``REPORT_FLAG_GROUPS``, school-age children)."""
+    config = current_app.config
+    low, high = config.get("REPORT_SALT_NATIONAL_RANGE", DEFAULT_SALT.national_range)
+    return StatsParams(
+        scheme=SCHEMES[scheme],
+        salt=replace(DEFAULT_SALT, national_range=(float(low), float(high))),
+        flag_groups=frozenset(config.get("REPORT_FLAG_GROUPS", DEFAULT_FLAG_GROUPS)))
+
+
 def _next_version(session: Session, job: ReportJob) -> int:
     """Versions count issued reports; a version is taken when the PDF is issued."""
     return 1 + (session.scalar(sa.select(sa.func.max(ReportJob.version))
@@ -283,7 +303,10 @@ def build_pdf(session: Session, job: ReportJob, *, now: Callable[[], datetime],
     `issue_pdf` refuses to issue it under another."""
     request = ReportRequest.from_params(job.params)
     progress(5, "reading verified results")
-    frames = load_frames(session, request.scope)
+    frames = load_frames(
+        session, request.scope,
+        timezone=current_app.config.get("BABEL_DEFAULT_TIMEZONE", LAB_TIMEZONE),
+        trend_periods=current_app.config.get("REPORT_TREND_PERIODS", TREND_PERIODS))
     urine, salt = frames.urine, frames.salt
     progress(30, f"computing statistics for {len(urine):,} urine and {len(salt):,} salt samples")
     version = _next_version(session, job)
@@ -292,7 +315,7 @@ def build_pdf(session: Session, job: ReportJob, *, now: Callable[[], datetime],
     region = request.scope.region
     params = ReportParams(
         issued=now().date(), version=str(version),
-        stats=StatsParams(scheme=SCHEMES[request.scheme]), region_names=names,
+        stats=stats_params(request.scheme), region_names=names,
         laboratory=catalogue.gettext("Regional Reference Laboratory on IDD"),
         pooled_label=None if region is None else names.get(region)
         or {lang: region for lang in LANGUAGES})

@@ -234,3 +234,17 @@ def test_a_report_on_one_region_labels_its_pooled_rows() -> None:
                                                       catalogue=needs("kk"))))
     assert "Жиынтық кесте: Қызылорда облысы" in text
     assert "Қазақстан Республикасы" not in text
+
+
+def test_salt_not_analysed_is_its_own_line_and_never_a_method_in_summary_or_charts() -> None:
+    urine, salt, _ = frames()
+    waiting = salt.iloc[:7].assign(method=None, iodine_mg_kg=np.nan, category=None,
+                                   status="pending")
+    salt = pd.concat([salt.assign(status="analysed"), waiting], ignore_index=True)
+    params = ReportParams(issued=PARAMS.issued, stats=StatsParams(replicates=100),
+                          region_names=NAMES)
+    pages = text_of(build_monitoring_report(urine, salt, params=params, lang="en"))
+    text = "".join("\n".join(pages).split())
+    assert "notanalysed" in text  # its line in the salt tables
+    assert "(notanalysed):" not in text  # not a method of the summary's salt sentences
+    assert "·notanalysed" not in text  # nor a bar of the salt chart

@@ -104,13 +104,15 @@ def one(values: list[float | None], lod: float = 10.0, group: str = "SAC", **par
 
 def test_censored_median_is_a_bound_not_a_number() -> None:
     got = one([None, None, None, 40, 60], lod=12)
-    assert math.isnan(got["median"]) and got.median_below == 12
+    assert math.isnan(got["median"])
+    assert (got.median_lo, got.median_hi, got.median_open) == (0, 12, True)
     assert got.class_key == "severe"  # below 12 → below the first boundary, 20
     assert one([None, None, None, 40, 60], lod=30).class_key == "indeterminate"
-    # even n: the median straddles the censored block and a value → bound (12 + 40)/2
+    # even n: the median is the mean of a censored value in [0, 12) and 40 → [20, 26)
     even = one([None, None, 40, 60], lod=12)
-    assert math.isnan(even["median"]) and even.median_below == pytest.approx(26)
-    assert math.isnan(even.ci_low) and even.ci_low_below == pytest.approx(12)
+    assert math.isnan(even["median"])
+    assert (even.median_lo, even.median_hi, even.median_open) == (20, pytest.approx(26), True)
+    assert even.class_key == "moderate"  # [20, 26) lies within 20–49
 
 
 def test_censored_value_against_cutoff_below_its_lod_gives_a_range() -> None:
@@ -145,7 +147,7 @@ def test_one_value_group_and_empty_group() -> None:
     assert (empty.n_collected, empty.n_rejected, empty.n_analysed) == (2, 1, 0)
     assert (
         math.isnan(empty["median"])
-        and math.isnan(empty.median_below)
+        and math.isnan(empty.median_hi)
         and math.isnan(empty.pct_below_50)
     )
     assert empty.class_key == "no_data" and empty.flag_met is None
@@ -193,6 +195,9 @@ def test_distribution_flag() -> None:
     assert one([None] + [150] * 9, lod=60).flag_met is True  # 0–10 % < 50: met either way
     assert one([None, None, None] + [150] * 7, lod=60).flag_met is None  # 0–30 % < 50: undecided
     assert one([150] * 5, group="PW").flag_met is None  # not a criterion for pregnant women
+    # defined for school-age children only, by configuration: not for women of reproductive age
+    assert one([40] + [150] * 9, group="WRA").flag_met is None
+    assert one([40] + [150] * 9, group="WRA", flag_groups=frozenset({"WRA"})).flag_met is True
 
 
 def test_bootstrap_is_deterministic_and_order_independent() -> None:
@@ -337,6 +342,22 @@ def salt_frame() -> pd.DataFrame:
     )
 
 
+def test_salt_not_analysed_is_a_line_of_its_own() -> None:
+    df = pd.concat([salt_frame().assign(status="analysed"),
+                    pd.DataFrame({"region_code": ["KZ-11", "KZ-11"], "period": "2024",
+                                  "method": [None, None], "iodine_mg_kg": np.nan,
+                                  "category": None, "censored": False, "lod": np.nan,
+                                  "status": ["pending", "rejected"]})], ignore_index=True)
+    table = salt_summary(df, FAST, national=False)
+    waiting = table[table.method == "not_analysed"].iloc[0]
+    assert (waiting.n_collected, waiting.n_rejected, waiting.n_analysed) == (2, 1, 0)
+    assert math.isnan(waiting.pct_at_least_15)
+    titr = table[(table.region_code == "KZ-11") & (table.method == "titration")].iloc[0]
+    assert titr.n_collected == 6  # the waiting samples are not counted under a method
+    with pytest.raises(StatsInputError, match="method: empty value"):
+        salt_summary(df.assign(status="analysed"), FAST)
+
+
 def test_salt_proportions_and_quantiles() -> None:
     table = salt_summary(salt_frame(), FAST)
     titr = table[(table.region_code == "KZ-11") & (table.method == "titration")].iloc[0]
@@ -347,6 +368,8 @@ def test_salt_proportions_and_quantiles() -> None:
     assert titr.pct_at_least_15 == pytest.approx(400 / 6)
     assert titr.pct_below_5 == pytest.approx(200 / 6)
     assert titr.pct_national_range == pytest.approx(200 / 6)  # 25 and 55 are inside
+    assert titr.pct_household_range == pytest.approx(200 / 6)  # WHO 15–40: 15 and 25
+    assert titr.pct_household_range_hi == pytest.approx(200 / 6)  # < 2 is below 15 for sure
     assert titr["median"] == pytest.approx(np.quantile([-1, 4, 15, 25, 55, 60], 0.5))
     assert titr.p25 == pytest.approx(np.quantile([-1, 4, 15, 25, 55, 60], 0.25))
     rtk = table[table.method == "rtk"].iloc[0]
