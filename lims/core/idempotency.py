@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response
@@ -201,7 +202,14 @@ def _on_rollback(session: Session) -> None:
         claim.state = "dropped"
 
 
+def nonce_input() -> Markup:
+    """The nonce for a form written by hand (a one-button form with its CSRF input): the same
+    one-time key a `LimsForm` renders, so a double click there acts once too."""
+    return Markup('<input type="hidden" name="%s" value="%s">') % (NONCE_FIELD, new_nonce())
+
+
 def init_app(app: Flask) -> None:
+    app.jinja_env.globals["nonce_input"] = nonce_input
     app.before_request(_claim)
     app.after_request(_record)
     if not sa.event.contains(Session, "after_commit", _on_commit):

@@ -173,3 +173,27 @@ def test_old_nonces_are_pruned(ministry: FlaskClient, session: sa.orm.Session,
     nonce = nonce_of(ministry.get(REPORTS).get_data(as_text=True))
     assert ministry.post(REPORTS, data=report_form(nonce)).status_code == 302
     assert session.scalars(sa.select(FormSubmission.nonce)).all() == [nonce]
+
+
+def test_a_one_button_form_written_by_hand_acts_once(
+        client: FlaskClient, make_user, login, make_cluster,  # type: ignore[no-untyped-def]
+        session: sa.orm.Session) -> None:
+    """Forms that write their CSRF input by hand (verify, accept, close a round…) carry the
+    nonce too: the second click of a double click is answered with the first one's outcome."""
+    from lims.audit.models import AuditEvent
+
+    survey_round = make_cluster().round
+    session.commit()
+    login(make_user(Role.ADMIN))
+    page = client.get(f"/surveys/rounds/{survey_round.id}").get_data(as_text=True)
+    found = re.search(rf'name="{NONCE_FIELD}" value="([^"]+)"', page)
+    assert found, "the round's status button carries no nonce"
+    form = {"status": "closed", NONCE_FIELD: found.group(1)}
+    first = client.post(f"/surveys/rounds/{survey_round.id}/status", data=form)
+    second = client.post(f"/surveys/rounds/{survey_round.id}/status", data=form)
+    assert first.status_code == 302
+    assert second.status_code == 303 and second.location == first.location
+    changes = session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.action == "round_status_changed",
+        AuditEvent.entity_id == survey_round.id)).all()
+    assert len(changes) == 1
