@@ -16,6 +16,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_login import login_user
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
@@ -123,6 +124,8 @@ def edit_user(user_id: int) -> PageResult:
             _refused(form, error)
         else:
             db.session.commit()
+            if user.id == current_actor().id:
+                login_user(user)  # an admin's own change ends their other sessions, not this one
             flash(_("User %(username)s saved.", username=user.username), "success")
             return redirect(url_for(".edit_user", user_id=user.id))
     now = now_utc()

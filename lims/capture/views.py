@@ -17,6 +17,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -136,10 +137,10 @@ def _recent_errors(instrument: Instrument, limit: int = 10) -> list[InstrumentRe
 
 
 def _render_instrument(item: Instrument, form: InstrumentForm | None = None,
-                       status: int = 200) -> tuple[str, int]:
+                       status: int = 200, secret: str | None = None) -> tuple[str, int]:
     form = form or InstrumentForm(obj=item, serial_settings=_json(item.serial_settings))
     return render_template(
-        "capture/instrument.html", instrument=item, form=form, secret=session.pop("new_secret", None),
+        "capture/instrument.html", instrument=item, form=form, secret=secret,
         counts=_counts_by_instrument().get(item.id, {}), errors=_recent_errors(item),
         events=events_for(db.session, service.INSTRUMENT_ENTITY, item.id)), status
 
@@ -188,8 +189,12 @@ def instrument_token(instrument_id: int) -> PageResult:
         flash(error.message, "error")
         return redirect(url_for("capture.instrument", instrument_id=item.id))
     db.session.commit()
-    session["new_secret"] = secret  # shown once on the next page, then gone
-    return redirect(url_for("capture.instrument", instrument_id=item.id))
+    # The secret goes out in this response only: never in the session cookie (signed, not
+    # encrypted) nor behind a redirect, and no cache may keep the page.
+    page, status = _render_instrument(item, secret=secret)
+    response = make_response(page, status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/inbox/")
