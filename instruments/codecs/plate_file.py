@@ -36,7 +36,7 @@ from instruments.codecs.workbook import NoSuchSheet, SheetUnreadable, WorkbookRe
 from instruments.errors import PlateFileError
 from instruments.records import PLATE_COLUMNS, PLATE_ROWS, WELLS, PlateReading
 
-__all__ = ["parse_plate_file", "is_over_range"]
+__all__ = ["is_over_range", "parse_plate_file"]
 
 Cell = str | int | float | bool | date | datetime | time | None
 

@@ -29,7 +29,7 @@ from typing import Literal
 from openpyxl.reader.excel import ExcelReader
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
-__all__ = ["WorkbookRefused", "NoSuchSheet", "SheetUnreadable", "Sheet", "check_workbook", "read_sheet"]
+__all__ = ["NoSuchSheet", "Sheet", "SheetUnreadable", "WorkbookRefused", "check_workbook", "read_sheet"]
 
 Cell = str | int | float | bool | date | datetime | time | None
 Reason = Literal["unpacked_size", "members", "entities", "rows", "columns"]

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
@@ -18,8 +27,8 @@ from lims.auth.services import (
     end_user_sessions,
 )
 from lims.core.dt import now_utc
-from lims.core.templating import safe_next
 from lims.core.errors import LimsError
+from lims.core.templating import safe_next
 from lims.extensions import db
 
 bp = Blueprint("auth", __name__, template_folder="templates")

@@ -380,7 +380,7 @@ def _volume(text: str, _tz: tzinfo) -> Decimal:
         value = Decimal(text.replace(",", "."))
     except InvalidOperation:
         raise CellError(_("expected a number of millilitres, got '%(value)s'", value=text)) from None
-    if not value.is_finite() or abs(value) >= Decimal("100000"):
+    if not value.is_finite() or abs(value) >= Decimal(100000):
         raise CellError(_("expected a number of millilitres, got '%(value)s'", value=text))
     if value != value.quantize(Decimal("0.01")):
         raise CellError(_("at most two decimal places"))

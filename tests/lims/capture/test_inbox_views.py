@@ -4,7 +4,6 @@ with a reason; both are audited and an attached reading shows on the sample page
 from __future__ import annotations
 
 import re
-
 from collections.abc import Callable
 
 import sqlalchemy as sa
