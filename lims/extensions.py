@@ -32,9 +32,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-# Statements that only read: they never take SQLite's write lock. Anything else (INSERT,
-# UPDATE, DELETE, DDL, SAVEPOINT, ...) or a read that asks for row locks is a write.
-_READS = ("SELECT", "PRAGMA", "EXPLAIN", "VALUES")
+# Statements that only read (or open and close transactions themselves) never take SQLite's
+# write lock. Anything else (INSERT, UPDATE, DELETE, DDL, SAVEPOINT, ...) or a read that asks
+# for row locks is a write.
+_READS = ("SELECT", "PRAGMA", "EXPLAIN", "VALUES", "BEGIN", "COMMIT", "END", "ROLLBACK", "RELEASE")
 _WRITE_IN_CTE = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 
 

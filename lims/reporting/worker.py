@@ -26,6 +26,8 @@ from lims.reporting.jobs import (
 from lims.reporting.models import ReportJob
 
 log = logging.getLogger(__name__)
+#: The longest wait between tries while the database fails.
+MAX_BACKOFF = 60.0
 
 
 def progress_writer(job_id: int) -> Callable[[int, str], None]:
@@ -85,14 +87,26 @@ def run_worker(app: Flask, *, once: bool = False, poll: float = 2.0,
     ``poll`` then only bounds how long it waits before looking again (and checking
     ``should_stop``). Elsewhere it looks every ``poll`` seconds."""
     built = 0
+    failures = 0
     with app.app_context():
         engine = db.engine
     with _wake_up_call(engine) as wait:
         while not should_stop():
-            with app.app_context():
-                for job_id in recover_abandoned(db.session, now=now_utc()):
-                    log.warning("report %s: its worker stopped responding; recovered", job_id)
-                job = run_one()
+            try:
+                with app.app_context():
+                    for job_id in recover_abandoned(db.session, now=now_utc()):
+                        log.warning("report %s: its worker stopped responding; recovered", job_id)
+                    job = run_one()
+            except sa.exc.SQLAlchemyError as error:
+                # A locked or unreachable database is a passing state: the worker waits and
+                # looks again rather than die and leave every later report queued.
+                failures += 1
+                delay = min(poll * 2 ** min(failures, 10), MAX_BACKOFF)
+                log.warning("report worker: database error (%s), next try in %.0f s",
+                            str(error).splitlines()[0][:200], delay)
+                time.sleep(delay)
+                continue
+            failures = 0
             if job is not None:
                 built += 1
                 continue
