@@ -210,18 +210,19 @@ def _cell_text(cell: object) -> str:
 def _refusal_message(refused: WorkbookRefused, max_unpacked: int) -> str:
     """What the user reads when a workbook passes a limit: the limit, by name and size."""
     if refused.reason == "unpacked_size":
-        return _("the workbook unpacks to more than %(size)s MiB; split it or save it as CSV",
+        return _("the file unpacks to more than %(size)s MiB; split it or save it as CSV",
                  size=max_unpacked // 2**20)
     if refused.reason == "rows":
-        return ngettext("the workbook has more than %(num)d row; at most %(num)d can be registered at once",
-                        "the workbook has more than %(num)d rows; at most %(num)d can be registered at once",
-                        refused.limit - 1)
+        limit = refused.limit - 1  # the header row is not registered
+        return ngettext("the file has more than %(num)d row; at most %(num)d can be registered at once",
+                        "the file has more than %(num)d rows; at most %(num)d can be registered at once",
+                        limit)
     if refused.reason == "columns":
         return ngettext("the sheet has more than %(num)d column", "the sheet has more than %(num)d columns",
                         refused.limit)
     if refused.reason == "entities":
-        return _("the workbook declares XML entities, which are not accepted")
-    return ngettext("the workbook has more than %(num)d part", "the workbook has more than %(num)d parts",
+        return _("the file declares XML entities, which are not accepted")
+    return ngettext("the file has more than %(num)d part", "the file has more than %(num)d parts",
                     refused.limit)
 
 

@@ -112,7 +112,7 @@ def test_zip_bomb_is_refused_at_once_while_others_register(lab: Any) -> None:
     assert result["register_seconds"] < 2.0
     refused = result["upload"]
     assert refused.status_code == 422
-    assert "the workbook unpacks to more than 48 MiB" in refused.get_data(as_text=True)
+    assert "the file unpacks to more than 48 MiB" in refused.get_data(as_text=True)
     assert result["upload_seconds"] < 1.0
     assert stored(lab.app) == (0, 1)  # only the other user's sample
 
@@ -132,7 +132,7 @@ def test_a_slow_upload_holds_no_lock(lab: Any, monkeypatch: pytest.MonkeyPatch) 
     assert result["register"].status_code == 302
     assert result["register_seconds"] < 2.0
     assert result["upload"].status_code == 422 and result["upload_seconds"] >= 3.0
-    assert "the workbook has more than 1000 rows" in result["upload"].get_data(as_text=True)
+    assert "the file has more than 1000 rows" in result["upload"].get_data(as_text=True)
     assert stored(lab.app) == (0, 1)
 
 
@@ -155,4 +155,4 @@ def test_xml_entities_are_refused_not_a_500(lab: Any) -> None:
         "round_id": str(lab.cluster.round_id), "kind": "urine",
         "file": (io.BytesIO(out.getvalue()), "entities.xlsx")})
     assert response.status_code == 422
-    assert "declares XML entities" in response.get_data(as_text=True)
+    assert "the file declares XML entities" in response.get_data(as_text=True)
