@@ -17,7 +17,6 @@ from flask import (
     Blueprint,
     current_app,
     flash,
-    make_response,
     redirect,
     render_template,
     request,
@@ -50,7 +49,7 @@ from lims.capture.reasons import describe
 from lims.core.dt import now_utc
 from lims.core.errors import LimsError
 from lims.core.permissions import Permission
-from lims.core.templating import url_with
+from lims.core.templating import showing_secret, url_with
 from lims.extensions import db
 
 bp = Blueprint("capture", __name__, template_folder="templates")
@@ -189,12 +188,7 @@ def instrument_token(instrument_id: int) -> PageResult:
         flash(error.message, "error")
         return redirect(url_for("capture.instrument", instrument_id=item.id))
     db.session.commit()
-    # The secret goes out in this response only: never in the session cookie (signed, not
-    # encrypted) nor behind a redirect, and no cache may keep the page.
-    page, status = _render_instrument(item, secret=secret)
-    response = make_response(page, status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return showing_secret(*_render_instrument(item, secret=secret))
 
 
 @bp.get("/inbox/")

@@ -8,10 +8,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, request, url_for
+from flask import Flask, make_response, request, url_for
 from flask_babel import format_date, format_datetime, format_decimal, get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from werkzeug.wrappers import Response
 
 from lims.audit import labels as audit_labels
 from lims.config import DEFAULTS
@@ -132,6 +133,16 @@ def safe_next(target: str | None, default: str) -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return default
     return target
+
+
+def showing_secret(page: str, status: int = 200) -> Response:
+    """The response for a page that shows a secret (a token, once): ``Cache-Control: no-store``
+    so that neither the browser nor a proxy keeps it. The secret goes out in this response
+    only: never in a flash or the session (a signed, not encrypted, cookie) nor behind a
+    redirect."""
+    response = make_response(page, status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def init_app(app: Flask) -> None:
