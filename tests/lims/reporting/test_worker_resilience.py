@@ -49,7 +49,12 @@ def work_until_done(app: Flask, job_id: int, timeout: float = 60) -> threading.T
     deadline = time.monotonic() + timeout
 
     def stop() -> bool:
-        return time.monotonic() > deadline or status_of(app, job_id) is JobStatus.DONE
+        if time.monotonic() > deadline:
+            return True
+        try:
+            return status_of(app, job_id) is JobStatus.DONE
+        except sa.exc.OperationalError:  # PostgreSQL: the lock keeps this look out too
+            return False
 
     thread = threading.Thread(target=lambda: run_worker(app, poll=0.05, should_stop=stop))
     thread.start()
@@ -57,9 +62,9 @@ def work_until_done(app: Flask, job_id: int, timeout: float = 60) -> threading.T
 
 
 @contextmanager
-def database_locked(app: Flask) -> Iterator[None]:
-    """Another connection holds the lock the worker needs, and the worker gives up waiting for
-    it after LOCK_WAIT_MS (SQLite's busy_timeout, PostgreSQL's lock_timeout)."""
+def impatient_connections(app: Flask) -> Iterator[None]:
+    """The app's connections give up waiting for a lock after LOCK_WAIT_MS (SQLite's
+    busy_timeout, PostgreSQL's lock_timeout)."""
     with app.app_context():
         engine = db.engine
 
@@ -74,10 +79,22 @@ def database_locked(app: Flask) -> Iterator[None]:
         cursor.close()
 
     engine.dispose()  # every connection from now on is an impatient one
-    blocker = sa.create_engine(engine.url)
+    try:
+        yield
+    finally:
+        sa.event.remove(engine, "connect", impatient)
+        engine.dispose()
+
+
+@contextmanager
+def lock_held(app: Flask) -> Iterator[None]:
+    """Another connection holds the lock the worker needs (SQLite's write lock, or the whole
+    report_jobs table on PostgreSQL)."""
+    with app.app_context():
+        blocker = sa.create_engine(db.engine.url)
     try:
         with blocker.connect() as conn:
-            if engine.dialect.name == "sqlite":
+            if blocker.dialect.name == "sqlite":
                 conn.exec_driver_sql("BEGIN EXCLUSIVE")
             else:
                 conn.begin()
@@ -86,8 +103,6 @@ def database_locked(app: Flask) -> Iterator[None]:
             conn.rollback()
     finally:
         blocker.dispose()
-        sa.event.remove(engine, "connect", impatient)
-        engine.dispose()
 
 
 def test_the_worker_survives_a_lock_held_past_its_wait(
@@ -95,11 +110,12 @@ def test_the_worker_survives_a_lock_held_past_its_wait(
 ) -> None:
     job_id = queue_report(report_app)
     caplog.set_level(logging.WARNING, logger=worker.__name__)
-    with database_locked(report_app):
-        thread = work_until_done(report_app, job_id)
-        time.sleep(1.5)  # several tries fail meanwhile
-        assert thread.is_alive()
-    thread.join(timeout=90)
+    with impatient_connections(report_app):
+        with lock_held(report_app):
+            thread = work_until_done(report_app, job_id)
+            time.sleep(1.5)  # several tries fail meanwhile
+            assert thread.is_alive()
+        thread.join(timeout=90)
     assert not thread.is_alive()
     assert status_of(report_app, job_id) is JobStatus.DONE
     errors = [r for r in caplog.records if "database error" in r.getMessage()]
