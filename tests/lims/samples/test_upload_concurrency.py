@@ -10,11 +10,9 @@ from __future__ import annotations
 import io
 import threading
 import time
-import zipfile
 from types import SimpleNamespace
 from typing import Any
 
-import openpyxl
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -24,28 +22,11 @@ from lims.extensions import db
 from lims.samples import intake_views
 from lims.samples.models import IntakeBatch, Sample
 from tests.conftest import make_app
+from tests.instruments.workbooks import xlsx_with_entity, zip_bomb_xlsx
 from tests.lims.samples.test_accession_concurrency import set_up
 from tests.lims.samples.test_intake_views import urine_form
 
 PASSWORD = "correct-horse-9"  # set_up's user "tech"
-
-
-def zip_bomb_xlsx(unpacked_bytes: int) -> bytes:
-    """A valid workbook whose one sheet inflates to ``unpacked_bytes`` of identical rows (a few
-    hundred KiB on the wire, like the 234 KiB file of the incident)."""
-    seed = io.BytesIO()
-    openpyxl.Workbook().save(seed)
-    row = b'<row><c t="inlineStr"><is><t>' + b"a" * 40 + b"</t></is></c></row>"
-    sheet = (b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats'
-             b'.org/spreadsheetml/2006/main"><sheetData>' + row * (unpacked_bytes // len(row))
-             + b"</sheetData></worksheet>")
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(seed.getvalue())) as source, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bomb:
-        for item in source.infolist():
-            body = sheet if item.filename == "xl/worksheets/sheet1.xml" else source.read(item)
-            bomb.writestr(item.filename, body)
-    return out.getvalue()
 
 
 @pytest.fixture()
@@ -137,22 +118,10 @@ def test_a_slow_upload_holds_no_lock(lab: Any, monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_xml_entities_are_refused_not_a_500(lab: Any) -> None:
-    seed = io.BytesIO()
-    book = openpyxl.Workbook()
-    book.active.append(["cluster_code", "participant_code"])
-    book.save(seed)
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(seed.getvalue())) as source, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as hostile:
-        for item in source.infolist():
-            body = source.read(item)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                body = body.replace(b"<worksheet", b'<!DOCTYPE x [<!ENTITY e "boom">]><worksheet', 1)
-                assert b"<!ENTITY" in body
-            hostile.writestr(item.filename, body)
+    hostile = xlsx_with_entity([["cluster_code", "participant_code"]])
     client = logged_in(lab.app)
     response = client.post("/samples/batch", content_type="multipart/form-data", data={
         "round_id": str(lab.cluster.round_id), "kind": "urine",
-        "file": (io.BytesIO(out.getvalue()), "entities.xlsx")})
+        "file": (io.BytesIO(hostile), "entities.xlsx")})
     assert response.status_code == 422
     assert "the file declares XML entities" in response.get_data(as_text=True)
