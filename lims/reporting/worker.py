@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import psycopg
 import sqlalchemy as sa
 from flask import Flask
 
@@ -28,6 +29,8 @@ from lims.reporting.models import ReportJob
 log = logging.getLogger(__name__)
 #: The longest wait between tries while the database fails.
 MAX_BACKOFF = 60.0
+#: With ``once``, how many database errors in a row are waited out before giving up.
+ONCE_TRIES = 5
 
 
 def progress_writer(job_id: int) -> Callable[[int, str], None]:
@@ -101,6 +104,8 @@ def run_worker(app: Flask, *, once: bool = False, poll: float = 2.0,
                 # A locked or unreachable database is a passing state: the worker waits and
                 # looks again rather than die and leave every later report queued.
                 failures += 1
+                if once and failures > ONCE_TRIES:
+                    raise  # a one-off run reports a database that stays down
                 delay = min(poll * 2 ** min(failures, 10), MAX_BACKOFF)
                 log.warning("report worker: database error (%s), next try in %.0f s",
                             str(error).splitlines()[0][:200], delay)
@@ -112,7 +117,12 @@ def run_worker(app: Flask, *, once: bool = False, poll: float = 2.0,
                 continue
             if once:
                 break
-            wait(poll)
+            try:
+                wait(poll)
+            except psycopg.Error as error:  # the LISTEN connection was lost (server restart)
+                log.warning("report worker: lost the wake-up connection (%s); polling every %.0f s",
+                            type(error).__name__, poll)
+                wait = time.sleep
     return built
 
 

@@ -166,3 +166,39 @@ def test_the_page_says_when_no_worker_runs(
         assert "Reports are waiting: no report worker has been running since" in page
     else:
         assert "Reports are waiting: no report worker has run yet." in page
+
+
+def test_the_worker_polls_when_its_wake_up_connection_is_lost(
+    report_app: Flask, caplog: pytest.LogCaptureFixture  # noqa: F811
+) -> None:
+    """PostgreSQL: the LISTEN connection dies (a server restart, a proxy timeout); the worker
+    says so once and keeps building by polling."""
+    with report_app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's; elsewhere the worker polls anyway")
+    caplog.set_level(logging.WARNING, logger=worker.__name__)
+    stop = threading.Event()
+    thread = threading.Thread(target=lambda: run_worker(report_app, poll=0.2,
+                                                        should_stop=stop.is_set))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        killed = 0
+        while not killed and time.monotonic() < deadline:
+            with engine.connect() as conn:
+                killed = len(conn.execute(sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE query LIKE 'LISTEN%' AND datname = current_database()")).all())
+            time.sleep(0.1)
+        assert killed
+        job_id = queue_report(report_app)
+        deadline = time.monotonic() + 60
+        while status_of(report_app, job_id) is not JobStatus.DONE and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert status_of(report_app, job_id) is JobStatus.DONE
+        assert thread.is_alive()
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+    assert sum("lost the wake-up connection" in r.getMessage() for r in caplog.records) == 1
