@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,9 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    # "Keep me logged in" lasts this many days (a logout, lock or role change ends it sooner).
+    "REMEMBER_DAYS": 14,
     "WTF_CSRF_TIME_LIMIT": None,
     "WTF_I18N_ENABLED": True,  # WTForms' own messages ("This field is required.") in ru/kk
     "LAB_NAME": "Reference Laboratory for Iodine Deficiency Disorders",
@@ -114,7 +118,7 @@ def validate_config(app: Flask) -> None:
     if app.config["BABEL_DEFAULT_LOCALE"] not in languages:
         raise ConfigError("BABEL_DEFAULT_LOCALE must be one of LANGUAGES")
     for key in ("LOGIN_MAX_FAILURES", "LOGIN_LOCKOUT_MINUTES", "PAGE_SIZE", "INTAKE_MAX_ROWS",
-                "REPORT_MAX_ATTEMPTS"):
+                "REPORT_MAX_ATTEMPTS", "REMEMBER_DAYS"):
         if not isinstance(app.config[key], int) or app.config[key] <= 0:
             raise ConfigError(f"{key} must be a positive whole number")
     beat, takeover = app.config["REPORT_HEARTBEAT_SECONDS"], app.config["REPORT_TAKEOVER_SECONDS"]
@@ -126,3 +130,5 @@ def validate_config(app: Flask) -> None:
         # a worker that is merely slow for one beat must not lose its job
         raise ConfigError("REPORT_TAKEOVER_SECONDS must be at least three heartbeats"
                           " (3 × REPORT_HEARTBEAT_SECONDS)")
+    app.config["REMEMBER_COOKIE_DURATION"] = timedelta(days=app.config["REMEMBER_DAYS"])
+    app.config.setdefault("REMEMBER_COOKIE_SECURE", app.config.get("SESSION_COOKIE_SECURE", False))

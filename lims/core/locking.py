@@ -8,8 +8,8 @@ then sees the committed status and is refused by the *same* rule check, with the
 ``ConflictError`` a sequential second click gets. Nothing is sprinkled per view: every
 transition service calls :func:`lock` on its deciding row.
 
-On SQLite ``FOR UPDATE`` is not emitted; a writing request holds the database write lock from
-the start of its transaction (``lims.extensions``), which serialises writers anyway.
+On SQLite ``FOR UPDATE`` is not emitted; a transaction takes the database write lock at its
+first write or row-locking read (``lims.extensions``), which serialises writers anyway.
 
 Partial unique indexes are the last line behind the locks (migration 0007); a violation that
 still reaches the database becomes :func:`conflict_from_integrity` — a 409, never a 500.

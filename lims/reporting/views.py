@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,7 +28,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import undefer
+from sqlalchemy.orm import Session, undefer
 from wtforms import IntegerField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional
@@ -48,6 +48,8 @@ from reports.criteria import SCHEMES
 
 bp = Blueprint("reporting", __name__, url_prefix="/reports", template_folder="templates")
 LISTED = 100
+#: A request queued this long with no worker's sign of life meanwhile: the page says no worker runs.
+WORKER_SILENT_AFTER = timedelta(minutes=2)
 
 PageResult = str | Response | tuple[str, int]
 #: The classifications as the request form offers them (`reports` itself has no translations).
@@ -109,9 +111,28 @@ def _silence_notice(job: ReportJob) -> str | None:
              " worker takes the report over and builds it again.", seconds=int(takeover))
 
 
+def worker_silence(session: Session, *, now: datetime) -> dict[str, datetime | None] | None:
+    """When reports wait and no worker has shown a sign of life for `WORKER_SILENT_AFTER`:
+    ``{"since": the last sign, or None if none ever}``, for the page to say so; else None.
+    A worker claims a request within seconds, and a busy one writes its heartbeat every few
+    seconds, so an old queued request with no recent sign means that no worker runs."""
+    waiting_since = session.scalar(sa.select(sa.func.min(ReportJob.requested_at))
+                                   .where(ReportJob.status == JobStatus.QUEUED))
+    if waiting_since is None or now - waiting_since < WORKER_SILENT_AFTER:
+        return None
+    signs = session.execute(sa.select(sa.func.max(ReportJob.heartbeat_at),
+                                      sa.func.max(ReportJob.started_at),
+                                      sa.func.max(ReportJob.finished_at))).one()
+    last = max((sign for sign in signs if sign is not None), default=None)
+    if last is not None and now - last < WORKER_SILENT_AFTER:
+        return None
+    return {"since": last}
+
+
 def _listing() -> dict[str, Any]:
     jobs = db.session.scalars(sa.select(ReportJob).order_by(ReportJob.id.desc()).limit(LISTED)).all()
-    return {"issued": [j for j in jobs if j.issued],
+    return {"worker_silence": worker_silence(db.session, now=now_utc()),
+            "issued": [j for j in jobs if j.issued],
             "working": [j for j in jobs if not j.issued and j.status in (JobStatus.QUEUED,
                                                                           JobStatus.RUNNING)],
             "failed": [j for j in jobs if not j.issued and j.status is JobStatus.FAILED][:10],

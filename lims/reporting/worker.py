@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Self
 
+import psycopg
 import sqlalchemy as sa
 from flask import Flask, current_app
 from sqlalchemy.orm import Session
@@ -39,6 +40,10 @@ log = logging.getLogger(__name__)
 #: Builds of the same report issuing at once take versions one after another: a build whose
 #: version was taken renders again under the next one, this many times at most.
 ISSUE_ATTEMPTS = 5
+#: The longest wait between tries while the database fails.
+MAX_BACKOFF = 60.0
+#: With ``once``, how many database errors in a row are waited out before giving up.
+ONCE_TRIES = 5
 
 
 class Heartbeat:
@@ -163,23 +168,43 @@ def run_worker(app: Flask, *, once: bool = False, poll: float = 2.0,
     (and checking ``should_stop``), so keep it well under the takeover time. Elsewhere it looks
     every ``poll`` seconds."""
     built = 0
+    failures = 0
     with app.app_context():
         engine = db.engine
     stale_after = timedelta(seconds=float(app.config["REPORT_TAKEOVER_SECONDS"]))
     max_attempts = int(app.config["REPORT_MAX_ATTEMPTS"])
     with _wake_up_call(engine) as wait:
         while not should_stop():
-            with app.app_context():
-                for job_id in recover_abandoned(db.session, now=now_utc(), stale_after=stale_after,
-                                                max_attempts=max_attempts):
-                    log.warning("report %s: its worker stopped responding; recovered", job_id)
-                job = run_one()
+            try:
+                with app.app_context():
+                    for job_id in recover_abandoned(
+                            db.session, now=now_utc(), stale_after=stale_after,
+                            max_attempts=max_attempts):
+                        log.warning("report %s: its worker stopped responding; recovered", job_id)
+                    job = run_one()
+            except sa.exc.SQLAlchemyError as error:
+                # A locked or unreachable database is a passing state: the worker waits and
+                # looks again rather than die and leave every later report queued.
+                failures += 1
+                if once and failures > ONCE_TRIES:
+                    raise  # a one-off run reports a database that stays down
+                delay = min(poll * 2 ** min(failures, 10), MAX_BACKOFF)
+                log.warning("report worker: database error (%s), next try in %.0f s",
+                            str(error).splitlines()[0][:200], delay)
+                time.sleep(delay)
+                continue
+            failures = 0
             if job is not None:
                 built += 1
                 continue
             if once:
                 break
-            wait(poll)
+            try:
+                wait(poll)
+            except psycopg.Error as error:  # the LISTEN connection was lost (server restart)
+                log.warning("report worker: lost the wake-up connection (%s); polling every %.0f s",
+                            type(error).__name__, poll)
+                wait = time.sleep
     return built
 
 

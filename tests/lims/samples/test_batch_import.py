@@ -36,8 +36,9 @@ def urine_csv(cluster, rows: int = 3, extra: str = "") -> bytes:
 
 def register(session, actor, cluster, data: bytes, filename: str = "intake.csv", kind=SampleKind.URINE,
              max_rows: int = 1000) -> IntakeBatch:
-    return register_intake_file(session, actor=actor, now=FIXED_NOW, round_id=cluster.round_id, kind=kind,
-                                filename=filename, data=data, timezone=ALMATY, max_rows=max_rows)
+    parsed = batch_import.parse_file(data, filename, kind=kind, timezone=ALMATY, max_rows=max_rows)
+    return register_intake_file(session, actor=actor, now=FIXED_NOW, round_id=cluster.round_id,
+                                filename=filename, data=data, parsed=parsed)
 
 
 def count(session, model) -> int:
