@@ -10,6 +10,13 @@ Input: urine (one row per specimen)
     cluster_id    str|int|None  sampling cluster (PSU); optional column. Clusters are keyed by
                          (region_code, cluster_id), so "C01" in two regions are two clusters.
                          A null cluster_id makes that specimen its own cluster.
+    stratum       str    optional: design stratum within the region (e.g. "urban"/"rural");
+                         keyed by (region_code, stratum). Absent or null: the region is the stratum.
+    weight        float  optional: design weight (1 / selection probability, e.g. of a PPS
+                         cluster); > 0 where analysed. Absent: equal weights (self-weighting).
+    population    float  optional: population of the row's stratum (from the round's reference
+                         table). Where every stratum of a pooled row has one, each stratum's
+                         weights are scaled to add up to it, so strata combine by population.
     uic           float  µg/L; NaN when censored (and for rejected/pending specimens)
     censored      bool   True when the result is "< LOD"
     lod           float  µg/L, the limit the censored result is below; required where censored
@@ -35,31 +42,26 @@ below (the largest LOD among the group's censored values, interpolated like the 
 censored median is classified only when that bound is at or below the first class boundary;
 otherwise "indeterminate".
 
-Confidence interval of the median: percentile bootstrap, ``replicates`` replicates, seed derived
-from ``StatsParams.seed`` and the stratum's key (so a stratum's CI does not depend on which other
-strata are in the frame). Without clusters, each replicate draws the resample's middle order
-statistics directly — the k-th smallest of n uniform draws is Beta(k, n−k+1), and the next one
-is that plus (1−it)·Beta(1, n−k) — which is the same distribution as resampling n values with
-replacement and taking the median, at O(replicates) cost instead of O(replicates·n). With clusters,
-whole clusters are resampled with replacement (multinomial counts per cluster) and the weighted
-median of each replicate is found blockwise: a matrix product of copies drawn and per-cluster
-counts finds the block of sorted values holding it, then that block is weighed value by value.
-A stratum whose values all come from one cluster gets no CI (NaN): resampling one cluster always
-returns it, and the zero-width interval would claim a precision the design cannot show.
-The bootstrap is unweighted (self-weighting design assumed).
+Design-based intervals (``reports.survey``): quantiles are weighted ("school" rule: the textbook
+median when weights are equal); the CI of the median is Woodruff's, and every published
+percentage gets a logit interval, both following the design — strata, clusters, weights, t
+quantiles on PSUs − strata degrees of freedom. Pooled (national) rows are stratified by region
+(or by the given strata) and weighted. Small designs are honest: below ``StatsParams.min_psus``
+no interval is printed and ``ci_note`` says why; below the minimum counts of specimens the class
+is provisional or withheld (``class_status``).
 
 Wording: the output speaks of "% of samples below x µg/L", never of "% deficient" (domain.md §1.1).
 """
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from reports import survey
 from reports.criteria import (
     DEFAULT_GROUP_KINDS,
     DEFAULT_SALT,
@@ -76,6 +78,7 @@ from reports.criteria import (
     SaltMethod,
     Scheme,
 )
+from reports.survey import CellDesign
 
 URINE_COLUMNS = ("region_code", "group_code", "period", "uic", "censored", "lod")
 SALT_COLUMNS = ("region_code", "period", "method", "iodine_mg_kg", "category", "censored")
@@ -93,17 +96,22 @@ class StatsParams:
     scheme: Scheme = WHO2007
     salt: SaltCriteria = DEFAULT_SALT
     group_kinds: Mapping[str, Kind] = field(default_factory=lambda: dict(DEFAULT_GROUP_KINDS))
-    replicates: int = 1000
-    seed: int = 20070
     confidence: float = 0.95
+    #: An interval needs PSUs − strata ≥ min_psus − 1 (for a one-stratum region: at least
+    #: min_psus clusters) and two PSUs in every stratum; otherwise none is printed.
+    min_psus: int = 3
+    #: Fewer analysed specimens than this: the class is withheld (the median is still shown).
+    min_n_class: int = 30
+    #: Fewer than this, or no interval for lack of clusters: the class is provisional.
+    min_n_final: int = 100
 
     def __post_init__(self) -> None:
-        if self.replicates < 100:
-            raise ValueError(
-                "at least 100 bootstrap replicates are needed for a 95 % percentile CI"
-            )
         if not 0.5 < self.confidence < 1:
             raise ValueError("confidence must be between 0.5 and 1")
+        if self.min_psus < 2:
+            raise ValueError("an interval needs at least two PSUs")
+        if not 0 < self.min_n_class <= self.min_n_final:
+            raise ValueError("need 0 < min_n_class ≤ min_n_final")
 
 
 # --- validation ---------------------------------------------------------------------------------
@@ -186,9 +194,27 @@ def _measurements(
 # --- grouping and order statistics --------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _DesignRows:
+    """The survey design of every input row: weight, stratum and PSU (integer labels)."""
+
+    weight: np.ndarray
+    stratum: np.ndarray
+    psu: np.ndarray
+    population: np.ndarray  # of the row's stratum; NaN where unknown
+
+    @classmethod
+    def equal(cls, rows: int) -> _DesignRows:
+        """Every row its own PSU with weight 1, one stratum (quantiles without a design)."""
+        return cls(np.ones(rows), np.zeros(rows, dtype=np.int64), np.arange(rows),
+                   np.full(rows, np.nan))
+
+
 @dataclass
 class _Strata:
-    """Rows grouped by key columns; analysed rows sorted within each stratum, censored lowest."""
+    """Rows grouped by key columns; analysed rows sorted within each stratum, censored lowest.
+    (A "stratum" here is an estimation cell of the output table; the design's strata are in
+    ``design``.)"""
 
     keys: pd.DataFrame  # one row per stratum
     gid: np.ndarray  # stratum of every input row
@@ -199,6 +225,8 @@ class _Strata:
     censored: np.ndarray  # sorted
     lod: np.ndarray  # sorted
     bound: np.ndarray  # per stratum: largest LOD among its censored values (NaN if none)
+    design: CellDesign  # over the sorted rows
+    weighting: np.ndarray  # per stratum: "self", "design" or "population"
 
 
 def _value_order(analysed: np.ndarray, value: np.ndarray, censored: np.ndarray) -> np.ndarray:
@@ -214,6 +242,7 @@ def _strata(
     censored: np.ndarray,
     lod: np.ndarray,
     by_value: np.ndarray | None = None,
+    design: _DesignRows | None = None,
 ) -> _Strata:
     combined = np.zeros(len(analysed), dtype=np.int64)
     for column in labels.values():
@@ -243,32 +272,39 @@ def _strata(
     if len(cens_rows):
         worst = pd.Series(lod[cens_rows]).groupby(gid[cens_rows]).max()
         bound[worst.index.to_numpy()] = worst.to_numpy()
+    rows = design or _DesignRows.equal(len(analysed))
+    cell = gid[order]
+    weight, weighting = _cell_weights(strata, cell, rows.weight[order], rows.stratum[order],
+                                      rows.population[order])
+    cells = CellDesign.of(strata, cell, weight, rows.stratum[order], rows.psu[order])
     return _Strata(
-        keys, gid, order, starts, counts, value[order], censored[order], lod[order], bound
+        keys, gid, order, starts, counts, value[order], censored[order], lod[order], bound,
+        cells, weighting,
     )
 
 
+def _cell_weights(
+    cells: int, cell: np.ndarray, weight: np.ndarray, stratum: np.ndarray, population: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weights of the sorted rows: the design weights, scaled within each stratum of a cell to
+    its population where every stratum of the cell has one (so strata combine by population
+    share, not by how many specimens each happened to yield). Also how each cell is weighted."""
+    unequal = np.bincount(cell, weights=weight != weight[:1], minlength=cells) > 0
+    weighting = np.where(unequal, "design", "self").astype(object)
+    if not len(cell) or np.isnan(population).all():
+        return weight, weighting
+    key = pd.MultiIndex.from_arrays([cell, stratum]).factorize()[0]
+    per_stratum = np.bincount(key, weights=weight)
+    known = np.bincount(cell, weights=np.isnan(population), minlength=cells) == 0
+    scale = np.where(known[cell], population / per_stratum[key], 1.0)
+    weighting[known & (np.bincount(cell, minlength=cells) > 0)] = "population"
+    return weight * scale, weighting
+
+
 def _quantile(s: _Strata, q: float) -> tuple[np.ndarray, np.ndarray]:
-    """Type-7 quantile per stratum: (value, bound); one is NaN where n > 0, both where n = 0."""
-    n = s.counts
-    has = n > 0
-    pos = q * np.maximum(n - 1, 0)
-    lo = np.floor(pos).astype(np.int64)
-    hi = np.ceil(pos).astype(np.int64)
-    frac = pos - lo
-    i_lo = np.where(has, s.starts + lo, 0)
-    i_hi = np.where(has, s.starts + hi, 0)
-    if len(s.values) == 0:
-        nan = np.full(len(n), np.nan)
-        return nan, nan.copy()
-    c_lo, c_hi = s.censored[i_lo], s.censored[i_hi]
-    b_lo = np.where(c_lo, s.bound, s.values[i_lo])
-    b_hi = np.where(c_hi, s.bound, s.values[i_hi])
-    interpolated = b_lo + frac * (b_hi - b_lo)
-    cens = c_lo & has  # sorted lowest: if the upper neighbour is censored, so is the lower one
-    value = np.where(has & ~cens, interpolated, np.nan)
-    below = np.where(cens, interpolated, np.nan)
-    return value, below
+    """Weighted quantile per stratum: (value, bound); one is NaN where n > 0, both where n = 0."""
+    found = survey.quantile(s.design, s.starts, s.values, s.censored, s.bound, q)
+    return found.value, found.below
 
 
 def _segment_count(s: _Strata, sorted_mask: np.ndarray) -> np.ndarray:
@@ -316,125 +352,7 @@ def pct_label(cut: float, above: bool = False) -> str:
     return f"pct_{'at_least' if above else 'below'}_{cut:g}"
 
 
-# --- bootstrap -----------------------------------------------------------------------------------
-
-
-def _rng(params: StatsParams, key: tuple[str, ...]) -> np.random.Generator:
-    return np.random.default_rng([params.seed, zlib.crc32("|".join(key).encode("utf-8"))])
-
-
-def _iid_median_ranks(
-    n: int, replicates: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """0-based ranks of the two middle order statistics of ``replicates`` resamples of size n."""
-    k = (n + 1) // 2  # 1-based rank of the lower middle value
-    u1 = rng.beta(k, n - k + 1, size=replicates)
-    if n % 2:
-        u2 = u1
-    else:
-        u2 = u1 + (1 - u1) * rng.beta(1, n - k, size=replicates)
-    r1 = np.minimum((u1 * n).astype(np.int64), n - 1)
-    r2 = np.minimum((u2 * n).astype(np.int64), n - 1)
-    return r1, r2
-
-
-def _cluster_median_ranks(
-    clusters: np.ndarray, replicates: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """0-based ranks (in the stratum's sorted order) of the two middle values of ``replicates``
-    cluster resamples. ``clusters`` holds the cluster index (0..m-1) of each sorted value."""
-    m = int(clusters.max()) + 1
-    picks = rng.integers(0, m, size=(replicates, m)) + (np.arange(replicates) * m)[:, None]
-    draws = np.bincount(picks.ravel(), minlength=replicates * m).reshape(
-        replicates, m
-    )  # copies drawn
-    return weighted_middle_ranks(clusters, draws)
-
-
-def weighted_middle_ranks(
-    clusters: np.ndarray, draws: np.ndarray, blocks: int | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """For each row of ``draws`` (copies of each cluster in one replicate), the 0-based ranks of the
-    two middle values of the replicate's pooled sample.
-
-    Every value weighs "copies drawn of its cluster"; the middle values are where the running
-    weight reaches half the total. The sorted values are cut into ``blocks`` blocks (by default
-    about 2√n, at most 512: measured fastest from 700 to 265,000 values); one matrix product
-    gives every replicate's running weight at every block end (per-cluster counts per block,
-    times copies drawn), which finds the block; the values inside it are then weighed one by
-    one. Integer weights in float64 are exact far beyond any survey's size."""
-    replicates, m = draws.shape
-    n = len(clusters)
-    if blocks is None:
-        blocks = min(512, max(16, int(2 * np.sqrt(n))))
-    block = -(-n // blocks)
-    blocks = -(-n // block)
-    per_block = np.bincount(clusters * blocks + np.arange(n) // block, minlength=m * blocks)
-    prefix = np.cumsum(per_block.reshape(m, blocks), axis=1)  # values of cluster c in blocks 0..k
-    reached = draws.astype(np.float64) @ prefix.astype(np.float64)  # replicate × block end
-    total = reached[:, -1].astype(np.int64)
-    rows = np.arange(replicates)
-
-    def search(target: np.ndarray) -> np.ndarray:
-        found = (reached < target[:, None]).sum(axis=1)  # the block where the weight reaches target
-        before = np.where(found > 0, reached[rows, np.maximum(found - 1, 0)], 0).astype(np.int64)
-        positions = found[:, None] * block + np.arange(block)
-        inside = positions < n
-        weights = np.where(inside, draws[rows[:, None], clusters[np.minimum(positions, n - 1)]], 0)
-        running = before[:, None] + np.cumsum(weights, axis=1)
-        return found * block + np.argmax(running >= target[:, None], axis=1)
-
-    return search((total + 1) // 2), search(total // 2 + 1)
-
-
-@dataclass(frozen=True)
-class Replicates:
-    """Bootstrap replicate medians of one stratum; ``censored`` replicates are known only to lie
-    below ``value`` (a bound)."""
-
-    value: np.ndarray
-    censored: np.ndarray
-
-    def interval(self, confidence: float) -> tuple[float, float, float, float]:
-        """Percentile interval: (low, low_below, high, high_below), *_below as in ``_quantile``."""
-        order = np.lexsort((self.value, ~self.censored))  # censored first, then by value
-        b = len(order)
-        tail = (1 - confidence) / 2
-        ends = []
-        for position in (int(np.floor(tail * b)), int(np.ceil((1 - tail) * b)) - 1):
-            pick = order[min(max(position, 0), b - 1)]
-            if self.censored[pick]:
-                # censored replicates are ordered by bound; the order statistic of the unknown
-                # values is at most the same order statistic of their bounds
-                ends += [np.nan, float(self.value[pick])]
-            else:
-                ends += [float(self.value[pick]), np.nan]
-        return ends[0], ends[1], ends[2], ends[3]
-
-
-def _bootstrap(
-    s: _Strata, g: int, clusters: np.ndarray | None, params: StatsParams, key: tuple[str, ...]
-) -> Replicates | None:
-    n = int(s.counts[g])
-    if n == 0:
-        return None
-    rng = _rng(params, key)
-    start = int(s.starts[g])
-    if clusters is None:
-        r1, r2 = _iid_median_ranks(n, params.replicates, rng)
-    else:
-        local, labels = pd.factorize(clusters[s.order[start : start + n]], sort=True)
-        singles = local < 0  # no cluster: its own cluster, numbered in sorted-value order
-        local[singles] = len(labels) + np.arange(int(singles.sum()))
-        if local.max() < 1:
-            # One cluster: resampling it returns it every time, a zero-width "interval" that
-            # would claim a precision the design cannot show. No CI rather than a false one.
-            return None
-        r1, r2 = _cluster_median_ranks(local, params.replicates, rng)
-    values = s.values[start : start + n]
-    cens = s.censored[start : start + n]
-    bound = np.where(cens, s.bound[g], values)
-    return Replicates((bound[r1] + bound[r2]) / 2, cens[r1])
+# --- design ------------------------------------------------------------------------------------
 
 
 def _cluster_codes(df: pd.DataFrame, region: _Labels) -> np.ndarray | None:
@@ -449,15 +367,53 @@ def _cluster_codes(df: pd.DataFrame, region: _Labels) -> np.ndarray | None:
     return np.where(cluster < 0, -1, region.codes * (len(uniques) + 1) + cluster)
 
 
+def _design_rows(df: pd.DataFrame, region: _Labels, analysed: np.ndarray) -> _DesignRows:
+    """Strata, PSUs and weights of every row from the optional design columns (validated)."""
+    rows = len(df)
+    clusters = _cluster_codes(df, region)
+    psu = np.full(rows, -1, dtype=np.int64) if clusters is None else clusters
+    alone = psu < 0  # no cluster: the specimen is its own PSU
+    psu = np.where(alone, psu.max(initial=-1) + 1 + np.cumsum(alone), psu)
+    stratum = region.codes
+    if "stratum" in df.columns and df["stratum"].notna().any():
+        labels = df["stratum"].astype("string").fillna("")
+        inner, uniques = pd.factorize(labels, sort=True)
+        stratum = region.codes * (len(uniques) + 1) + inner
+    weight = np.ones(rows)
+    if "weight" in df.columns:
+        weight = pd.to_numeric(df["weight"], errors="coerce").to_numpy(dtype=float)
+        if (bad := analysed & ~(np.isfinite(weight) & (weight > 0))).any():
+            _fail("weight", "design weight must be a finite number > 0", bad, df.index)
+    population = np.full(rows, np.nan)
+    if "population" in df.columns:
+        population = pd.to_numeric(df["population"], errors="coerce").to_numpy(dtype=float)
+        if (bad := analysed & ~np.isnan(population) & ~(np.isfinite(population) & (population > 0))).any():
+            _fail("population", "stratum population must be a finite number > 0", bad, df.index)
+    # the design is checked per PSU: a PSU lies in one stratum
+    if rows and (pd.Series(stratum).groupby(psu).nunique() > 1).any():
+        spread = pd.Series(stratum).groupby(psu).transform("nunique").to_numpy() > 1
+        _fail("stratum", "a cluster lies in more than one stratum", spread, df.index)
+    return _DesignRows(weight, stratum, psu, population)
+
+
+def _class_status(n: np.ndarray, note: np.ndarray, params: StatsParams) -> np.ndarray:
+    """final, provisional (few specimens, or no interval for lack of clusters) or withheld."""
+    status = np.where(
+        (n < params.min_n_final) | (note == survey.NOTE_FEW_PSUS), "provisional", "final"
+    ).astype(object)
+    status[n < params.min_n_class] = "withheld"
+    status[n == 0] = "withheld"
+    return status
+
+
 # --- urine ---------------------------------------------------------------------------------------
 
 
 @dataclass
 class UrineResult:
-    """The summary table plus the bootstrap replicates behind its CIs (for trends)."""
+    """The summary table (its ``median_se`` and ``ci_df`` columns carry what trends need)."""
 
     table: pd.DataFrame
-    replicates: dict[tuple[str, str, str], Replicates]
 
 
 def _urine_inputs(df: pd.DataFrame, params: StatsParams) -> dict:
@@ -485,46 +441,36 @@ def _urine_inputs(df: pd.DataFrame, params: StatsParams) -> dict:
         "censored": censored,
         "lod": lod,
         "by_value": _value_order(analysed, value, censored),
+        "design": _design_rows(df, region, analysed),
+        "clustered": "cluster_id" in df.columns and bool(df["cluster_id"].notna().any()),
     }
 
 
 def urine_summary(
-    df: pd.DataFrame,
-    params: StatsParams = StatsParams(),
-    *,
-    national: bool = True,
-    bootstrap: bool = True,
+    df: pd.DataFrame, params: StatsParams = StatsParams(), *, national: bool = True
 ) -> UrineResult:
     """One row per region × group × period (plus pooled ``region_code == "national"`` rows).
 
     Columns: region_code, group_code, period, kind, n_collected, n_rejected, n_analysed,
-    n_censored, median, median_below, ci_low, ci_low_below, ci_high, ci_high_below, p25, p25_below,
-    p75, p75_below, pct_below_20/50/100/150 and pct_at_least_300/500 (each with a ``_hi`` twin;
-    NaN where the cut-off does not apply to the group's kind), class_key, flag_met (bool or None),
-    scheme (the scheme's printed name), clustered (bool), replicates.
+    n_censored, median, median_below, ci_low, ci_low_below, ci_high, ci_high_below, median_se,
+    ci_df, psus, strata, ci_note (why there is no interval: ``reports.survey.NOTE_*``), p25,
+    p25_below, p75, p75_below, pct_below_20/50/100/150 and pct_at_least_300/500 (each with a
+    ``_hi`` twin and a design-based interval ``_ci_low``/``_ci_high``, from the low and the high
+    count respectively; NaN where the cut-off does not apply to the group's kind), class_key,
+    class_status (final / provisional / withheld), flag_met (bool or None), scheme (the scheme's
+    printed name), clustered (bool), weighting (self / design / population).
+
+    Each population group of a period is its own design (groups are sampled from their own
+    frames: schools, clinics…); a regional row is the domain of that region's strata.
     """
     x = _urine_inputs(df, params)
-    clusters = _cluster_codes(df, x["region_code"])
-    frames = [_urine_table(df, x, clusters, params, by_region=True, bootstrap=bootstrap)]
+    frames = [_urine_table(df, x, params, by_region=True)]
     if national:
-        frames.append(_urine_table(df, x, clusters, params, by_region=False, bootstrap=bootstrap))
-    tables, reps = zip(*frames)
-    replicates: dict[tuple[str, str, str], Replicates] = {}
-    for r in reps:
-        replicates.update(r)
-    table = pd.concat(tables, ignore_index=True)
-    return UrineResult(table, replicates)
+        frames.append(_urine_table(df, x, params, by_region=False))
+    return UrineResult(pd.concat(frames, ignore_index=True))
 
 
-def _urine_table(
-    df: pd.DataFrame,
-    x: dict,
-    clusters: np.ndarray | None,
-    params: StatsParams,
-    *,
-    by_region: bool,
-    bootstrap: bool,
-) -> tuple[pd.DataFrame, dict]:
+def _urine_table(df: pd.DataFrame, x: dict, params: StatsParams, *, by_region: bool) -> pd.DataFrame:
     region = x["region_code"] if by_region else _Labels.constant(NATIONAL, len(df))
     s = _strata(
         {"region_code": region, "group_code": x["group_code"], "period": x["period"]},
@@ -533,12 +479,21 @@ def _urine_table(
         x["censored"],
         x["lod"],
         x["by_value"],
+        x["design"],
     )
     out = s.keys.copy()
     out["kind"] = [str(params.group_kinds[g]) for g in out["group_code"]]
     for name, column in _counts(s, x["status"]).items():
         out[name] = column
-    for name, q in zip(QUANTITIES, (0.5, 0.25, 0.75)):
+    median = survey.quantile(s.design, s.starts, s.values, s.censored, s.bound, 0.5)
+    out["median"], out["median_below"] = median.value, median.below
+    ci = survey.woodruff(s.design, s.starts, s.values, s.censored, s.bound, median,
+                         params.confidence, params.min_psus)
+    out["ci_low"], out["ci_low_below"] = ci.low.value, ci.low.below
+    out["ci_high"], out["ci_high_below"] = ci.high.value, ci.high.below
+    out["median_se"], out["ci_df"] = ci.se, ci.df
+    out["psus"], out["strata"], out["ci_note"] = s.design.psus, s.design.strata, ci.note
+    for name, q in zip(QUANTITIES[1:], (0.25, 0.75)):
         out[name], out[f"{name}_below"] = _quantile(s, q)
     kinds = out["kind"].to_numpy()
     for above, cuts in (
@@ -547,7 +502,8 @@ def _urine_table(
     ):
         for cut in cuts:
             test = _at_least if above else _below
-            low, high = _proportion(s, *test(s.values, s.censored, s.lod, cut))
+            certain, maybe = test(s.values, s.censored, s.lod, cut)
+            low, high = _proportion(s, certain, maybe)
             applies = np.isin(
                 kinds,
                 [
@@ -556,8 +512,15 @@ def _urine_table(
                     if cut in (i.at_or_above if above else i.below)
                 ],
             )
-            out[pct_label(cut, above)] = np.where(applies, low, np.nan)
-            out[pct_label(cut, above) + "_hi"] = np.where(applies, high, np.nan)
+            label = pct_label(cut, above)
+            out[label] = np.where(applies, low, np.nan)
+            out[label + "_hi"] = np.where(applies, high, np.nan)
+            _, ci_low, _ = survey.logit_interval(s.design, certain, params.confidence,
+                                                 params.min_psus)
+            _, _, ci_high = survey.logit_interval(s.design, certain | maybe, params.confidence,
+                                                  params.min_psus)
+            out[label + "_ci_low"] = np.where(applies, 100 * ci_low, np.nan)
+            out[label + "_ci_high"] = np.where(applies, 100 * ci_high, np.nan)
     out["class_key"] = [
         _classify(params.scheme, Kind(k), m, b, n)
         for k, m, b, n in zip(kinds, out["median"], out["median_below"], out["n_analysed"])
@@ -575,19 +538,11 @@ def _urine_table(
             )
         ],
     )
-    replicates = {}
-    ci = np.full((len(out), 4), np.nan)
-    for g, key in enumerate(out[["region_code", "group_code", "period"]].itertuples(index=False)):
-        key = tuple(map(str, key))
-        rep = _bootstrap(s, g, clusters, params, key) if bootstrap else None
-        if rep is not None:
-            replicates[key] = rep
-            ci[g] = rep.interval(params.confidence)
-    out["ci_low"], out["ci_low_below"], out["ci_high"], out["ci_high_below"] = ci.T
+    out["class_status"] = _class_status(out["n_analysed"].to_numpy(), ci.note, params)
     out["scheme"] = params.scheme.name
-    out["clustered"] = clusters is not None
-    out["replicates"] = params.replicates
-    return out, replicates
+    out["clustered"] = x["clustered"]
+    out["weighting"] = s.weighting
+    return out
 
 
 def _classify(scheme: Scheme, kind: Kind, median: float, below: float, n: int) -> str:
@@ -625,40 +580,34 @@ def urine_trends(
     current: UrineResult, earlier: UrineResult, confidence: float = 0.95
 ) -> pd.DataFrame:
     """Difference in medians (current − earlier) for every region × group present in both, for
-    each current period against each earlier period. The CI is the percentile interval of the
-    differences of the two rounds' independent bootstrap replicates; it is left NaN when any
-    replicate of either round is censored (the differences cannot all be told) or when either
-    round has no CI (one cluster).
+    each current period against each earlier period. The rounds are independent designs: the
+    difference's variance is the sum of the two Woodruff standard errors squared, with
+    Welch–Satterthwaite degrees of freedom. No CI (NaN) where either round has none.
 
     Columns: region_code, group_code, period, earlier_period, median, earlier_median, difference,
     diff_ci_low, diff_ci_high.
     """
-    def analysed(result: UrineResult) -> dict[tuple[str, str, str], float]:
+    def analysed(result: UrineResult) -> dict[tuple[str, str, str], tuple[float, float, float]]:
         table = result.table[result.table["n_analysed"] > 0]
         keys = table[["region_code", "group_code", "period"]].astype(str).itertuples(index=False)
-        return {tuple(k): m for k, m in zip(keys, table["median"])}  # type: ignore[misc]
+        return {
+            tuple(k): (m, se, df)  # type: ignore[misc]
+            for k, m, se, df in zip(keys, table["median"], table["median_se"], table["ci_df"])
+        }
 
     now_medians, then_medians = analysed(current), analysed(earlier)
     earlier_by: dict[tuple[str, str], list[str]] = {}
     for region, group, period in then_medians:
         earlier_by.setdefault((region, group), []).append(period)
     rows = []
-    tail = (1 - confidence) / 2
-    for (region, group, period), now in sorted(now_medians.items()):
+    for (region, group, period), (now, se_now, df_now) in sorted(now_medians.items()):
         for earlier_period in sorted(earlier_by.get((region, group), [])):
             if earlier_period == period:
                 continue
-            then = then_medians[(region, group, earlier_period)]
-            rep = current.replicates.get((region, group, period))
-            old = earlier.replicates.get((region, group, earlier_period))
-            low = high = np.nan  # no CI where either round has none (one cluster) or censoring
-            if rep is not None and old is not None:
-                lost = rep.censored | old.censored
-                if not lost.any():
-                    ordered = np.sort(rep.value - old.value)
-                    b = len(ordered)
-                    low = ordered[int(np.floor(tail * b))]
-                    high = ordered[int(np.ceil((1 - tail) * b)) - 1]
+            then, se_then, df_then = then_medians[(region, group, earlier_period)]
+            low, high = survey.difference_interval(
+                now - then, se_now, df_now, se_then, df_then, confidence
+            )
             rows.append((region, group, period, earlier_period, now, then, now - then, low, high))
     return pd.DataFrame(
         rows,
