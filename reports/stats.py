@@ -315,13 +315,12 @@ def _segment_count(s: _Strata, sorted_mask: np.ndarray) -> np.ndarray:
 def _proportion(
     s: _Strata, certain: np.ndarray, maybe: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """% of analysed samples certainly meeting a condition, and % possibly meeting it, per stratum.
-    ``certain``/``maybe`` are masks over the stratum-sorted analysed rows (``_Strata.values``)."""
-    yes = _segment_count(s, certain)
-    unsure = _segment_count(s, maybe)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        n = np.where(s.counts > 0, s.counts, np.nan)
-        return 100 * yes / n, 100 * (yes + unsure) / n
+    """Weighted % of analysed samples certainly meeting a condition, and % possibly meeting it,
+    per stratum. ``certain``/``maybe`` are masks over the stratum-sorted analysed rows
+    (``_Strata.values``)."""
+    yes, _ = s.design.mean(certain.astype(float))
+    perhaps, _ = s.design.mean((certain | maybe).astype(float))
+    return 100 * yes, 100 * perhaps
 
 
 def _below(
