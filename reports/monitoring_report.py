@@ -45,7 +45,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from reports import charts, texts
+from reports import charts, survey, texts
 from reports.criteria import (
     DEFAULT_SALT,
     INDICATORS,
@@ -127,12 +127,27 @@ def pct_text(low: float, high: float, tr: Translator) -> str:
 
 
 def median_ci_text(row: Mapping[str, Any], tr: Translator) -> str:
+    """"median (low–high)"; without an interval, the median and why there is none."""
     median = value_text(row["median"], row["median_below"], tr)
-    if median == "—" or (math.isnan(row["ci_low"]) and math.isnan(row["ci_low_below"])):
+    if median == "—":
+        return median
+    if row["ci_note"] == survey.NOTE_FEW_PSUS:
+        return f"{median} ({tr.ngettext('%(num)d cluster: no interval', '%(num)d clusters: no interval', int(row['psus']))})"
+    if row["ci_note"] == survey.NOTE_UNBOUNDED:
+        return f"{median} ({t(tr, 'ci_unbounded')})"
+    if math.isnan(row["ci_low"]) and math.isnan(row["ci_low_below"]):
         return median
     low = value_text(row["ci_low"], row["ci_low_below"], tr)
     high = value_text(row["ci_high"], row["ci_high_below"], tr)
     return f"{median} ({low}–{high})"
+
+
+def class_text(row: Mapping[str, Any], tr: Translator) -> str:
+    """The class, marked provisional, or withheld (``StatsParams`` minimums)."""
+    if row["class_status"] == "withheld" and row["n_analysed"]:
+        return t(tr, "class_withheld")
+    klass = label(CLASS_LABELS, row["class_key"], tr)
+    return f"{klass} ({t(tr, 'provisional')})" if row["class_status"] == "provisional" else klass
 
 
 # --- the document --------------------------------------------------------------------------------
@@ -336,7 +351,7 @@ def _urine_rows(
                 pct_text(row["pct_below_50"], row["pct_below_50_hi"], tr),
                 pct_text(row[pct_label(low_cut)], row[pct_label(low_cut) + "_hi"], tr),
                 high,
-                label(CLASS_LABELS, row["class_key"], tr),
+                class_text(row, tr),
                 "—"
                 if flag is None and not INDICATORS[kind].distribution_flag
                 else t(tr, "undecided")
@@ -477,7 +492,7 @@ def prepare_monitoring_data(
     params: ReportParams,
     previous: pd.DataFrame | None = None,
 ) -> MonitoringData:
-    """The statistics behind a report (the slow part): summaries, bootstrap, trends, hashes."""
+    """The statistics behind a report (the slow part): summaries, design-based intervals, trends, hashes."""
     sp = params.stats
     urine = urine_summary(urine_df, sp)
     earlier = urine_summary(previous, sp) if previous is not None and len(previous) else None
@@ -661,6 +676,9 @@ def _summary(
         rows = regional[(regional.group_code == group) & (regional.period == latest)]
         if not len(rows):
             continue
+        # a region whose class is provisional or withheld is never ranked, only named
+        unranked = rows[rows.class_status != "final"].sort_values("region_code")
+        rows = rows[rows.class_status == "final"]
         table = sp.scheme.table(sp.group_kinds[group])
         for klass in list(table.classes) + ["indeterminate", "no_data"]:
             members = rows[rows.class_key == klass].sort_values("region_code")
@@ -682,6 +700,11 @@ def _summary(
                     st.body,
                 )
             )
+        if len(unranked):
+            story.append(Paragraph(escape(t(
+                tr, "summary_unranked", group=label(GROUP_LABELS, group, tr), period=latest,
+                regions=", ".join(texts.region_name(names, c, tr) for c in unranked["region_code"]),
+            )), st.body))
     story += _summary_trends(st, tr, params, trends, latest)
     national_salt = salt[(salt.region_code == NATIONAL) & (salt.method != str(SaltMethod.RTK))]
     for row in national_salt.to_dict("records"):
@@ -1005,21 +1028,15 @@ def _annex(
     story.append(Paragraph(escape(t(tr, "annex_eqa")), st.h2))
     for line in qc.get("eqa") or [t(tr, "annex_none")]:
         story.append(Paragraph(escape(str(line)), st.body))
-    clustered = bool(urine.table["clustered"].any()) if len(urine.table) else False
+    weighting = set(urine.table["weighting"]) if len(urine.table) else set()
     story += [
         Spacer(1, 4 * mm),
-        Paragraph(
-            escape(
-                t(
-                    tr,
-                    "bootstrap_note",
-                    replicates=sp.replicates,
-                    seed=sp.seed,
-                    clusters=t(tr, "bootstrap_clusters") if clustered else "",
-                )
-            ),
-            st.small,
-        ),
+        Paragraph(escape(t(tr, "design_note", min_psus=sp.min_psus)), st.small),
+        Paragraph(escape(t(tr, "design_minimums", min_class=sp.min_n_class,
+                           min_final=sp.min_n_final)), st.small),
+        Paragraph(escape(t(tr, "weighting_population" if "population" in weighting
+                           else "weighting_design" if "design" in weighting
+                           else "weighting_self")), st.small),
         Paragraph(escape(t(tr, "censored_note")), st.small),
         Paragraph(escape(t(tr, "rtk_note")), st.small),
         Paragraph(escape(f"{t(tr, 'scheme')}: {texts.scheme_name(sp.scheme, tr)}"), st.small),

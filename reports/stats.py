@@ -293,7 +293,7 @@ def _cell_weights(
     weighting = np.where(unequal, "design", "self").astype(object)
     if not len(cell) or np.isnan(population).all():
         return weight, weighting
-    key = pd.MultiIndex.from_arrays([cell, stratum]).factorize()[0]
+    key = survey.pairs(cell, stratum)
     per_stratum = np.bincount(key, weights=weight)
     known = np.bincount(cell, weights=np.isnan(population), minlength=cells) == 0
     scale = np.where(known[cell], population / per_stratum[key], 1.0)
@@ -389,9 +389,11 @@ def _design_rows(df: pd.DataFrame, region: _Labels, analysed: np.ndarray) -> _De
         if (bad := analysed & ~np.isnan(population) & ~(np.isfinite(population) & (population > 0))).any():
             _fail("population", "stratum population must be a finite number > 0", bad, df.index)
     # the design is checked per PSU: a PSU lies in one stratum
-    if rows and (pd.Series(stratum).groupby(psu).nunique() > 1).any():
-        spread = pd.Series(stratum).groupby(psu).transform("nunique").to_numpy() > 1
-        _fail("stratum", "a cluster lies in more than one stratum", spread, df.index)
+    if rows:
+        first = np.zeros(int(psu.max()) + 1, dtype=np.int64)
+        first[psu[::-1]] = stratum[::-1]
+        if (spread := first[psu] != stratum).any():
+            _fail("stratum", "a cluster lies in more than one stratum", spread, df.index)
     return _DesignRows(weight, stratum, psu, population)
 
 
@@ -502,7 +504,6 @@ def _urine_table(df: pd.DataFrame, x: dict, params: StatsParams, *, by_region: b
         for cut in cuts:
             test = _at_least if above else _below
             certain, maybe = test(s.values, s.censored, s.lod, cut)
-            low, high = _proportion(s, certain, maybe)
             applies = np.isin(
                 kinds,
                 [
@@ -512,12 +513,13 @@ def _urine_table(df: pd.DataFrame, x: dict, params: StatsParams, *, by_region: b
                 ],
             )
             label = pct_label(cut, above)
-            out[label] = np.where(applies, low, np.nan)
-            out[label + "_hi"] = np.where(applies, high, np.nan)
-            _, ci_low, _ = survey.logit_interval(s.design, certain, params.confidence,
-                                                 params.min_psus)
-            _, _, ci_high = survey.logit_interval(s.design, certain | maybe, params.confidence,
-                                                  params.min_psus)
+            # the low count's lower end and the high count's upper end bound the range
+            low, ci_low, _ = survey.logit_interval(s.design, certain, params.confidence,
+                                                   params.min_psus)
+            high, _, ci_high = survey.logit_interval(s.design, certain | maybe, params.confidence,
+                                                     params.min_psus)
+            out[label] = np.where(applies, 100 * low, np.nan)
+            out[label + "_hi"] = np.where(applies, 100 * high, np.nan)
             out[label + "_ci_low"] = np.where(applies, 100 * ci_low, np.nan)
             out[label + "_ci_high"] = np.where(applies, 100 * ci_high, np.nan)
     out["class_key"] = [

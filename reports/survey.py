@@ -55,6 +55,16 @@ def t_quantile(confidence: float, df: np.ndarray) -> np.ndarray:
     return out
 
 
+def pairs(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
+    """Codes 0..k-1 of the distinct (outer, inner) integer pairs, in order of appearance."""
+    if not len(outer):
+        return np.zeros(0, dtype=np.int64)
+    inner = np.asarray(inner, dtype=np.int64)
+    low = inner.min()
+    key = outer.astype(np.int64) * (int(inner.max() - low) + 1) + (inner - low)
+    return pd.factorize(key)[0].astype(np.int64)
+
+
 @dataclass(frozen=True)
 class CellDesign:
     """The design of every cell, over rows sorted by cell (then by value).
@@ -84,15 +94,11 @@ class CellDesign:
     ) -> CellDesign:
         cell = np.asarray(cell, dtype=np.int64)
         weight = np.asarray(weight, dtype=float)
-        psu_codes = pd.MultiIndex.from_arrays([cell, psu]).factorize()[0] if len(cell) else cell
+        psu_codes = pairs(cell, psu)
         psu_first = np.zeros(int(psu_codes.max(initial=-1)) + 1, dtype=np.int64)
         psu_first[psu_codes[::-1]] = np.arange(len(cell))[::-1]  # any row of the PSU
         psu_cell = cell[psu_first]
-        stratum_codes, _ = (
-            pd.MultiIndex.from_arrays([psu_cell, stratum[psu_first]]).factorize()
-            if len(psu_first)
-            else (psu_first, None)
-        )
+        stratum_codes = pairs(psu_cell, stratum[psu_first])
         stratum_psus = np.bincount(stratum_codes, minlength=int(stratum_codes.max(initial=-1)) + 1)
         stratum_first = np.zeros(len(stratum_psus), dtype=np.int64)
         stratum_first[stratum_codes[::-1]] = np.arange(len(stratum_codes))[::-1]

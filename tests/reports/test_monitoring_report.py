@@ -72,7 +72,7 @@ def frames() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
 PARAMS = ReportParams(
     issued=datetime.date(2026, 12, 2),
     version="2",
-    stats=StatsParams(replicates=300),
+    stats=StatsParams(),
     region_names=NAMES,
     laboratory="KAN reference laboratory",
 )
@@ -155,7 +155,7 @@ def test_same_inputs_same_bytes_and_the_scheme_changes_them(pdfs) -> None:
     )
     assert again == pdfs["ru"]
     ign = ReportParams(
-        issued=PARAMS.issued, stats=StatsParams(replicates=300, scheme=IGN3), region_names=NAMES
+        issued=PARAMS.issued, stats=StatsParams(scheme=IGN3), region_names=NAMES
     )
     text = "\n".join(text_of(build_monitoring_report(urine, salt, params=ign, lang="en")))
     assert "IGN, 3 classes: school-age children and adults" in text.replace("\n", " ")
@@ -170,7 +170,7 @@ def test_region_names_from_columns() -> None:
         "Басқа",
         "Other",
     ]
-    params = ReportParams(issued=PARAMS.issued, stats=StatsParams(replicates=200))
+    params = ReportParams(issued=PARAMS.issued, stats=StatsParams())
     text = "\n".join(text_of(build_monitoring_report(named, salt, params=params, lang="kk")))
     assert "Сынақ өңірі" in text  # the name from the data, with or without a catalogue
 
@@ -215,7 +215,7 @@ def test_signs_markup_switches_to_the_embedded_sign_font() -> None:
 def test_report_builds_without_salt_or_without_urine() -> None:
     urine, salt, _ = frames()
     params = ReportParams(
-        issued=PARAMS.issued, stats=StatsParams(replicates=100), region_names=NAMES
+        issued=PARAMS.issued, stats=StatsParams(), region_names=NAMES
     )
     for u, s in ((urine, salt.iloc[:0]), (urine.iloc[:0], salt)):
         pages = text_of(build_monitoring_report(u, s, params=params, lang="ru",
@@ -228,7 +228,7 @@ def test_a_report_on_one_region_labels_its_pooled_rows() -> None:
     one = urine[urine.region_code == "KZ-43"]
     params = ReportParams(
         issued=PARAMS.issued,
-        stats=StatsParams(replicates=100),
+        stats=StatsParams(),
         region_names=NAMES,
         pooled_label=NAMES["KZ-43"],
     )
