@@ -132,7 +132,9 @@ def median_ci_text(row: Mapping[str, Any], tr: Translator) -> str:
     if median == "—":
         return median
     if row["ci_note"] == survey.NOTE_FEW_PSUS:
-        return f"{median} ({tr.ngettext('%(num)d cluster: no interval', '%(num)d clusters: no interval', int(row['psus']))})"
+        why = tr.ngettext("%(num)d cluster: no interval", "%(num)d clusters: no interval",
+                          int(row["psus"]))
+        return f"{median} ({why})"
     if row["ci_note"] == survey.NOTE_UNBOUNDED:
         return f"{median} ({t(tr, 'ci_unbounded')})"
     if math.isnan(row["ci_low"]) and math.isnan(row["ci_low_below"]):
