@@ -3,7 +3,7 @@
 Not a timed test: a simulation. A finite two-stage cluster population — 5 strata (regions) of 300
 communities each, community sizes lognormal, a stratum effect, a community effect and individual
 lognormal variation of UIC (results under 20 µg/L censored) — has a known median per stratum and
-nationally. From it, ``--surveys`` (≥ 500) surveys are drawn for 2, 3, 5 and 10 PSUs per stratum,
+nationally. From it, ``--surveys`` (≥ 500) surveys are drawn for 2, 3, 4, 5 and 10 PSUs per stratum,
 each in two designs:
 
 * PPS: communities drawn with probability proportional to size (with replacement), 30 specimens
@@ -14,7 +14,8 @@ each in two designs:
 For every survey ``reports.stats.urine_summary`` gives the regional (one stratum) and the national
 (5 strata, weighted by population) median and its design-based (Woodruff) interval; the table says
 in how many surveys an interval was published and how often it covered the true median — with
-the default minimum of PSUs (3) and with the minimum lowered to 2 to show what two PSUs give. For
+the defaults (at least 4 PSUs, effective degrees of freedom) and with R's degrees of freedom and
+the minimum lowered to 2 PSUs, to show what those would publish. For
 contrast, the percentile cluster bootstrap the reports used before (1,000 replicates) is run on
 the regional rows of the PPS design.
 
@@ -38,7 +39,7 @@ STRATA = 5
 COMMUNITIES = 300
 TAKE = 30
 LOD = 20.0
-PSUS = (2, 3, 5, 10)
+PSUS = (2, 3, 4, 5, 10)
 
 
 def population(rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -105,28 +106,32 @@ def main() -> None:
     truth = {f"S{h}": float(np.median(pop["uic"][pop["stratum"] == h])) for h in range(STRATA)}
     truth[NATIONAL] = float(np.median(pop["uic"]))
     print("true medians: " + ", ".join(f"{k} {v:.1f}" for k, v in truth.items()))
-    print("| design | PSUs per stratum | row | min PSUs | published | coverage where published "
-          "| median CI width |")
-    print("|---|---|---|---|---|---|---|")
+    print("| design | PSUs per stratum | row | published (defaults) | coverage where published "
+          "(defaults) | median width | published (R's df, min 2 PSUs) | coverage where published "
+          "(R's df, min 2 PSUs) | percentile cluster bootstrap (former), coverage |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for design in ("PPS", "EPS"):
         for m in PSUS:
             frame = draw(pop, m, design, args.surveys, rng)
-            for min_psus in (3, 2):
-                table = urine_summary(frame, StatsParams(min_psus=min_psus)).table
-                for row, rows in (("regional", table[table.region_code != NATIONAL]),
-                                  ("national", table[table.region_code == NATIONAL])):
+            results = [urine_summary(frame, p).table for p in
+                       (StatsParams(), StatsParams(min_psus=2, df_rule="design"))]
+            former = bootstrap_coverage(frame, truth["S0"], rng) if design == "PPS" else None
+            for row in ("regional", "national"):
+                cells = [design, str(m), row]
+                for table in results:
+                    rows = table[(table.region_code == NATIONAL) == (row == "national")]
                     target = rows["region_code"].map(truth).to_numpy()
                     shown = rows["ci_low"].notna() & rows["ci_high"].notna()
                     covered = (rows["ci_low"] <= target) & (target <= rows["ci_high"])
-                    published = shown.mean()
                     coverage = covered[shown].mean() if shown.any() else float("nan")
-                    width = (rows["ci_high"] - rows["ci_low"])[shown].median()
-                    print(f"| {design} | {m} | {row} | {min_psus} | {100 * published:.1f} % | "
-                          + ("—" if np.isnan(coverage) else f"{100 * coverage:.1f} %")
-                          + " | " + ("—" if np.isnan(width) else f"{width:.0f} µg/L") + " |")
-            if design == "PPS":
-                print(f"| PPS | {m} | regional S0, percentile cluster bootstrap (former) | — | "
-                      f"100 % | {100 * bootstrap_coverage(frame, truth['S0'], rng):.1f} % | — |")
+                    cells += [f"{100 * shown.mean():.1f} %",
+                              "—" if np.isnan(coverage) else f"{100 * coverage:.1f} %"]
+                    if table is results[0]:
+                        width = (rows["ci_high"] - rows["ci_low"])[shown].median()
+                        cells.append("—" if np.isnan(width) else f"{width:.0f} µg/L")
+                cells.append(f"{100 * former:.1f} % (S0)" if former is not None and row == "regional"
+                             else "—")
+                print("| " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

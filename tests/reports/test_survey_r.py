@@ -58,7 +58,8 @@ def test_the_committed_reference_is_what_r_computes(tmp_path: Path) -> None:
 
 
 def test_medians_intervals_and_df_match_r() -> None:
-    got = ours(StatsParams(min_psus=2))  # R prints an interval from two PSUs: compare it too
+    # R's degrees of freedom (PSUs − strata), and R prints an interval from two PSUs: compare it
+    got = ours(StatsParams(min_psus=2, df_rule="design"))
     ref = reference()
     assert list(got.index) == list(ref.index)
     assert (got["median"] == ref["median"]).all()  # exactly
@@ -81,11 +82,19 @@ def test_medians_intervals_and_df_match_r() -> None:
     assert (got.loc[(slice(None), "national"), "weighting"] == "population").all()
 
 
-def test_default_minimum_refuses_two_psu_regions() -> None:
+def test_defaults_refuse_regions_of_two_and_three_psus_and_count_psus_by_weight() -> None:
     got = ours(StatsParams())
-    two = got.loc[(slice(None), "KZ-11"), :]
-    assert (two["psus"] == 2).all() and (two["ci_note"] == NOTE_FEW_PSUS).all()
-    assert (two["class_status"] == "provisional").all()
-    assert two[["ci_low", "ci_high", "pct_below_50_ci_low"]].isna().all().all()
-    three = got.loc[(slice(None), "KZ-43"), :]
-    assert (three["ci_note"] == "").all() and three["ci_low"].notna().all()
+    design = ours(StatsParams(df_rule="design"))
+    for region, psus in (("KZ-11", 2), ("KZ-43", 3)):
+        few = got.loc[(slice(None), region), :]
+        assert (few["psus"] == psus).all() and (few["ci_note"] == NOTE_FEW_PSUS).all()
+        assert (few["class_status"] == "provisional").all()
+        assert few[["ci_low", "ci_high", "pct_below_50_ci_low"]].isna().all().all()
+    ten = got.loc[(slice(None), "KZ-75"), :]
+    assert (ten["ci_note"] == "").all() and ten["ci_low"].notna().all()
+    # unequal PSU weights: fewer effective degrees of freedom, so a wider interval
+    assert (got["ci_df"] < design["ci_df"]).all()
+    shown = got["ci_low"].notna()
+    assert (got.loc[shown, "ci_low"] <= design.loc[shown, "ci_low"]).all()
+    assert (got.loc[shown, "ci_high"] >= design.loc[shown, "ci_high"]).all()
+    assert (got["median"] == design["median"]).all()
