@@ -19,7 +19,7 @@ the minimum lowered to 2 PSUs, to show what those would publish. For
 contrast, the percentile cluster bootstrap the reports used before (1,000 replicates) is run on
 the regional rows of the PPS design.
 
-    .venv/bin/python benchmarks/bench_ci_coverage.py --surveys 500
+    .venv/bin/python benchmarks/bench_ci_coverage.py --surveys 1000
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def bootstrap_coverage(frame: pd.DataFrame, truth: float, rng: np.random.Generat
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--surveys", type=int, default=500)
+    parser.add_argument("--surveys", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
