@@ -26,7 +26,14 @@ from sqlalchemy.orm import Session
 
 from lims.analysis.models import MethodVersionRow, Result, ResultStatus
 from lims.core.errors import NotFoundError, ValidationError
-from lims.monitoring.models import Participant, PopulationGroup, Region, SurveyRound
+from lims.monitoring.models import (
+    Cluster,
+    Participant,
+    PopulationGroup,
+    Region,
+    StratumPopulation,
+    SurveyRound,
+)
 from lims.samples.lifecycle import SampleStatus
 from lims.samples.models import Sample, SampleKind
 from reports.stats import STATUSES
@@ -257,9 +264,44 @@ def _method_ids(column: pd.Series) -> set[int]:
     return {int(v) for v in column.dropna().unique()}
 
 
+def _design(session: Session, frame: pd.DataFrame) -> None:
+    """The survey design of every row, from its cluster (``reports.stats`` columns): ``stratum``
+    (the cluster's stratum within its region), ``weight`` (its design weight — only when every
+    cluster of the frame has one; otherwise the round is self-weighting and no column is added)
+    and ``population`` (of the row's stratum in its round, from the round's reference table;
+    NaN where the table has none). The clusters table is small: read whole, mapped in pandas."""
+    clusters = pd.DataFrame(session.execute(sa.select(
+        Cluster.id, Cluster.round_id, Cluster.region_id, Cluster.stratum,
+        Cluster.design_weight)).all(), columns=["id", "round_id", "region_id", "stratum", "weight"])
+    populations = pd.DataFrame(session.execute(sa.select(
+        StratumPopulation.round_id, StratumPopulation.region_id, StratumPopulation.stratum,
+        StratumPopulation.population)).all(), columns=["round_id", "region_id", "stratum",
+                                                        "population"])
+    clusters["key"] = clusters["stratum"].fillna("")
+    clusters = clusters.merge(populations.rename(columns={"stratum": "key"}), how="left",
+                              on=["round_id", "region_id", "key"]).set_index("id")
+    at = clusters.index.get_indexer(frame["cluster_id"].to_numpy())
+    found = at >= 0
+
+    def column(name: str) -> np.ndarray:
+        values = clusters[name].to_numpy(dtype=object)[np.maximum(at, 0)] if len(clusters) else \
+            np.full(len(frame), None, dtype=object)
+        return np.where(found, values, None)
+
+    strata = column("stratum")
+    if pd.notna(strata).any():
+        frame["stratum"] = pd.array(strata, dtype="string")
+    weights = pd.to_numeric(pd.Series(column("weight")), errors="coerce").to_numpy(dtype=float)
+    if len(frame) and not np.isnan(weights).any():
+        frame["weight"] = weights
+    frame["population"] = pd.to_numeric(pd.Series(column("population")),
+                                        errors="coerce").to_numpy(dtype=float)
+
+
 def _urine(session: Session, scope: ReportScope, lookups: _Lookups) -> tuple[pd.DataFrame, set[int]]:
     stmt, label = urine_query(session, scope, lookups)
     urine = _raw_frame(session, stmt)
+    _design(session, urine)
     _decode(urine, label, lookups.regions)
     urine["group_code"] = _labels(urine["group_code"], lookups.groups,
                                   "participants of an unknown group")
