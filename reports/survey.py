@@ -86,7 +86,6 @@ class CellDesign:
     cumulative: np.ndarray  # running Σ weight within the cell, per row
     psus: np.ndarray  # PSUs per cell
     strata: np.ndarray  # strata per cell
-    smallest_stratum: np.ndarray  # fewest PSUs in any stratum of the cell (0 when empty)
 
     @classmethod
     def of(
@@ -103,10 +102,6 @@ class CellDesign:
         stratum_first = np.zeros(len(stratum_psus), dtype=np.int64)
         stratum_first[stratum_codes[::-1]] = np.arange(len(stratum_codes))[::-1]
         stratum_cell = psu_cell[stratum_first]
-        smallest = np.zeros(cells, dtype=np.int64)
-        if len(stratum_psus):
-            least = pd.Series(stratum_psus).groupby(stratum_cell).min()
-            smallest[least.index.to_numpy()] = least.to_numpy()
         return cls(
             cells=cells,
             cell=cell,
@@ -121,7 +116,6 @@ class CellDesign:
             cumulative=pd.Series(weight).groupby(cell).cumsum().to_numpy(),
             psus=np.bincount(psu_cell, minlength=cells),
             strata=np.bincount(stratum_cell, minlength=cells),
-            smallest_stratum=smallest,
         )
 
     @property
@@ -146,21 +140,24 @@ class CellDesign:
         return np.bincount(self.stratum_cell, weights=effective - 1, minlength=self.cells)
 
     def mean(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Weighted mean of ``y`` per cell and its linearised design variance (NaN where a
-        stratum of the cell has a single PSU: no variance can be estimated from it)."""
+        """Weighted mean of ``y`` per cell and its linearised design variance.
+
+        A stratum with a single PSU has no within-stratum variance to estimate from; as R's
+        ``options(survey.lonely.psu = "adjust")``, its PSU is centred at the mean of all the
+        cell's PSU scores (zero) instead, which errs on the wide side. A cell of one stratum with
+        one PSU has no variance (NaN)."""
         per_psu = np.bincount(self.psu_of_row, weights=self.weight * y, minlength=len(self.psu_cell))
         with np.errstate(invalid="ignore", divide="ignore"):
             estimate = np.bincount(self.psu_cell, weights=per_psu, minlength=self.cells) / self.total
             score = (per_psu - estimate[self.psu_cell] * self.psu_weight) / self.total[self.psu_cell]
             n_h = self.stratum_psus
             centre = np.bincount(self.psu_stratum, weights=score, minlength=len(n_h)) / n_h
-            squares = np.bincount(
-                self.psu_stratum, weights=(score - centre[self.psu_stratum]) ** 2, minlength=len(n_h)
-            )
-            per_stratum = np.where(n_h > 1, squares * n_h / (n_h - 1), np.nan)
+            lonely = n_h[self.psu_stratum] < 2
+            deviation = np.where(lonely, score, score - centre[self.psu_stratum])
+            squares = np.bincount(self.psu_stratum, weights=deviation**2, minlength=len(n_h))
+            per_stratum = np.where(n_h > 1, squares * n_h / np.maximum(n_h - 1, 1), squares)
         variance = np.bincount(self.stratum_cell, weights=per_stratum, minlength=self.cells)
-        lonely = np.bincount(self.stratum_cell, weights=n_h < 2, minlength=self.cells) > 0
-        return estimate, np.where(lonely | (self.psus == 0), np.nan, variance)
+        return estimate, np.where(self.psus < 2, np.nan, variance)
 
     def position(self, starts: np.ndarray, share: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per cell, the row of the weighted quantile at cumulative ``share`` by the "school"
@@ -247,9 +244,8 @@ def woodruff(
     """Woodruff interval of a quantile per cell (``svyquantile(interval.type = "mean")``).
 
     A cell gets no interval (NaN, with the reason in ``note``) when it has no data, when its
-    estimate is censored, when a stratum has one PSU or the cell has fewer than ``min_psus`` − 1
-    degrees of freedom beyond its strata (PSUs − strata < min_psus − 1), or when F̂ ± t·SE leaves
-    [0, 1]."""
+    estimate is censored, when it has fewer than ``min_psus`` − 1 degrees of freedom beyond its
+    strata (PSUs − strata < min_psus − 1), or when F̂ ± t·SE leaves [0, 1]."""
     at = np.where(np.isnan(estimate.value), np.inf, estimate.value)
     below = censored | (values <= at[design.cell])
     share, variance = design.mean(below.astype(float))
@@ -258,7 +254,7 @@ def woodruff(
     lo_share, hi_share = share - half, share + half
     note = np.full(design.cells, NOTE_NONE, dtype=object)
     note[(lo_share < 0) | (hi_share > 1)] = NOTE_UNBOUNDED
-    few = (design.smallest_stratum < 2) | (design.df < min_psus - 1) | np.isnan(variance)
+    few = (design.df < min_psus - 1) | np.isnan(variance)
     few |= ~np.isfinite(t)
     note[few] = NOTE_FEW_PSUS
     note[np.isnan(estimate.value)] = NOTE_CENSORED
@@ -285,7 +281,7 @@ def logit_interval(
         half = t * np.sqrt(variance) / (p * (1 - p))
         low = 1 / (1 + np.exp(-(centre - half)))
         high = 1 / (1 + np.exp(-(centre + half)))
-    ok = (design.smallest_stratum >= 2) & (design.df >= min_psus - 1) & (p > 0) & (p < 1)
+    ok = (design.df >= min_psus - 1) & (p > 0) & (p < 1)
     ok &= np.isfinite(half)
     return p, np.where(ok, low, np.nan), np.where(ok, high, np.nan)
 

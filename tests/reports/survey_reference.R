@@ -10,7 +10,8 @@
 #   * within a stratum the design weights are scaled to the stratum's population, so pooled
 #     (national) rows combine strata by population share;
 #   * the median is svyquantile's qrule = "school", its CI Woodruff's (interval.type = "mean",
-#     t on degf(design) = PSUs - strata), proportions' CI svyciprop(method = "xlogit").
+#     t on degf(design) = PSUs - strata), proportions' CI svyciprop(method = "xlogit");
+#   * a stratum with a single PSU: options(survey.lonely.psu = "adjust").
 suppressMessages(library(survey))
 args <- commandArgs(trailingOnly = TRUE)
 d <- read.csv(args[1], stringsAsFactors = FALSE)
@@ -40,4 +41,11 @@ for (group in sort(unique(d$group_code))) {
     out[[length(out) + 1]] <- one(subset(des, region_code == region), group, region)
   }
 }
+# A stratum left with one PSU (KZ-11's second SAC cluster dropped): R's lonely.psu "adjust",
+# as reports.survey does, on the national SAC row.
+options(survey.lonely.psu = "adjust")
+g <- d[d$group_code == "SAC" & d$cluster_id != "KZ-11-all-SAC-02", ]
+g$w <- g$weight * g$population / ave(g$weight, g$stratum_key, FUN = sum)
+des <- svydesign(ids = ~cluster_id, strata = ~stratum_key, weights = ~w, data = g, nest = TRUE)
+out[[length(out) + 1]] <- one(des, "SAC", "national, one-PSU stratum")
 write.csv(do.call(rbind, out), args[2], row.names = FALSE)

@@ -1,7 +1,8 @@
 """Design-based estimates against R's ``survey`` package on a committed survey dataset.
 
 The data (``data/survey_reference.csv``): strata with 2, 3, 10 and 4 + 3 PSUs, unequal PPS
-weights, population per stratum, censored results with two limits. ``survey_reference.R`` computes
+weights, population per stratum, censored results with two limits; and once with a stratum
+left with one PSU (R's ``survey.lonely.psu = "adjust"``). ``survey_reference.R`` computes
 the reference with ``svydesign`` / ``svyquantile(qrule = "school", interval.type = "mean")`` /
 ``svyciprop(method = "xlogit")`` / ``degf``. Its output is committed
 (``data/survey_reference_r.csv``) so the comparison runs everywhere; where ``Rscript`` is installed
@@ -35,9 +36,16 @@ SCRIPT = HERE / "survey_reference.R"
 KEYS = ["group_code", "region_code"]
 
 
+LONELY = "national, one-PSU stratum"  # KZ-11's second SAC cluster dropped
+
+
 def ours(params: StatsParams) -> pd.DataFrame:
     frame = pd.read_csv(DATA)
-    return urine_summary(frame, params).table.set_index(KEYS).sort_index()
+    table = urine_summary(frame, params).table
+    lonely = frame[frame["cluster_id"] != "KZ-11-all-SAC-02"]
+    extra = urine_summary(lonely[lonely["group_code"] == "SAC"], params).table
+    extra = extra[extra["region_code"] == "national"].assign(region_code=LONELY)
+    return pd.concat([table, extra]).set_index(KEYS).sort_index()
 
 
 def reference() -> pd.DataFrame:
