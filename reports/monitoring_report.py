@@ -13,7 +13,8 @@ cover ties an issued report to the frozen data behind it.
      "calibration_range": "0–300 µg/L", "lod": "10 µg/L",
      "controls": [{"name": "Low", "target": 50, "n": 40, "mean": 51.2, "cv": 4.3}, ...],
      "rejected_runs": [{"run": "R-2024-031", "date": "2024-03-02", "reason": "1-3s, control High"}],
-     "eqa": ["EQUIP 2024 round 1: passed"]}
+     "eqa": ["EQUIP 2024 round 1: passed"],
+     "population_sources": ["Bureau of National Statistics, 1 January 2024, 2024"]}
 """
 
 from __future__ import annotations
@@ -1039,6 +1040,8 @@ def _annex(
         Paragraph(escape(t(tr, "weighting_population" if "population" in weighting
                            else "weighting_design" if "design" in weighting
                            else "weighting_self")), st.small),
+        *[Paragraph(escape(f"{t(tr, 'population_sources')}: {'; '.join(map(str, sources))}"),
+                    st.small) for sources in [qc.get("population_sources") or []] if sources],
         Paragraph(escape(t(tr, "censored_note")), st.small),
         Paragraph(escape(t(tr, "rtk_note")), st.small),
         Paragraph(escape(f"{t(tr, 'scheme')}: {texts.scheme_name(sp.scheme, tr)}"), st.small),

@@ -78,7 +78,9 @@ def test_frames_carry_the_round_design(
     set_stratum_population(session, actor=None, now=urban.round.created_at,
                            survey_round=urban.round, region=urban.region, stratum="urban",
                            population=500_000, source="BNS 2024", year=2024)
-    urine = load_frames(session, ReportScope(round_id=urban.round_id)).urine
+    frames = load_frames(session, ReportScope(round_id=urban.round_id))
+    assert frames.population_sources == ("BNS 2024, 2024",)
+    urine = frames.urine
     by_value = urine.set_index("uic")
     assert by_value.loc[150.0, "stratum"] == "urban" and by_value.loc[90.0, "weight"] == 300.0
     assert by_value.loc[150.0, "population"] == 500_000 and math.isnan(by_value.loc[90.0, "population"])
