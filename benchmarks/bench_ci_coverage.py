@@ -33,7 +33,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reports.stats import NATIONAL, StatsParams, urine_summary  # noqa: E402
+from reports.stats import NATIONAL, StatsParams, urine_summary
 
 STRATA = 5
 COMMUNITIES = 300

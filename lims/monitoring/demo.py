@@ -57,6 +57,7 @@ from lims.monitoring.models import (
     SiteType,
     SurveyRound,
 )
+from lims.samples.accession import format_accession
 from lims.samples.lifecycle import SampleAction, SampleStatus
 from lims.samples.models import (
     ReceiptDecision,
@@ -68,7 +69,6 @@ from lims.samples.models import (
     SampleReceipt,
     UrineContainer,
 )
-from lims.samples.accession import format_accession
 from lims.samples.registration import accession_prefix, next_accession_numbers
 
 PROGRAMME_CODE = "KZ-IDD"

@@ -272,7 +272,7 @@ def test_stratum_population_is_set_corrected_and_audited(session, new_round, reg
     assert changes[-1] == {"population": {"before": 880_000, "after": 881_000}}
     for bad, field in (({"population": 0}, "population"), ({"population": 10**11}, "population"),
                        ({"year": 1800}, "year"), ({"source": " "}, "source")):
-        values = dict(population=1000, source="BNS", year=2024) | bad
+        values = {"population": 1000, "source": "BNS", "year": 2024} | bad
         with pytest.raises(ValidationError) as excinfo:
             services.set_stratum_population(session, actor=None, now=FIXED_NOW,
                                             survey_round=survey_round, region=region("KZ-11"),
