@@ -35,10 +35,11 @@ Censored values (< LOD). Nothing is substituted (no LOD/2, no LOD/√2). A censo
 as below any cut-off at or above its LOD; against a cut-off below its LOD it is *indeterminate*,
 and the proportion is then reported as a range: ``pct_…`` counts it as not meeting the condition
 and ``pct_…_hi`` as meeting it (the two are equal when nothing is indeterminate). Quantiles
-(median, P25, P75) are order statistics of the group sorted with censored values lowest (numpy's
-default linear interpolation, "type 7"). When a quantile depends on a censored value the number
-is not invented: the column is NaN and ``<quantity>_below`` holds the bound it is known to lie
-below (the largest LOD among the group's censored values, interpolated like the value). A
+(median, P25, P75) are weighted order statistics of the group sorted with censored values lowest
+(the "school" rule below; with equal weights numpy's "averaged_inverted_cdf"). For the intervals
+a censored value ranks below every measured value. When a quantile depends on a censored value
+the number is not invented: the column is NaN and ``<quantity>_below`` holds the bound it is
+known to lie below (the largest LOD among the group's censored values, averaged like a value). A
 censored median is classified only when that bound is at or below the first class boundary;
 otherwise "indeterminate".
 
