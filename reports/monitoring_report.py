@@ -4,8 +4,8 @@
 cover (issue date, version, dataset fingerprints), a one-page summary in plain words, the national
 table, a section per region, charts, a tile map and a methods and QC annex. Every table names the
 classification scheme. The document is rendered in ReportLab's invariant mode and the statistics
-are deterministic (no random draws), so the same frames and parameters give the same bytes — the dataset fingerprint on the
-cover ties an issued report to the frozen data behind it.
+are deterministic (no random draws), so the same frames and parameters give the same bytes — the
+dataset fingerprint on the cover ties an issued report to the frozen data behind it.
 
 ``qc_annex`` (all keys optional, strings as the lab wants them printed, not translated)::
 
