@@ -346,3 +346,32 @@ def test_bad_urine_input_is_refused() -> None:
         urine_summary(df.assign(uic=np.nan, censored=False, status="analysed"), FAST)
     with pytest.raises(StatsInputError, match="status: must be one of"):
         urine_summary(df.assign(status="lost"), FAST)
+
+
+def test_bad_design_input_is_refused() -> None:
+    df = urine_frame(np.random.default_rng(1), 60).assign(cluster_id=lambda d: d.index % 6)
+    with pytest.raises(StatsInputError, match="weight: design weight must be"):
+        urine_summary(df.assign(weight=0.0), FAST)
+    with pytest.raises(StatsInputError, match="population: stratum population must be"):
+        urine_summary(df.assign(population=-5.0), FAST)
+    with pytest.raises(StatsInputError, match="a cluster lies in more than one stratum"):
+        urine_summary(df.assign(stratum=np.where(df.index < 30, "urban", "rural")), FAST)
+    with pytest.raises(ValueError, match="df_rule"):
+        StatsParams(df_rule="satterthwaite")
+
+
+def test_population_shares_weight_the_pooled_median() -> None:
+    """Two regions of equal samples: the pooled median leans to the region with more people."""
+    rng = np.random.default_rng(6)
+    low = pd.DataFrame({"region_code": "KZ-11", "uic": rng.uniform(50, 100, 200)})
+    high = pd.DataFrame({"region_code": "KZ-75", "uic": rng.uniform(200, 250, 200)})
+    df = pd.concat([low, high], ignore_index=True).assign(
+        group_code="SAC", period="2026", censored=False, lod=5.0, cluster_id=lambda d: d.index % 10)
+    plain = urine_summary(df, FAST).table.set_index("region_code")
+    weighted = urine_summary(df.assign(population=np.where(df.region_code == "KZ-11", 1e6, 3e6)),
+                             FAST).table.set_index("region_code")
+    assert plain.loc["national", "weighting"] == "self"
+    assert weighted.loc["national", "weighting"] == "population"
+    assert 100 < plain.loc["national", "median"] < 200  # half the specimens each side
+    assert weighted.loc["national", "median"] > 200  # three quarters of the people are in KZ-75
+    assert weighted.loc["KZ-11", "median"] == plain.loc["KZ-11", "median"]
