@@ -967,8 +967,9 @@ def _map(
     head = params.headline_group
     regional = urine.table[(urine.table.region_code != NATIONAL) & (urine.table.group_code == head)]
     latest = _latest(regional) if len(regional) else None
-    cells = {
-        r["region_code"]: (r["class_key"], value_text(r["median"], r["median_below"], tr, 0))
+    cells = {  # a withheld class is not coloured as one
+        r["region_code"]: ("indeterminate" if r["class_status"] == "withheld" and r["n_analysed"]
+                           else r["class_key"], value_text(r["median"], r["median_below"], tr, 0))
         for r in regional[regional.period == latest].to_dict("records")
     }
     table = sp.scheme.table(sp.group_kinds[head]) if head in sp.group_kinds else None
