@@ -523,11 +523,13 @@ def _urine_table(df: pd.DataFrame, x: dict, params: StatsParams, *, by_region: b
                 ],
             )
             label = pct_label(cut, above)
-            # the low count's lower end and the high count's upper end bound the range
-            low, ci_low, _ = survey.logit_interval(s.design, certain, params.confidence,
-                                                   params.min_psus, df)
-            high, _, ci_high = survey.logit_interval(s.design, certain | maybe, params.confidence,
-                                                     params.min_psus, df)
+            # the low count's lower end and the high count's upper end bound the range (the
+            # same count when no censored value is indeterminate against this cut-off)
+            low, ci_low, low_high = survey.logit_interval(s.design, certain, params.confidence,
+                                                          params.min_psus, df)
+            high, _, ci_high = survey.logit_interval(
+                s.design, certain | maybe, params.confidence, params.min_psus, df
+            ) if maybe.any() else (low, ci_low, low_high)
             out[label] = np.where(applies, 100 * low, np.nan)
             out[label + "_hi"] = np.where(applies, 100 * high, np.nan)
             out[label + "_ci_low"] = np.where(applies, 100 * ci_low, np.nan)

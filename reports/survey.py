@@ -165,10 +165,13 @@ class CellDesign:
         the next). ``share`` NaN gives position -1."""
         target = share * self.total
         counts = np.bincount(self.cell, minlength=self.cells)
-        # R's qs(): the last row whose running weight is ≤ p·W; "exact" when its share is p
-        reached = np.bincount(
-            self.cell, weights=self.cumulative <= target[self.cell], minlength=self.cells
-        ).astype(np.int64)
+        # R's qs(): the last row whose running weight is ≤ p·W; "exact" when its share is p.
+        # One binary search per cell on its running weights (cells are few, rows many).
+        reached = np.zeros(self.cells, dtype=np.int64)
+        for c in np.flatnonzero((counts > 0) & ~np.isnan(share)):
+            start = int(starts[c])
+            reached[c] = np.searchsorted(self.cumulative[start:start + int(counts[c])],
+                                         target[c], side="right")
         last = starts + np.maximum(reached - 1, 0)
         with np.errstate(invalid="ignore", divide="ignore"):
             exact = (reached > 0) & (share - self.cumulative[np.minimum(last, len(self.cell) - 1)]
