@@ -64,6 +64,7 @@ ACTION_LABELS: dict[str, object] = {
     "round_created": _l("Survey round created"),
     "round_status_changed": _l("Survey round status changed"),
     "cluster_created": _l("Cluster created"),
+    "stratum_population_set": _l("Stratum population set"),
     # reports
     "report_requested": _l("Report requested"),
     "report_recovered": _l("Report job recovered"),

@@ -322,6 +322,7 @@ def build_pdf(session: Session, job: ReportJob, *, now: Callable[[], datetime],
     data = prepare_monitoring_data(urine, salt, params=params, previous=frames.earlier_urine)
     progress(65, "rendering the PDF")
     annex = qc_annex(session, frames.method_version_ids, catalogue=catalogue)
+    annex["population_sources"] = list(frames.population_sources)
     pdf = render_monitoring_report(data, params=params, lang=request.lang, catalogue=catalogue,
                                    qc_annex=annex)
     fingerprints = [data.urine_fingerprint, data.salt_fingerprint]
