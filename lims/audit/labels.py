@@ -167,6 +167,9 @@ FIELD_LABELS: dict[str, object] = {
     "target_count": _l("Target number of samples"),
     "latitude": _l("Latitude"),
     "longitude": _l("Longitude"),
+    "stratum": _l("Stratum"),
+    "design_weight": _l("Design weight"),
+    "population": _l("Population"),
     "min_volume_ml": _l("Minimum volume (mL)"),
     # reports
     "params": _l("Parameters"),
