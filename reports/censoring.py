@@ -54,9 +54,10 @@ class Bounds:
 
 def upper_order(
     starts: np.ndarray, counts: np.ndarray, upper: np.ndarray, open_: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Upper ends sorted within each segment (``starts``/``counts``), an open end just below a
-    closed one of the same value.
+    closed one of the same value: (sorted upper ends, their open flags, the positions they come
+    from — so that weights can follow their values).
 
     Expects the order ``stats`` keeps its strata in: within a segment the open ends (results
     below a limit) first, then the closed ones ascending. Only the open ends move: each segment
@@ -65,16 +66,25 @@ def upper_order(
     of every row."""
     upper = upper.copy()
     open_ = open_.copy()
+    order = np.arange(len(upper))
     running = np.concatenate(([0], np.cumsum(open_, dtype=np.int64)))
     n_open = running[starts + counts] - running[starts]
     for segment in np.flatnonzero(n_open):
         first, opens, end = starts[segment], n_open[segment], starts[segment] + counts[segment]
-        limits = np.sort(upper[first : first + opens])
+        by_limit = np.argsort(upper[first : first + opens], kind="stable")
+        limits = upper[first : first + opens][by_limit]
         closed = upper[first + opens : end]
         at = np.searchsorted(closed, limits, side="left")  # an open L goes before a closed L
+        moved = at + np.arange(opens)  # where each open end lands in the segment
+        is_open = np.zeros(end - first, dtype=bool)
+        is_open[moved] = True
+        segment_order = np.empty(end - first, dtype=np.int64)
+        segment_order[moved] = first + by_limit
+        segment_order[~is_open] = np.arange(first + opens, end)
+        order[first:end] = segment_order
         upper[first:end] = np.insert(closed, at, limits)
-        open_[first:end] = np.insert(np.zeros(len(closed), dtype=bool), at, True)
-    return upper, open_
+        open_[first:end] = is_open
+    return upper, open_, order
 
 
 def quantile_bounds(

@@ -321,22 +321,6 @@ def _cell_weights(
     return weight * scale, weighting
 
 
-def _upper_order(s: _Strata) -> np.ndarray:
-    """Positions (into the sorted rows) putting every cell's rows in the order of their upper
-    ends (a "< L" at L, just below a measured L). Only cells holding a censored result are
-    re-sorted; elsewhere the value order already is the upper order."""
-    order = np.arange(len(s.values))
-    touched = np.bincount(s.design.cell, weights=s.censored, minlength=len(s.counts))[
-        s.design.cell
-    ] > 0
-    rows = np.flatnonzero(touched)
-    if len(rows):
-        upper = np.where(s.censored, s.lod, s.values)[rows]
-        closed = ~s.censored[rows]
-        order[rows] = rows[np.lexsort((closed, upper, s.design.cell[rows]))]
-    return order
-
-
 def _quantiles(s: _Strata) -> dict[str, np.ndarray]:
     """Median, P25 and P75 of every stratum as intervals (``reports.censoring``): for each
     quantity ``<q>`` (the number, NaN unless every ordering consistent with the data gives the
@@ -346,9 +330,9 @@ def _quantiles(s: _Strata) -> dict[str, np.ndarray]:
     censored first) and of the highest (every "< L" at L, re-sorted with its weight)."""
     plain = np.zeros(len(s.values), dtype=bool)
     lower = np.where(s.censored, 0.0, s.values)
-    order = _upper_order(s)
-    upper = np.where(s.censored, s.lod, s.values)[order]
-    open_ = s.censored[order]
+    upper, open_, order = censoring.upper_order(
+        s.starts, s.counts, np.where(s.censored, s.lod, s.values), s.censored
+    )
     high_design = s.design.permuted(order)
     after = np.minimum(np.arange(len(open_)) + 1, max(len(open_) - 1, 0))
     columns: dict[str, np.ndarray] = {}
