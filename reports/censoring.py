@@ -8,9 +8,12 @@ the point ``[v, v]``. With several limits the results cannot simply be sorted "c
 Why this is exact: the k-th smallest of values ``x_i ∈ [a_i, b_i]`` is non-decreasing in every
 ``x_i``, so over all values consistent with the data it ranges from the k-th smallest lower end
 to the k-th smallest upper end, and (being continuous on a connected set) takes every value in
-between. A type-7 quantile is a non-negative combination of two order statistics, hence also
-monotone: its interval is the same combination of the lower ends' and of the upper ends' order
-statistics. The upper end is *open* (not reachable) when an order statistic it uses comes from a
+between. The weighted "school" quantile ``stats`` prints (``reports.survey``) is the smallest
+value whose weighted running share reaches p (or the mean of it and the next one): raising any
+value lowers the weighted distribution function everywhere, so it is monotone too, and it is
+continuous (where two values cross, they are equal). Its interval runs from the quantile of the
+lower ends to that of the upper ends, each sorted with its weight. The upper end is *open* (not
+reachable) when an order statistic it uses comes from a
 ``< L``; for that, an open ``L`` sorts just below a measured ``L`` (it stands for "L minus a
 little"). A quantile is a number exactly when its interval is one point: every ordering
 consistent with the data gives the same value.
@@ -85,39 +88,6 @@ def upper_order(
         upper[first:end] = np.insert(closed, at, limits)
         open_[first:end] = is_open
     return upper, open_, order
-
-
-def quantile_bounds(
-    starts: np.ndarray,
-    counts: np.ndarray,
-    lower_sorted: np.ndarray,
-    upper_sorted: np.ndarray,
-    open_sorted: np.ndarray,
-    q: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Type-7 ``q``-quantile of every segment as (low, high, open_high); NaN where a segment is
-    empty. ``lower_sorted``/``upper_sorted`` are the lower/upper ends sorted within segments
-    (``upper_order``), ``open_sorted`` marks open upper ends in the upper order."""
-    n = counts
-    has = n > 0
-    pos = q * np.maximum(n - 1, 0)
-    lo = np.floor(pos).astype(np.int64)
-    hi = np.ceil(pos).astype(np.int64)
-    frac = pos - lo
-    if len(lower_sorted) == 0:
-        nan = np.full(len(n), np.nan)
-        return nan, nan.copy(), np.zeros(len(n), dtype=bool)
-    i_lo = np.where(has, starts + lo, 0)
-    i_hi = np.where(has, starts + hi, 0)
-
-    def mix(a: np.ndarray) -> np.ndarray:
-        # (1 - f)·a + f·b, exact where f == 0 (no 0·inf, and a value equals its order statistic)
-        return np.where(frac > 0, a[i_lo] + frac * (a[i_hi] - a[i_lo]), a[i_lo])
-
-    low = np.where(has, mix(lower_sorted), np.nan)
-    high = np.where(has, mix(upper_sorted), np.nan)
-    open_high = has & ((open_sorted[i_lo] & (frac < 1)) | (open_sorted[i_hi] & (frac > 0)))
-    return low, high, open_high
 
 
 def classify_interval(table: ClassTable, low: float, high: float, open_high: bool) -> str | None:

@@ -53,7 +53,9 @@ quantiles on PSUs − strata degrees of freedom (PSUs counted by their effective
 weights are unequal, ``StatsParams.df_rule``). Pooled (national) rows are stratified by region
 (or by the given strata) and weighted. Small designs are honest: below ``StatsParams.min_psus``
 no interval is printed and ``ci_note`` says why; below the minimum counts of specimens the class
-is provisional or withheld (``class_status``).
+is provisional or withheld (``class_status``). Where censoring leaves the median a range, no
+interval either (``ci_note`` "censored"; see ``urine_summary``). Where the median is a number,
+an end of its interval may fall among results "< L" and is then given as ``ci_…_below``.
 
 Wording: the output speaks of "% of samples below x µg/L", never of "% deficient" (domain.md §1.1).
 """

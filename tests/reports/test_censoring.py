@@ -195,3 +195,37 @@ def test_a_printed_ci_is_never_inverted(a, b, c, d, open_low, open_high) -> None
     printed_low, printed_high = ci_envelope(low, high)
     assert printed_low.low <= printed_low.high <= printed_high.high
     assert printed_low.low == low.low and printed_high == high
+
+
+def _school(values: np.ndarray, weights: np.ndarray, p: float) -> float:
+    """The weighted "school" quantile written out (R's svyquantile qrule="school"): the smallest
+    value whose running share of the weight reaches p, or the mean of it and the next one when
+    the share is exactly p."""
+    order = np.argsort(values, kind="stable")
+    v, share = values[order], np.cumsum(weights[order]) / weights.sum()
+    j = int(np.searchsorted(share, p - 1e-12))
+    if abs(share[j] - p) < 1e-12 and j < len(v) - 1:
+        return float((v[j] + v[j + 1]) / 2)
+    return float(v[j])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 5), result), min_size=1, max_size=40))
+def test_weighted_interval_ends_are_the_weighted_quantiles_of_the_extreme_completions(rows) -> None:
+    """With design weights the quantile stays monotone in every value: its interval runs from
+    the weighted quantile of every result at its lowest to that of every result at its highest,
+    each result keeping its weight when the highest completion re-sorts it."""
+    weights = np.array([float(w) for w, _ in rows])
+    values = [v for _, v in rows]
+    censored = np.array([isinstance(v, tuple) for v in values])
+    uic = np.array([np.nan if c else v for v, c in zip(values, censored)])
+    lod = np.array([v[1] if c else np.nan for v, c in zip(values, censored)])
+    df = pd.DataFrame({"region_code": "KZ-11", "group_code": "SAC", "period": "2024",
+                       "uic": uic, "censored": censored, "lod": lod, "weight": weights})
+    got = urine_summary(df, national=False).table.iloc[0]
+    lows, highs = np.where(censored, 0.0, uic), np.where(censored, lod, uic)
+    for name, q in (("median", 0.5), ("p25", 0.25), ("p75", 0.75)):
+        assert got[f"{name}_lo"] == pytest.approx(_school(lows, weights, q), abs=1e-9)
+        assert got[f"{name}_hi"] == pytest.approx(_school(highs, weights, q), abs=1e-9)
+        if not math.isnan(got[name]):
+            assert got[f"{name}_lo"] == got[f"{name}_hi"] == got[name]
