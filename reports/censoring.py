@@ -8,9 +8,12 @@ the point ``[v, v]``. With several limits the results cannot simply be sorted "c
 Why this is exact: the k-th smallest of values ``x_i ∈ [a_i, b_i]`` is non-decreasing in every
 ``x_i``, so over all values consistent with the data it ranges from the k-th smallest lower end
 to the k-th smallest upper end, and (being continuous on a connected set) takes every value in
-between. A type-7 quantile is a non-negative combination of two order statistics, hence also
-monotone: its interval is the same combination of the lower ends' and of the upper ends' order
-statistics. The upper end is *open* (not reachable) when an order statistic it uses comes from a
+between. The weighted "school" quantile ``stats`` prints (``reports.survey``) is the smallest
+value whose weighted running share reaches p (or the mean of it and the next one): raising any
+value lowers the weighted distribution function everywhere, so it is monotone too, and it is
+continuous (where two values cross, they are equal). Its interval runs from the quantile of the
+lower ends to that of the upper ends, each sorted with its weight. The upper end is *open* (not
+reachable) when an order statistic it uses comes from a
 ``< L``; for that, an open ``L`` sorts just below a measured ``L`` (it stands for "L minus a
 little"). A quantile is a number exactly when its interval is one point: every ordering
 consistent with the data gives the same value.
@@ -54,9 +57,10 @@ class Bounds:
 
 def upper_order(
     starts: np.ndarray, counts: np.ndarray, upper: np.ndarray, open_: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Upper ends sorted within each segment (``starts``/``counts``), an open end just below a
-    closed one of the same value.
+    closed one of the same value: (sorted upper ends, their open flags, the positions they come
+    from — so that weights can follow their values).
 
     Expects the order ``stats`` keeps its strata in: within a segment the open ends (results
     below a limit) first, then the closed ones ascending. Only the open ends move: each segment
@@ -65,49 +69,25 @@ def upper_order(
     of every row."""
     upper = upper.copy()
     open_ = open_.copy()
+    order = np.arange(len(upper))
     running = np.concatenate(([0], np.cumsum(open_, dtype=np.int64)))
     n_open = running[starts + counts] - running[starts]
     for segment in np.flatnonzero(n_open):
         first, opens, end = starts[segment], n_open[segment], starts[segment] + counts[segment]
-        limits = np.sort(upper[first : first + opens])
+        by_limit = np.argsort(upper[first : first + opens], kind="stable")
+        limits = upper[first : first + opens][by_limit]
         closed = upper[first + opens : end]
         at = np.searchsorted(closed, limits, side="left")  # an open L goes before a closed L
+        moved = at + np.arange(opens)  # where each open end lands in the segment
+        is_open = np.zeros(end - first, dtype=bool)
+        is_open[moved] = True
+        segment_order = np.empty(end - first, dtype=np.int64)
+        segment_order[moved] = first + by_limit
+        segment_order[~is_open] = np.arange(first + opens, end)
+        order[first:end] = segment_order
         upper[first:end] = np.insert(closed, at, limits)
-        open_[first:end] = np.insert(np.zeros(len(closed), dtype=bool), at, True)
-    return upper, open_
-
-
-def quantile_bounds(
-    starts: np.ndarray,
-    counts: np.ndarray,
-    lower_sorted: np.ndarray,
-    upper_sorted: np.ndarray,
-    open_sorted: np.ndarray,
-    q: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Type-7 ``q``-quantile of every segment as (low, high, open_high); NaN where a segment is
-    empty. ``lower_sorted``/``upper_sorted`` are the lower/upper ends sorted within segments
-    (``upper_order``), ``open_sorted`` marks open upper ends in the upper order."""
-    n = counts
-    has = n > 0
-    pos = q * np.maximum(n - 1, 0)
-    lo = np.floor(pos).astype(np.int64)
-    hi = np.ceil(pos).astype(np.int64)
-    frac = pos - lo
-    if len(lower_sorted) == 0:
-        nan = np.full(len(n), np.nan)
-        return nan, nan.copy(), np.zeros(len(n), dtype=bool)
-    i_lo = np.where(has, starts + lo, 0)
-    i_hi = np.where(has, starts + hi, 0)
-
-    def mix(a: np.ndarray) -> np.ndarray:
-        # (1 - f)·a + f·b, exact where f == 0 (no 0·inf, and a value equals its order statistic)
-        return np.where(frac > 0, a[i_lo] + frac * (a[i_hi] - a[i_lo]), a[i_lo])
-
-    low = np.where(has, mix(lower_sorted), np.nan)
-    high = np.where(has, mix(upper_sorted), np.nan)
-    open_high = has & ((open_sorted[i_lo] & (frac < 1)) | (open_sorted[i_hi] & (frac > 0)))
-    return low, high, open_high
+        open_[first:end] = is_open
+    return upper, open_, order
 
 
 def classify_interval(table: ClassTable, low: float, high: float, open_high: bool) -> str | None:

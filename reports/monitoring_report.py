@@ -4,8 +4,8 @@
 cover (issue date, version, dataset fingerprints), a one-page summary in plain words, the national
 table, a section per region, charts, a tile map and a methods and QC annex. Every table names the
 classification scheme. The document is rendered in ReportLab's invariant mode and the statistics
-are seeded, so the same frames and parameters give the same bytes — the dataset fingerprint on the
-cover ties an issued report to the frozen data behind it.
+are deterministic (no random draws), so the same frames and parameters give the same bytes — the
+dataset fingerprint on the cover ties an issued report to the frozen data behind it.
 
 ``qc_annex`` (all keys optional, strings as the lab wants them printed, not translated)::
 
@@ -13,7 +13,8 @@ cover ties an issued report to the frozen data behind it.
      "calibration_range": "0–300 µg/L", "lod": "10 µg/L",
      "controls": [{"name": "Low", "target": 50, "n": 40, "mean": 51.2, "cv": 4.3}, ...],
      "rejected_runs": [{"run": "R-2024-031", "date": "2024-03-02", "reason": "1-3s, control High"}],
-     "eqa": ["EQUIP 2024 round 1: passed"]}
+     "eqa": ["EQUIP 2024 round 1: passed"],
+     "population_sources": ["Bureau of National Statistics, 1 January 2024, 2024"]}
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from reports import charts, texts
+from reports import charts, survey, texts
 from reports.censoring import Bounds, ci_envelope
 from reports.criteria import (
     DEFAULT_SALT,
@@ -181,16 +182,33 @@ def ci_texts(row: Mapping[str, Any], tr: Translator) -> tuple[str, str] | None:
 
 
 def median_ci_text(row: Mapping[str, Any], tr: Translator) -> str:
+    """"median (low–high)"; without an interval, the median and why there is none (too few
+    clusters, an interval the design cannot bound; where censoring leaves the median a range,
+    no interval is computed: ``stats.urine_summary``)."""
     median = quantile_text(row, "median", tr)
+    if median == "—":
+        return median
+    if row["ci_note"] == survey.NOTE_FEW_PSUS:
+        why = tr.ngettext("%(num)d cluster: no interval", "%(num)d clusters: no interval",
+                          int(row["psus"]))
+        return f"{median} ({why})"
+    if row["ci_note"] == survey.NOTE_UNBOUNDED:
+        return f"{median} ({t(tr, 'ci_unbounded')})"
     ends = ci_texts(row, tr)
-    if median == "—" or ends is None:
+    if ends is None:
         return median
     return f"{median} ({ends[0]}–{ends[1]})"
 
 
 def class_text(row: Mapping[str, Any], tr: Translator) -> str:
-    """The class, marked "†" where the stratum is small (see the footnote ``few_note``)."""
-    text = label(CLASS_LABELS, row["class_key"], tr)
+    """The class, marked provisional, or withheld (``StatsParams`` minimums); "†" where the
+    stratum is small (see the footnote ``few_note``)."""
+    if row["class_status"] == "withheld" and row["n_analysed"]:
+        text = t(tr, "class_withheld")
+    else:
+        text = label(CLASS_LABELS, row["class_key"], tr)
+        if row["class_status"] == "provisional":
+            text = f"{text} ({t(tr, 'provisional')})"
     return f"{text} †" if row.get("few_samples") else text
 
 
@@ -582,7 +600,7 @@ def prepare_monitoring_data(
     params: ReportParams,
     previous: pd.DataFrame | None = None,
 ) -> MonitoringData:
-    """The statistics behind a report (the slow part): summaries, bootstrap, trends, hashes."""
+    """The statistics behind a report (the slow part): summaries, design-based intervals, trends, hashes."""
     sp = params.stats
     urine = urine_summary(urine_df, sp)
     earlier = urine_summary(previous, sp) if previous is not None and len(previous) else None
@@ -773,6 +791,9 @@ def _summary(
         rows = regional[(regional.group_code == group) & (regional.period == latest)]
         if not len(rows):
             continue
+        # a region whose class is provisional or withheld is never ranked, only named
+        unranked = rows[rows.class_status != "final"].sort_values("region_code")
+        rows = rows[rows.class_status == "final"]
         table = sp.scheme.table(sp.group_kinds[group])
         for klass in list(table.classes) + ["indeterminate", "no_data"]:
             members = rows[rows.class_key == klass].sort_values("region_code")
@@ -796,6 +817,11 @@ def _summary(
                     st.body,
                 )
             )
+        if len(unranked):
+            story.append(Paragraph(escape(t(
+                tr, "summary_unranked", group=label(GROUP_LABELS, group, tr), period=latest,
+                regions=", ".join(texts.region_name(names, c, tr) for c in unranked["region_code"]),
+            )), st.body))
     story += _summary_trends(st, tr, params, trends, latest)
     national_salt = salt[(salt.region_code == NATIONAL) & _quantitative(salt)]
     for row in national_salt.to_dict("records"):
@@ -1057,8 +1083,9 @@ def _map(
     head = params.headline_group
     regional = urine.table[(urine.table.region_code != NATIONAL) & (urine.table.group_code == head)]
     latest = _latest(regional) if len(regional) else None
-    cells = {
-        r["region_code"]: (r["class_key"], quantile_text(r, "median", tr, 0))
+    cells = {  # a withheld class is not coloured as one
+        r["region_code"]: ("indeterminate" if r["class_status"] == "withheld" and r["n_analysed"]
+                           else r["class_key"], quantile_text(r, "median", tr, 0))
         for r in regional[regional.period == latest].to_dict("records")
     }
     table = sp.scheme.table(sp.group_kinds[head]) if head in sp.group_kinds else None
@@ -1121,21 +1148,17 @@ def _annex(
     story.append(Paragraph(escape(t(tr, "annex_eqa")), st.h2))
     for line in qc.get("eqa") or [t(tr, "annex_none")]:
         story.append(Paragraph(escape(str(line)), st.body))
-    clustered = bool(urine.table["clustered"].any()) if len(urine.table) else False
+    weighting = set(urine.table["weighting"]) if len(urine.table) else set()
     story += [
         Spacer(1, 4 * mm),
-        Paragraph(
-            escape(
-                t(
-                    tr,
-                    "bootstrap_note",
-                    replicates=sp.replicates,
-                    seed=sp.seed,
-                    clusters=t(tr, "bootstrap_clusters") if clustered else "",
-                )
-            ),
-            st.small,
-        ),
+        Paragraph(escape(t(tr, "design_note", min_psus=sp.min_psus)), st.small),
+        Paragraph(escape(t(tr, "design_minimums", min_class=sp.min_n_class,
+                           min_final=sp.min_n_final)), st.small),
+        Paragraph(escape(t(tr, "weighting_population" if "population" in weighting
+                           else "weighting_design" if "design" in weighting
+                           else "weighting_self")), st.small),
+        *[Paragraph(escape(f"{t(tr, 'population_sources')}: {'; '.join(map(str, sources))}"),
+                    st.small) for sources in [qc.get("population_sources") or []] if sources],
         Paragraph(escape(t(tr, "censored_note")), st.small),
         Paragraph(escape(t(tr, "few_note", min=sp.min_n)), st.small),
         Paragraph(escape(t(tr, "rtk_note")), st.small),

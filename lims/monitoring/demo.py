@@ -20,6 +20,7 @@ it is a pure function of the seed and the accession.
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import random
@@ -29,6 +30,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from importlib import resources
 from typing import Any
 
 import sqlalchemy as sa
@@ -55,6 +57,7 @@ from lims.monitoring.models import (
     SiteType,
     SurveyRound,
 )
+from lims.samples.accession import format_accession
 from lims.samples.lifecycle import SampleAction, SampleStatus
 from lims.samples.models import (
     ReceiptDecision,
@@ -66,7 +69,6 @@ from lims.samples.models import (
     SampleReceipt,
     UrineContainer,
 )
-from lims.samples.accession import format_accession
 from lims.samples.registration import accession_prefix, next_accession_numbers
 
 PROGRAMME_CODE = "KZ-IDD"
@@ -333,6 +335,7 @@ def _create_structure(session: Session, rng: random.Random, *, now: datetime, sa
         group_ids=[groups[p.code].id for p in plans])
     services.change_round_status(session, actor=None, now=now, survey_round=survey_round,
                                  status=RoundStatus.ACTIVE)
+    _ship_populations(session, now, survey_round, regions)
     districts = _create_districts(session, rng, now, regions)
 
     # Cities are big; other regions vary around one.
@@ -608,6 +611,27 @@ def _write_chunk(session: Session, chunk: _Chunk, *, actor: User, year: int, rou
     _insert(session, SampleReceipt, receipts)
     summary.households += len(household_ids)
     summary.participants += len(participant_ids)
+
+
+#: Where the demo's population table comes from (rounded figures, shipped with the LIMS).
+POPULATION_SOURCE = ("Bureau of National Statistics of the Republic of Kazakhstan, population at "
+                     "1 January 2024, rounded to thousands (demo reference table)")
+POPULATION_YEAR = 2024
+
+
+def _ship_populations(session: Session, now: datetime, survey_round: SurveyRound,
+                      regions: list[Region]) -> None:
+    """The round's population per region (``lims/data/kz-population.csv``), so national rows
+    combine regions by population share; the demo's PPS clusters are self-weighting within a
+    region, so no design weights are set."""
+    with resources.files("lims.data").joinpath("kz-population.csv").open(encoding="utf-8") as fh:
+        populations = {row["iso_code"]: int(row["population"]) for row in csv.DictReader(fh)}
+    for region in regions:
+        if region.iso_code in populations:
+            services.set_stratum_population(
+                session, actor=None, now=now, survey_round=survey_round, region=region,
+                population=populations[region.iso_code], source=POPULATION_SOURCE,
+                year=POPULATION_YEAR)
 
 
 def default_year(now: datetime) -> int:

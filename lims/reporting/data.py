@@ -27,7 +27,14 @@ from sqlalchemy.orm import Session
 
 from lims.analysis.models import MethodVersionRow, Result, ResultStatus
 from lims.core.errors import NotFoundError, ValidationError
-from lims.monitoring.models import Participant, PopulationGroup, Region, SurveyRound
+from lims.monitoring.models import (
+    Cluster,
+    Participant,
+    PopulationGroup,
+    Region,
+    StratumPopulation,
+    SurveyRound,
+)
 from lims.samples.lifecycle import SampleStatus
 from lims.samples.models import Sample, SampleKind
 from reports.stats import STATUSES
@@ -280,6 +287,8 @@ class ReportFrames:
     earlier_urine: pd.DataFrame | None
     #: The method versions behind the scope's verified results (for the methods annex).
     method_version_ids: frozenset[int]
+    #: Where the populations that weight the strata come from ("source, year"; the annex).
+    population_sources: tuple[str, ...] = ()
 
 
 #: How many earlier periods a report compares with at most (trend tables and chart): every
@@ -291,15 +300,53 @@ def _method_ids(column: pd.Series) -> set[int]:
     return {int(v) for v in column.dropna().unique()}
 
 
+def _design(session: Session, frame: pd.DataFrame) -> set[str]:
+    """The survey design of every row, from its cluster (``reports.stats`` columns): ``stratum``
+    (the cluster's stratum within its region), ``weight`` (its design weight — only when every
+    cluster of the frame has one; otherwise the round is self-weighting and no column is added)
+    and ``population`` (of the row's stratum in its round, from the round's reference table;
+    NaN where the table has none). The clusters table is small: read whole, mapped in pandas.
+    Returns the sources of the population figures used ("source, year"), for the annex."""
+    clusters = pd.DataFrame(session.execute(sa.select(
+        Cluster.id, Cluster.round_id, Cluster.region_id, Cluster.stratum,
+        Cluster.design_weight)).all(), columns=["id", "round_id", "region_id", "stratum", "weight"])
+    populations = pd.DataFrame(session.execute(sa.select(
+        StratumPopulation.round_id, StratumPopulation.region_id, StratumPopulation.stratum,
+        StratumPopulation.population, StratumPopulation.source, StratumPopulation.year)).all(),
+        columns=["round_id", "region_id", "stratum", "population", "source", "year"])
+    populations["cited"] = populations["source"] + ", " + populations["year"].astype(str)
+    clusters["key"] = clusters["stratum"].fillna("")
+    clusters = clusters.merge(populations.rename(columns={"stratum": "key"}), how="left",
+                              on=["round_id", "region_id", "key"]).set_index("id")
+    at = clusters.index.get_indexer(frame["cluster_id"].to_numpy())
+    found = at >= 0
+
+    def column(name: str) -> np.ndarray:
+        values = clusters[name].to_numpy(dtype=object)[np.maximum(at, 0)] if len(clusters) else \
+            np.full(len(frame), None, dtype=object)
+        return np.where(found, values, None)
+
+    strata = column("stratum")
+    if pd.notna(strata).any():
+        frame["stratum"] = pd.array(strata, dtype="string")
+    weights = pd.to_numeric(pd.Series(column("weight")), errors="coerce").to_numpy(dtype=float)
+    if len(frame) and not np.isnan(weights).any():
+        frame["weight"] = weights
+    frame["population"] = pd.to_numeric(pd.Series(column("population")),
+                                        errors="coerce").to_numpy(dtype=float)
+    return {c for c in pd.unique(column("cited")) if isinstance(c, str)}
+
+
 def _urine(session: Session, scope: ReportScope, lookups: _Lookups,
-           timezone: str) -> tuple[pd.DataFrame, set[int]]:
+           timezone: str) -> tuple[pd.DataFrame, set[int], set[str]]:
     stmt, label = urine_query(session, scope, lookups, timezone)
     urine = _raw_frame(session, stmt)
+    sources = _design(session, urine)
     _decode(urine, label, lookups.regions)
     urine["group_code"] = _labels(urine["group_code"], lookups.groups,
                                   "participants of an unknown group")
     urine["uic"] = np.where(urine["censored"], np.nan, urine["uic"])
-    return urine, _method_ids(urine.pop("method"))
+    return urine, _method_ids(urine.pop("method")), sources
 
 
 def _salt(session: Session, scope: ReportScope, lookups: _Lookups,
@@ -356,11 +403,11 @@ def load_frames(session: Session, scope: ReportScope, *, timezone: str = LAB_TIM
         for setting in PG_READING_SETTINGS:
             session.execute(sa.text(setting))
     lookups = _Lookups.read(session)
-    urine, used = _urine(session, scope, lookups, timezone)
+    urine, used, sources = _urine(session, scope, lookups, timezone)
     salt, used_salt = _salt(session, scope, lookups, timezone)
     earlier = []
     for back in earlier_scopes(session, scope, timezone=timezone, periods=trend_periods):
-        frame, used_before = _urine(session, back, lookups, timezone)
+        frame, used_before, _ = _urine(session, back, lookups, timezone)
         if len(frame):
             earlier.append(frame)
             used |= used_before
@@ -368,7 +415,8 @@ def load_frames(session: Session, scope: ReportScope, *, timezone: str = LAB_TIM
     if earlier_urine is not None:
         for name in ("region_code", "group_code", "period", "status"):
             earlier_urine[name] = earlier_urine[name].astype("category")
-    return ReportFrames(urine, salt, earlier_urine, frozenset(used | used_salt))
+    return ReportFrames(urine, salt, earlier_urine, frozenset(used | used_salt),
+                        tuple(sorted(sources)))
 
 
 def region_names(session: Session) -> dict[str, dict[str, str]]:

@@ -197,19 +197,25 @@ def recover_abandoned(session: Session, *, now: datetime, stale_after: timedelta
     for job_id, version, worker, attempts in stale:
         message = f"worker {worker} stopped responding"
         if version is None and attempts < max_attempts:
-            values: dict[str, Any] = dict(status=JobStatus.QUEUED, progress=0, worker=None,
-                                          started_at=None, heartbeat_at=None,
-                                          progress_message=f"{message}; waiting for a worker again")
+            values: dict[str, Any] = {
+                "status": JobStatus.QUEUED, "progress": 0, "worker": None, "started_at": None,
+                "heartbeat_at": None,
+                "progress_message": f"{message}; waiting for a worker again",
+            }
         elif version is None:
-            values = dict(status=JobStatus.FAILED, finished_at=now, progress_message="failed",
-                          error=f"{message}, on each of its {attempts} attempts: the report was given up"
-                                " (a scope too large for the workers' memory?). Request it again,"
-                                " or ask the administrator to look at the workers' logs.")
+            values = {
+                "status": JobStatus.FAILED, "finished_at": now, "progress_message": "failed",
+                "error": f"{message}, on each of its {attempts} attempts: the report was given up"
+                         " (a scope too large for the workers' memory?). Request it again,"
+                         " or ask the administrator to look at the workers' logs.",
+            }
         else:
-            values = dict(status=JobStatus.FAILED, finished_at=now, progress_message="failed",
-                          error=f"{message} after the PDF was issued: the spreadsheet and results"
-                                " were not written (the PDF stands; request the report again for"
-                                " them)")
+            values = {
+                "status": JobStatus.FAILED, "finished_at": now, "progress_message": "failed",
+                "error": f"{message} after the PDF was issued: the spreadsheet and results"
+                         " were not written (the PDF stands; request the report again for"
+                         " them)",
+            }
         changed = session.execute(sa.update(ReportJob).where(
             ReportJob.id == job_id, ReportJob.status == JobStatus.RUNNING, last_sign < cutoff)
             .values(**values)).rowcount
@@ -322,6 +328,7 @@ def build_pdf(session: Session, job: ReportJob, *, now: Callable[[], datetime],
     data = prepare_monitoring_data(urine, salt, params=params, previous=frames.earlier_urine)
     progress(65, "rendering the PDF")
     annex = qc_annex(session, frames.method_version_ids, catalogue=catalogue)
+    annex["population_sources"] = list(frames.population_sources)
     pdf = render_monitoring_report(data, params=params, lang=request.lang, catalogue=catalogue,
                                    qc_annex=annex)
     fingerprints = [data.urine_fingerprint, data.salt_fingerprint]

@@ -18,6 +18,9 @@ from reports.stats import StatsParams, salt_summary, urine_summary
 from reports.texts import Translator
 
 EN = Translator()
+#: numpy's name for the weighted "school" rule with equal weights (reports.survey): the quantiles
+#: the report prints
+SCHOOL = "averaged_inverted_cdf"
 
 
 def summary(values: list[float | tuple[str, float]]) -> pd.Series:
@@ -29,7 +32,7 @@ def summary(values: list[float | tuple[str, float]]) -> pd.Series:
         "censored": censored,
         "lod": [v[1] if c else np.nan for v, c in zip(values, censored)],
     })
-    return urine_summary(df, StatsParams(replicates=200), national=False).table.iloc[0]
+    return urine_summary(df, StatsParams(), national=False).table.iloc[0]
 
 
 def test_a_diluted_limit_above_a_measured_value_gives_a_range_not_the_measured_value() -> None:
@@ -78,9 +81,11 @@ def test_classes_at_the_boundaries() -> None:
 
 
 def test_a_ci_with_a_censored_lower_end_is_never_inverted() -> None:
-    row = {"median": np.nan, "median_lo": 0.0, "median_hi": 28.0, "median_open": True,
-           "ci_low": np.nan, "ci_low_below": 28.0, "ci_high": 20.0, "ci_high_below": np.nan}
-    assert median_ci_text(row, EN) == "<\u00a028.0 (≤\u00a020.0–20.0)"  # was "< 28.0 (< 28.0–20.0)"
+    # a median that is a number, whose Woodruff lower end falls among results "< 28"
+    row = {"median": 18.0, "median_lo": 18.0, "median_hi": 18.0, "median_open": False,
+           "ci_low": np.nan, "ci_low_below": 28.0, "ci_high": 20.0, "ci_high_below": np.nan,
+           "ci_note": "", "psus": 6}
+    assert median_ci_text(row, EN) == "18.0 (≤\u00a020.0–20.0)"  # was "18.0 (< 28.0–20.0)"
     low, high = ci_envelope(Bounds(0, 28, True), Bounds(20, 20))
     assert low.high <= high.low
 
@@ -110,7 +115,7 @@ def test_every_completion_of_the_data_lies_in_the_printed_intervals(values, rnd)
         for _ in range(8):  # random values consistent with the data, including the extremes
             pick = rnd.choice([0.0, 1.0, rnd.random(), 0.999999])
             completed = [v[1] * pick * (1 - 1e-9) if isinstance(v, tuple) else v for v in values]
-            actual = float(np.quantile(completed, q))
+            actual = float(np.quantile(completed, q, method=SCHOOL))
             assert low - 1e-9 <= actual <= high + 1e-9
             assert not open_high or actual < high + 1e-9
         if not math.isnan(got[name]):  # a number only where every ordering gives it
@@ -170,14 +175,14 @@ def test_interval_ends_are_the_quantiles_of_the_lowest_and_highest_completions(r
         "uic": [np.nan if c else v for v, c in zip(values, censored)], "censored": censored,
         "lod": [v[1] if c else np.nan for v, c in zip(values, censored)],
     })
-    table = urine_summary(df, StatsParams(replicates=100), bootstrap=False).table
+    table = urine_summary(df).table
     for region, part in [*df.groupby("region_code"), ("national", df)]:
         got = table[table.region_code == region].iloc[0]
         lows = np.where(part.censored, 0.0, part.uic)
         highs = np.where(part.censored, part.lod, part.uic)
         for name, q in (("median", 0.5), ("p25", 0.25), ("p75", 0.75)):
-            assert got[f"{name}_lo"] == pytest.approx(np.quantile(lows, q), abs=1e-9)
-            assert got[f"{name}_hi"] == pytest.approx(np.quantile(highs, q), abs=1e-9)
+            assert got[f"{name}_lo"] == pytest.approx(np.quantile(lows, q, method=SCHOOL), abs=1e-9)
+            assert got[f"{name}_hi"] == pytest.approx(np.quantile(highs, q, method=SCHOOL), abs=1e-9)
 
 
 @given(st.floats(0, 500), st.floats(0, 500), st.floats(0, 500), st.floats(0, 500),
@@ -190,3 +195,37 @@ def test_a_printed_ci_is_never_inverted(a, b, c, d, open_low, open_high) -> None
     printed_low, printed_high = ci_envelope(low, high)
     assert printed_low.low <= printed_low.high <= printed_high.high
     assert printed_low.low == low.low and printed_high == high
+
+
+def _school(values: np.ndarray, weights: np.ndarray, p: float) -> float:
+    """The weighted "school" quantile written out (R's svyquantile qrule="school"): the smallest
+    value whose running share of the weight reaches p, or the mean of it and the next one when
+    the share is exactly p."""
+    order = np.argsort(values, kind="stable")
+    v, share = values[order], np.cumsum(weights[order]) / weights.sum()
+    j = int(np.searchsorted(share, p - 1e-12))
+    if abs(share[j] - p) < 1e-12 and j < len(v) - 1:
+        return float((v[j] + v[j + 1]) / 2)
+    return float(v[j])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 5), result), min_size=1, max_size=40))
+def test_weighted_interval_ends_are_the_weighted_quantiles_of_the_extreme_completions(rows) -> None:
+    """With design weights the quantile stays monotone in every value: its interval runs from
+    the weighted quantile of every result at its lowest to that of every result at its highest,
+    each result keeping its weight when the highest completion re-sorts it."""
+    weights = np.array([float(w) for w, _ in rows])
+    values = [v for _, v in rows]
+    censored = np.array([isinstance(v, tuple) for v in values])
+    uic = np.array([np.nan if c else v for v, c in zip(values, censored)])
+    lod = np.array([v[1] if c else np.nan for v, c in zip(values, censored)])
+    df = pd.DataFrame({"region_code": "KZ-11", "group_code": "SAC", "period": "2024",
+                       "uic": uic, "censored": censored, "lod": lod, "weight": weights})
+    got = urine_summary(df, national=False).table.iloc[0]
+    lows, highs = np.where(censored, 0.0, uic), np.where(censored, lod, uic)
+    for name, q in (("median", 0.5), ("p25", 0.25), ("p75", 0.75)):
+        assert got[f"{name}_lo"] == pytest.approx(_school(lows, weights, q), abs=1e-9)
+        assert got[f"{name}_hi"] == pytest.approx(_school(highs, weights, q), abs=1e-9)
+        if not math.isnan(got[name]):
+            assert got[f"{name}_lo"] == got[f"{name}_hi"] == got[name]

@@ -70,7 +70,7 @@ def tie_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def test_pdf_prints_what_the_workbook_displays() -> None:
     urine, salt = tie_frames()
-    params = ReportParams(issued=datetime.date(2026, 12, 7), stats=StatsParams(replicates=200))
+    params = ReportParams(issued=datetime.date(2026, 12, 7), stats=StatsParams())
     data = prepare_monitoring_data(urine, salt, params=params)
     pdf = render_monitoring_report(data, params=params, lang="en")
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)

@@ -96,3 +96,35 @@ def test_year_scope_uses_the_laboratory_calendar_and_reaches_back_to_every_year_
     assert start == datetime(2024, 12, 31, 19, 0, tzinfo=UTC) and end.year == 2025
     utc_year = load_frames(session, ReportScope(year=2025), timezone="UTC")
     assert sorted(utc_year.urine["uic"]) == [122.0, 133.0]
+
+
+def test_frames_carry_the_round_design(
+        session: Session, make_cluster: Callable[..., Cluster], make_sample, make_result) -> None:
+    """Strata, design weights and the populations of strata reach the frame per row; a round
+    without weights stays self-weighting (no weight column), and reports.stats reads it."""
+    from lims.monitoring.services import set_stratum_population
+    from reports.stats import urine_summary
+
+    urban = make_cluster(stratum="urban", design_weight=120.0)
+    rural = make_cluster(survey_round=urban.round, stratum="rural", design_weight=300.0)
+    for cluster, value in ((urban, 150.0), (rural, 90.0)):
+        make_result(make_sample(SampleKind.URINE, cluster=cluster, status=SampleStatus.RECEIVED),
+                    value=value)
+    set_stratum_population(session, actor=None, now=urban.round.created_at,
+                           survey_round=urban.round, region=urban.region, stratum="urban",
+                           population=500_000, source="BNS 2024", year=2024)
+    frames = load_frames(session, ReportScope(round_id=urban.round_id))
+    assert frames.population_sources == ("BNS 2024, 2024",)
+    urine = frames.urine
+    by_value = urine.set_index("uic")
+    assert by_value.loc[150.0, "stratum"] == "urban" and by_value.loc[90.0, "weight"] == 300.0
+    assert by_value.loc[150.0, "population"] == 500_000 and math.isnan(by_value.loc[90.0, "population"])
+    table = urine_summary(urine).table
+    assert set(table["weighting"]) == {"design"} and (table["strata"] == 2).all()
+
+    plain = make_cluster()
+    make_result(make_sample(SampleKind.URINE, cluster=plain, status=SampleStatus.RECEIVED),
+                value=120.0)
+    urine = load_frames(session, ReportScope(round_id=plain.round_id)).urine
+    assert "weight" not in urine.columns and "stratum" not in urine.columns
+    assert set(urine_summary(urine).table["weighting"]) == {"self"}
