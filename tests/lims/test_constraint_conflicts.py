@@ -61,7 +61,6 @@ def test_a_write_refused_by_the_database_is_a_409(session, client, login, make_u
 def test_migration_0007_supersedes_and_audits_stored_duplicates(new_database, make_sample_rows):
     app = make_app(new_database())
     with app.app_context():
-        dbtools.downgrade(db.engine, "0006")
         ids = make_sample_rows(db.session)
         dbtools.upgrade(db.engine)
         session = db.session
@@ -97,7 +96,10 @@ def test_migration_0007_supersedes_and_audits_stored_duplicates(new_database, ma
 @pytest.fixture()
 def make_sample_rows():
     """What concurrent clicks left before 0007: three accepted receipts (and one legitimate
-    later rejection) and two current versions amending the same verified result."""
+    later rejection) and two current versions amending the same verified result. The sample,
+    its survey and its user are made at the head schema, through the models; the database is
+    then taken back to 0006 (which keeps them) and the duplicates, which the head schema
+    refuses, are written there."""
     from lims.monitoring.models import (
         Cluster,
         District,
@@ -129,14 +131,18 @@ def make_sample_rows():
                         collected_at=FIXED_NOW - timedelta(days=1), registered_at=FIXED_NOW)
         session.add(sample)
         session.flush()
+        ids = {"sample": sample.id, "user": user.id}
+        session.commit()
+        dbtools.downgrade(db.engine, "0006")
+        session.expunge_all()
         for decision, reason in [("accepted", None)] * 3 + [("rejected", "contaminated")]:
             session.execute(sa.insert(RECEIPTS).values(
-                sample_id=sample.id, received_at=FIXED_NOW, received_by_id=user.id,
+                sample_id=ids["sample"], received_at=FIXED_NOW, received_by_id=ids["user"],
                 decision=decision, rejection_reason=reason))
         mv = catalogue.current_version(session, "SALT-TITR")
-        common = dict(sample_id=sample.id, analyte=Analyte.SALT_IODINE, method_version_id=mv.id,
-                      unit="mg/kg", flags=[], details={}, created_at=FIXED_NOW,
-                      created_by_id=user.id)
+        common = dict(sample_id=ids["sample"], analyte=Analyte.SALT_IODINE,
+                      method_version_id=mv.id, unit="mg/kg", flags=[], details={},
+                      created_at=FIXED_NOW, created_by_id=ids["user"])
         first = Result(version=1, is_current=False, status=ResultStatus.SUPERSEDED, value=30.0,
                        **common)
         session.add(first)
@@ -146,7 +152,6 @@ def make_sample_rows():
                                status=ResultStatus.PRELIMINARY, value=value,
                                amendment_reason="typo", **common))
             session.flush()
-        ids = {"sample": sample.id, "user": user.id}
         session.commit()  # and no read after it: SQLite would keep its pre-upgrade snapshot
         return ids
 
