@@ -4,8 +4,8 @@ Generates a seeded, realistic frame — 20 regions, five population groups, thre
 30 clusters per region with cluster effects, lognormal UIC with region effects, ~2 % censored at
 LOD 10 µg/L, ~2 % rejected — plus household salt (titration, WYD, RTK), then times:
 
-- the grouping and statistics without the bootstrap,
-- the statistics with the (cluster) bootstrap,
+- the grouping and statistics with design-based intervals (clusters within regions, and each
+  specimen its own PSU),
 - the report's statistics (``prepare_monitoring_data``), the PDF rendering alone
   (``render_monitoring_report``) and both together (``build_monitoring_report``), for ru.
 
@@ -108,9 +108,8 @@ def timed(label: str, fn) -> object:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--replicates", type=int, default=1000)
     args = parser.parse_args()
-    params = StatsParams(replicates=args.replicates)
+    params = StatsParams()
     report = ReportParams(
         issued=datetime.date(2026, 12, 2),
         stats=params,
@@ -122,7 +121,7 @@ def main() -> None:
 
 def bench(rows: int, params: StatsParams, report: ReportParams) -> None:
     print(
-        f"{rows:,} urine rows, {rows // 10:,} salt rows, {params.replicates} bootstrap replicates"
+        f"{rows:,} urine rows, {rows // 10:,} salt rows"
     )
     urine = timed("generate (seeded)", lambda: urine_frame(rows))
     plain = urine.astype(
@@ -130,17 +129,10 @@ def bench(rows: int, params: StatsParams, report: ReportParams) -> None:
     )
     salt = salt_frame(rows // 10)
     current, previous = urine[urine.period != "2019"], urine[urine.period == "2019"]
+    result = timed("urine statistics, clusters (category labels)", lambda: urine_summary(urine, params))
+    timed("urine statistics, clusters (object labels)", lambda: urine_summary(plain, params))
     timed(
-        "urine statistics, no bootstrap (category labels)",
-        lambda: urine_summary(urine, params, bootstrap=False),
-    )
-    timed(
-        "urine statistics, no bootstrap (object labels)",
-        lambda: urine_summary(plain, params, bootstrap=False),
-    )
-    result = timed("urine statistics + cluster bootstrap", lambda: urine_summary(urine, params))
-    timed(
-        "urine statistics + iid bootstrap",
+        "urine statistics, no clusters",
         lambda: urine_summary(urine.drop(columns="cluster_id"), params),
     )
     timed("salt statistics", lambda: salt_summary(salt, params))

@@ -4,7 +4,7 @@ Creates (once) a database with the seeded demo survey (default 1,000,000 samples
 `bench_http.py`), gives every received sample a verified result in one INSERT … SELECT (UIC
 log-normal around 120 µg/L with ~3 % below a 14 µg/L LOD, salt titrated around 30 mg/kg; seeded
 by the sample id so every run sees the same data), then times a report request end to end:
-the job claimed, the frames read (COPY), statistics with the cluster bootstrap, the PDF rendered
+the job claimed, the frames read (COPY), statistics with design-based intervals, the PDF rendered
 and issued (from then on the ministry can download it), the spreadsheet and results written.
 Also a one-region report (~1/20 of the rows).
 Targets (issue 5), request to PDF: national report for 1,000,000 results ≤ 5 s; for 100,000

@@ -54,10 +54,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     init_login(app)
 
-    from lims.core import errors_views, templating
+    from lims.core import errors_views, idempotency, templating
 
     errors_views.init_app(app)
     templating.init_app(app)
+    idempotency.init_app(app)
 
     from lims.admin.views import bp as admin_bp
     from lims.analysis.views import bp as analysis_bp

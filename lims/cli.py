@@ -2,18 +2,41 @@
 
 from __future__ import annotations
 
-import click
-from flask.cli import FlaskGroup, with_appcontext
+import logging
+from typing import Any
+from unittest import mock
 
-from lims import create_app
-from lims import dbtools
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, NoAppException, run_command, with_appcontext
+
+from lims import create_app, dbtools
+from lims.config import ConfigError
 from lims.core.dt import now_utc
 from lims.core.errors import LimsError
 from lims.core.permissions import Role
 from lims.extensions import db
 
 
-@click.group(cls=FlaskGroup, create_app=create_app)
+class ConfigProblem(NoAppException):
+    """A configuration mistake as the CLI reports it. A `NoAppException`, so that Flask's group
+    prints it as one line where it loads the app for ``--help`` too (any other exception is
+    printed there with its traceback); shown without the usage text a usage error carries."""
+
+    def show(self, file: Any = None) -> None:
+        click.ClickException.show(self, file)
+
+
+def create_cli_app() -> Flask:
+    """The app for a command; a configuration mistake (no secret key, a missing or broken
+    config file) is one line saying what to fix and a non-zero exit, not a traceback."""
+    try:
+        return create_app()
+    except ConfigError as error:
+        raise ConfigProblem(str(error)) from error
+
+
+@click.group(cls=FlaskGroup, create_app=create_cli_app)
 def main() -> None:
     """IodineLIMS management commands."""
 
@@ -101,8 +124,10 @@ DEMO_PASSWORD = "iodine-demo-2026"
 
 
 @main.command("demo-users")
+@click.option("--quiet", is_flag=True, help="create the accounts without printing them")
+@click.option("--url", default=None, help="the address the demo is served at, printed last")
 @with_appcontext
-def demo_users() -> None:
+def demo_users(quiet: bool, url: str | None) -> None:
     """Create the demo accounts (if missing) and print how to log in. Never use in production."""
     from lims.auth.services import create_user, get_user_by_username
 
@@ -111,9 +136,36 @@ def demo_users() -> None:
             create_user(db.session, actor=None, now=now_utc(), username=username,
                         password=DEMO_PASSWORD, roles=roles, full_name=full_name)
     db.session.commit()
-    click.echo("Demo logins (password for all: %s):" % DEMO_PASSWORD)
+    if quiet:
+        return
+    click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
     for username, roles, full_name in DEMO_USERS:
         click.echo(f"  {username:<10} {', '.join(r.value for r in roles):<12} {full_name}")
+    if url:
+        click.echo(f"Open {url} and log in (Ctrl+C stops the server).")
+
+
+def _run_with_quiet_option(run: click.Command) -> click.Command:
+    """Flask's ``run`` with ``--quiet``: the server logs errors only, so what was printed just
+    before it (``make run``'s logins and address) stays the last thing on the screen instead of
+    scrolling away under a line per request."""
+    serve = run.callback
+    assert serve is not None
+
+    def callback(quiet: bool, **options: Any) -> Any:
+        if not quiet:
+            return serve(**options)
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        with mock.patch("flask.cli.show_server_banner"):  # its "* Debug mode: off" line
+            return serve(**options)
+
+    quiet = click.Option(["--quiet"], is_flag=True,
+                         help="print server errors only (no banners, no line per request)")
+    return click.Command(run.name, callback=callback, params=[*run.params, quiet],
+                         help=run.help, short_help=run.short_help, epilog=run.epilog)
+
+
+main.add_command(_run_with_quiet_option(run_command))
 
 
 @main.group("tokens")

@@ -1,11 +1,16 @@
-"""Configuration: defaults here, then the TOML file named by ``LIMS_CONFIG``, then ``LIMS_*``
-environment variables (``LIMS_DATABASE_URL``, ``LIMS_SECRET_KEY`` …), then a test mapping."""
+"""Configuration: defaults here, then a TOML file, then ``LIMS_*`` environment variables
+(``LIMS_DATABASE_URL``, ``LIMS_SECRET_KEY`` …), then a test mapping.
+
+The TOML file is the one named by ``LIMS_CONFIG``; without it, ``lims.toml`` in the instance
+folder, so that every ``lims`` command run in a checkout after ``make run`` (which writes
+``instance/lims.toml``) finds the demo's secret key and database without exporting anything."""
 
 from __future__ import annotations
 
 import os
 import tomllib
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +19,10 @@ from flask import Flask
 
 class ConfigError(RuntimeError):
     pass
+
+
+#: The configuration file looked for in the instance folder when ``LIMS_CONFIG`` is not set.
+INSTANCE_CONFIG = "lims.toml"
 
 
 DEFAULTS: dict[str, Any] = {
@@ -33,9 +42,18 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    # "Keep me logged in" lasts this many days (a logout, lock or role change ends it sooner).
+    "REMEMBER_DAYS": 14,
     "WTF_CSRF_TIME_LIMIT": None,
     "WTF_I18N_ENABLED": True,  # WTForms' own messages ("This field is required.") in ru/kk
     "LAB_NAME": "Reference Laboratory for Iodine Deficiency Disorders",
+    # Report workers: a building worker beats every REPORT_HEARTBEAT_SECONDS; a running job with
+    # no beat for REPORT_TAKEOVER_SECONDS is taken over by another worker, at most
+    # REPORT_MAX_ATTEMPTS claims in all, then marked failed.
+    "REPORT_HEARTBEAT_SECONDS": 5,
+    "REPORT_TAKEOVER_SECONDS": 30,
+    "REPORT_MAX_ATTEMPTS": 3,
 }
 
 
@@ -46,7 +64,13 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
         path = Path(config_file)
         if not path.is_file():
             raise ConfigError(f"LIMS_CONFIG names {config_file}, which is not a file")
-        app.config.from_file(str(path.resolve()), load=tomllib.load, text=False)
+    else:
+        path = instance_config(app) if test_config is None else None
+    if path is not None:
+        try:
+            app.config.from_file(str(path.resolve()), load=tomllib.load, text=False)
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"{path} is not valid TOML: {error}") from error
     app.config.from_prefixed_env("LIMS")
     if test_config is not None:
         app.config.update(test_config)
@@ -55,6 +79,21 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
         app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'lims.sqlite'}"
     app.config["SQLALCHEMY_ENGINES"] = {"default": database_engine_options(app.config["DATABASE_URL"])}
     validate_config(app)
+
+
+def instance_config(app: Flask) -> Path | None:
+    """The instance folder's ``lims.toml``, making its folder the app's instance folder.
+
+    Looked for first in ``instance/`` of the current directory (a checkout, where ``make run``
+    writes it and where the README's commands run), then in Flask's own instance folder (beside
+    the package in a checkout, ``<prefix>/var/lims-instance`` for an installed one). Apps built
+    from a test mapping never read it: tests must not depend on a developer's demo file.
+    """
+    for folder in (Path.cwd() / "instance", Path(app.instance_path)):
+        if (folder / INSTANCE_CONFIG).is_file():
+            app.instance_path = str(folder.resolve())
+            return folder / INSTANCE_CONFIG
+    return None
 
 
 def database_engine_options(url: str) -> dict[str, Any]:
@@ -70,12 +109,26 @@ def validate_config(app: Flask) -> None:
             app.config["SECRET_KEY"] = os.urandom(32).hex()
         else:
             raise ConfigError(
-                "SECRET_KEY is not set: set LIMS_SECRET_KEY or SECRET_KEY in the LIMS_CONFIG file"
-                " (the app refuses to start without one outside debug and testing)"
+                "SECRET_KEY is not set: put SECRET_KEY in the file named by LIMS_CONFIG or in"
+                f" {Path(app.instance_path) / INSTANCE_CONFIG}, or set LIMS_SECRET_KEY"
+                " (the app refuses to start without one outside debug and testing;"
+                " 'make run' writes one for the demo)"
             )
     languages = app.config["LANGUAGES"]
     if app.config["BABEL_DEFAULT_LOCALE"] not in languages:
         raise ConfigError("BABEL_DEFAULT_LOCALE must be one of LANGUAGES")
-    for key in ("LOGIN_MAX_FAILURES", "LOGIN_LOCKOUT_MINUTES", "PAGE_SIZE", "INTAKE_MAX_ROWS"):
+    for key in ("LOGIN_MAX_FAILURES", "LOGIN_LOCKOUT_MINUTES", "PAGE_SIZE", "INTAKE_MAX_ROWS",
+                "REPORT_MAX_ATTEMPTS", "REMEMBER_DAYS"):
         if not isinstance(app.config[key], int) or app.config[key] <= 0:
             raise ConfigError(f"{key} must be a positive whole number")
+    beat, takeover = app.config["REPORT_HEARTBEAT_SECONDS"], app.config["REPORT_TAKEOVER_SECONDS"]
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) and 0 < v < 86400
+               for v in (beat, takeover)):
+        raise ConfigError("REPORT_HEARTBEAT_SECONDS and REPORT_TAKEOVER_SECONDS must be positive"
+                          " numbers of seconds")
+    if takeover < 3 * beat:
+        # a worker that is merely slow for one beat must not lose its job
+        raise ConfigError("REPORT_TAKEOVER_SECONDS must be at least three heartbeats"
+                          " (3 × REPORT_HEARTBEAT_SECONDS)")
+    app.config["REMEMBER_COOKIE_DURATION"] = timedelta(days=app.config["REMEMBER_DAYS"])
+    app.config.setdefault("REMEMBER_COOKIE_SECURE", app.config.get("SESSION_COOKIE_SECURE", False))

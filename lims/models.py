@@ -10,6 +10,7 @@ from lims.analysis.models import (
 from lims.audit.models import AuditEvent
 from lims.auth.models import ApiToken, User, UserRole
 from lims.capture.models import Instrument, InstrumentReading
+from lims.core.idempotency import FormSubmission
 from lims.core.models import Base
 from lims.monitoring.models import (
     Cluster,
@@ -42,6 +43,7 @@ __all__ = [
     "Base",
     "Cluster",
     "District",
+    "FormSubmission",
     "Household",
     "IntakeBatch",
     "Instrument",

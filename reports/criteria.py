@@ -56,11 +56,6 @@ class ClassTable:
     def classify(self, median: float) -> str:
         return self.classes[bisect.bisect_right(self.breaks, median)]
 
-    def classify_below(self, bound: float) -> str | None:
-        """Class of a median known only to lie below ``bound`` (a censored median), or None when
-        ``bound`` reaches past the first class boundary, so that the class cannot be told."""
-        return self.classes[0] if not self.breaks or bound <= self.breaks[0] else None
-
 
 @dataclass(frozen=True)
 class Indicators:
@@ -68,22 +63,19 @@ class Indicators:
 
     below: tuple[float, ...]  # "% of samples below x µg/L"
     at_or_above: tuple[float, ...]  # "% of samples at or above x µg/L"
-    distribution_flag: bool  # report the "median ≥ 100 and ≤ 20 % below 50" flag (SAC table only)
 
 
 INDICATORS: dict[Kind, Indicators] = {
-    Kind.GENERAL: Indicators(
-        below=(20.0, 50.0, 100.0), at_or_above=(300.0,), distribution_flag=True
-    ),
-    Kind.PREGNANT: Indicators(
-        below=(20.0, 50.0, 150.0), at_or_above=(500.0,), distribution_flag=False
-    ),
-    Kind.LACTATING: Indicators(below=(20.0, 50.0, 100.0), at_or_above=(), distribution_flag=False),
-    Kind.UNDER2: Indicators(below=(20.0, 50.0, 100.0), at_or_above=(), distribution_flag=False),
-    Kind.UNCLASSIFIED: Indicators(
-        below=(20.0, 50.0, 100.0), at_or_above=(), distribution_flag=False
-    ),
+    Kind.GENERAL: Indicators(below=(20.0, 50.0, 100.0), at_or_above=(300.0,)),
+    Kind.PREGNANT: Indicators(below=(20.0, 50.0, 150.0), at_or_above=(500.0,)),
+    Kind.LACTATING: Indicators(below=(20.0, 50.0, 100.0), at_or_above=()),
+    Kind.UNDER2: Indicators(below=(20.0, 50.0, 100.0), at_or_above=()),
+    Kind.UNCLASSIFIED: Indicators(below=(20.0, 50.0, 100.0), at_or_above=()),
 }
+
+#: The groups the supplementary criterion below is defined for: school-age children (domain.md
+#: §1.5). Adults share the SAC class table, not this criterion; a report may configure its own.
+DEFAULT_FLAG_GROUPS: frozenset[str] = frozenset({"SAC"})
 
 #: The supplementary criterion of domain.md §1.5: median ≥ 100 µg/L and ≤ 20 % of samples < 50 µg/L.
 FLAG_MEDIAN_AT_LEAST = 100.0
@@ -167,6 +159,9 @@ class SaltMethod(StrEnum):
 
 
 QUANTITATIVE_METHODS = frozenset({SaltMethod.TITRATION, SaltMethod.WYD})
+#: The method column of salt samples collected but not analysed (pending or rejected): they have
+#: no method yet and are counted on a line of their own, never under a method.
+NOT_ANALYSED = "not_analysed"
 
 #: Rapid-test-kit ordinal categories (domain.md §3.3, DHS coding): categories, never numbers.
 RTK_CATEGORIES: tuple[str, ...] = ("none", "below_15", "at_least_15")
@@ -178,7 +173,8 @@ class SaltCriteria:
     """Household salt thresholds in mg iodine per kg salt (domain.md §3.4–3.5).
 
     ``national_range`` is inclusive at both ends (25–55 mg/kg means 40 ± 15); it is UNCONFIRMED
-    for current Kazakh law, hence a parameter. ``non_iodized_below`` (5 mg/kg) is UNCONFIRMED as a
+    for current Kazakh law, hence a parameter. ``household_range`` is the WHO household range
+    (15–40 mg/kg, inclusive), reported beside the national one. ``non_iodized_below`` (5 mg/kg) is UNCONFIRMED as a
     formal WHO cut-off. "Any iodine" is > 0 mg/kg (UNICEF/MICS, RTK) — a result below the LOD is
     not known to be.
     """
@@ -186,14 +182,14 @@ class SaltCriteria:
     adequate_at_least: float = 15.0
     non_iodized_below: float = 5.0
     national_range: tuple[float, float] = (25.0, 55.0)
+    household_range: tuple[float, float] = (15.0, 40.0)
     name: str = field(default="")
 
     def __post_init__(self) -> None:
-        low, high = self.national_range
-        if not 0 <= low < high:
-            raise ValueError(
-                f"national salt range must be 0 ≤ low < high, got {self.national_range}"
-            )
+        for what, (low, high) in (("national", self.national_range),
+                                  ("household", self.household_range)):
+            if not 0 <= low < high:
+                raise ValueError(f"{what} salt range must be 0 ≤ low < high, got {(low, high)}")
 
     @property
     def label(self) -> str:

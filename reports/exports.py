@@ -30,9 +30,17 @@ from openpyxl.utils import get_column_letter
 
 from reports import texts
 from reports.criteria import INDICATORS, Kind
-from reports.monitoring_report import MonitoringData, number
+from reports.monitoring_report import (
+    MonitoringData,
+    bounds,
+    ci_texts,
+    class_text,
+    interval_text,
+    pct_text,
+)
+from reports.rounding import round_float
 from reports.stats import pct_label
-from reports.texts import CLASS_LABELS, GROUP_LABELS, METHOD_LABELS, Translator, label, t
+from reports.texts import GROUP_LABELS, METHOD_LABELS, Translator, label, t
 
 DEIDENTIFIED_URINE = (
     "region_code",
@@ -125,8 +133,8 @@ def report_tables(
 
 # --- the workbook ---------------------------------------------------------------------------------
 
-#: Number formats: figures as the PDF prints them (rounded to one decimal and shown so), counts
-#: whole.
+#: Number formats: figures as the PDF prints them (stored already rounded by
+#: ``reports.rounding``, so the cell's value, Excel's display and the PDF agree), counts whole.
 DECIMAL = "0.0"
 COUNT = "0"
 Row = dict[str, Any]
@@ -134,22 +142,30 @@ Row = dict[str, Any]
 Column = tuple[str, Callable[[Row], Any], str]
 
 
-def _value(value: float, below: float, tr: Translator) -> float | str | None:
-    """A number as a number; a censored one as printed ("< 10,0"); none as an empty cell."""
-    if not math.isnan(value):
-        return round(float(value), 1)
-    if not math.isnan(below):
-        return "< " + number(below, tr)
-    return None
+def _quantity(row: Row, name: str, tr: Translator) -> float | str | None:
+    """A number as a number, rounded as printed (so the cell holds what it shows); a quantity the
+    data give only as an interval as the PDF prints it ("< 10,0", "20,0…28,0"); none as empty."""
+    b = bounds(row, name)
+    if b.empty:
+        return None
+    return round_float(b.low) if b.known else interval_text(b, tr)
+
+
+def _ci_end(row: Row, end: int, tr: Translator) -> float | str | None:
+    """One end of the median's CI as the PDF prints it (never inverted, ``ci_texts``)."""
+    b = bounds(row, ("ci_low", "ci_high")[end])
+    if b.known:
+        return round_float(b.low)
+    ends = ci_texts(row, tr)
+    return None if ends is None else ends[end]
 
 
 def _pct(low: float, high: float, tr: Translator) -> float | str | None:
     """A percentage as a number; a range (results below the LOD not placeable) as printed."""
     if math.isnan(low):
         return None
-    if math.isclose(low, high, abs_tol=1e-9):
-        return round(float(low), 1)
-    return f"{number(low, tr)}–{number(high, tr)}"
+    return round_float(low) if math.isclose(low, high, rel_tol=0, abs_tol=1e-9) else pct_text(
+        low, high, tr)
 
 
 def _n(value: Any) -> int:
@@ -168,7 +184,7 @@ def _urine_columns(tr: Translator, names: texts.RegionNames) -> list[Column]:
     def flag(row: Row) -> str | None:
         met = row["flag_met"]
         if met is None:
-            return t(tr, "undecided") if INDICATORS[Kind(row["kind"])].distribution_flag else None
+            return t(tr, "undecided") if row["flag_applies"] else None
         return t(tr, "yes" if met else "no")
 
     return [
@@ -178,11 +194,11 @@ def _urine_columns(tr: Translator, names: texts.RegionNames) -> list[Column]:
         (t(tr, "n"), lambda r: _n(r["n_analysed"]), COUNT),
         (t(tr, "collected"), lambda r: _n(r["n_collected"]), COUNT),
         (t(tr, "rejected"), lambda r: _n(r["n_rejected"]), COUNT),
-        (t(tr, "median"), lambda r: _value(r["median"], r["median_below"], tr), DECIMAL),
-        (t(tr, "ci_lower"), lambda r: _value(r["ci_low"], r["ci_low_below"], tr), DECIMAL),
-        (t(tr, "ci_upper"), lambda r: _value(r["ci_high"], r["ci_high_below"], tr), DECIMAL),
-        ("P25", lambda r: _value(r["p25"], r["p25_below"], tr), DECIMAL),
-        ("P75", lambda r: _value(r["p75"], r["p75_below"], tr), DECIMAL),
+        (t(tr, "median"), lambda r: _quantity(r, "median", tr), DECIMAL),
+        (t(tr, "ci_lower"), lambda r: _ci_end(r, 0, tr), DECIMAL),
+        (t(tr, "ci_upper"), lambda r: _ci_end(r, 1, tr), DECIMAL),
+        ("P25", lambda r: _quantity(r, "p25", tr), DECIMAL),
+        ("P75", lambda r: _quantity(r, "p75", tr), DECIMAL),
         (t(tr, "pct_below", cut=20),
          lambda r: _pct(r["pct_below_20"], r["pct_below_20_hi"], tr), DECIMAL),
         (t(tr, "pct_below", cut=50),
@@ -190,14 +206,13 @@ def _urine_columns(tr: Translator, names: texts.RegionNames) -> list[Column]:
         (t(tr, "pct_below", cut="100 / 150*"),
          lambda r: _pct(r[low_cut(r)], r[low_cut(r) + "_hi"], tr), DECIMAL),
         (t(tr, "pct_at_least", cut="300 / 500*"), high, DECIMAL),
-        (t(tr, "class"), lambda r: label(CLASS_LABELS, r["class_key"], tr), ""),
+        (t(tr, "class"), lambda r: class_text(r, tr), ""),
         (t(tr, "flag"), flag, ""),
     ]
 
 
 def _salt_columns(tr: Translator, names: texts.RegionNames, data: MonitoringData) -> list[Column]:
     crit = data.salt_criteria
-    low, high = crit.national_range
     return [
         (t(tr, "region"), lambda r: texts.region_name(names, r["region_code"], tr), ""),
         (t(tr, "method"), lambda r: label(METHOD_LABELS, r["method"], tr), ""),
@@ -211,17 +226,19 @@ def _salt_columns(tr: Translator, names: texts.RegionNames, data: MonitoringData
          lambda r: _pct(r["pct_at_least_15"], r["pct_at_least_15_hi"], tr), DECIMAL),
         (t(tr, "pct_non_iodized", cut=f"{crit.non_iodized_below:g}"),
          lambda r: _pct(r["pct_below_5"], r["pct_below_5_hi"], tr), DECIMAL),
-        (t(tr, "pct_range", low=f"{low:g}", high=f"{high:g}"),
+        (texts.household_range_header(crit, tr),
+         lambda r: _pct(r["pct_household_range"], r["pct_household_range_hi"], tr), DECIMAL),
+        (texts.national_range_header(crit, tr),
          lambda r: _pct(r["pct_national_range"], r["pct_national_range_hi"], tr), DECIMAL),
-        (t(tr, "median_salt"), lambda r: _value(r["median"], r["median_below"], tr), DECIMAL),
-        ("P25", lambda r: _value(r["p25"], r["p25_below"], tr), DECIMAL),
-        ("P75", lambda r: _value(r["p75"], r["p75_below"], tr), DECIMAL),
+        (t(tr, "median_salt"), lambda r: _quantity(r, "median", tr), DECIMAL),
+        ("P25", lambda r: _quantity(r, "p25", tr), DECIMAL),
+        ("P75", lambda r: _quantity(r, "p75", tr), DECIMAL),
     ]
 
 
 def _trend_columns(tr: Translator, names: texts.RegionNames) -> list[Column]:
     def num(v: float) -> float | None:
-        return None if math.isnan(v) else round(float(v), 1)
+        return None if math.isnan(v) else round_float(v)
 
     return [
         (t(tr, "region"), lambda r: texts.region_name(names, r["region_code"], tr), ""),

@@ -4,8 +4,8 @@
 cover (issue date, version, dataset fingerprints), a one-page summary in plain words, the national
 table, a section per region, charts, a tile map and a methods and QC annex. Every table names the
 classification scheme. The document is rendered in ReportLab's invariant mode and the statistics
-are seeded, so the same frames and parameters give the same bytes — the dataset fingerprint on the
-cover ties an issued report to the frozen data behind it.
+are deterministic (no random draws), so the same frames and parameters give the same bytes — the
+dataset fingerprint on the cover ties an issued report to the frozen data behind it.
 
 ``qc_annex`` (all keys optional, strings as the lab wants them printed, not translated)::
 
@@ -13,7 +13,8 @@ cover ties an issued report to the frozen data behind it.
      "calibration_range": "0–300 µg/L", "lod": "10 µg/L",
      "controls": [{"name": "Low", "target": 50, "n": 40, "mean": 51.2, "cv": 4.3}, ...],
      "rejected_runs": [{"run": "R-2024-031", "date": "2024-03-02", "reason": "1-3s, control High"}],
-     "eqa": ["EQUIP 2024 round 1: passed"]}
+     "eqa": ["EQUIP 2024 round 1: passed"],
+     "population_sources": ["Bureau of National Statistics, 1 January 2024, 2024"]}
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -32,7 +34,6 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import (
     Flowable,
@@ -45,10 +46,12 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from reports import charts, texts
+from reports import charts, survey, texts
+from reports.censoring import Bounds, ci_envelope
 from reports.criteria import (
     DEFAULT_SALT,
     INDICATORS,
+    QUANTITATIVE_METHODS,
     WHO2007,
     Kind,
     SaltCriteria,
@@ -57,6 +60,7 @@ from reports.criteria import (
 )
 from reports.fonts import SYMBOL_CHARS, Canvas, register_fonts, runs
 from reports.fonts import markup as escape
+from reports.rounding import Direction, format_number
 from reports.stats import (
     NATIONAL,
     StatsParams,
@@ -100,9 +104,11 @@ def dataset_fingerprint(df: pd.DataFrame) -> tuple[str, int]:
 # --- formatting ----------------------------------------------------------------------------------
 
 
-def number(value: float, tr: Translator, digits: int = 1) -> str:
-    text = f"{value:.{digits}f}"
-    return text.replace(".", ",") if tr.kz_conventions else text
+def number(value: float, tr: Translator, digits: int = 1, direction: Direction = "nearest") -> str:
+    """A figure as printed everywhere (``reports.rounding``): decimal comma in ru/kk. A bound is
+    rounded outwards (``direction``), so that it still holds when printed."""
+    return format_number(value, digits, decimal_mark="," if tr.kz_conventions else ".",
+                         direction=direction)
 
 
 def date_text(day: date, tr: Translator) -> str:
@@ -110,29 +116,100 @@ def date_text(day: date, tr: Translator) -> str:
     return day.strftime("%d.%m.%Y") if tr.kz_conventions else day.isoformat()
 
 
-def value_text(value: float, below: float, tr: Translator, digits: int = 1) -> str:
+NBSP = "\u00a0"  # between a sign and its number, so that a line never breaks inside a bound
+
+
+def bounds(row: Mapping[str, Any], name: str) -> Bounds:
+    """A quantity of a summary row as the interval it is known to lie in, whichever way its table
+    gives it: ``<name>_lo``/``_hi``/``_open`` (quantiles, ``reports.censoring``) or
+    ``<name>_below`` (known only to lie below a bound: ``[0, below)``)."""
+    if f"{name}_lo" in row:
+        return Bounds(float(row[f"{name}_lo"]), float(row[f"{name}_hi"]),
+                      bool(row[f"{name}_open"]))
+    value = float(row[name])
     if not math.isnan(value):
-        return number(value, tr, digits)
-    if not math.isnan(below):
-        return "< " + number(below, tr, digits)
-    return "—"
+        return Bounds(value, value)
+    below = float(row.get(f"{name}_below", math.nan))
+    return Bounds(0.0, below, True) if not math.isnan(below) else Bounds(math.nan, math.nan)
+
+
+def interval_text(b: Bounds, tr: Translator, digits: int = 1) -> str:
+    """A number where the data fix it; "< x" (or "≤ x") where it is only known to lie below x;
+    "a…b" where it lies between a and b. Every bound printed holds for every value consistent
+    with the data."""
+    if b.empty:
+        return "—"
+    if b.known:
+        return number(b.high, tr, digits)
+    high = number(b.high, tr, digits, "up")  # bounds round outwards, so that they still hold
+    if b.low <= 0:
+        return ("<" if b.open_high else "≤") + NBSP + high
+    low = number(b.low, tr, digits, "down")
+    return low if low == high and not b.open_high else f"{low}…{high}"
+
+
+def value_text(value: float, tr: Translator, digits: int = 1) -> str:
+    """A plain number (trends), or "—"."""
+    return "—" if math.isnan(value) else number(value, tr, digits)
 
 
 def pct_text(low: float, high: float, tr: Translator) -> str:
+    """A percentage, or the range results below a limit leave it in (its ends rounded
+    outwards, as bounds)."""
     if math.isnan(low):
         return "—"
-    if math.isclose(low, high, abs_tol=1e-9):
+    if math.isclose(low, high, rel_tol=0, abs_tol=1e-9):
         return number(low, tr)
-    return f"{number(low, tr)}–{number(high, tr)}"
+    return f"{number(low, tr, 1, 'down')}–{number(high, tr, 1, 'up')}"
+
+
+def quantile_text(row: Mapping[str, Any], name: str, tr: Translator, digits: int = 1) -> str:
+    return interval_text(bounds(row, name), tr, digits)
+
+
+def iqr_text(row: Mapping[str, Any], tr: Translator) -> str:
+    return f"{quantile_text(row, 'p25', tr)}–{quantile_text(row, 'p75', tr)}"
+
+
+def ci_texts(row: Mapping[str, Any], tr: Translator) -> tuple[str, str] | None:
+    """The two ends of the median's CI as printed (``censoring.ci_envelope``: never inverted), or
+    None when there is no CI."""
+    low, high = bounds(row, "ci_low"), bounds(row, "ci_high")
+    if low.empty or high.empty:
+        return None
+    low, high = ci_envelope(low, high)
+    return interval_text(low, tr), interval_text(high, tr)
 
 
 def median_ci_text(row: Mapping[str, Any], tr: Translator) -> str:
-    median = value_text(row["median"], row["median_below"], tr)
-    if median == "—" or (math.isnan(row["ci_low"]) and math.isnan(row["ci_low_below"])):
+    """"median (low–high)"; without an interval, the median and why there is none (too few
+    clusters, an interval the design cannot bound; where censoring leaves the median a range,
+    no interval is computed: ``stats.urine_summary``)."""
+    median = quantile_text(row, "median", tr)
+    if median == "—":
         return median
-    low = value_text(row["ci_low"], row["ci_low_below"], tr)
-    high = value_text(row["ci_high"], row["ci_high_below"], tr)
-    return f"{median} ({low}–{high})"
+    if row["ci_note"] == survey.NOTE_FEW_PSUS:
+        why = tr.ngettext("%(num)d cluster: no interval", "%(num)d clusters: no interval",
+                          int(row["psus"]))
+        return f"{median} ({why})"
+    if row["ci_note"] == survey.NOTE_UNBOUNDED:
+        return f"{median} ({t(tr, 'ci_unbounded')})"
+    ends = ci_texts(row, tr)
+    if ends is None:
+        return median
+    return f"{median} ({ends[0]}–{ends[1]})"
+
+
+def class_text(row: Mapping[str, Any], tr: Translator) -> str:
+    """The class, marked provisional, or withheld (``StatsParams`` minimums); "†" where the
+    stratum is small (see the footnote ``few_note``)."""
+    if row["class_status"] == "withheld" and row["n_analysed"]:
+        text = t(tr, "class_withheld")
+    else:
+        text = label(CLASS_LABELS, row["class_key"], tr)
+        if row["class_status"] == "provisional":
+            text = f"{text} ({t(tr, 'provisional')})"
+    return f"{text} †" if row.get("few_samples") else text
 
 
 # --- the document --------------------------------------------------------------------------------
@@ -185,20 +262,53 @@ class _Styles:
         )
 
 
-def wrap(text: str, font: str, size: float, width: float) -> list[str]:
-    """``text`` broken into lines no wider than ``width``: at spaces, and a word too long for a
-    line after a "/" where it has one (else between letters), as ReportLab's paragraphs would."""
-    lines = []
-    for line in simpleSplit(text, font, size, width):
-        while len(line) > 1 and charts.text_width(line, size) > width:
-            fits = max(1, next(i for i in range(len(line), 0, -1)
-                               if charts.text_width(line[:i], size) <= width or i == 1))
-            slash = line.rfind("/", 0, fits)
-            cut = slash + 1 if slash > 0 else fits
-            lines.append(line[:cut])
-            line = line[cut:]
+#: Signs after which a word may be broken: the dash of a range ("53,8–69,2"), the ellipsis of an
+#: interval ("20,0…28,0"), a slash ("µg/L"). A number itself is never broken.
+BREAK_AFTER = "–…/"
+_PIECES = re.compile(f"[^{BREAK_AFTER}]*[{BREAK_AFTER}]?")
+
+
+def pieces(word: str) -> list[str]:
+    """The unbreakable parts of a word: it may break only after a sign of ``BREAK_AFTER``."""
+    return [p for p in _PIECES.findall(word) if p]
+
+
+def wrap(text: str, font: str, size: float, width: float, *, letters: bool = False) -> list[str]:
+    """``text`` broken into lines no wider than ``width``: at spaces (never at a no-break space),
+    and inside a word only after a dash, an ellipsis or a slash, so a number or a bound ("< 14,0")
+    stays whole. A piece wider than the line stays whole too (a table cell then shrinks its font,
+    ``cell_font_size``), unless ``letters``: then it is broken between letters (captions)."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for index, word in enumerate(paragraph.split(" ")):
+            for number_, piece in enumerate(pieces(word) or [""]):
+                glue = " " if index and not number_ and line else ""
+                if not line or charts.text_width(line + glue + piece, size) <= width:
+                    line += glue + piece
+                    continue
+                lines.append(line)
+                line = piece
         lines.append(line)
-    return lines
+    if not letters:
+        return lines
+    out = []
+    for line in lines:
+        while len(line) > 1 and charts.text_width(line, size) > width:
+            cut = max(1, next(i for i in range(len(line), 0, -1)
+                              if charts.text_width(line[:i], size) <= width or i == 1))
+            out.append(line[:cut])
+            line = line[cut:]
+        out.append(line)
+    return out
+
+
+def cell_font_size(text: str, size: float, width: float) -> float:
+    """The size at which every unbreakable piece of ``text`` fits a cell ``width`` wide (at most
+    ``size``): a cell too narrow for a number shrinks rather than breaking it."""
+    widest = max((p for w in text.split() for p in pieces(w)),
+                 key=lambda p: charts.text_width(p, size), default="")
+    return charts.fit(widest, "", size, width)
 
 
 class _Caption(Flowable):
@@ -212,7 +322,8 @@ class _Caption(Flowable):
         self.lines: list[str] = []
 
     def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
-        self.lines = wrap(self.text, self.style.fontName, self.style.fontSize, available_width)
+        self.lines = wrap(self.text, self.style.fontName, self.style.fontSize, available_width,
+                          letters=True)
         self.width = available_width
         self.height = len(self.lines) * self.style.leading
         return self.width, self.height
@@ -233,6 +344,10 @@ class _Caption(Flowable):
             y -= self.style.leading
 
 
+#: Left and right padding of a table cell, pt (ReportLab's default, 6, wastes a narrow column).
+CELL_PADDING = 2.5
+
+
 def _table(
     rows: list[list[str]], widths: Sequence[float], st: _Styles, caption: str
 ) -> KeepTogether | list:
@@ -240,13 +355,24 @@ def _table(
     # Plain strings, broken into lines here, wherever the font can set them: a table of strings
     # lays out several times faster than one of paragraphs (a report has some forty tables).
     # Only text with "≥"/"≤" needs a paragraph, for its change of font.
-    def cell(text: str, width: float, style: ParagraphStyle) -> Any:
-        if set(text) & set(SYMBOL_CHARS):
-            return Paragraph(escape(text), style)
-        return "\n".join(wrap(text, st.font, style.fontSize, width - 5)) or text
+    shrunk: list[tuple[str, tuple[int, int], tuple[int, int], float]] = []
 
-    data: list[list[Any]] = [[cell(c, w, st.head) for c, w in zip(rows[0], widths)]]
-    data += [[cell(c, w, st.cell) for c, w in zip(r, widths)] for r in rows[1:]]
+    def cell(text: str, width: float, style: ParagraphStyle, at: tuple[int, int]) -> Any:
+        size = cell_font_size(text, style.fontSize, width - 2 * CELL_PADDING)
+        if size < style.fontSize:
+            shrunk.extend([("FONTSIZE", at, at, size),
+                           ("LEADING", at, at, size * style.leading / style.fontSize)])
+        if set(text) & set(SYMBOL_CHARS):
+            if size < style.fontSize:
+                style = ParagraphStyle(f"{style.name}-{size}", parent=style, fontSize=size,
+                                       leading=size * style.leading / style.fontSize)
+            return Paragraph(escape(text).replace("\u00a0", "&nbsp;"), style)
+        return "\n".join(wrap(text, st.font, size, width - 2 * CELL_PADDING)) or text
+
+    data: list[list[Any]] = [[cell(c, w, st.head, (i, 0))
+                              for i, (c, w) in enumerate(zip(rows[0], widths))]]
+    data += [[cell(c, w, st.cell, (i, j)) for i, (c, w) in enumerate(zip(r, widths))]
+             for j, r in enumerate(rows[1:], start=1)]
     table = Table(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
     table.setStyle(
         TableStyle(
@@ -259,6 +385,10 @@ def _table(
                 ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f0f4f8")]),
                 ("TOPPADDING", (0, 0), (-1, -1), 1.5),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+                # the text is set to width − 2·CELL_PADDING above: the same padding here
+                ("LEFTPADDING", (0, 0), (-1, -1), CELL_PADDING),
+                ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PADDING),
+                *shrunk,
             ]
         )
     )
@@ -328,17 +458,14 @@ def _urine_rows(
                 row["period"],
                 f"{row['n_analysed']} ({row['n_collected']}/{row['n_rejected']})",
                 median_ci_text(row, tr),
-                f"{value_text(row['p25'], row['p25_below'], tr)}–"
-                f"{value_text(row['p75'], row['p75_below'], tr)}"
-                if row["n_analysed"]
-                else "—",
+                iqr_text(row, tr) if row["n_analysed"] else "—",
                 pct_text(row["pct_below_20"], row["pct_below_20_hi"], tr),
                 pct_text(row["pct_below_50"], row["pct_below_50_hi"], tr),
                 pct_text(row[pct_label(low_cut)], row[pct_label(low_cut) + "_hi"], tr),
                 high,
-                label(CLASS_LABELS, row["class_key"], tr),
+                class_text(row, tr),
                 "—"
-                if flag is None and not INDICATORS[kind].distribution_flag
+                if flag is None and not row["flag_applies"]
                 else t(tr, "undecided")
                 if flag is None
                 else t(tr, "yes" if flag else "no"),
@@ -360,14 +487,13 @@ URINE_WIDTHS = [
     22 * mm,
     12 * mm,
 ]
-SALT_WIDTHS = [30 * mm, 13 * mm, 22 * mm, 15 * mm, 16 * mm, 16 * mm, 17 * mm, 17 * mm, 27 * mm]
+SALT_WIDTHS = [27 * mm, 13 * mm, 20 * mm, 16 * mm, 16 * mm, 16 * mm, 17 * mm, 17 * mm, 31 * mm]
 
 
 def _salt_rows(
     records: Records, tr: Translator, first: str, names: texts.RegionNames, params: StatsParams
 ) -> list[list[str]]:
     crit = params.salt
-    low, high = crit.national_range
     rows = [
         [
             t(tr, "region") if first == "region" else t(tr, "method"),
@@ -375,21 +501,18 @@ def _salt_rows(
             f"{t(tr, 'n')} ({t(tr, 'collected')}/{t(tr, 'rejected')})",
             t(tr, "pct_any"),
             t(tr, "pct_adequate", cut=f"{crit.adequate_at_least:g}"),
+            texts.household_range_header(crit, tr),
+            texts.national_range_header(crit, tr),
             t(tr, "pct_non_iodized", cut=f"{crit.non_iodized_below:g}"),
-            t(tr, "pct_range", low=f"{low:g}", high=f"{high:g}"),
-            t(tr, "method") if first == "region" else "",
             t(tr, "median_iqr_salt"),
         ]
     ]
     for row in records:
         method = label(METHOD_LABELS, row["method"], tr)
         quantitative = row["method"] != str(SaltMethod.RTK)
-        median = value_text(row["median"], row["median_below"], tr)
+        median = quantile_text(row, "median", tr)
         if quantitative and row["n_analysed"]:
-            median += (
-                f" ({value_text(row['p25'], row['p25_below'], tr)}–"
-                f"{value_text(row['p75'], row['p75_below'], tr)})"
-            )
+            median += f" ({iqr_text(row, tr)})"
         rows.append(
             [
                 texts.region_name(names, row["region_code"], tr) if first == "region" else method,
@@ -397,9 +520,9 @@ def _salt_rows(
                 f"{row['n_analysed']} ({row['n_collected']}/{row['n_rejected']})",
                 pct_text(row["pct_any_iodine"], row["pct_any_iodine_hi"], tr),
                 pct_text(row["pct_at_least_15"], row["pct_at_least_15_hi"], tr),
-                pct_text(row["pct_below_5"], row["pct_below_5_hi"], tr),
+                pct_text(row["pct_household_range"], row["pct_household_range_hi"], tr),
                 pct_text(row["pct_national_range"], row["pct_national_range_hi"], tr),
-                method if first == "region" else "",
+                pct_text(row["pct_below_5"], row["pct_below_5_hi"], tr),
                 median if quantitative else "—",
             ]
         )
@@ -477,7 +600,7 @@ def prepare_monitoring_data(
     params: ReportParams,
     previous: pd.DataFrame | None = None,
 ) -> MonitoringData:
-    """The statistics behind a report (the slow part): summaries, bootstrap, trends, hashes."""
+    """The statistics behind a report (the slow part): summaries, design-based intervals, trends, hashes."""
     sp = params.stats
     urine = urine_summary(urine_df, sp)
     earlier = urine_summary(previous, sp) if previous is not None and len(previous) else None
@@ -555,6 +678,7 @@ def render_monitoring_report(
         )
     )
     story.append(Paragraph(escape("* " + t(tr, "population_note")), st.small))
+    story.append(Paragraph(escape(t(tr, "few_note", min=sp.min_n)), st.small))
     story += _region_sections(st, tr, params, urine_by_region, salt_by_region, data.trends, names)
     story += [PageBreak()] + _charts(
         st, tr, params, data.urine_df, urine, data.earlier, salt, names
@@ -634,6 +758,12 @@ def _cover(
     return story + [table]
 
 
+def _quantitative(salt: pd.DataFrame) -> pd.Series:
+    """Rows of a salt table measured in mg/kg (titration, WYD): not the rapid test kit's, nor
+    the line of samples not analysed."""
+    return salt["method"].isin([str(m) for m in QUANTITATIVE_METHODS])
+
+
 def _latest(frame: pd.DataFrame) -> str | None:
     periods = sorted(frame["period"].unique())
     return periods[-1] if periods else None
@@ -661,12 +791,17 @@ def _summary(
         rows = regional[(regional.group_code == group) & (regional.period == latest)]
         if not len(rows):
             continue
+        # a region whose class is provisional or withheld is never ranked, only named
+        unranked = rows[rows.class_status != "final"].sort_values("region_code")
+        rows = rows[rows.class_status == "final"]
         table = sp.scheme.table(sp.group_kinds[group])
         for klass in list(table.classes) + ["indeterminate", "no_data"]:
             members = rows[rows.class_key == klass].sort_values("region_code")
             if not len(members):
                 continue
-            regions = ", ".join(texts.region_name(names, c, tr) for c in members["region_code"])
+            regions = ", ".join(
+                texts.region_name(names, c, tr) + (" †" if few else "")
+                for c, few in zip(members["region_code"], members["few_samples"]))
             story.append(
                 Paragraph(
                     escape(
@@ -682,8 +817,13 @@ def _summary(
                     st.body,
                 )
             )
+        if len(unranked):
+            story.append(Paragraph(escape(t(
+                tr, "summary_unranked", group=label(GROUP_LABELS, group, tr), period=latest,
+                regions=", ".join(texts.region_name(names, c, tr) for c in unranked["region_code"]),
+            )), st.body))
     story += _summary_trends(st, tr, params, trends, latest)
-    national_salt = salt[(salt.region_code == NATIONAL) & (salt.method != str(SaltMethod.RTK))]
+    national_salt = salt[(salt.region_code == NATIONAL) & _quantitative(salt)]
     for row in national_salt.to_dict("records"):
         if row["period"] != _latest(national_salt):
             continue
@@ -704,6 +844,7 @@ def _summary(
             )
         )
     story.append(Paragraph(escape(t(tr, "population_note")), st.small))
+    story.append(Paragraph(escape(t(tr, "few_note", min=sp.min_n)), st.small))
     return story
 
 
@@ -723,8 +864,8 @@ def _summary_trends(
                            f"…{number(row['diff_ci_high'], tr)}")
         story.append(Paragraph(escape(t(
             tr, "summary_trend", group=label(GROUP_LABELS, group, tr), period=latest,
-            median=value_text(row["median"], math.nan, tr),
-            earlier=value_text(row["earlier_median"], math.nan, tr),
+            median=value_text(row["median"], tr),
+            earlier=value_text(row["earlier_median"], tr),
             earlier_period=row["earlier_period"], difference=difference)), st.body))
     return story
 
@@ -739,7 +880,8 @@ def _region_sections(
     names: texts.RegionNames,
 ) -> list:
     sp = params.stats
-    story = [PageBreak(), Paragraph(escape(t(tr, "regions")), st.h1)]
+    story = [PageBreak(), Paragraph(escape(t(tr, "regions")), st.h1),
+             Paragraph(escape(t(tr, "few_note", min=sp.min_n)), st.small)]
     trend_rows_of = _by_region(trends) if trends is not None else {}
     for code in sorted((set(urine_by_region) | set(salt_by_region)) - {NATIONAL}):
         section = [Paragraph(escape(texts.region_name(names, code, tr)), st.h2)]
@@ -783,8 +925,8 @@ def _region_sections(
                         label(GROUP_LABELS, r["group_code"], tr),
                         r["period"],
                         r["earlier_period"],
-                        value_text(r["median"], math.nan, tr),
-                        value_text(r["earlier_median"], math.nan, tr),
+                        value_text(r["median"], tr),
+                        value_text(r["earlier_median"], tr),
                         diff,
                     ]
                 )
@@ -811,8 +953,8 @@ def _bar(row: Mapping[str, Any], label_text: str, tr: Translator) -> charts.Bar:
         num(row["ci_low"]),
         num(row["ci_high"]),
         row["class_key"],
-        num(row["median_below"]),
-        value_text(row["median"], row["median_below"], tr),
+        num(row["median_hi"]) if math.isnan(row["median"]) else None,  # drawn as "below"
+        quantile_text(row, "median", tr),
     )
 
 
@@ -875,7 +1017,7 @@ def _charts(
                 lod_label=t(tr, "below_lod"),
             )
         )
-    quantitative = salt[(salt.region_code != NATIONAL) & (salt.method != str(SaltMethod.RTK))]
+    quantitative = salt[(salt.region_code != NATIONAL) & _quantitative(salt)]
     salt_latest = _latest(quantitative) if len(quantitative) else None
     if salt_latest is not None:
         rows = quantitative[quantitative.period == salt_latest].sort_values(
@@ -941,8 +1083,9 @@ def _map(
     head = params.headline_group
     regional = urine.table[(urine.table.region_code != NATIONAL) & (urine.table.group_code == head)]
     latest = _latest(regional) if len(regional) else None
-    cells = {
-        r["region_code"]: (r["class_key"], value_text(r["median"], r["median_below"], tr, 0))
+    cells = {  # a withheld class is not coloured as one
+        r["region_code"]: ("indeterminate" if r["class_status"] == "withheld" and r["n_analysed"]
+                           else r["class_key"], quantile_text(r, "median", tr, 0))
         for r in regional[regional.period == latest].to_dict("records")
     }
     table = sp.scheme.table(sp.group_kinds[head]) if head in sp.group_kinds else None
@@ -1005,22 +1148,19 @@ def _annex(
     story.append(Paragraph(escape(t(tr, "annex_eqa")), st.h2))
     for line in qc.get("eqa") or [t(tr, "annex_none")]:
         story.append(Paragraph(escape(str(line)), st.body))
-    clustered = bool(urine.table["clustered"].any()) if len(urine.table) else False
+    weighting = set(urine.table["weighting"]) if len(urine.table) else set()
     story += [
         Spacer(1, 4 * mm),
-        Paragraph(
-            escape(
-                t(
-                    tr,
-                    "bootstrap_note",
-                    replicates=sp.replicates,
-                    seed=sp.seed,
-                    clusters=t(tr, "bootstrap_clusters") if clustered else "",
-                )
-            ),
-            st.small,
-        ),
+        Paragraph(escape(t(tr, "design_note", min_psus=sp.min_psus)), st.small),
+        Paragraph(escape(t(tr, "design_minimums", min_class=sp.min_n_class,
+                           min_final=sp.min_n_final)), st.small),
+        Paragraph(escape(t(tr, "weighting_population" if "population" in weighting
+                           else "weighting_design" if "design" in weighting
+                           else "weighting_self")), st.small),
+        *[Paragraph(escape(f"{t(tr, 'population_sources')}: {'; '.join(map(str, sources))}"),
+                    st.small) for sources in [qc.get("population_sources") or []] if sources],
         Paragraph(escape(t(tr, "censored_note")), st.small),
+        Paragraph(escape(t(tr, "few_note", min=sp.min_n)), st.small),
         Paragraph(escape(t(tr, "rtk_note")), st.small),
         Paragraph(escape(f"{t(tr, 'scheme')}: {texts.scheme_name(sp.scheme, tr)}"), st.small),
         Paragraph(escape(f"{t(tr, 'salt_criteria')}: {texts.salt_label(sp.salt, tr)}"), st.small),

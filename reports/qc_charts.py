@@ -19,7 +19,7 @@ from reportlab.lib import colors
 from reports.fonts import embedded_drawing, register_fonts
 from reports.texts import Catalogue, translator
 
-__all__ = ["calibration_chart", "levey_jennings_chart", "drawing_to_svg"]
+__all__ = ["calibration_chart", "drawing_to_svg", "levey_jennings_chart"]
 
 WIDTH, HEIGHT = 480, 300
 _PLOT = {"x": 60, "y": 50, "width": 380, "height": 200}

@@ -10,6 +10,13 @@ Input: urine (one row per specimen)
     cluster_id    str|int|None  sampling cluster (PSU); optional column. Clusters are keyed by
                          (region_code, cluster_id), so "C01" in two regions are two clusters.
                          A null cluster_id makes that specimen its own cluster.
+    stratum       str    optional: design stratum within the region (e.g. "urban"/"rural");
+                         keyed by (region_code, stratum). Absent or null: the region is the stratum.
+    weight        float  optional: design weight (1 / selection probability, e.g. of a PPS
+                         cluster); > 0 where analysed. Absent: equal weights (self-weighting).
+    population    float  optional: population of the row's stratum (from the round's reference
+                         table). Where every stratum of a pooled row has one, each stratum's
+                         weights are scaled to add up to it, so strata combine by population.
     uic           float  µg/L; NaN when censored (and for rejected/pending specimens)
     censored      bool   True when the result is "< LOD"
     lod           float  µg/L, the limit the censored result is below; required where censored
@@ -17,56 +24,60 @@ Input: urine (one row per specimen)
                          (collected but not analysable) or "pending" (collected, no result yet)
 Input: salt (one row per household sample)
     region_code, period, status (optional, as above)
-    method        str    "titration" | "wyd" | "rtk"
+    method        str    "titration" | "wyd" | "rtk"; may be empty where the sample is not analysed
     iodine_mg_kg  float  mg/kg for titration and WYD; NaN when censored and for RTK
     category      str    RTK only: "none" | "below_15" | "at_least_15" (criteria.RTK_CATEGORIES)
     censored      bool   quantitative "< LOD" results
     lod           float  optional column, required where a quantitative result is censored
 Bad input raises ``StatsInputError`` naming the column, the problem and the first offending rows.
 
-Censored values (< LOD). Nothing is substituted (no LOD/2, no LOD/√2). A censored value counts
-as below any cut-off at or above its LOD; against a cut-off below its LOD it is *indeterminate*,
-and the proportion is then reported as a range: ``pct_…`` counts it as not meeting the condition
-and ``pct_…_hi`` as meeting it (the two are equal when nothing is indeterminate). Quantiles
-(median, P25, P75) are order statistics of the group sorted with censored values lowest (numpy's
-default linear interpolation, "type 7"). When a quantile depends on a censored value the number
-is not invented: the column is NaN and ``<quantity>_below`` holds the bound it is known to lie
-below (the largest LOD among the group's censored values, interpolated like the value). A
-censored median is classified only when that bound is at or below the first class boundary;
-otherwise "indeterminate".
+Censored values (< LOD). Nothing is substituted (no LOD/2, no LOD/√2). A result "< L" is the
+interval [0, L) — L may differ from row to row (a diluted sample's limit is the LOD times the
+dilution). A censored value counts as below any cut-off at or above its L; against a cut-off
+below its L it is *indeterminate*, and the proportion is then reported as a range: ``pct_…``
+counts it as not meeting the condition and ``pct_…_hi`` as meeting it (the two are equal when
+nothing is indeterminate). Quantiles (median, P25, P75) are weighted order statistics (the
+"school" rule of ``reports.survey``; with equal weights numpy's "averaged_inverted_cdf", the
+textbook median). With results below a limit they are intervals (``reports.censoring``):
+``<q>_lo`` is the quantile with every "< L" at 0, ``<q>_hi`` the quantile with every "< L" at L
+(``<q>_open``: that end is not reached) — the quantile is monotone in every value, so these
+bound every value it can take over all orderings consistent with the data — and ``<q>`` is the
+number only where that interval is one point. The median's class is given where its interval
+lies within one class, else "indeterminate"; the distribution flag likewise. A stratum with
+fewer than ``StatsParams.min_n`` analysed samples is marked ``few_samples``.
 
-Confidence interval of the median: percentile bootstrap, ``replicates`` replicates, seed derived
-from ``StatsParams.seed`` and the stratum's key (so a stratum's CI does not depend on which other
-strata are in the frame). Without clusters, each replicate draws the resample's middle order
-statistics directly — the k-th smallest of n uniform draws is Beta(k, n−k+1), and the next one
-is that plus (1−it)·Beta(1, n−k) — which is the same distribution as resampling n values with
-replacement and taking the median, at O(replicates) cost instead of O(replicates·n). With clusters,
-whole clusters are resampled with replacement (multinomial counts per cluster) and the weighted
-median of each replicate is found blockwise: a matrix product of copies drawn and per-cluster
-counts finds the block of sorted values holding it, then that block is weighed value by value.
-A stratum whose values all come from one cluster gets no CI (NaN): resampling one cluster always
-returns it, and the zero-width interval would claim a precision the design cannot show.
-The bootstrap is unweighted (self-weighting design assumed).
+Design-based intervals (``reports.survey``): quantiles are weighted ("school" rule: the textbook
+median when weights are equal); the CI of the median is Woodruff's, and every published
+percentage gets a logit interval, both following the design — strata, clusters, weights, t
+quantiles on PSUs − strata degrees of freedom (PSUs counted by their effective number where
+weights are unequal, ``StatsParams.df_rule``). Pooled (national) rows are stratified by region
+(or by the given strata) and weighted. Small designs are honest: below ``StatsParams.min_psus``
+no interval is printed and ``ci_note`` says why; below the minimum counts of specimens the class
+is provisional or withheld (``class_status``). Where censoring leaves the median a range, no
+interval either (``ci_note`` "censored"; see ``urine_summary``). Where the median is a number,
+an end of its interval may fall among results "< L" and is then given as ``ci_…_below``.
 
 Wording: the output speaks of "% of samples below x µg/L", never of "% deficient" (domain.md §1.1).
 """
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from reports import censoring, survey
 from reports.criteria import (
+    DEFAULT_FLAG_GROUPS,
     DEFAULT_GROUP_KINDS,
     DEFAULT_SALT,
     FLAG_CUTOFF,
     FLAG_MAX_PERCENT,
     FLAG_MEDIAN_AT_LEAST,
     INDICATORS,
+    NOT_ANALYSED,
     QUANTITATIVE_METHODS,
     RTK_CATEGORIES,
     RTK_NO_IODINE,
@@ -76,6 +87,7 @@ from reports.criteria import (
     SaltMethod,
     Scheme,
 )
+from reports.survey import CellDesign
 
 URINE_COLUMNS = ("region_code", "group_code", "period", "uic", "censored", "lod")
 SALT_COLUMNS = ("region_code", "period", "method", "iodine_mg_kg", "category", "censored")
@@ -93,17 +105,35 @@ class StatsParams:
     scheme: Scheme = WHO2007
     salt: SaltCriteria = DEFAULT_SALT
     group_kinds: Mapping[str, Kind] = field(default_factory=lambda: dict(DEFAULT_GROUP_KINDS))
-    replicates: int = 1000
-    seed: int = 20070
     confidence: float = 0.95
+    #: Groups for which the "median ≥ 100 and ≤ 20 % below 50 µg/L" flag is defined (§1.5).
+    flag_groups: frozenset[str] = DEFAULT_FLAG_GROUPS
+    #: A stratum with fewer analysed samples gets its median and class marked as indicative.
+    min_n: int = 30
+    #: An interval needs PSUs − strata ≥ min_psus − 1 (for a one-stratum region: at least
+    #: min_psus clusters) and two PSUs in every stratum; otherwise none is printed. Four: with
+    #: three, the intervals that are bounded cover the median in only 92 % of surveys
+    #: (benchmarks/bench_ci_coverage.py, README).
+    min_psus: int = 4
+    #: Degrees of freedom of the t quantiles: "effective" (PSUs counted by Kish's effective
+    #: number, ``CellDesign.effective_df``) or "design" (PSUs − strata, R's ``degf``).
+    df_rule: str = "effective"
+    #: Fewer analysed specimens than this: the class is withheld (the median is still shown).
+    min_n_class: int = 30
+    #: Fewer than this, or no interval for lack of clusters: the class is provisional.
+    min_n_final: int = 100
 
     def __post_init__(self) -> None:
-        if self.replicates < 100:
-            raise ValueError(
-                "at least 100 bootstrap replicates are needed for a 95 % percentile CI"
-            )
         if not 0.5 < self.confidence < 1:
             raise ValueError("confidence must be between 0.5 and 1")
+        if self.min_n < 1:
+            raise ValueError("min_n must be at least 1")
+        if self.min_psus < 2:
+            raise ValueError("an interval needs at least two PSUs")
+        if self.df_rule not in ("effective", "design"):
+            raise ValueError('df_rule must be "effective" or "design"')
+        if not 0 < self.min_n_class <= self.min_n_final:
+            raise ValueError("need 0 < min_n_class ≤ min_n_final")
 
 
 # --- validation ---------------------------------------------------------------------------------
@@ -186,9 +216,27 @@ def _measurements(
 # --- grouping and order statistics --------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _DesignRows:
+    """The survey design of every input row: weight, stratum and PSU (integer labels)."""
+
+    weight: np.ndarray
+    stratum: np.ndarray
+    psu: np.ndarray
+    population: np.ndarray  # of the row's stratum; NaN where unknown
+
+    @classmethod
+    def equal(cls, rows: int) -> _DesignRows:
+        """Every row its own PSU with weight 1, one stratum (quantiles without a design)."""
+        return cls(np.ones(rows), np.zeros(rows, dtype=np.int64), np.arange(rows),
+                   np.full(rows, np.nan))
+
+
 @dataclass
 class _Strata:
-    """Rows grouped by key columns; analysed rows sorted within each stratum, censored lowest."""
+    """Rows grouped by key columns; analysed rows sorted within each stratum, censored lowest.
+    (A "stratum" here is an estimation cell of the output table; the design's strata are in
+    ``design``.)"""
 
     keys: pd.DataFrame  # one row per stratum
     gid: np.ndarray  # stratum of every input row
@@ -199,6 +247,8 @@ class _Strata:
     censored: np.ndarray  # sorted
     lod: np.ndarray  # sorted
     bound: np.ndarray  # per stratum: largest LOD among its censored values (NaN if none)
+    design: CellDesign  # over the sorted rows
+    weighting: np.ndarray  # per stratum: "self", "design" or "population"
 
 
 def _value_order(analysed: np.ndarray, value: np.ndarray, censored: np.ndarray) -> np.ndarray:
@@ -214,6 +264,7 @@ def _strata(
     censored: np.ndarray,
     lod: np.ndarray,
     by_value: np.ndarray | None = None,
+    design: _DesignRows | None = None,
 ) -> _Strata:
     combined = np.zeros(len(analysed), dtype=np.int64)
     for column in labels.values():
@@ -243,32 +294,61 @@ def _strata(
     if len(cens_rows):
         worst = pd.Series(lod[cens_rows]).groupby(gid[cens_rows]).max()
         bound[worst.index.to_numpy()] = worst.to_numpy()
+    rows = design or _DesignRows.equal(len(analysed))
+    cell = gid[order]
+    weight, weighting = _cell_weights(strata, cell, rows.weight[order], rows.stratum[order],
+                                      rows.population[order])
+    cells = CellDesign.of(strata, cell, weight, rows.stratum[order], rows.psu[order])
     return _Strata(
-        keys, gid, order, starts, counts, value[order], censored[order], lod[order], bound
+        keys, gid, order, starts, counts, value[order], censored[order], lod[order], bound,
+        cells, weighting,
     )
 
 
-def _quantile(s: _Strata, q: float) -> tuple[np.ndarray, np.ndarray]:
-    """Type-7 quantile per stratum: (value, bound); one is NaN where n > 0, both where n = 0."""
-    n = s.counts
-    has = n > 0
-    pos = q * np.maximum(n - 1, 0)
-    lo = np.floor(pos).astype(np.int64)
-    hi = np.ceil(pos).astype(np.int64)
-    frac = pos - lo
-    i_lo = np.where(has, s.starts + lo, 0)
-    i_hi = np.where(has, s.starts + hi, 0)
-    if len(s.values) == 0:
-        nan = np.full(len(n), np.nan)
-        return nan, nan.copy()
-    c_lo, c_hi = s.censored[i_lo], s.censored[i_hi]
-    b_lo = np.where(c_lo, s.bound, s.values[i_lo])
-    b_hi = np.where(c_hi, s.bound, s.values[i_hi])
-    interpolated = b_lo + frac * (b_hi - b_lo)
-    cens = c_lo & has  # sorted lowest: if the upper neighbour is censored, so is the lower one
-    value = np.where(has & ~cens, interpolated, np.nan)
-    below = np.where(cens, interpolated, np.nan)
-    return value, below
+def _cell_weights(
+    cells: int, cell: np.ndarray, weight: np.ndarray, stratum: np.ndarray, population: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weights of the sorted rows: the design weights, scaled within each stratum of a cell to
+    its population where every stratum of the cell has one (so strata combine by population
+    share, not by how many specimens each happened to yield). Also how each cell is weighted."""
+    unequal = np.bincount(cell, weights=weight != weight[:1], minlength=cells) > 0
+    weighting = np.where(unequal, "design", "self").astype(object)
+    if not len(cell) or np.isnan(population).all():
+        return weight, weighting
+    key = survey.pairs(cell, stratum)
+    per_stratum = np.bincount(key, weights=weight)
+    known = np.bincount(cell, weights=np.isnan(population), minlength=cells) == 0
+    scale = np.where(known[cell], population / per_stratum[key], 1.0)
+    weighting[known & (np.bincount(cell, minlength=cells) > 0)] = "population"
+    return weight * scale, weighting
+
+
+def _quantiles(s: _Strata) -> dict[str, np.ndarray]:
+    """Median, P25 and P75 of every stratum as intervals (``reports.censoring``): for each
+    quantity ``<q>`` (the number, NaN unless every ordering consistent with the data gives the
+    same value), ``<q>_lo``, ``<q>_hi`` and ``<q>_open`` (the upper end is not reachable).
+
+    Weighted "school" quantiles of the lowest completion (every "< L" at 0: the stored order,
+    censored first) and of the highest (every "< L" at L, re-sorted with its weight)."""
+    plain = np.zeros(len(s.values), dtype=bool)
+    lower = np.where(s.censored, 0.0, s.values)
+    upper, open_, order = censoring.upper_order(
+        s.starts, s.counts, np.where(s.censored, s.lod, s.values), s.censored
+    )
+    high_design = s.design.permuted(order)
+    after = np.minimum(np.arange(len(open_)) + 1, max(len(open_) - 1, 0))
+    columns: dict[str, np.ndarray] = {}
+    for name, q in zip(QUANTITIES, (0.5, 0.25, 0.75)):
+        low = survey.quantile(s.design, s.starts, lower, plain, s.bound, q).value
+        top = survey.quantile(high_design, s.starts, upper, plain, s.bound, q)
+        row = np.maximum(top.row, 0)
+        open_high = (top.row >= 0) & (
+            open_[row] | (top.exact & open_[after[row]]) if len(open_) else False
+        )
+        columns[name] = np.where((low == top.value) & ~open_high, low, np.nan)
+        columns[f"{name}_lo"], columns[f"{name}_hi"] = low, top.value
+        columns[f"{name}_open"] = open_high
+    return columns
 
 
 def _segment_count(s: _Strata, sorted_mask: np.ndarray) -> np.ndarray:
@@ -279,13 +359,12 @@ def _segment_count(s: _Strata, sorted_mask: np.ndarray) -> np.ndarray:
 def _proportion(
     s: _Strata, certain: np.ndarray, maybe: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """% of analysed samples certainly meeting a condition, and % possibly meeting it, per stratum.
-    ``certain``/``maybe`` are masks over the stratum-sorted analysed rows (``_Strata.values``)."""
-    yes = _segment_count(s, certain)
-    unsure = _segment_count(s, maybe)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        n = np.where(s.counts > 0, s.counts, np.nan)
-        return 100 * yes / n, 100 * (yes + unsure) / n
+    """Weighted % of analysed samples certainly meeting a condition, and % possibly meeting it,
+    per stratum. ``certain``/``maybe`` are masks over the stratum-sorted analysed rows
+    (``_Strata.values``)."""
+    yes, _ = s.design.mean(certain.astype(float))
+    perhaps, _ = s.design.mean((certain | maybe).astype(float))
+    return 100 * yes, 100 * perhaps
 
 
 def _below(
@@ -316,125 +395,7 @@ def pct_label(cut: float, above: bool = False) -> str:
     return f"pct_{'at_least' if above else 'below'}_{cut:g}"
 
 
-# --- bootstrap -----------------------------------------------------------------------------------
-
-
-def _rng(params: StatsParams, key: tuple[str, ...]) -> np.random.Generator:
-    return np.random.default_rng([params.seed, zlib.crc32("|".join(key).encode("utf-8"))])
-
-
-def _iid_median_ranks(
-    n: int, replicates: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """0-based ranks of the two middle order statistics of ``replicates`` resamples of size n."""
-    k = (n + 1) // 2  # 1-based rank of the lower middle value
-    u1 = rng.beta(k, n - k + 1, size=replicates)
-    if n % 2:
-        u2 = u1
-    else:
-        u2 = u1 + (1 - u1) * rng.beta(1, n - k, size=replicates)
-    r1 = np.minimum((u1 * n).astype(np.int64), n - 1)
-    r2 = np.minimum((u2 * n).astype(np.int64), n - 1)
-    return r1, r2
-
-
-def _cluster_median_ranks(
-    clusters: np.ndarray, replicates: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """0-based ranks (in the stratum's sorted order) of the two middle values of ``replicates``
-    cluster resamples. ``clusters`` holds the cluster index (0..m-1) of each sorted value."""
-    m = int(clusters.max()) + 1
-    picks = rng.integers(0, m, size=(replicates, m)) + (np.arange(replicates) * m)[:, None]
-    draws = np.bincount(picks.ravel(), minlength=replicates * m).reshape(
-        replicates, m
-    )  # copies drawn
-    return weighted_middle_ranks(clusters, draws)
-
-
-def weighted_middle_ranks(
-    clusters: np.ndarray, draws: np.ndarray, blocks: int | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """For each row of ``draws`` (copies of each cluster in one replicate), the 0-based ranks of the
-    two middle values of the replicate's pooled sample.
-
-    Every value weighs "copies drawn of its cluster"; the middle values are where the running
-    weight reaches half the total. The sorted values are cut into ``blocks`` blocks (by default
-    about 2√n, at most 512: measured fastest from 700 to 265,000 values); one matrix product
-    gives every replicate's running weight at every block end (per-cluster counts per block,
-    times copies drawn), which finds the block; the values inside it are then weighed one by
-    one. Integer weights in float64 are exact far beyond any survey's size."""
-    replicates, m = draws.shape
-    n = len(clusters)
-    if blocks is None:
-        blocks = min(512, max(16, int(2 * np.sqrt(n))))
-    block = -(-n // blocks)
-    blocks = -(-n // block)
-    per_block = np.bincount(clusters * blocks + np.arange(n) // block, minlength=m * blocks)
-    prefix = np.cumsum(per_block.reshape(m, blocks), axis=1)  # values of cluster c in blocks 0..k
-    reached = draws.astype(np.float64) @ prefix.astype(np.float64)  # replicate × block end
-    total = reached[:, -1].astype(np.int64)
-    rows = np.arange(replicates)
-
-    def search(target: np.ndarray) -> np.ndarray:
-        found = (reached < target[:, None]).sum(axis=1)  # the block where the weight reaches target
-        before = np.where(found > 0, reached[rows, np.maximum(found - 1, 0)], 0).astype(np.int64)
-        positions = found[:, None] * block + np.arange(block)
-        inside = positions < n
-        weights = np.where(inside, draws[rows[:, None], clusters[np.minimum(positions, n - 1)]], 0)
-        running = before[:, None] + np.cumsum(weights, axis=1)
-        return found * block + np.argmax(running >= target[:, None], axis=1)
-
-    return search((total + 1) // 2), search(total // 2 + 1)
-
-
-@dataclass(frozen=True)
-class Replicates:
-    """Bootstrap replicate medians of one stratum; ``censored`` replicates are known only to lie
-    below ``value`` (a bound)."""
-
-    value: np.ndarray
-    censored: np.ndarray
-
-    def interval(self, confidence: float) -> tuple[float, float, float, float]:
-        """Percentile interval: (low, low_below, high, high_below), *_below as in ``_quantile``."""
-        order = np.lexsort((self.value, ~self.censored))  # censored first, then by value
-        b = len(order)
-        tail = (1 - confidence) / 2
-        ends = []
-        for position in (int(np.floor(tail * b)), int(np.ceil((1 - tail) * b)) - 1):
-            pick = order[min(max(position, 0), b - 1)]
-            if self.censored[pick]:
-                # censored replicates are ordered by bound; the order statistic of the unknown
-                # values is at most the same order statistic of their bounds
-                ends += [np.nan, float(self.value[pick])]
-            else:
-                ends += [float(self.value[pick]), np.nan]
-        return ends[0], ends[1], ends[2], ends[3]
-
-
-def _bootstrap(
-    s: _Strata, g: int, clusters: np.ndarray | None, params: StatsParams, key: tuple[str, ...]
-) -> Replicates | None:
-    n = int(s.counts[g])
-    if n == 0:
-        return None
-    rng = _rng(params, key)
-    start = int(s.starts[g])
-    if clusters is None:
-        r1, r2 = _iid_median_ranks(n, params.replicates, rng)
-    else:
-        local, labels = pd.factorize(clusters[s.order[start : start + n]], sort=True)
-        singles = local < 0  # no cluster: its own cluster, numbered in sorted-value order
-        local[singles] = len(labels) + np.arange(int(singles.sum()))
-        if local.max() < 1:
-            # One cluster: resampling it returns it every time, a zero-width "interval" that
-            # would claim a precision the design cannot show. No CI rather than a false one.
-            return None
-        r1, r2 = _cluster_median_ranks(local, params.replicates, rng)
-    values = s.values[start : start + n]
-    cens = s.censored[start : start + n]
-    bound = np.where(cens, s.bound[g], values)
-    return Replicates((bound[r1] + bound[r2]) / 2, cens[r1])
+# --- design ------------------------------------------------------------------------------------
 
 
 def _cluster_codes(df: pd.DataFrame, region: _Labels) -> np.ndarray | None:
@@ -449,15 +410,55 @@ def _cluster_codes(df: pd.DataFrame, region: _Labels) -> np.ndarray | None:
     return np.where(cluster < 0, -1, region.codes * (len(uniques) + 1) + cluster)
 
 
+def _design_rows(df: pd.DataFrame, region: _Labels, analysed: np.ndarray) -> _DesignRows:
+    """Strata, PSUs and weights of every row from the optional design columns (validated)."""
+    rows = len(df)
+    clusters = _cluster_codes(df, region)
+    psu = np.full(rows, -1, dtype=np.int64) if clusters is None else clusters
+    alone = psu < 0  # no cluster: the specimen is its own PSU
+    psu = np.where(alone, psu.max(initial=-1) + 1 + np.cumsum(alone), psu)
+    stratum = region.codes
+    if "stratum" in df.columns and df["stratum"].notna().any():
+        labels = df["stratum"].astype("string").fillna("")
+        inner, uniques = pd.factorize(labels, sort=True)
+        stratum = region.codes * (len(uniques) + 1) + inner
+    weight = np.ones(rows)
+    if "weight" in df.columns:
+        weight = pd.to_numeric(df["weight"], errors="coerce").to_numpy(dtype=float)
+        if (bad := analysed & ~(np.isfinite(weight) & (weight > 0))).any():
+            _fail("weight", "design weight must be a finite number > 0", bad, df.index)
+    population = np.full(rows, np.nan)
+    if "population" in df.columns:
+        population = pd.to_numeric(df["population"], errors="coerce").to_numpy(dtype=float)
+        if (bad := analysed & ~np.isnan(population) & ~(np.isfinite(population) & (population > 0))).any():
+            _fail("population", "stratum population must be a finite number > 0", bad, df.index)
+    # the design is checked per PSU: a PSU lies in one stratum
+    if rows:
+        first = np.zeros(int(psu.max()) + 1, dtype=np.int64)
+        first[psu[::-1]] = stratum[::-1]
+        if (spread := first[psu] != stratum).any():
+            _fail("stratum", "a cluster lies in more than one stratum", spread, df.index)
+    return _DesignRows(weight, stratum, psu, population)
+
+
+def _class_status(n: np.ndarray, note: np.ndarray, params: StatsParams) -> np.ndarray:
+    """final, provisional (few specimens, or no interval for lack of clusters) or withheld."""
+    status = np.where(
+        (n < params.min_n_final) | (note == survey.NOTE_FEW_PSUS), "provisional", "final"
+    ).astype(object)
+    status[n < params.min_n_class] = "withheld"
+    status[n == 0] = "withheld"
+    return status
+
+
 # --- urine ---------------------------------------------------------------------------------------
 
 
 @dataclass
 class UrineResult:
-    """The summary table plus the bootstrap replicates behind its CIs (for trends)."""
+    """The summary table (its ``median_se`` and ``ci_df`` columns carry what trends need)."""
 
     table: pd.DataFrame
-    replicates: dict[tuple[str, str, str], Replicates]
 
 
 def _urine_inputs(df: pd.DataFrame, params: StatsParams) -> dict:
@@ -485,46 +486,44 @@ def _urine_inputs(df: pd.DataFrame, params: StatsParams) -> dict:
         "censored": censored,
         "lod": lod,
         "by_value": _value_order(analysed, value, censored),
+        "design": _design_rows(df, region, analysed),
+        "clustered": "cluster_id" in df.columns and bool(df["cluster_id"].notna().any()),
     }
 
 
 def urine_summary(
-    df: pd.DataFrame,
-    params: StatsParams = StatsParams(),
-    *,
-    national: bool = True,
-    bootstrap: bool = True,
+    df: pd.DataFrame, params: StatsParams = StatsParams(), *, national: bool = True
 ) -> UrineResult:
     """One row per region × group × period (plus pooled ``region_code == "national"`` rows).
 
     Columns: region_code, group_code, period, kind, n_collected, n_rejected, n_analysed,
-    n_censored, median, median_below, ci_low, ci_low_below, ci_high, ci_high_below, p25, p25_below,
-    p75, p75_below, pct_below_20/50/100/150 and pct_at_least_300/500 (each with a ``_hi`` twin;
-    NaN where the cut-off does not apply to the group's kind), class_key, flag_met (bool or None),
-    scheme (the scheme's printed name), clustered (bool), replicates.
+    n_censored, median, p25, p75 (each with ``_lo``, ``_hi``, ``_open``: the interval it is known
+    to lie in), ci_low, ci_low_below, ci_high, ci_high_below, median_se, ci_df, psus, strata,
+    ci_note (why there is no interval: ``reports.survey.NOTE_*``), pct_below_20/50/100/150 and
+    pct_at_least_300/500 (each with a ``_hi`` twin and a design-based interval
+    ``_ci_low``/``_ci_high``, from the low and the high count respectively; NaN where the cut-off
+    does not apply to the group's kind), class_key, class_status (final / provisional /
+    withheld), few_samples (bool), flag_applies (bool: the group is one of
+    ``StatsParams.flag_groups``), flag_met (bool or None), scheme (the scheme's printed name),
+    clustered (bool), weighting (self / design / population).
+
+    Each population group of a period is its own design (groups are sampled from their own
+    frames: schools, clinics…); a regional row is the domain of that region's strata.
+
+    The median's interval where censoring leaves the median itself an interval (``median`` NaN,
+    ``median_lo`` < ``median_hi``): none. Woodruff's interval inverts the distribution function
+    at the estimate, and an estimate that is only known to lie in a range has no single F̂ to
+    invert; an envelope over all completions would be a range of ranges that reads as precision
+    the data do not have. ``ci_note`` is then ``survey.NOTE_CENSORED`` and the report says why.
     """
     x = _urine_inputs(df, params)
-    clusters = _cluster_codes(df, x["region_code"])
-    frames = [_urine_table(df, x, clusters, params, by_region=True, bootstrap=bootstrap)]
+    frames = [_urine_table(df, x, params, by_region=True)]
     if national:
-        frames.append(_urine_table(df, x, clusters, params, by_region=False, bootstrap=bootstrap))
-    tables, reps = zip(*frames)
-    replicates: dict[tuple[str, str, str], Replicates] = {}
-    for r in reps:
-        replicates.update(r)
-    table = pd.concat(tables, ignore_index=True)
-    return UrineResult(table, replicates)
+        frames.append(_urine_table(df, x, params, by_region=False))
+    return UrineResult(pd.concat(frames, ignore_index=True))
 
 
-def _urine_table(
-    df: pd.DataFrame,
-    x: dict,
-    clusters: np.ndarray | None,
-    params: StatsParams,
-    *,
-    by_region: bool,
-    bootstrap: bool,
-) -> tuple[pd.DataFrame, dict]:
+def _urine_table(df: pd.DataFrame, x: dict, params: StatsParams, *, by_region: bool) -> pd.DataFrame:
     region = x["region_code"] if by_region else _Labels.constant(NATIONAL, len(df))
     s = _strata(
         {"region_code": region, "group_code": x["group_code"], "period": x["period"]},
@@ -533,13 +532,21 @@ def _urine_table(
         x["censored"],
         x["lod"],
         x["by_value"],
+        x["design"],
     )
     out = s.keys.copy()
     out["kind"] = [str(params.group_kinds[g]) for g in out["group_code"]]
     for name, column in _counts(s, x["status"]).items():
         out[name] = column
-    for name, q in zip(QUANTITIES, (0.5, 0.25, 0.75)):
-        out[name], out[f"{name}_below"] = _quantile(s, q)
+    for name, column in _quantiles(s).items():
+        out[name] = column
+    df = s.design.effective_df if params.df_rule == "effective" else s.design.df
+    ci = survey.woodruff(s.design, s.starts, s.values, s.censored, s.bound,
+                         out["median"].to_numpy(), params.confidence, params.min_psus, df)
+    out["ci_low"], out["ci_low_below"] = ci.low.value, ci.low.below
+    out["ci_high"], out["ci_high_below"] = ci.high.value, ci.high.below
+    out["median_se"], out["ci_df"] = ci.se, ci.df
+    out["psus"], out["strata"], out["ci_note"] = s.design.psus, s.design.strata, ci.note
     kinds = out["kind"].to_numpy()
     for above, cuts in (
         (False, sorted({c for i in INDICATORS.values() for c in i.below})),
@@ -547,7 +554,7 @@ def _urine_table(
     ):
         for cut in cuts:
             test = _at_least if above else _below
-            low, high = _proportion(s, *test(s.values, s.censored, s.lod, cut))
+            certain, maybe = test(s.values, s.censored, s.lod, cut)
             applies = np.isin(
                 kinds,
                 [
@@ -556,62 +563,70 @@ def _urine_table(
                     if cut in (i.at_or_above if above else i.below)
                 ],
             )
-            out[pct_label(cut, above)] = np.where(applies, low, np.nan)
-            out[pct_label(cut, above) + "_hi"] = np.where(applies, high, np.nan)
+            label = pct_label(cut, above)
+            # the low count's lower end and the high count's upper end bound the range (the
+            # same count when no censored value is indeterminate against this cut-off)
+            low, ci_low, low_high = survey.logit_interval(s.design, certain, params.confidence,
+                                                          params.min_psus, df)
+            high, _, ci_high = survey.logit_interval(
+                s.design, certain | maybe, params.confidence, params.min_psus, df
+            ) if maybe.any() else (low, ci_low, low_high)
+            out[label] = np.where(applies, 100 * low, np.nan)
+            out[label + "_hi"] = np.where(applies, 100 * high, np.nan)
+            out[label + "_ci_low"] = np.where(applies, 100 * ci_low, np.nan)
+            out[label + "_ci_high"] = np.where(applies, 100 * ci_high, np.nan)
     out["class_key"] = [
-        _classify(params.scheme, Kind(k), m, b, n)
-        for k, m, b, n in zip(kinds, out["median"], out["median_below"], out["n_analysed"])
+        _classify(params.scheme, Kind(k), lo, hi, op, n)
+        for k, lo, hi, op, n in zip(
+            kinds, out["median_lo"], out["median_hi"], out["median_open"], out["n_analysed"]
+        )
     ]
+    out["few_samples"] = (out["n_analysed"] > 0) & (out["n_analysed"] < params.min_n)
+    out["flag_applies"] = out["group_code"].isin(list(params.flag_groups)).to_numpy()
     out["flag_met"] = pd.Series(
         dtype=object,
         data=[
-            _flag(Kind(k), m, b, lo, hi)
-            for k, m, b, lo, hi in zip(
-                kinds,
-                out["median"],
-                out["median_below"],
+            _flag(applies, lo, hi, op, pct, pct_hi) if n else None
+            for applies, lo, hi, op, pct, pct_hi, n in zip(
+                out["flag_applies"],
+                out["median_lo"],
+                out["median_hi"],
+                out["median_open"],
                 out[pct_label(FLAG_CUTOFF)],
                 out[pct_label(FLAG_CUTOFF) + "_hi"],
+                out["n_analysed"],
             )
         ],
     )
-    replicates = {}
-    ci = np.full((len(out), 4), np.nan)
-    for g, key in enumerate(out[["region_code", "group_code", "period"]].itertuples(index=False)):
-        key = tuple(map(str, key))
-        rep = _bootstrap(s, g, clusters, params, key) if bootstrap else None
-        if rep is not None:
-            replicates[key] = rep
-            ci[g] = rep.interval(params.confidence)
-    out["ci_low"], out["ci_low_below"], out["ci_high"], out["ci_high_below"] = ci.T
+    out["class_status"] = _class_status(out["n_analysed"].to_numpy(), ci.note, params)
     out["scheme"] = params.scheme.name
-    out["clustered"] = clusters is not None
-    out["replicates"] = params.replicates
-    return out, replicates
+    out["clustered"] = x["clustered"]
+    out["weighting"] = s.weighting
+    return out
 
 
-def _classify(scheme: Scheme, kind: Kind, median: float, below: float, n: int) -> str:
+def _classify(
+    scheme: Scheme, kind: Kind, low: float, high: float, open_high: bool, n: int
+) -> str:
+    """The class of the median when its whole interval lies in one class, else "indeterminate"."""
     if n == 0:
         return "no_data"
-    table = scheme.table(kind)
-    if not np.isnan(median):
-        return table.classify(median)
-    return table.classify_below(below) or "indeterminate"
-
-
-def _flag(kind: Kind, median: float, below: float, pct: float, pct_hi: float) -> bool | None:
-    """domain.md §1.5: median ≥ 100 µg/L and ≤ 20 % of samples < 50 µg/L; None when not applicable
-    or when censoring leaves it undecided."""
-    if not INDICATORS[kind].distribution_flag or (np.isnan(median) and np.isnan(below)):
-        return None
-    median_ok = (
-        bool(median >= FLAG_MEDIAN_AT_LEAST)
-        if not np.isnan(median)
-        else (False if below <= FLAG_MEDIAN_AT_LEAST else None)
+    return (
+        censoring.classify_interval(scheme.table(kind), low, high, bool(open_high))
+        or "indeterminate"
     )
-    if median_ok is False:
-        return False
-    if bool(pct > FLAG_MAX_PERCENT):
+
+
+def _flag(
+    applies: bool, low: float, high: float, open_high: bool, pct: float, pct_hi: float
+) -> bool | None:
+    """domain.md §1.5: median ≥ 100 µg/L and ≤ 20 % of samples < 50 µg/L, for the groups the
+    criterion is defined for (``StatsParams.flag_groups``: school-age children); None where it
+    does not apply or censoring leaves it undecided."""
+    if not applies:
+        return None
+    median_ok = censoring.at_least(low, high, bool(open_high), FLAG_MEDIAN_AT_LEAST)
+    if median_ok is False or bool(pct > FLAG_MAX_PERCENT):
         return False
     if pct_hi > FLAG_MAX_PERCENT or median_ok is None:
         return None
@@ -625,40 +640,34 @@ def urine_trends(
     current: UrineResult, earlier: UrineResult, confidence: float = 0.95
 ) -> pd.DataFrame:
     """Difference in medians (current − earlier) for every region × group present in both, for
-    each current period against each earlier period. The CI is the percentile interval of the
-    differences of the two rounds' independent bootstrap replicates; it is left NaN when any
-    replicate of either round is censored (the differences cannot all be told) or when either
-    round has no CI (one cluster).
+    each current period against each earlier period. The rounds are independent designs: the
+    difference's variance is the sum of the two Woodruff standard errors squared, with
+    Welch–Satterthwaite degrees of freedom. No CI (NaN) where either round has none.
 
     Columns: region_code, group_code, period, earlier_period, median, earlier_median, difference,
     diff_ci_low, diff_ci_high.
     """
-    def analysed(result: UrineResult) -> dict[tuple[str, str, str], float]:
+    def analysed(result: UrineResult) -> dict[tuple[str, str, str], tuple[float, float, float]]:
         table = result.table[result.table["n_analysed"] > 0]
         keys = table[["region_code", "group_code", "period"]].astype(str).itertuples(index=False)
-        return {tuple(k): m for k, m in zip(keys, table["median"])}  # type: ignore[misc]
+        return {
+            tuple(k): (m, se, df)  # type: ignore[misc]
+            for k, m, se, df in zip(keys, table["median"], table["median_se"], table["ci_df"])
+        }
 
     now_medians, then_medians = analysed(current), analysed(earlier)
     earlier_by: dict[tuple[str, str], list[str]] = {}
     for region, group, period in then_medians:
         earlier_by.setdefault((region, group), []).append(period)
     rows = []
-    tail = (1 - confidence) / 2
-    for (region, group, period), now in sorted(now_medians.items()):
+    for (region, group, period), (now, se_now, df_now) in sorted(now_medians.items()):
         for earlier_period in sorted(earlier_by.get((region, group), [])):
             if earlier_period == period:
                 continue
-            then = then_medians[(region, group, earlier_period)]
-            rep = current.replicates.get((region, group, period))
-            old = earlier.replicates.get((region, group, earlier_period))
-            low = high = np.nan  # no CI where either round has none (one cluster) or censoring
-            if rep is not None and old is not None:
-                lost = rep.censored | old.censored
-                if not lost.any():
-                    ordered = np.sort(rep.value - old.value)
-                    b = len(ordered)
-                    low = ordered[int(np.floor(tail * b))]
-                    high = ordered[int(np.ceil((1 - tail) * b)) - 1]
+            then, se_then, df_then = then_medians[(region, group, earlier_period)]
+            low, high = survey.difference_interval(
+                now - then, se_now, df_now, se_then, df_then, confidence
+            )
             rows.append((region, group, period, earlier_period, now, then, now - then, low, high))
     return pd.DataFrame(
         rows,
@@ -684,34 +693,44 @@ def salt_summary(
 ) -> pd.DataFrame:
     """One row per region × period × method (plus pooled ``"national"`` rows).
 
+    Salt samples collected but not analysed (status pending or rejected) have no method: their
+    method cell may be empty, and they are counted on a ``method == "not_analysed"`` line of their
+    own (collected, rejected; no percentages), never under a method.
+
     Columns: region_code, period, method, n_collected, n_rejected, n_analysed, n_censored,
-    pct_any_iodine, pct_at_least_15, pct_below_5, pct_national_range (each with ``_hi``; for RTK
-    only pct_any_iodine, the others NaN), median, median_below, p25, p25_below, p75, p75_below
-    (NaN for RTK), criteria (the thresholds' printed label). The cut-off values come from
-    ``params.salt``; the column names keep the defaults' numbers only in their documentation.
+    pct_any_iodine (> 0 mg/kg), pct_at_least_15, pct_household_range (WHO household range,
+    15–40 mg/kg), pct_national_range (the national standard's range), pct_below_5 (each with
+    ``_hi``; for RTK only pct_any_iodine, the others NaN), median, p25, p75 with their
+    ``_lo``/``_hi``/``_open`` bounds (NaN for RTK), criteria (the thresholds' printed label). The
+    cut-off values come from ``params.salt``; the column names keep the defaults' numbers only in
+    their documentation.
     """
     _require(df, SALT_COLUMNS)
-    region, period, method_labels = (_Labels.of(df, c) for c in ("region_code", "period", "method"))
-    bad = ~np.isin(method_labels.uniques, [str(m) for m in SaltMethod])
-    if bad.any():
-        _fail(
-            "method",
-            f"must be one of {[str(m) for m in SaltMethod]}",
-            bad[method_labels.codes],
-            df.index,
-        )
-    method = method_labels.values()
     status = _status(df)
     analysed = status == "analysed"
+    methods = df["method"].astype(object).where(df["method"].notna(), None).to_numpy()
+    methods = np.where(~analysed & pd.isna(methods), NOT_ANALYSED, methods)
+    df = df.assign(method=methods)
+    region, period, method_labels = (_Labels.of(df, c) for c in ("region_code", "period", "method"))
+    known = [str(m) for m in SaltMethod]
+    bad = ~np.isin(method_labels.uniques, known + [NOT_ANALYSED])
+    if bad.any():
+        _fail("method", f"must be one of {known}", bad[method_labels.codes], df.index)
+    method = method_labels.values()
+    if (bad := analysed & (method == NOT_ANALYSED)).any():
+        _fail("method", f"an analysed sample needs one of {known}", bad, df.index)
     quantitative = np.isin(method, [str(m) for m in QUANTITATIVE_METHODS])
     value, censored, lod = _measurements(df, "iodine_mg_kg", analysed, quantitative)
     category = df["category"].astype(object).where(df["category"].notna(), None).to_numpy()
-    rtk = ~quantitative
+    rtk = method == str(SaltMethod.RTK)
     bad = rtk & analysed & ~np.isin(category, RTK_CATEGORIES)
     if bad.any():
         _fail("category", f"RTK result must be one of {RTK_CATEGORIES}", bad, df.index)
     crit = params.salt
-    low, high = crit.national_range
+
+    def within(low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
+        return quantitative & ~censored & (value >= low) & (value <= high), censored & (lod > low)
+
     adequate, adequate_maybe = _at_least(value, censored, lod, crit.adequate_at_least)
     conditions = {
         "pct_any_iodine": (
@@ -719,11 +738,9 @@ def salt_summary(
             quantitative & censored,
         ),
         "pct_at_least_15": (adequate & quantitative, adequate_maybe),
+        "pct_household_range": within(*crit.household_range),
+        "pct_national_range": within(*crit.national_range),
         "pct_below_5": _below(value, censored, lod, crit.non_iodized_below),
-        "pct_national_range": (
-            quantitative & ~censored & (value >= low) & (value <= high),
-            censored & (lod > low),
-        ),
     }
     by_value = _value_order(analysed, value, censored)
     tables = []
@@ -745,12 +762,9 @@ def salt_summary(
             keep = ~is_rtk | (name == "pct_any_iodine")
             out[name] = np.where(keep, pct, np.nan)
             out[name + "_hi"] = np.where(keep, pct_hi, np.nan)
-        for name, q in zip(QUANTITIES, (0.5, 0.25, 0.75)):
-            v, b = _quantile(s, q)
-            out[name], out[f"{name}_below"] = (
-                np.where(is_rtk, np.nan, v),
-                np.where(is_rtk, np.nan, b),
-            )
+        for name, column in _quantiles(s).items():
+            out[name] = np.where(is_rtk, False, column) if name.endswith("_open") else np.where(
+                is_rtk, np.nan, column)
         out["criteria"] = crit.label
         tables.append(out)
     return pd.concat(tables, ignore_index=True)

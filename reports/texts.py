@@ -119,7 +119,8 @@ _T: dict[str, str] = {
     "pct_any": N_("% with any iodine (> 0)"),
     "pct_adequate": N_("%% ≥ %(cut)s mg/kg"),
     "pct_non_iodized": N_("%% < %(cut)s mg/kg"),
-    "pct_range": N_("%% within %(low)s–%(high)s"),
+    "pct_household": N_("%% within %(low)s–%(high)s mg/kg (WHO household range)"),
+    "pct_national": N_("%% within %(low)s–%(high)s mg/kg (national standard)"),
     "median_iqr_salt": N_("Median (P25–P75), mg/kg"),
     "earlier": N_("Earlier"),
     "median": N_("Median, µg/L"),
@@ -131,9 +132,18 @@ _T: dict[str, str] = {
     "chart_salt": N_("Salt samples ≥ %(cut)s mg/kg by region, %%: %(period)s"),
     "chart_trend": N_("Median UIC by round, µg/L: %(group)s"),
     "legend": N_("Legend"),
-    "censored_note": N_("“< x”: below the limit of detection; a median or CI bound that depends on such values is given as an upper bound. A percentage range “a–b” means some results below the limit of detection cannot be placed against that cut-off."),
-    "bootstrap_note": N_("95 %% CI of the median: percentile bootstrap, %(replicates)s replicates, fixed seed %(seed)s%(clusters)s."),
-    "bootstrap_clusters": N_(", resampling whole clusters; no CI is given for a group whose samples all come from one cluster (the variation between clusters cannot be estimated)"),
+    "censored_note": N_("A result “< x” lies between 0 and x (below the limit of detection, or below a limit raised by dilution). A median, percentile or CI end that depends on such results is printed as what the data establish: “< x” (or “≤ x”) where it lies below x, “a…b” where it lies between a and b; a class is given where that range lies within one class. A percentage range “a–b” means some results below a limit cannot be placed against that cut-off."),
+    "few_note": N_("† Fewer than %(min)s samples analysed: the median and its class are indicative only."),
+    "design_note": N_("95 %% CI of the median: Woodruff's design-based interval — the interval of the estimated distribution function at the median, from strata, clusters (primary sampling units) and weights, mapped back through the weighted distribution — as computed by the R package survey (svyquantile); percentages: design-based logit interval (svyciprop). t quantiles on (clusters − strata) degrees of freedom, clusters counted by their effective number when their weights differ; a stratum with a single cluster is centred on the overall mean. Chosen over a cluster bootstrap, which with 2–3 clusters per region has only a few possible outcomes and gives intervals far too narrow. No interval is given for fewer than %(min_psus)s clusters in a region (below that, published intervals covered the true median in fewer than 93 %% of simulated surveys) or where the design cannot bound the median; pooled rows are stratified by region."),
+    "design_minimums": N_("Class withheld below %(min_class)s analysed samples; provisional below %(min_final)s or without an interval. The summary ranks final classes only."),
+    "weighting_self": N_("Weights: none were given for this round, so the survey is assumed self-weighting (every sample of a stratum counts equally, strata pooled in proportion to their samples)."),
+    "weighting_design": N_("Weights: design weights of the clusters (inverse selection probabilities)."),
+    "weighting_population": N_("Weights: design weights of the clusters, scaled so that each stratum counts by its population share (the round's reference table of populations)."),
+    "population_sources": N_("Populations of the strata"),
+    "ci_unbounded": N_("interval unbounded"),
+    "provisional": N_("provisional"),
+    "class_withheld": N_("withheld (too few samples)"),
+    "summary_unranked": N_("%(group)s, %(period)s, not classified for lack of clusters or samples: %(regions)s."),
     "population_note": N_("Shares of samples below cut-offs describe the sample distribution; they are not a prevalence of deficiency."),
     "annex_methods": N_("Methods"),
     "annex_calibration": N_("Calibration range"),
@@ -185,7 +195,7 @@ CLASS_LABELS: dict[str, str] = {
     "adequate": N_("adequate iodine intake"),
     "above": N_("above requirements"),
     "excessive": N_("excessive iodine intake"),
-    "indeterminate": N_("class undetermined (median below the limit of detection)"),
+    "indeterminate": N_("class undetermined: results below the limit of detection leave the median spanning two classes"),
     "no_data": N_("no data"),
     "no_criteria": N_("not classified: no WHO criteria for this group"),
 }
@@ -204,6 +214,7 @@ METHOD_LABELS: dict[str, str] = {
     "titration": N_("titration"),
     "wyd": N_("WYD checker"),
     "rtk": N_("rapid test kit"),
+    "not_analysed": N_("not analysed"),
 }
 
 
@@ -223,6 +234,16 @@ def salt_label(criteria: SaltCriteria, tr: Translator) -> str:
         "WHO ≥%(adequate)s mg/kg; <%(non_iodized)s mg/kg; national standard %(low)s–%(high)s "
         "mg/kg", adequate=f"{criteria.adequate_at_least:g}",
         non_iodized=f"{criteria.non_iodized_below:g}", low=f"{low:g}", high=f"{high:g}")
+
+
+def household_range_header(criteria: SaltCriteria, tr: Translator) -> str:
+    low, high = criteria.household_range
+    return t(tr, "pct_household", low=f"{low:g}", high=f"{high:g}")
+
+
+def national_range_header(criteria: SaltCriteria, tr: Translator) -> str:
+    low, high = criteria.national_range
+    return t(tr, "pct_national", low=f"{low:g}", high=f"{high:g}")
 
 
 def rows_text(tr: Translator, count: int) -> str:

@@ -142,4 +142,4 @@ def new_database(tmp_path: Path) -> Iterator[Callable[[], str]]:
         ctx.__exit__(None, None, None)  # type: ignore[attr-defined]
 
 
-pytest_plugins = ["tests.factories"]
+pytest_plugins = ["tests.factories", "tests.race"]

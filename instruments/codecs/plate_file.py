@@ -15,7 +15,8 @@ returned, because a missing well would silently shift a standard curve or drop a
 CSV: comma, semicolon or tab separated, chosen by which one yields the grid. A decimal comma is
 accepted only when commas do not separate fields. Text is UTF-8 (with or without BOM), UTF-16
 with BOM (Excel's "Unicode text"), otherwise cp1251 or latin-1 (see `_decode`).
-XLSX: read with openpyxl (read-only, cached formula values), first sheet unless one is named.
+XLSX: read with openpyxl (read-only, cached formula values), first sheet unless one is named,
+within the limits of `instruments.codecs.workbook` (a plate export is a few KiB).
 """
 
 from __future__ import annotations
@@ -28,14 +29,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-import openpyxl
 from openpyxl.utils import get_column_letter
 
 from instruments.codecs._common import parse_number
+from instruments.codecs.workbook import NoSuchSheet, SheetUnreadable, WorkbookRefused, read_sheet
 from instruments.errors import PlateFileError
 from instruments.records import PLATE_COLUMNS, PLATE_ROWS, WELLS, PlateReading
 
-__all__ = ["parse_plate_file", "is_over_range"]
+__all__ = ["is_over_range", "parse_plate_file"]
 
 Cell = str | int | float | bool | date | datetime | time | None
 
@@ -48,6 +49,17 @@ _NM_LABELLED = re.compile(
     r"\D{0,20}?(?<!\d)(\d{3,4})(?!\d)", re.IGNORECASE)
 _LETTER = re.compile(r"[A-Za-z]")
 _ZIP_MAGIC = b"PK\x03\x04"
+# An export of one plate is a few KiB: anything near these limits is not a plate file.
+MAX_UNPACKED_BYTES = 4 * 2**20
+MAX_ROWS = 2000
+MAX_COLUMNS = 200
+_REFUSALS = {
+    "unpacked_size": "the workbook unpacks to more than {limit} bytes: not a plate export",
+    "members": "the workbook has more than {limit} parts: not a plate export",
+    "entities": "the workbook declares XML entities, which are not accepted",
+    "rows": "the sheet has more than {limit} rows with data: not a plate export",
+    "columns": "the sheet has more than {limit} columns: not a plate export",
+}
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy binary .xls
 
 
@@ -157,28 +169,24 @@ def _read_csv(text: str) -> _Table:
 
 
 def _read_xlsx(data: bytes, filename: str, sheet: str | None) -> _Table:
-    # read-only mode parses sheet XML lazily, so a damaged sheet fails while iterating, not on load
-    # broken XML raises xml.etree's ParseError, a SyntaxError
-    unreadable = (zipfile.BadZipFile, KeyError, OSError, ValueError, SyntaxError)
+    # broken XML raises xml.etree's ParseError, a SyntaxError; an entity defusedxml's ValueError
+    unreadable = (zipfile.BadZipFile, OSError, ValueError, SyntaxError)
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        found = read_sheet(data, max_unpacked=MAX_UNPACKED_BYTES, max_rows=MAX_ROWS,
+                           max_columns=MAX_COLUMNS, sheet=sheet)
+    except WorkbookRefused as refused:
+        raise PlateFileError(filename, [_REFUSALS[refused.reason].format(limit=refused.limit)],
+                             data) from refused
+    except NoSuchSheet as missing:
+        names = ", ".join(missing.names)
+        raise PlateFileError(filename, [f"no sheet named {sheet!r} (sheets: {names})"],
+                             data) from missing
+    except SheetUnreadable as exc:
+        raise PlateFileError(filename, [f"sheet {exc.title!r} is not readable ({exc})"],
+                             data) from exc
     except unreadable as exc:
         raise PlateFileError(filename, [f"not a readable XLSX workbook ({exc})"], data) from exc
-    try:
-        if sheet is None:
-            ws = book.worksheets[0]
-        elif sheet in book.sheetnames:
-            ws = book[sheet]
-        else:
-            names = ", ".join(book.sheetnames)
-            raise PlateFileError(filename, [f"no sheet named {sheet!r} (sheets: {names})"], data)
-        title = ws.title
-        rows: list[list[Cell]] = [list(r) for r in ws.iter_rows(min_row=1, min_col=1,
-                                                                 values_only=True)]
-    except unreadable as exc:
-        raise PlateFileError(filename, [f"sheet {title!r} is not readable ({exc})"], data) from exc
-    finally:
-        book.close()
+    title, rows = found.title, found.rows
     raw = "\n".join("\t".join(_text(c) for c in row).rstrip("\t") for row in rows)
     return _Table(rows=rows, decimal_comma=True, raw=f"[{title}]\n{raw}",
                   where=lambda i, j: f"sheet cell {get_column_letter(j + 1)}{i + 1}",

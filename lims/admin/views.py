@@ -9,13 +9,13 @@ from flask import (
     Blueprint,
     abort,
     flash,
-    make_response,
     redirect,
     render_template,
     request,
     url_for,
 )
 from flask_babel import gettext as _
+from flask_login import login_user
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
@@ -28,6 +28,7 @@ from lims.core.dt import now_utc
 from lims.core.errors import LimsError
 from lims.core.forms import LimsForm
 from lims.core.permissions import Permission
+from lims.core.templating import showing_secret
 from lims.extensions import db
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
@@ -123,6 +124,8 @@ def edit_user(user_id: int) -> PageResult:
             _refused(form, error)
         else:
             db.session.commit()
+            if user.id == current_actor().id:
+                login_user(user)  # an admin's own change ends their other sessions, not this one
             flash(_("User %(username)s saved.", username=user.username), "success")
             return redirect(url_for(".edit_user", user_id=user.id))
     now = now_utc()
@@ -186,13 +189,8 @@ def new_token() -> PageResult:
             _refused(form, error)
         else:
             db.session.commit()
-            # The secret goes out in this response only: never in a flash (the session cookie)
-            # nor a redirect, and the page must not be cached.
-            response = make_response(
-                render_template("admin/token_created.html", token=token, secret=secret)
-            )
-            response.headers["Cache-Control"] = "no-store"
-            return response
+            return showing_secret(
+                render_template("admin/token_created.html", token=token, secret=secret))
     return render_template("admin/token_new.html", form=form), _status()
 
 

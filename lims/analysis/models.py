@@ -214,6 +214,9 @@ class Result(Base):
         sa.Index("ix_results_sample_id", "sample_id", "id"),
         sa.Index("ix_results_run_id", "run_id", "id"),
         sa.Index("ix_results_status_id", "status", "id"),
+        # the last line behind the row locks: one current version per sample and analyte
+        sa.Index("uq_results_one_current", "sample_id", "analyte", unique=True,
+                 postgresql_where=sa.text("is_current"), sqlite_where=sa.text("is_current")),
         sa.CheckConstraint("comparator IS NULL OR comparator IN ('<', '>')", name="comparator"),
         sa.CheckConstraint("status <> 'verified' OR verified_by_id IS NOT NULL",
                            name="verified_has_verifier"),

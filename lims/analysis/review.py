@@ -16,7 +16,8 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from lims.analysis import queries
-from lims.analysis.calibration import ResultStatus as Outcome, classify_reading
+from lims.analysis.calibration import ResultStatus as Outcome
+from lims.analysis.calibration import classify_reading
 from lims.analysis.labels import analysis_label
 from lims.analysis.methods import ResultScale
 from lims.analysis.models import AnalyticalRun, MethodVersionRow, Result, ResultStatus, RunStatus
@@ -32,6 +33,7 @@ from lims.core.errors import (
 )
 from lims.core.inputs import require_finite
 from lims.core.labels import label
+from lims.core.locking import lock
 from lims.core.permissions import Permission
 from lims.samples.lifecycle import SampleAction, SampleStatus
 from lims.samples.models import Sample, SampleKind
@@ -72,6 +74,7 @@ def enter_direct_result(session: Session, *, actor: User, now: datetime, sample:
                                       "(%(measured)s).", sample=sample.accession,
                                       kind=label(sample.kind), method=analysis_label(method.name),
                                       measured=label(method.matrix.value)), field="accession")
+    lock(session, sample)
     if sample.status not in (SampleStatus.RECEIVED, SampleStatus.IN_ANALYSIS):
         raise BusinessRuleViolation(_("%(sample)s has status %(status)s; results are entered "
                                       "for received samples or retests.",
@@ -101,9 +104,9 @@ def enter_direct_result(session: Session, *, actor: User, now: datetime, sample:
     previous = _current(session, sample, result.analyte)
     if previous is not None:
         result.retest_of_id = previous.id
+    supersede_previous(session, result)
     session.add(result)
     session.flush()
-    supersede_previous(session, result)
     if sample.status is SampleStatus.RECEIVED:
         apply_action(session, actor=actor, now=now, sample=sample,
                      action=SampleAction.START_ANALYSIS, method=method.key)
@@ -139,6 +142,7 @@ def verify_result(session: Session, *, actor: User, now: datetime, result: Resul
     if not actor.can(Permission.REVIEW_RESULTS):
         raise PermissionDenied(_("You may not verify results (needs the 'review_results' "
                                  "permission)."))
+    lock(session, result)
     if result.status is not ResultStatus.PRELIMINARY or not result.is_current:
         raise ConflictError(
             (_("The result of %(sample)s has status %(status)s: only current preliminary "
@@ -165,6 +169,7 @@ def verify_result(session: Session, *, actor: User, now: datetime, result: Resul
 
 def verify_run(session: Session, *, actor: User, now: datetime, run: AnalyticalRun) -> int:
     """Verify every preliminary result of an accepted run at once (all-or-nothing)."""
+    lock(session, run)
     if run.status is not RunStatus.ACCEPTED:
         raise ConflictError(_("%(run)s has status %(status)s; only an accepted run's results "
                               "can be verified.", run=run.label,
@@ -188,6 +193,7 @@ def amend_result(session: Session, *, actor: User, now: datetime, result: Result
                                  "permission)."))
     if not reason.strip():
         raise ValidationError(_("An amendment needs a reason."), field="reason")
+    lock(session, result)
     if result.status is not ResultStatus.VERIFIED or not result.is_current:
         raise ConflictError(_("Only the current verified result can be amended; this one has "
                               "status %(status)s.", status=analysis_label(result.status)))
@@ -232,6 +238,7 @@ def send_back_result(session: Session, *, actor: User, now: datetime, result: Re
         raise PermissionDenied(_("You may not send results back."))
     if not reason.strip():
         raise ValidationError(_("Say why the sample must be retested."), field="reason")
+    lock(session, result)
     if result.status is not ResultStatus.PRELIMINARY or not result.is_current:
         raise ConflictError(_("Only a current preliminary result can be sent back."))
     result.status = ResultStatus.REPEAT

@@ -36,12 +36,14 @@ from lims.analysis import queries
 from lims.analysis.calibration import (
     CalibrationCurve,
     CalibrationError,
-    ResultStatus as Outcome,
     SampleResult,
     classify_reading,
     classify_sample,
     evaluate_curve,
     fit_curve,
+)
+from lims.analysis.calibration import (
+    ResultStatus as Outcome,
 )
 from lims.analysis.catalogue import result_analyte
 from lims.analysis.labels import analysis_label
@@ -75,6 +77,7 @@ from lims.core.errors import (
 )
 from lims.core.inputs import require_finite
 from lims.core.labels import label
+from lims.core.locking import lock
 from lims.core.permissions import Permission
 from lims.qc import service as qc
 from lims.samples.lifecycle import SampleAction, SampleStatus
@@ -226,7 +229,10 @@ def _check_eligible(session: Session, c: Candidate, method: MethodVersion) -> No
 
 # -- measuring -----------------------------------------------------------------------------------
 
-def _require_status(run: AnalyticalRun, *allowed: RunStatus, doing: str) -> None:
+def _require_status(session: Session, run: AnalyticalRun, *allowed: RunStatus,
+                    doing: str) -> None:
+    """Lock the run, then check its status: every run transition decides on the locked row."""
+    lock(session, run)
     if run.status not in allowed:
         raise ConflictError(_("%(run)s has status %(status)s: cannot %(action)s (allowed in "
                               "status: %(allowed)s).", run=run.label,
@@ -243,11 +249,12 @@ def attach_plate(session: Session, *, actor: User, now: datetime, run: Analytica
     """Take a pending plate for the run; a plate whose wells do not fit the layout is refused
     with each mismatch, and stays in the inbox for another run."""
     _require(actor, Permission.ANALYSE_SAMPLES, _("attach plates"))
-    _require_status(run, RunStatus.OPEN, doing=_("attach a plate"))
+    _require_status(session, run, RunStatus.OPEN, doing=_("attach a plate"))
     layout = layout_of(run)
     if layout is None:
         raise BusinessRuleViolation(_("%(run)s is not a plate run; enter its values instead.",
                                       run=run.label))
+    lock(session, reading)
     if reading.type is not ReadingType.PLATE or reading.status is not ReadingStatus.PENDING:
         raise ConflictError(_("Reading #%(id)s is not a plate waiting for a run (%(type)s, "
                               "%(status)s).", id=reading.id, type=label(reading.type),
@@ -295,7 +302,7 @@ def enter_batch_values(session: Session, *, actor: User, now: datetime, run: Ana
     """The values of a titration run. Every parallel needs its volume and mass: a missing one
     is refused naming the sample and the value, and nothing is stored."""
     _require(actor, Permission.ANALYSE_SAMPLES, _("enter values"))
-    _require_status(run, RunStatus.OPEN, RunStatus.MEASURED, doing=_("enter values"))
+    _require_status(session, run, RunStatus.OPEN, RunStatus.MEASURED, doing=_("enter values"))
     if layout_of(run) is not None:
         raise BusinessRuleViolation(_("%(run)s is a plate run: attach its plate reading.",
                                       run=run.label))
@@ -347,7 +354,7 @@ def calculate_run(session: Session, *, actor: User, now: datetime, run: Analytic
                   calibration_model: str | None = None) -> AnalyticalRun:
     """Fit, classify, judge the controls; results are created ``held`` (or ``repeat``)."""
     _require(actor, Permission.ANALYSE_SAMPLES, _("calculate runs"))
-    _require_status(run, RunStatus.MEASURED, RunStatus.CALCULATED, doing=_("calculate"))
+    _require_status(session, run, RunStatus.MEASURED, RunStatus.CALCULATED, doing=_("calculate"))
     method = run.method_version.method
     if calibration_model:
         run.calibration_model = CalibrationModel(calibration_model).value
@@ -361,10 +368,10 @@ def calculate_run(session: Session, *, actor: User, now: datetime, run: Analytic
     run.qc_accepted = bool(run.qc and run.qc["accepted"])
     created = [_result_row(run, item, method, outcomes[item.sample.accession], actor=actor, now=now)
                for item in run.items if item.sample.accession in outcomes]
-    session.add_all(created)
-    session.flush()
     for result in created:
         supersede_previous(session, result)
+    session.add_all(created)
+    session.flush()
     before = run.status
     run.status = RunStatus.CALCULATED
     run.calculated_at = now
@@ -493,7 +500,7 @@ def override_qc(session: Session, *, actor: User, now: datetime, run: Analytical
     _require(actor, Permission.REVIEW_RESULTS, _("override QC"))
     if not reason.strip():
         raise ValidationError(_("Overriding QC needs a reason."), field="reason")
-    _require_status(run, RunStatus.CALCULATED, RunStatus.REJECTED, doing=_("override QC"))
+    _require_status(session, run, RunStatus.CALCULATED, RunStatus.REJECTED, doing=_("override QC"))
     if run.curve_accepted is not True:
         raise BusinessRuleViolation(
             _("A run whose standard curve failed cannot be accepted, even by override: "
@@ -518,7 +525,7 @@ def accept_run(session: Session, *, actor: User, now: datetime,
     """Release the run's results for review: needs an acceptable curve and QC (or a reviewer's
     QC override); the samples with a result go to review."""
     _require(actor, Permission.ANALYSE_SAMPLES, _("accept runs"))
-    _require_status(run, RunStatus.CALCULATED, doing=_("accept"))
+    _require_status(session, run, RunStatus.CALCULATED, doing=_("accept"))
     problems = acceptance_problems(run)
     if problems:
         raise BusinessRuleViolation(_("%(run)s cannot be accepted: %(problems)s", run=run.label,
@@ -545,10 +552,11 @@ def accept_run(session: Session, *, actor: User, now: datetime,
 
 def supersede_previous(session: Session, result: Result) -> None:
     """A new result of a sample retires the previous current one (the retest it answers), so
-    one row per sample and analyte is current."""
+    one row per sample and analyte is current. Called before the new row is added: the
+    database refuses a second current row (index ``uq_results_one_current``)."""
     session.execute(sa.update(Result).where(
         Result.sample_id == result.sample_id, Result.analyte == result.analyte,
-        Result.is_current, Result.id != result.id,
+        Result.is_current,
         sa.or_(Result.run_id.is_(None), Result.run_id != result.run_id))
         .values(is_current=False, status=ResultStatus.SUPERSEDED))
 
@@ -559,7 +567,7 @@ def reject_run(session: Session, *, actor: User, now: datetime, run: AnalyticalR
     _require(actor, Permission.ANALYSE_SAMPLES, _("reject runs"))
     if not reason.strip():
         raise ValidationError(_("Rejecting a run needs a reason."), field="reason")
-    _require_status(run, RunStatus.OPEN, RunStatus.MEASURED, RunStatus.CALCULATED,
+    _require_status(session, run, RunStatus.OPEN, RunStatus.MEASURED, RunStatus.CALCULATED,
                     doing=_("reject"))
     before = run.status
     run.status = RunStatus.REJECTED
@@ -576,9 +584,9 @@ def reject_run(session: Session, *, actor: User, now: datetime, run: AnalyticalR
                                 flags=[_("run rejected before calculation: %(reason)s",
                                          reason=reason.strip())],
                                 retest_of_id=item.retest_of_id)
+            supersede_previous(session, marker)
             session.add(marker)
             session.flush()
-            supersede_previous(session, marker)
     session.flush()
     _audit(session, run, actor=actor, now=now, action="run_rejected",
            changes={"status": {"before": before, "after": run.status}}, reason=reason.strip())

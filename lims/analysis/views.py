@@ -197,7 +197,7 @@ def _curve_chart(run: AnalyticalRun) -> Any | None:
     unit = run.method_version.definition.get("unit", "")
     return calibration_chart([(p.concentration, p.response) for p in curve.standards],
                              curve.sample(), title=_("%(run)s calibration (%(model)s)",
-                                                     run=run.label, model=curve.model.value),
+                                                     run=run.label, model=analysis_label(curve.model)),
                              x_label=_("Concentration (%(unit)s)", unit=_(unit) if unit else ""),
                              catalogue=get_translations())
 

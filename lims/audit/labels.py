@@ -64,6 +64,7 @@ ACTION_LABELS: dict[str, object] = {
     "round_created": _l("Survey round created"),
     "round_status_changed": _l("Survey round status changed"),
     "cluster_created": _l("Cluster created"),
+    "stratum_population_set": _l("Stratum population set"),
     # reports
     "report_requested": _l("Report requested"),
     "report_recovered": _l("Report job recovered"),
@@ -166,6 +167,9 @@ FIELD_LABELS: dict[str, object] = {
     "target_count": _l("Target number of samples"),
     "latitude": _l("Latitude"),
     "longitude": _l("Longitude"),
+    "stratum": _l("Stratum"),
+    "design_weight": _l("Design weight"),
+    "population": _l("Population"),
     "min_volume_ml": _l("Minimum volume (mL)"),
     # reports
     "params": _l("Parameters"),

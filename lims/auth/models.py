@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -31,6 +32,8 @@ class User(Base):
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    # In every session and remember-me cookie (through ``get_id``); a new value ends them all.
+    session_token: Mapped[str] = mapped_column(sa.String(32), default=lambda: secrets.token_hex(16))
 
     role_links: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
@@ -46,13 +49,19 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        """Session identity: the id plus a fingerprint of the password hash, so a password
-        change or reset ends every other session and remember-me cookie of this user."""
+        """Session identity: the id plus a fingerprint of the password hash and the session
+        token, so a password change or a new token (logout, lock, role change, deactivation)
+        ends every session and remember-me cookie this user had."""
         return f"{self.id}.{self.session_fingerprint}"
 
     @property
     def session_fingerprint(self) -> str:
-        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
+        material = f"{self.password_hash}\x00{self.session_token}"
+        return hashlib.sha256(material.encode()).hexdigest()[:32]
+
+    def end_sessions(self) -> None:
+        """Replace the session token: every cookie issued before stops naming this user."""
+        self.session_token = secrets.token_hex(16)
 
     @property
     def roles(self) -> frozenset[Role]:

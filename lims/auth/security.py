@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hmac
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
@@ -31,8 +32,11 @@ def init_login(app: Flask) -> None:
         if not user_id.isdigit():
             return None
         user = db.session.get(User, int(user_id))
-        if user is None or not user.is_active or user.session_fingerprint != fingerprint:
+        if user is None or not user.is_active or not hmac.compare_digest(
+                user.session_fingerprint, fingerprint):
             return None
+        if user.locked_until is not None and user.locked_until > now_utc():
+            return None  # a locked account opens nothing, by session or remember-me cookie
         return user
 
 

@@ -18,6 +18,7 @@ from lims.audit.service import apply_changes, record_event
 from lims.auth.models import ApiToken, User, UserRole
 from lims.core.errors import ConflictError, NotFoundError, ValidationError
 from lims.core.i18n import SUPPORTED_LANGUAGES
+from lims.core.locking import lock
 from lims.core.permissions import Role
 
 MIN_PASSWORD_LENGTH = 10
@@ -137,6 +138,9 @@ def update_user(
         user.failed_logins = 0
         user.locked_until = None
         changes["password"] = "changed"
+    if changes.keys() & {"roles", "is_active", "password"}:
+        # Whoever held a session of this user held it with the old rights: it ends.
+        user.end_sessions()
     if changes:
         session.flush()
         record_event(
@@ -154,6 +158,7 @@ def update_user(
 
 def unlock_user(session: Session, *, actor: User, now: datetime, user: User) -> User:
     """Lift a lockout from failed logins before it expires (an admin vouches for the user)."""
+    lock(session, user)
     if user.locked_until is None or user.locked_until <= now:
         raise ConflictError(_("the account '%(username)s' is not locked", username=user.username))
     before = user.locked_until
@@ -185,6 +190,7 @@ def change_own_password(
                               field="new_password")
     check_password_strength(new_password, actor.username, field="new_password")
     actor.password_hash = hash_password(new_password)
+    actor.end_sessions()
     session.flush()
     record_event(
         session,
@@ -196,6 +202,14 @@ def change_own_password(
         entity_label=actor.username,
     )
     return actor
+
+
+def end_user_sessions(session: Session, *, user: User) -> User:
+    """Logout: every session and remember-me cookie of ``user`` stops working, so a cookie
+    copied before the logout opens nothing afterwards (not audited: it is no change of data)."""
+    user.end_sessions()
+    session.flush()
+    return user
 
 
 def set_user_language(session: Session, *, actor: User, now: datetime, language: str) -> User:
@@ -228,23 +242,32 @@ def authenticate(
     lockout: timedelta,
 ) -> LoginOutcome:
     """Check a password with throttling: after ``max_failures`` wrong passwords in a row the
-    account is locked for ``lockout``. The counters live in the database, so the limit holds
-    across gunicorn workers."""
+    account is locked for ``lockout`` and its sessions end. The counters live in the database,
+    so the limit holds across gunicorn workers.
+
+    An unknown name, a wrong password and a wrong password for a locked account get the same
+    message, so nobody learns which names exist or are locked; the lock is told only to whoever
+    gives the right password (and shown to admins)."""
     generic = _("unknown username or wrong password")
     user = get_user_by_username(session, username.strip())
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
         return LoginOutcome(None, generic)
+    password_ok = check_password_hash(user.password_hash, password)
     if user.locked_until is not None and user.locked_until > now:
+        if not password_ok:
+            return LoginOutcome(None, generic)
         minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
         return LoginOutcome(None, ngettext(
             "too many failed logins: this account is locked for %(num)d more minute",
             "too many failed logins: this account is locked for %(num)d more minutes", minutes))
-    if not check_password_hash(user.password_hash, password):
+    if not password_ok:
+        lock(session, user)  # concurrent wrong passwords each count, and lock the account once
         user.failed_logins += 1
         if user.failed_logins >= max_failures:
             user.locked_until = now + lockout
             user.failed_logins = 0
+            user.end_sessions()
             record_event(
                 session,
                 actor=None,
@@ -304,6 +327,7 @@ def revoke_api_token(session: Session, *, actor: User, now: datetime, token_id: 
     token = session.get(ApiToken, token_id)
     if token is None:
         raise NotFoundError(_("no API token with id %(id)s", id=token_id))
+    lock(session, token)
     if token.revoked_at is not None:
         raise ConflictError(_("this token is already revoked"))
     token.revoked_at = now

@@ -4,23 +4,39 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from lims.auth.forms import LoginForm, PasswordChangeForm
 from lims.auth.security import current_actor
-from lims.auth.services import MIN_PASSWORD_LENGTH, authenticate, change_own_password
+from lims.auth.services import (
+    MIN_PASSWORD_LENGTH,
+    authenticate,
+    change_own_password,
+    end_user_sessions,
+)
 from lims.core.dt import now_utc
-from lims.core.templating import safe_next
 from lims.core.errors import LimsError
+from lims.core.idempotency import idempotency_exempt
+from lims.core.templating import safe_next
 from lims.extensions import db
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@idempotency_exempt  # a replayed login would not log the second request's browser in
 def login() -> str | Response | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(url_for("core.index"))
@@ -46,9 +62,12 @@ def login() -> str | Response | tuple[str, int]:
 @bp.post("/logout")
 @login_required
 def logout() -> Response:
-    language = current_actor().language or session.get("language")  # the login page keeps it
-    logout_user()
+    user = current_actor()
+    language = user.language or session.get("language")  # the login page keeps it
+    end_user_sessions(db.session, user=user)
+    db.session.commit()
     session.clear()  # nothing of this user's work (e.g. the receipt list) outlives the login
+    logout_user()  # after the clear: it leaves the mark that deletes the remember-me cookie
     if language:
         session["language"] = language
     flash(_("You are logged out."), "info")

@@ -3,18 +3,25 @@ same services as the register page), and the demo set of the reference lab's ins
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 import click
 import sqlalchemy as sa
 from flask.cli import with_appcontext
+from sqlalchemy.orm import Session
 
 from lims.auth.models import User
 from lims.auth.services import get_user_by_username
+from lims.capture.ingest import ingest_batch, validate_batch
 from lims.capture.models import Instrument, Protocol
 from lims.capture.service import InstrumentFields, create_instrument, issue_instrument_token
 from lims.core.dt import now_utc
 from lims.core.errors import LimsError
 from lims.core.permissions import Role
 from lims.extensions import db
+from lims.samples.lifecycle import SampleStatus
+from lims.samples.models import Sample, SampleKind
 
 #: The demo lab's instruments; codes match the profiles in config/instruments.example.toml.
 DEMO_INSTRUMENTS = (
@@ -35,6 +42,66 @@ DEMO_INSTRUMENTS = (
     InstrumentFields("MULTISKAN-01", "Plate reader with closed serial output", Protocol.FILE,
                      model="Thermo Multiskan FC", location="Urine bench"),
 )
+
+
+#: An accession the demo survey never issues: a reading for it waits in the inbox.
+DEMO_UNKNOWN_ACCESSION = "U-2026-999999"
+
+
+def _demo_inbox_batches(urine_accession: str | None, now: datetime
+                        ) -> dict[str, list[dict[str, Any]]]:
+    """What a lab's inbox holds on an ordinary day, as the drivers would send it (instrument
+    code → batch items): a reading for an unknown accession, a block with a bad checksum, and —
+    when the demo has a received urine sample — `***` instead of a number and a salt value sent
+    for that urine sample. The keys are fixed, so running the demo again adds nothing."""
+    spooled = now.isoformat()
+    measured = now.replace(tzinfo=None, microsecond=0).isoformat()
+
+    def result(key: str, instrument: str, accession: str, analyte: str, raw_value: str,
+               value: float | None, unit: str, raw: str, problems: tuple[str, ...] = ()
+               ) -> dict[str, Any]:
+        return {"idempotency_key": key, "type": "result", "instrument_id": instrument,
+                "spooled_at": spooled,
+                "payload": {"instrument_id": instrument, "sample_id": accession, "analyte": analyte,
+                            "raw_value": raw_value, "value": value, "unit": unit,
+                            "measured_at": measured, "raw": raw, "problems": list(problems)}}
+
+    icpms = [
+        result("demo-inbox-unknown-accession", "ICPMS-01", DEMO_UNKNOWN_ACCESSION, "uic", "142.5",
+               142.5, "ug/L", "R|1|^^^127I|142.5|ug/L||N||F\r"),
+        {"idempotency_key": "demo-inbox-bad-checksum", "type": "quarantine",
+         "instrument_id": "ICPMS-01", "spooled_at": spooled,
+         "payload": {"reason": "frame 3: checksum 7A expected, 7C received",
+                     "error_code": "checksum_error",
+                     "raw": "\x023R|1|^^^127I|98.1|ug/L||N||F\r\x037C\r\n"}},
+    ]
+    batches = {"ICPMS-01": icpms}
+    if urine_accession is not None:
+        icpms.append(result("demo-inbox-no-number", "ICPMS-01", urine_accession, "uic", "***",
+                            None, "ug/L", "R|1|^^^127I|***|ug/L||>||F\r",
+                            ("value '***' is not a number",)))
+        batches["TITRATOR-01"] = [
+            result("demo-inbox-salt-for-urine", "TITRATOR-01", urine_accession, "salt_iodine",
+                   "31.2", 31.2, "mg/kg", f"Sample ID {urine_accession}\r\nRS01 31.2 mg/kg\r\n")]
+    return batches
+
+
+def add_demo_inbox(session: Session, now: datetime) -> int:
+    """File the demo's unmatched readings through the real ingest path (the same validation and
+    matching as ``POST /api/v1/readings``); returns how many were new."""
+    urine = session.scalar(
+        sa.select(Sample.accession)
+        .where(Sample.kind == SampleKind.URINE, Sample.status == SampleStatus.RECEIVED)
+        .order_by(Sample.accession.desc()).limit(1))
+    added = 0
+    for code, items in _demo_inbox_batches(urine, now).items():
+        instrument = session.scalar(sa.select(Instrument).where(Instrument.code == code))
+        if instrument is None:
+            continue
+        outcomes = ingest_batch(session, instrument=instrument, now=now,
+                                items=validate_batch({"items": items}, instrument))
+        added += sum(o.outcome != "duplicate" for o in outcomes)
+    return added
 
 
 def _admin(username: str) -> User:
@@ -91,11 +158,15 @@ def token(code: str, by_username: str) -> None:
 @click.option("--by", "by_username", default="admin", show_default=True)
 @with_appcontext
 def demo(by_username: str) -> None:
-    """Register the demo lab's instruments (those missing); never in production."""
+    """Register the demo lab's instruments (those missing) and put a few unmatched readings in
+    the inbox; never in production."""
     actor = _admin(by_username)
     known = set(db.session.scalars(sa.select(Instrument.code)))
     added = [f for f in DEMO_INSTRUMENTS if f.code not in known]
+    now = now_utc()
     for fields in added:
-        create_instrument(db.session, actor=actor, now=now_utc(), fields=fields)
+        create_instrument(db.session, actor=actor, now=now, fields=fields)
+    readings = add_demo_inbox(db.session, now)
     db.session.commit()
-    click.echo(f"demo instruments: {len(added)} registered, {len(known)} already there")
+    click.echo(f"demo instruments: {len(added)} registered, {len(known)} already there;"
+               f" {readings} unmatched readings added to the inbox")

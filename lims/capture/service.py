@@ -35,6 +35,7 @@ from lims.capture.models import (
 from lims.capture.reasons import Reason
 from lims.core.errors import BusinessRuleViolation, ConflictError, NotFoundError, ValidationError
 from lims.core.inputs import require_code, require_finite
+from lims.core.locking import lock
 from lims.samples.accession import normalise_query
 from lims.samples.transitions import get_sample_by_accession
 
@@ -145,7 +146,8 @@ def get_reading(session: Session, reading_id: int) -> InstrumentReading:
     return reading
 
 
-def _refuse_unless_open(reading: InstrumentReading) -> None:
+def _refuse_unless_open(session: Session, reading: InstrumentReading) -> None:
+    lock(session, reading)
     if reading.status is not ReadingStatus.UNMATCHED:
         status = reading_label(reading.status)
         if reading.resolved_by:
@@ -163,7 +165,7 @@ def attach_reading(session: Session, *, actor: User, now: datetime, reading: Ins
     """Attach an unmatched result to the sample a technician names. The same checks as for a
     driver's reading apply (kind, status, value, range), except the sample the instrument named:
     the person is correcting exactly that."""
-    _refuse_unless_open(reading)
+    _refuse_unless_open(session, reading)
     if reading.type is not ReadingType.RESULT:
         raise BusinessRuleViolation(
             _("Reading #%(id)s is not a result (%(type)s): it cannot belong to a sample.",
@@ -200,7 +202,7 @@ def attach_reading(session: Session, *, actor: User, now: datetime, reading: Ins
 
 def discard_reading(session: Session, *, actor: User, now: datetime, reading: InstrumentReading,
                     reason: str) -> InstrumentReading:
-    _refuse_unless_open(reading)
+    _refuse_unless_open(session, reading)
     if not reason.strip():
         raise ValidationError(_("A discarded reading needs a reason."), field="reason")
     reading.status = ReadingStatus.DISCARDED

@@ -50,7 +50,7 @@ from lims.core.dt import now_utc
 from lims.core.errors import LimsError
 from lims.core.inputs import query_id
 from lims.core.permissions import Permission
-from lims.core.templating import url_with
+from lims.core.templating import showing_secret, url_with
 from lims.extensions import db
 
 bp = Blueprint("capture", __name__, template_folder="templates")
@@ -137,10 +137,10 @@ def _recent_errors(instrument: Instrument, limit: int = 10) -> list[InstrumentRe
 
 
 def _render_instrument(item: Instrument, form: InstrumentForm | None = None,
-                       status: int = 200) -> tuple[str, int]:
+                       status: int = 200, secret: str | None = None) -> tuple[str, int]:
     form = form or InstrumentForm(obj=item, serial_settings=_json(item.serial_settings))
     return render_template(
-        "capture/instrument.html", instrument=item, form=form, secret=session.pop("new_secret", None),
+        "capture/instrument.html", instrument=item, form=form, secret=secret,
         counts=_counts_by_instrument().get(item.id, {}), errors=_recent_errors(item),
         events=events_for(db.session, service.INSTRUMENT_ENTITY, item.id)), status
 
@@ -189,8 +189,7 @@ def instrument_token(instrument_id: int) -> PageResult:
         flash(error.message, "error")
         return redirect(url_for("capture.instrument", instrument_id=item.id))
     db.session.commit()
-    session["new_secret"] = secret  # shown once on the next page, then gone
-    return redirect(url_for("capture.instrument", instrument_id=item.id))
+    return showing_secret(*_render_instrument(item, secret=secret))
 
 
 @bp.get("/inbox/")

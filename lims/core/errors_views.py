@@ -7,9 +7,11 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from lims.core.errors import LimsError, ValidationError
+from lims.core.locking import conflict_from_integrity
 from lims.extensions import db
 
 log = logging.getLogger(__name__)
@@ -89,6 +91,12 @@ def init_app(app: Flask) -> None:
                             message=error.message, details=extra.get("errors", [])),
             error.http_status,
         )
+
+    @app.errorhandler(IntegrityError)
+    def handle_integrity_error(error: IntegrityError) -> Any:
+        """A write the database refused (a unique index behind the row locks): the same 409 as
+        the service's own refusal, for pages and the JSON API alike."""
+        return handle_lims_error(conflict_from_integrity(error))
 
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException) -> Any:

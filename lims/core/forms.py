@@ -1,6 +1,7 @@
 """The base form: every string input is stripped, because barcode scanners append CR/LF; every
 number, date, code and text input is held to ``lims.core.inputs`` (finite, bounded, in range,
-no invisible characters), so no form has to remember to ask."""
+no invisible characters), so no form has to remember to ask; and every form carries a one-time
+nonce, so that a double-submitted form acts once (`lims.core.idempotency`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from wtforms import (
     DecimalField,
     Field,
     FloatField,
+    HiddenField,
     IntegerField,
     PasswordField,
     SelectFieldBase,
@@ -22,6 +24,7 @@ from wtforms import (
 from wtforms.validators import StopValidation
 
 from lims.core.errors import LimsError
+from lims.core.idempotency import new_nonce
 from lims.core.inputs import (
     bounded_int_problem,
     code_problem,
@@ -132,6 +135,15 @@ def _code(form: Any, field: Field) -> None:
         raise StopValidation(problem)
 
 
+class NonceField(HiddenField):
+    """Rendered with a fresh nonce every time: one rendered form is one intended submission, so
+    a form shown again (after an error, or after its action) is never taken for a duplicate.
+    Its data is the nonce that was posted."""
+
+    def _value(self) -> str:
+        return new_nonce()
+
+
 class LimsForm(FlaskForm):
     class Meta:
         def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Any:
@@ -147,6 +159,10 @@ class LimsForm(FlaskForm):
             if isinstance(field, StringField) and is_code_field(field.short_name):
                 field.validators = [_code, *field.validators]
             return field
+
+    #: Rendered by ``form.hidden_tag()`` beside the CSRF token, wherever the form is rendered;
+    #: posted as `NONCE_FIELD`.
+    form_nonce = NonceField(label="")  # a label would be translated on every form built
 
     def first_error(self) -> str | None:
         for field in self:

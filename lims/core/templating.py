@@ -6,17 +6,20 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Flask, request, url_for
+from flask import Flask, make_response, request, url_for
 from flask_babel import format_date, format_datetime, format_decimal, get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from werkzeug.wrappers import Response
 
 from lims.audit import labels as audit_labels
 from lims.config import DEFAULTS
 from lims.core.i18n import LANGUAGE_NAMES
 from lims.core.labels import label
 from lims.core.permissions import Permission
+from reports.rounding import rounded
 
 # Kazakhstan writes dates ДД.ММ.ГГГГ in Russian and Kazakh alike (CLDR's Kazakh short form has a
 # two-digit year); other locales take CLDR's medium form.
@@ -24,6 +27,10 @@ DATE_PATTERNS: dict[str, tuple[str, str]] = {
     "ru": ("dd.MM.yyyy", "dd.MM.yyyy HH:mm"),
     "kk": ("dd.MM.yyyy", "dd.MM.yyyy HH:mm"),
 }
+
+
+# A longer ``next`` is no page of ours; it only bloats the redirect.
+MAX_NEXT_LENGTH = 2048
 
 
 def fmt_datetime(value: datetime | None) -> str:
@@ -41,11 +48,13 @@ def fmt_date(value: date | datetime | None) -> str:
 
 def fmt_number(value: float | Decimal | None, digits: int = 1) -> str:
     """A number as the reader's locale writes it (``4,5`` in ru/kk, ``4.5`` in en; grouped
-    thousands), with exactly ``digits`` decimals, so columns line up."""
+    thousands), with exactly ``digits`` decimals, so columns line up. Rounded by the reports' one
+    rule (half away from zero on the decimal value, as Excel's ROUND), so a page shows what the
+    PDF and the workbook show; Babel alone rounds half to even (118.25 → 118.2)."""
     if value is None:
         return "—"
     pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
-    return format_decimal(value, format=pattern)
+    return format_decimal(rounded(value, digits), format=pattern)
 
 
 # The lab's name as shipped (``LAB_NAME``'s default), in the reader's language. A lab that sets
@@ -115,10 +124,28 @@ def audit_value(field: str, value: Any, entity: str | None = None) -> str:
 
 
 def safe_next(target: str | None, default: str) -> str:
-    """Only a path on this site (browsers take ``//host`` and ``/\\host`` as another host)."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return default
+    r"""Only a path on this site. Browsers drop tab, CR and LF inside a URL and read ``\`` as
+    ``/``, so ``/\t/evil.example`` and ``/\evil.example`` lead to another host, and a CR or LF
+    cannot go into a ``Location`` header at all: such targets, and anything with a scheme or a
+    host, fall back to ``default``."""
+    if not target or len(target) > MAX_NEXT_LENGTH:
+        return default
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in target) or "\\" in target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
+
+
+def showing_secret(page: str, status: int = 200) -> Response:
+    """The response for a page that shows a secret (a token, once): ``Cache-Control: no-store``
+    so that neither the browser nor a proxy keeps it. The secret goes out in this response
+    only: never in a flash or the session (a signed, not encrypted, cookie) nor behind a
+    redirect."""
+    response = make_response(page, status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def init_app(app: Flask) -> None:

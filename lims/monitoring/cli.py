@@ -23,7 +23,7 @@ from lims.extensions import db
 @click.option("--round-code", default=None, help="code of the new survey round (default NIS-<year>)")
 @click.option("--year", type=click.IntRange(2000, 2100), default=None,
               help="survey year (default: this year)")
-@click.option("--with-wra", is_flag=True,
+@click.option("--with-wra/--without-wra", default=True, show_default=True,
               help="also sample non-pregnant women of reproductive age in settlements")
 @click.option("--chunk-size", type=click.IntRange(min=100), default=10_000, show_default=True)
 @with_appcontext

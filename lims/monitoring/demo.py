@@ -20,6 +20,7 @@ it is a pure function of the seed and the accession.
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import random
@@ -29,6 +30,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from importlib import resources
 from typing import Any
 
 import sqlalchemy as sa
@@ -55,6 +57,7 @@ from lims.monitoring.models import (
     SiteType,
     SurveyRound,
 )
+from lims.samples.accession import format_accession
 from lims.samples.lifecycle import SampleAction, SampleStatus
 from lims.samples.models import (
     ReceiptDecision,
@@ -66,7 +69,6 @@ from lims.samples.models import (
     SampleReceipt,
     UrineContainer,
 )
-from lims.samples.accession import format_accession
 from lims.samples.registration import accession_prefix, next_accession_numbers
 
 PROGRAMME_CODE = "KZ-IDD"
@@ -99,6 +101,16 @@ PW = GroupPlan("PW", SiteType.CLINIC, "C", 0.35, (18, 44), True, PhysiologicalSt
                ((1, 1.0),), 12)
 WRA = GroupPlan("WRA", SiteType.SETTLEMENT, "V", 0.20, (18, 49), True, PhysiologicalStatus.NONE,
                 ((1, 0.6), (2, 0.4)), 12)
+# Mothers and young children, seen at mother-and-child clinics: every group the criteria know
+# appears in the demo, so every table of a report (lactating women and children under 2 have no
+# upper class; children 6–59 months are reported without a WHO class) is exercised; their small
+# numbers per region also exercise the "few samples" mark.
+LW = GroupPlan("LW", SiteType.CLINIC, "L", 0.10, (18, 44), True, PhysiologicalStatus.LACTATING,
+               ((1, 1.0),), 6)
+U2 = GroupPlan("U2", SiteType.CLINIC, "B", 0.06, (0, 1), False, PhysiologicalStatus.NONE,
+               ((1, 1.0),), 6)
+C6_59 = GroupPlan("C6-59", SiteType.CLINIC, "K", 0.08, (0, 4), False, PhysiologicalStatus.NONE,
+                  ((1, 0.8), (2, 0.2)), 6)
 SAMPLES_PER_CLUSTER = 60  # clusters are added until each holds about this many, up to the cap
 
 # (en, kk, ru) stems for rural districts; any region may draw any of them.
@@ -192,7 +204,7 @@ class RawValues:
     raw: dict[str, float]
 
 
-UIC_MEDIAN = {"SAC": 175.0, "PW": 140.0, "LW": 120.0, "WRA": 150.0}
+UIC_MEDIAN = {"SAC": 175.0, "PW": 140.0, "LW": 120.0, "WRA": 150.0, "U2": 160.0, "C6-59": 200.0}
 SK_A0, SK_SLOPE = 1.20, 0.0045  # ln A = ln A0 - slope·C (domain.md §2.4), read at 405 nm
 TITRATION_FACTOR = 10.58  # mg/kg per mL of 0.005 M thiosulfate for 10 g salt (domain.md §3.1)
 
@@ -323,6 +335,7 @@ def _create_structure(session: Session, rng: random.Random, *, now: datetime, sa
         group_ids=[groups[p.code].id for p in plans])
     services.change_round_status(session, actor=None, now=now, survey_round=survey_round,
                                  status=RoundStatus.ACTIVE)
+    _ship_populations(session, now, survey_round, regions)
     districts = _create_districts(session, rng, now, regions)
 
     # Cities are big; other regions vary around one.
@@ -600,6 +613,27 @@ def _write_chunk(session: Session, chunk: _Chunk, *, actor: User, year: int, rou
     summary.participants += len(participant_ids)
 
 
+#: Where the demo's population table comes from (rounded figures, shipped with the LIMS).
+POPULATION_SOURCE = ("Bureau of National Statistics of the Republic of Kazakhstan, population at "
+                     "1 January 2024, rounded to thousands (demo reference table)")
+POPULATION_YEAR = 2024
+
+
+def _ship_populations(session: Session, now: datetime, survey_round: SurveyRound,
+                      regions: list[Region]) -> None:
+    """The round's population per region (``lims/data/kz-population.csv``), so national rows
+    combine regions by population share; the demo's PPS clusters are self-weighting within a
+    region, so no design weights are set."""
+    with resources.files("lims.data").joinpath("kz-population.csv").open(encoding="utf-8") as fh:
+        populations = {row["iso_code"]: int(row["population"]) for row in csv.DictReader(fh)}
+    for region in regions:
+        if region.iso_code in populations:
+            services.set_stratum_population(
+                session, actor=None, now=now, survey_round=survey_round, region=region,
+                population=populations[region.iso_code], source=POPULATION_SOURCE,
+                year=POPULATION_YEAR)
+
+
 def default_year(now: datetime) -> int:
     """This year, unless it is too early in it for a round to have collected anything."""
     return now.year if now.date() >= date(now.year, 2, 15) else now.year - 1
@@ -611,7 +645,7 @@ def default_round_code(year: int | None, now: datetime) -> str:
 
 def generate_demo_data(session: Session, *, seed: int, samples: int, now: datetime,
                        round_code: str | None = None, year: int | None = None,
-                       include_wra: bool = False, chunk_size: int = 10_000,
+                       include_wra: bool = True, chunk_size: int = 10_000,
                        progress: Callable[[int], None] | None = None) -> DemoSummary:
     """Create a whole synthetic survey round with ``samples`` samples; flushes, never commits."""
     if samples < 1:
@@ -623,7 +657,7 @@ def generate_demo_data(session: Session, *, seed: int, samples: int, now: dateti
                             " --round-code", field="round_code")
     rng = random.Random(seed)
     actor = demo_actor(session, now)
-    plans = [SAC, PW, WRA] if include_wra else [SAC, PW]
+    plans = [SAC, PW, LW, U2, C6_59] + ([WRA] if include_wra else [])
     survey_round, cluster_plans, n_districts = _create_structure(
         session, rng, now=now, samples=samples, round_code=round_code, year=year, plans=plans)
     summary = DemoSummary(round_code=round_code, districts=n_districts, clusters=len(cluster_plans))

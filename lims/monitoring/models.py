@@ -187,6 +187,7 @@ class Cluster(Base):
     __table_args__ = (
         sa.UniqueConstraint("round_id", "code"),
         sa.CheckConstraint("target_count >= 0", name="target_not_negative"),
+        sa.CheckConstraint("design_weight > 0", name="design_weight_positive"),
     )
 
     id: Mapped[intpk]
@@ -199,6 +200,11 @@ class Cluster(Base):
     target_count: Mapped[int] = mapped_column(default=0)
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
+    #: The design stratum within the region (e.g. "urban", "rural"); None: the region itself.
+    stratum: Mapped[str | None] = mapped_column(sa.String(32))
+    #: Design weight of the cluster's specimens (1 / selection probability, e.g. of PPS
+    #: selection and the take within it); None: self-weighting, the default assumption.
+    design_weight: Mapped[float | None]
 
     round: Mapped[SurveyRound] = relationship(back_populates="clusters")
     district: Mapped[District] = relationship()
@@ -206,6 +212,32 @@ class Cluster(Base):
 
     def __repr__(self) -> str:
         return format_repr(self, "id", "code")
+
+
+class StratumPopulation(Base):
+    """The population of a design stratum in a survey round, with its source: the reference
+    table that combines strata by population share in pooled (national) estimates."""
+
+    __tablename__ = "stratum_populations"
+    __table_args__ = (
+        sa.UniqueConstraint("round_id", "region_id", "stratum"),
+        sa.CheckConstraint("population > 0", name="population_positive"),
+        sa.CheckConstraint("year >= 1900 AND year <= 2100", name="year_range"),
+    )
+
+    id: Mapped[intpk]
+    round_id: Mapped[int] = mapped_column(sa.ForeignKey("survey_rounds.id"), index=True)
+    region_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"))
+    #: "" for the whole region; otherwise a ``Cluster.stratum`` of the region
+    stratum: Mapped[str] = mapped_column(sa.String(32), default="")
+    population: Mapped[int] = mapped_column(sa.BigInteger)
+    source: Mapped[str] = mapped_column(sa.String(200))
+    year: Mapped[int]
+
+    region: Mapped[Region] = relationship()
+
+    def __repr__(self) -> str:
+        return format_repr(self, "id", "round_id", "region_id", "stratum")
 
 
 class Household(Base):

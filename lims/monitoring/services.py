@@ -7,6 +7,7 @@ field they concern (``LimsError.field``) so a form can show them next to the rig
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -31,6 +32,7 @@ from lims.monitoring.models import (
     RoundStatus,
     SampleKindRef,
     SiteType,
+    StratumPopulation,
     SurveyRound,
 )
 from lims.samples.models import SampleKind
@@ -319,12 +321,34 @@ def change_round_status(session: Session, *, actor: User | None, now: datetime,
     session.flush()
 
 
+#: Bounds of a cluster's design weight (1 / selection probability): a weight outside them is a
+#: typing error, not a design.
+DESIGN_WEIGHT_RANGE = (1e-6, 1e9)
+#: Largest population of a stratum the reference table accepts.
+MAX_POPULATION = 10**10
+
+
+def _check_design(stratum: str | None, design_weight: float | None) -> None:
+    if stratum is not None and not 0 < len(stratum) <= 32:
+        raise ValidationError(_("The stratum must have 1 to 32 characters."), field="stratum")
+    if design_weight is not None and not (
+            math.isfinite(design_weight)
+            and DESIGN_WEIGHT_RANGE[0] <= design_weight <= DESIGN_WEIGHT_RANGE[1]):
+        raise ValidationError(_("The design weight must be a number between %(low)s and %(high)s.",
+                                low=DESIGN_WEIGHT_RANGE[0], high=f"{DESIGN_WEIGHT_RANGE[1]:g}"),
+                              field="design_weight")
+
+
 def create_cluster(session: Session, *, actor: User | None, now: datetime,
                    survey_round: SurveyRound, code: str, name: str, site_type: SiteType | str,
                    district_id: int, target_count: int, latitude: float | None = None,
-                   longitude: float | None = None) -> Cluster:
-    """A school, settlement or clinic of a round, in a district of one of the round's regions."""
+                   longitude: float | None = None, stratum: str | None = None,
+                   design_weight: float | None = None) -> Cluster:
+    """A school, settlement or clinic of a round, in a district of one of the round's regions;
+    optionally in a design stratum of the region and with a design weight (None: the round
+    is self-weighting, which the report states as an assumption)."""
     _require_text({"code": code, "name": name}, "code", "name")
+    _check_design(stratum, design_weight)
     if survey_round.status == RoundStatus.CLOSED:
         raise ConflictError(_("Survey round %(code)s is closed.", code=survey_round.code),
                             field="round")
@@ -355,7 +379,8 @@ def create_cluster(session: Session, *, actor: User | None, now: datetime,
                               code=code, round=survey_round.code), field="code")
     cluster = Cluster(round_id=survey_round.id, district_id=district.id,
                       region_id=district.region_id, code=code, name=name, site_type=site,
-                      target_count=target_count, latitude=latitude, longitude=longitude)
+                      target_count=target_count, latitude=latitude, longitude=longitude,
+                      stratum=stratum, design_weight=design_weight)
     session.add(cluster)
     session.flush()
     record_event(session, actor=actor, now=now, action="cluster_created", entity_type="cluster",
@@ -363,6 +388,46 @@ def create_cluster(session: Session, *, actor: User | None, now: datetime,
                  changes=_created({"name": name, "site_type": site, "district": district.code,
                                    "region": district.region.iso_code,
                                    "target_count": target_count, "latitude": latitude,
-                                   "longitude": longitude}))
+                                   "longitude": longitude, "stratum": stratum,
+                                   "design_weight": design_weight}))
     session.flush()
     return cluster
+
+
+def set_stratum_population(session: Session, *, actor: User | None, now: datetime,
+                           survey_round: SurveyRound, region: Region, population: int,
+                           source: str, year: int, stratum: str = "") -> StratumPopulation:
+    """Record (or correct) the population of a stratum of a round — the whole region when
+    ``stratum`` is "" — with its source and reference year. Pooled estimates weight strata by
+    these figures when every stratum of the round has one."""
+    _require_text({"source": source}, "source")
+    if stratum:
+        _check_design(stratum, None)
+    if isinstance(population, bool) or not 0 < population <= MAX_POPULATION:
+        raise ValidationError(_("The population must be a whole number between 1 and %(max)s.",
+                                max=f"{MAX_POPULATION:,}"), field="population")
+    if not 1900 <= year <= 2100:
+        raise ValidationError(_("The reference year must be between 1900 and 2100."), field="year")
+    if region.id not in {r.id for r in survey_round.regions}:
+        raise ValidationError(_("Region %(region)s is not surveyed in round %(round)s.",
+                                region=region.iso_code, round=survey_round.code), field="region")
+    row = session.scalar(sa.select(StratumPopulation).where(
+        StratumPopulation.round_id == survey_round.id, StratumPopulation.region_id == region.id,
+        StratumPopulation.stratum == stratum))
+    values = {"population": population, "source": source[:200], "year": year}
+    if row is None:
+        row = StratumPopulation(round_id=survey_round.id, region_id=region.id, stratum=stratum,
+                                **values)
+        session.add(row)
+        session.flush()
+        changes = _created(values)
+    else:
+        changes = apply_changes(row, values)
+    if changes:
+        record_event(session, actor=actor, now=now, action="stratum_population_set",
+                     entity_type="survey_round", entity_id=survey_round.id,
+                     entity_label=f"{survey_round.code}/{region.iso_code}"
+                                  + (f"/{stratum}" if stratum else ""),
+                     changes=changes)
+    session.flush()
+    return row

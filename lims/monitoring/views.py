@@ -64,7 +64,8 @@ AUDIT_FIELDS: dict[str, Any] = {
     "period_end": _l("Period end"), "status": _l("Status"), "regions": _l("Regions"),
     "groups": _l("Target groups"), "site_type": _l("Site type"), "district": _l("District"),
     "region": _l("Region"), "target_count": _l("Target count"), "latitude": _l("Latitude"),
-    "longitude": _l("Longitude"),
+    "longitude": _l("Longitude"), "stratum": _l("Stratum"), "design_weight": _l("Design weight"),
+    "population": _l("Population"), "source": _l("Source"), "year": _l("Reference year"),
 }
 
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import io
 from dataclasses import asdict, dataclass, replace
-from datetime import date
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -26,21 +27,54 @@ from sqlalchemy.orm import Session
 
 from lims.analysis.models import MethodVersionRow, Result, ResultStatus
 from lims.core.errors import NotFoundError, ValidationError
-from lims.monitoring.models import Participant, PopulationGroup, Region, SurveyRound
+from lims.monitoring.models import (
+    Cluster,
+    Participant,
+    PopulationGroup,
+    Region,
+    StratumPopulation,
+    SurveyRound,
+)
 from lims.samples.lifecycle import SampleStatus
 from lims.samples.models import Sample, SampleKind
 from reports.stats import STATUSES
 
-__all__ = ["ReportScope", "ReportFrames", "load_frames", "earlier_scopes", "TREND_PERIODS",
-           "region_names", "SALT_METHODS", "RTK_CATEGORIES"]
+__all__ = [
+    "LAB_TIMEZONE",
+    "RTK_CATEGORIES",
+    "SALT_METHODS",
+    "TREND_PERIODS",
+    "ReportFrames",
+    "ReportScope",
+    "earlier_scopes",
+    "load_frames",
+    "region_names",
+    "year_bounds",
+]
 
 #: Method codes → the salt method names `reports.stats` knows.
 SALT_METHODS = {"SALT-TITR": "titration", "SALT-WYD": "wyd", "SALT-RTK": "rtk"}
-#: A salt sample without a verified result has no method yet; it is counted (collected, pending or
-#: rejected) under the method the reference lab uses for survey salt, iodometric titration.
-PLANNED_SALT_METHOD = "titration"
+#: A salt sample without a verified result has no method yet: it is counted (collected, pending
+#: or rejected) on a "not analysed" line of its own, never under a method.
+NOT_ANALYSED = "not_analysed"
+#: The laboratory's time zone when the caller names none: a year is the lab's calendar year.
+LAB_TIMEZONE = "Asia/Almaty"
 #: Rapid-test-kit classes as the LIMS stores them → as `reports.stats` names them.
 RTK_CATEGORIES = {"0": "none", "<15": "below_15", "≥15": "at_least_15"}
+
+
+def year_bounds(year: int, timezone: str) -> tuple[datetime, datetime]:
+    """The first instant of ``year`` and of the next one in the laboratory's time zone, in UTC
+    (what ``collected_at`` holds): a sample taken on 1 January at 02:00 in Almaty is of the new
+    year although it is still 31 December in UTC."""
+    zone = ZoneInfo(timezone)
+    return (datetime(year, 1, 1, tzinfo=zone).astimezone(UTC),
+            datetime(year + 1, 1, 1, tzinfo=zone).astimezone(UTC))
+
+
+def _in_year(year: int, timezone: str) -> list[sa.ColumnElement[bool]]:
+    start, end = year_bounds(year, timezone)
+    return [Sample.collected_at >= start, Sample.collected_at < end]
 
 
 @dataclass(frozen=True)
@@ -93,8 +127,8 @@ class _Lookups:
         return found[0]
 
 
-def _period(session: Session, scope: ReportScope,
-            lookups: _Lookups) -> tuple[str, list[sa.ColumnElement[bool]]]:
+def _period(session: Session, scope: ReportScope, lookups: _Lookups,
+            timezone: str) -> tuple[str, list[sa.ColumnElement[bool]]]:
     """The period label of the rows and the conditions that select the scope's samples."""
     conditions: list[sa.ColumnElement[bool]] = [Sample.status != SampleStatus.CANCELLED]
     if scope.round_id is not None:
@@ -105,8 +139,7 @@ def _period(session: Session, scope: ReportScope,
         label = survey_round.code
     else:
         assert scope.year is not None
-        conditions += [Sample.collected_at >= date(scope.year, 1, 1),
-                       Sample.collected_at < date(scope.year + 1, 1, 1)]
+        conditions += _in_year(scope.year, timezone)
         label = str(scope.year)
     if scope.region:
         conditions.append(Sample.region_id == lookups.region_id(scope.region))
@@ -136,9 +169,9 @@ def _verified(analyte: str) -> Any:
 # region and group codes spelled out; the labels are put back from the small reference tables.
 
 
-def urine_query(session: Session, scope: ReportScope,
-                lookups: _Lookups) -> tuple[sa.Select[Any], str]:
-    label, conditions = _period(session, scope, lookups)
+def urine_query(session: Session, scope: ReportScope, lookups: _Lookups,
+                timezone: str = LAB_TIMEZONE) -> tuple[sa.Select[Any], str]:
+    label, conditions = _period(session, scope, lookups, timezone)
     stmt = (
         sa.select(
             Sample.region_id.label("region_code"),
@@ -160,9 +193,9 @@ def urine_query(session: Session, scope: ReportScope,
     return stmt, label
 
 
-def salt_query(session: Session, scope: ReportScope,
-               lookups: _Lookups) -> tuple[sa.Select[Any], str]:
-    label, conditions = _period(session, scope, lookups)
+def salt_query(session: Session, scope: ReportScope, lookups: _Lookups,
+               timezone: str = LAB_TIMEZONE) -> tuple[sa.Select[Any], str]:
+    label, conditions = _period(session, scope, lookups, timezone)
     stmt = (
         sa.select(
             Sample.region_id.label("region_code"),
@@ -199,10 +232,17 @@ def _raw_frame(session: Session, stmt: sa.Select[Any]) -> pd.DataFrame:
     columns = [c.name for c in stmt.selected_columns]
     types = {name: RAW_TYPES[name] for name in columns}
     if connection.dialect.name == "postgresql":
-        sql = str(stmt.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+        # Bound parameters, not literal_binds: a literal cannot be rendered for every type (a
+        # time-zone-aware datetime through UTCDateTime is one); psycopg binds COPY's parameters
+        # itself, after SQLAlchemy's bind processors have run.
+        compiled = stmt.compile(dialect=connection.dialect)
+        processors = compiled._bind_processors
+        params = {name: processors[name](value) if name in processors else value
+                  for name, value in compiled.params.items()}
         buffer = io.BytesIO()
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
+        with cursor.copy(f"COPY ({compiled.string}) TO STDOUT WITH (FORMAT csv)",
+                         params) as copy:
             for block in copy:
                 buffer.write(block)
         buffer.seek(0)
@@ -247,44 +287,88 @@ class ReportFrames:
     earlier_urine: pd.DataFrame | None
     #: The method versions behind the scope's verified results (for the methods annex).
     method_version_ids: frozenset[int]
+    #: Where the populations that weight the strata come from ("source, year"; the annex).
+    population_sources: tuple[str, ...] = ()
 
 
-#: How many earlier periods a report compares with (trend tables and chart).
-TREND_PERIODS = 3
+#: How many earlier periods a report compares with at most (trend tables and chart): every
+#: earlier round or year with data, up to this many back.
+TREND_PERIODS = 10
 
 
 def _method_ids(column: pd.Series) -> set[int]:
     return {int(v) for v in column.dropna().unique()}
 
 
-def _urine(session: Session, scope: ReportScope, lookups: _Lookups) -> tuple[pd.DataFrame, set[int]]:
-    stmt, label = urine_query(session, scope, lookups)
+def _design(session: Session, frame: pd.DataFrame) -> set[str]:
+    """The survey design of every row, from its cluster (``reports.stats`` columns): ``stratum``
+    (the cluster's stratum within its region), ``weight`` (its design weight — only when every
+    cluster of the frame has one; otherwise the round is self-weighting and no column is added)
+    and ``population`` (of the row's stratum in its round, from the round's reference table;
+    NaN where the table has none). The clusters table is small: read whole, mapped in pandas.
+    Returns the sources of the population figures used ("source, year"), for the annex."""
+    clusters = pd.DataFrame(session.execute(sa.select(
+        Cluster.id, Cluster.round_id, Cluster.region_id, Cluster.stratum,
+        Cluster.design_weight)).all(), columns=["id", "round_id", "region_id", "stratum", "weight"])
+    populations = pd.DataFrame(session.execute(sa.select(
+        StratumPopulation.round_id, StratumPopulation.region_id, StratumPopulation.stratum,
+        StratumPopulation.population, StratumPopulation.source, StratumPopulation.year)).all(),
+        columns=["round_id", "region_id", "stratum", "population", "source", "year"])
+    populations["cited"] = populations["source"] + ", " + populations["year"].astype(str)
+    clusters["key"] = clusters["stratum"].fillna("")
+    clusters = clusters.merge(populations.rename(columns={"stratum": "key"}), how="left",
+                              on=["round_id", "region_id", "key"]).set_index("id")
+    at = clusters.index.get_indexer(frame["cluster_id"].to_numpy())
+    found = at >= 0
+
+    def column(name: str) -> np.ndarray:
+        values = clusters[name].to_numpy(dtype=object)[np.maximum(at, 0)] if len(clusters) else \
+            np.full(len(frame), None, dtype=object)
+        return np.where(found, values, None)
+
+    strata = column("stratum")
+    if pd.notna(strata).any():
+        frame["stratum"] = pd.array(strata, dtype="string")
+    weights = pd.to_numeric(pd.Series(column("weight")), errors="coerce").to_numpy(dtype=float)
+    if len(frame) and not np.isnan(weights).any():
+        frame["weight"] = weights
+    frame["population"] = pd.to_numeric(pd.Series(column("population")),
+                                        errors="coerce").to_numpy(dtype=float)
+    return {c for c in pd.unique(column("cited")) if isinstance(c, str)}
+
+
+def _urine(session: Session, scope: ReportScope, lookups: _Lookups,
+           timezone: str) -> tuple[pd.DataFrame, set[int], set[str]]:
+    stmt, label = urine_query(session, scope, lookups, timezone)
     urine = _raw_frame(session, stmt)
+    sources = _design(session, urine)
     _decode(urine, label, lookups.regions)
     urine["group_code"] = _labels(urine["group_code"], lookups.groups,
                                   "participants of an unknown group")
     urine["uic"] = np.where(urine["censored"], np.nan, urine["uic"])
-    return urine, _method_ids(urine.pop("method"))
+    return urine, _method_ids(urine.pop("method")), sources
 
 
-def _salt(session: Session, scope: ReportScope, lookups: _Lookups) -> tuple[pd.DataFrame, set[int]]:
-    stmt, label = salt_query(session, scope, lookups)
+def _salt(session: Session, scope: ReportScope, lookups: _Lookups,
+          timezone: str) -> tuple[pd.DataFrame, set[int]]:
+    stmt, label = salt_query(session, scope, lookups, timezone)
     salt = _raw_frame(session, stmt)
     _decode(salt, label, lookups.regions)
     used = _method_ids(salt["method"])
-    # a salt sample without a verified result has no method yet: the planned one (id 0, no row)
+    # a salt sample without a verified result has no method yet: "not analysed" (id 0, no row)
     salt["method"] = _labels(salt["method"].fillna(0).astype(np.int64),
-                             {0: PLANNED_SALT_METHOD, **lookups.salt_methods},
+                             {0: NOT_ANALYSED, **lookups.salt_methods},
                              "verified salt results from a method version that is not a salt "
                              "method (titration, WYD, rapid test kit)")
     salt["category"] = salt["category"].map(RTK_CATEGORIES)
     return salt, used
 
 
-def earlier_scopes(session: Session, scope: ReportScope) -> list[ReportScope]:
-    """The same report one, two… periods back (at most `TREND_PERIODS`, latest first): for a
-    survey round, the rounds of its programme that ended before it began; for a year, the
-    earlier years that have samples."""
+def earlier_scopes(session: Session, scope: ReportScope, *, timezone: str = LAB_TIMEZONE,
+                   periods: int = TREND_PERIODS) -> list[ReportScope]:
+    """The same report for the earlier periods with data, latest first, at most ``periods``: for
+    a survey round, the rounds of its programme that ended before it began; for a year, every
+    earlier year (in the lab's time zone) in which samples were collected, gaps skipped."""
     if scope.round_id is not None:
         current = session.get(SurveyRound, scope.round_id)
         if current is None:
@@ -293,28 +377,37 @@ def earlier_scopes(session: Session, scope: ReportScope) -> list[ReportScope]:
             sa.select(SurveyRound.id)
             .where(SurveyRound.programme_id == current.programme_id,
                    SurveyRound.period_end < current.period_start)
-            .order_by(SurveyRound.period_start.desc()).limit(TREND_PERIODS)).all()
+            .order_by(SurveyRound.period_start.desc()).limit(periods)).all()
         return [replace(scope, round_id=r) for r in rounds]
     assert scope.year is not None
-    years = [year for year in range(scope.year - 1, scope.year - 1 - TREND_PERIODS, -1)
-             if session.scalar(sa.select(Sample.id).where(
-                 Sample.collected_at >= date(year, 1, 1),
-                 Sample.collected_at < date(year + 1, 1, 1)).limit(1)) is not None]
+    start, _ = year_bounds(scope.year, timezone)
+    first = session.scalar(sa.select(sa.func.min(Sample.collected_at))
+                           .where(Sample.collected_at < start))
+    if first is None:
+        return []
+    years = []
+    for year in range(scope.year - 1, first.astimezone(ZoneInfo(timezone)).year - 1, -1):
+        if len(years) == periods:
+            break
+        if session.scalar(sa.select(Sample.id).where(*_in_year(year, timezone)).limit(1)):
+            years.append(year)
     return [replace(scope, year=year) for year in years]
 
 
-def load_frames(session: Session, scope: ReportScope) -> ReportFrames:
+def load_frames(session: Session, scope: ReportScope, *, timezone: str = LAB_TIMEZONE,
+                trend_periods: int = TREND_PERIODS) -> ReportFrames:
     """The urine and salt frames of a scope, in the columns `reports.stats` documents, and the
-    urine frames of the periods before it."""
+    urine frames of the periods before it. ``timezone``: the laboratory's, whose calendar years
+    a year scope covers."""
     if session.get_bind().dialect.name == "postgresql":
         for setting in PG_READING_SETTINGS:
             session.execute(sa.text(setting))
     lookups = _Lookups.read(session)
-    urine, used = _urine(session, scope, lookups)
-    salt, used_salt = _salt(session, scope, lookups)
+    urine, used, sources = _urine(session, scope, lookups, timezone)
+    salt, used_salt = _salt(session, scope, lookups, timezone)
     earlier = []
-    for back in earlier_scopes(session, scope):
-        frame, used_before = _urine(session, back, lookups)
+    for back in earlier_scopes(session, scope, timezone=timezone, periods=trend_periods):
+        frame, used_before, _ = _urine(session, back, lookups, timezone)
         if len(frame):
             earlier.append(frame)
             used |= used_before
@@ -322,7 +415,8 @@ def load_frames(session: Session, scope: ReportScope) -> ReportFrames:
     if earlier_urine is not None:
         for name in ("region_code", "group_code", "period", "status"):
             earlier_urine[name] = earlier_urine[name].astype("category")
-    return ReportFrames(urine, salt, earlier_urine, frozenset(used | used_salt))
+    return ReportFrames(urine, salt, earlier_urine, frozenset(used | used_salt),
+                        tuple(sorted(sources)))
 
 
 def region_names(session: Session) -> dict[str, dict[str, str]]:

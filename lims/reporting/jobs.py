@@ -6,8 +6,11 @@ in its processes, so any number of `lims report worker` processes on any host ca
 queue. A worker claims a job with one conditional UPDATE (the loser of a race updates nothing),
 writes its progress through a connection of its own (so the page shows it while the build's
 transaction is still open), and stores the result once: a done job is never changed again.
-Progress doubles as the worker's heartbeat: a job whose worker died in the middle is queued
-again by the next worker that looks (`recover_abandoned`).
+A building worker beats a heartbeat every few seconds (a thread of its own, so that long steps
+beat too); a job whose worker died in the middle is taken over by the next worker that looks
+(`recover_abandoned`), seconds after its last beat, and a worker that lost its job (taken over
+while it was merely stalled) notices at its next beat and stops without touching it: every write
+of a build is conditional on the job still being running under the claim's worker name.
 """
 
 from __future__ import annotations
@@ -16,15 +19,18 @@ import hashlib
 import io
 import json
 import logging
+import os
+import secrets
 import socket
 import zipfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from babel.support import NullTranslations
+from flask import current_app
 from flask_babel import force_locale, get_translations
 from sqlalchemy.orm import Session
 
@@ -33,10 +39,16 @@ from lims.audit.service import record_event
 from lims.auth.models import User
 from lims.core.errors import ConflictError, NotFoundError, ValidationError
 from lims.monitoring.models import SurveyRound
-from lims.reporting.data import ReportScope, load_frames, region_names
+from lims.reporting.data import (
+    LAB_TIMEZONE,
+    TREND_PERIODS,
+    ReportScope,
+    load_frames,
+    region_names,
+)
 from lims.reporting.models import JobStatus, ReportJob
 from reports import exports
-from reports.criteria import SCHEMES
+from reports.criteria import DEFAULT_FLAG_GROUPS, DEFAULT_SALT, SCHEMES
 from reports.monitoring_report import (
     MonitoringData,
     ReportParams,
@@ -56,9 +68,41 @@ Progress = Callable[[int, str], None]
 PDF_ISSUED = "PDF issued; writing the spreadsheet and the results"
 #: PostgreSQL channel on which a new request wakes idle workers.
 NOTIFY_CHANNEL = "report_jobs"
-#: A running job with no sign of life from its worker for this long was abandoned. A build
-#: writes progress every few seconds even at national scale, so ten minutes is unambiguous.
-STALE_AFTER = timedelta(minutes=10)
+#: A running job with no heartbeat for this long was abandoned (``REPORT_TAKEOVER_SECONDS``).
+STALE_AFTER = timedelta(seconds=30)
+#: Claims of one job before it is failed rather than taken over again (``REPORT_MAX_ATTEMPTS``).
+MAX_ATTEMPTS = 3
+
+
+class JobLost(Exception):
+    """The job is no longer this worker's claim: another worker took it over after missed
+    heartbeats (or it was finished meanwhile). The worker stops building it and writes nothing."""
+
+
+def worker_name() -> str:
+    """Host, process and a token of the claim: a worker knows its own claim from a later one,
+    even on the same host."""
+    return f"{socket.gethostname()[:90]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def beat(connection: sa.Connection | Session, job_id: int, worker: str, *, now: datetime,
+         **values: Any) -> bool:
+    """The heartbeat (with any progress ``values``), written only while the job is still running
+    under this claim; False when it is not (the worker lost the job). As the first statement of a
+    transaction it also takes the write lock on SQLite before anything is read."""
+    return bool(connection.execute(
+        sa.update(ReportJob)
+        .where(ReportJob.id == job_id, ReportJob.status == JobStatus.RUNNING,
+               ReportJob.worker == worker)
+        .values(heartbeat_at=now, **values)).rowcount)
+
+
+def own_job(session: Session, job_id: int, worker: str, *, now: datetime) -> ReportJob:
+    """The job, if it is still this worker's claim (beating first, so the row is this
+    transaction's to write); `JobLost` otherwise."""
+    if not beat(session, job_id, worker, now=now):
+        raise JobLost(f"report #{job_id} is no longer claimed by {worker}")
+    return session.get_one(ReportJob, job_id)
 
 
 @dataclass(frozen=True)
@@ -128,35 +172,50 @@ def claim_next(session: Session, *, now: datetime, worker: str | None = None) ->
         sa.update(ReportJob)
         .where(ReportJob.id == oldest, ReportJob.status == JobStatus.QUEUED)
         .values(status=JobStatus.RUNNING, started_at=now, heartbeat_at=now, progress=1,
-                progress_message="started", worker=worker or socket.gethostname())
+                progress_message="started", worker=worker or worker_name(),
+                attempts=ReportJob.attempts + 1)
         .returning(ReportJob.id)
     ).scalar_one_or_none()
     session.commit()
     return session.get(ReportJob, claimed) if claimed is not None else None
 
 
-def recover_abandoned(session: Session, *, now: datetime,
-                      stale_after: timedelta = STALE_AFTER) -> list[int]:
+def recover_abandoned(session: Session, *, now: datetime, stale_after: timedelta = STALE_AFTER,
+                      max_attempts: int = MAX_ATTEMPTS) -> list[int]:
     """Jobs whose worker stopped in the middle (killed, out of memory, host lost), seen by their
-    heartbeat: one not yet issued is queued again; one whose PDF was issued is marked failed,
-    the PDF kept (its spreadsheet and results were lost with the worker). Each change is one
-    conditional UPDATE, so workers recovering at once cannot both act on a job. Returns the ids."""
+    heartbeat: one not yet issued is queued again for another worker to take over, unless it
+    has been claimed ``max_attempts`` times already (then it is failed, saying so); one whose
+    PDF was issued is marked failed, the PDF kept (its spreadsheet and results were lost with
+    the worker). Each change is one conditional UPDATE, so workers recovering at once cannot
+    both act on a job. Returns the ids."""
     cutoff = now - stale_after
     last_sign = sa.func.coalesce(ReportJob.heartbeat_at, ReportJob.started_at)
-    stale = session.execute(sa.select(ReportJob.id, ReportJob.version, ReportJob.worker)
+    stale = session.execute(sa.select(ReportJob.id, ReportJob.version, ReportJob.worker,
+                                      ReportJob.attempts)
                             .where(ReportJob.status == JobStatus.RUNNING, last_sign < cutoff)).all()
     recovered = []
-    for job_id, version, worker in stale:
+    for job_id, version, worker, attempts in stale:
         message = f"worker {worker} stopped responding"
-        if version is None:
-            values: dict[str, Any] = dict(status=JobStatus.QUEUED, progress=0, worker=None,
-                                          started_at=None, heartbeat_at=None,
-                                          progress_message=f"{message}; waiting for a worker again")
+        if version is None and attempts < max_attempts:
+            values: dict[str, Any] = {
+                "status": JobStatus.QUEUED, "progress": 0, "worker": None, "started_at": None,
+                "heartbeat_at": None,
+                "progress_message": f"{message}; waiting for a worker again",
+            }
+        elif version is None:
+            values = {
+                "status": JobStatus.FAILED, "finished_at": now, "progress_message": "failed",
+                "error": f"{message}, on each of its {attempts} attempts: the report was given up"
+                         " (a scope too large for the workers' memory?). Request it again,"
+                         " or ask the administrator to look at the workers' logs.",
+            }
         else:
-            values = dict(status=JobStatus.FAILED, finished_at=now, progress_message="failed",
-                          error=f"{message} after the PDF was issued: the spreadsheet and results"
-                                " were not written (the PDF stands; request the report again for"
-                                " them)")
+            values = {
+                "status": JobStatus.FAILED, "finished_at": now, "progress_message": "failed",
+                "error": f"{message} after the PDF was issued: the spreadsheet and results"
+                         " were not written (the PDF stands; request the report again for"
+                         " them)",
+            }
         changed = session.execute(sa.update(ReportJob).where(
             ReportJob.id == job_id, ReportJob.status == JobStatus.RUNNING, last_sign < cutoff)
             .values(**values)).rowcount
@@ -212,7 +271,9 @@ class BuiltPdf:
     dataset_rows: int
     version: int
     data: MonitoringData
+    params: ReportParams
     lang: str
+    annex: dict[str, Any]
 
 
 def report_catalogue(lang: str) -> NullTranslations:
@@ -220,6 +281,19 @@ def report_catalogue(lang: str) -> NullTranslations:
     whatever the reader's own (works in a request, the CLI and the worker alike)."""
     with force_locale(lang):
         return get_translations()
+
+
+def stats_params(scheme: str) -> StatsParams:
+    """The statistics' parameters from the configuration: the national salt standard's range
+    (``REPORT_SALT_NATIONAL_RANGE``, 25–55 mg/kg today, UNCONFIRMED in law: domain.md §3.5) and
+    the groups the "median ≥ 100 and ≤ 20 % below 50" flag is defined for
+    (``REPORT_FLAG_GROUPS``, school-age children)."""
+    config = current_app.config
+    low, high = config.get("REPORT_SALT_NATIONAL_RANGE", DEFAULT_SALT.national_range)
+    return StatsParams(
+        scheme=SCHEMES[scheme],
+        salt=replace(DEFAULT_SALT, national_range=(float(low), float(high))),
+        flag_groups=frozenset(config.get("REPORT_FLAG_GROUPS", DEFAULT_FLAG_GROUPS)))
 
 
 def _next_version(session: Session, job: ReportJob) -> int:
@@ -235,7 +309,10 @@ def build_pdf(session: Session, job: ReportJob, *, now: Callable[[], datetime],
     `issue_pdf` refuses to issue it under another."""
     request = ReportRequest.from_params(job.params)
     progress(5, "reading verified results")
-    frames = load_frames(session, request.scope)
+    frames = load_frames(
+        session, request.scope,
+        timezone=current_app.config.get("BABEL_DEFAULT_TIMEZONE", LAB_TIMEZONE),
+        trend_periods=current_app.config.get("REPORT_TREND_PERIODS", TREND_PERIODS))
     urine, salt = frames.urine, frames.salt
     progress(30, f"computing statistics for {len(urine):,} urine and {len(salt):,} salt samples")
     version = _next_version(session, job)
@@ -244,21 +321,33 @@ def build_pdf(session: Session, job: ReportJob, *, now: Callable[[], datetime],
     region = request.scope.region
     params = ReportParams(
         issued=now().date(), version=str(version),
-        stats=StatsParams(scheme=SCHEMES[request.scheme]), region_names=names,
+        stats=stats_params(request.scheme), region_names=names,
         laboratory=catalogue.gettext("Regional Reference Laboratory on IDD"),
         pooled_label=None if region is None else names.get(region)
         or {lang: region for lang in LANGUAGES})
     data = prepare_monitoring_data(urine, salt, params=params, previous=frames.earlier_urine)
     progress(65, "rendering the PDF")
+    annex = qc_annex(session, frames.method_version_ids, catalogue=catalogue)
+    annex["population_sources"] = list(frames.population_sources)
     pdf = render_monitoring_report(data, params=params, lang=request.lang, catalogue=catalogue,
-                                   qc_annex=qc_annex(session, frames.method_version_ids,
-                                                     catalogue=catalogue))
+                                   qc_annex=annex)
     fingerprints = [data.urine_fingerprint, data.salt_fingerprint]
     if data.previous_fingerprint is not None:  # the earlier periods behind the trends
         fingerprints.append(data.previous_fingerprint)
     digest = hashlib.sha256(":".join(h for h, _ in fingerprints).encode()).hexdigest()
-    return BuiltPdf(pdf, digest, sum(rows for _, rows in fingerprints), version, data,
-                    request.lang)
+    return BuiltPdf(pdf, digest, sum(rows for _, rows in fingerprints), version, data, params,
+                    request.lang, annex)
+
+
+def renumber(session: Session, job: ReportJob, built: BuiltPdf) -> BuiltPdf:
+    """The same report rendered again under the version it would now get: another build of the
+    same scope (requested at the same time) issued the one this was printed with. Only the PDF
+    is rendered again; the data and statistics stand."""
+    version = _next_version(session, job)
+    params = replace(built.params, version=str(version))
+    pdf = render_monitoring_report(built.data, params=params, lang=built.lang,
+                                   catalogue=report_catalogue(built.lang), qc_annex=built.annex)
+    return replace(built, pdf=pdf, version=version, params=params)
 
 
 def issue_pdf(session: Session, job: ReportJob, built: BuiltPdf, *, now: datetime) -> ReportJob:
@@ -304,13 +393,17 @@ def attach_tables(session: Session, job: ReportJob, xlsx: bytes, results_zip: by
     return job
 
 
-def fail_job(session: Session, job_id: int, *, now: datetime, error: str) -> None:
-    """Mark a job failed. A PDF already issued stays issued (and downloadable): only what
-    followed it failed, and the error says so."""
+def fail_job(session: Session, job_id: int, *, now: datetime, error: str,
+             worker: str | None = None) -> None:
+    """Mark a running job failed (only while it is ``worker``'s claim, when given: a job taken
+    over meanwhile is the new worker's). A PDF already issued stays issued (and downloadable):
+    only what followed it failed, and the error says so."""
     session.rollback()
     if session.scalar(sa.select(ReportJob.version).where(ReportJob.id == job_id)) is not None:
         error = f"the PDF was issued, but the spreadsheet and results could not be written: {error}"
-    session.execute(sa.update(ReportJob).where(ReportJob.id == job_id).values(
+    owned = [ReportJob.worker == worker] if worker is not None else []
+    session.execute(sa.update(ReportJob).where(
+        ReportJob.id == job_id, ReportJob.status == JobStatus.RUNNING, *owned).values(
         status=JobStatus.FAILED, error=error[:2000], finished_at=now,
         progress_message="failed"))
     session.commit()

@@ -54,6 +54,9 @@ class ReportJob(Base):
     heartbeat_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     worker: Mapped[str | None] = mapped_column(sa.String(120))
+    #: How many times a worker claimed it: a job whose workers keep dying (out of memory…) is
+    #: failed after `REPORT_MAX_ATTEMPTS` instead of being taken over for ever.
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     #: Set when the PDF is issued (before the spreadsheet and results are attached): an issued
     #: report is one with a version.
     version: Mapped[int | None]

@@ -2,20 +2,33 @@
 
 Requests only enqueue (a `lims report worker` builds them), so no web worker ever spends
 seconds on a national report; the page polls the job's progress line until the PDF is ready.
+A job whose worker fell silent says so (instead of a frozen progress bar) until another worker
+takes it over; a failed one shows why, with a button to request it again.
 """
 
 from __future__ import annotations
 
 import io
 import zipfile
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import undefer
+from sqlalchemy.orm import Session, undefer
 from wtforms import IntegerField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional
@@ -35,6 +48,8 @@ from reports.criteria import SCHEMES
 
 bp = Blueprint("reporting", __name__, url_prefix="/reports", template_folder="templates")
 LISTED = 100
+#: A request queued this long with no worker's sign of life meanwhile: the page says no worker runs.
+WORKER_SILENT_AFTER = timedelta(minutes=2)
 
 PageResult = str | Response | tuple[str, int]
 #: The classifications as the request form offers them (`reports` itself has no translations).
@@ -83,12 +98,46 @@ def _locale() -> str:
     return str(get_locale() or "en")
 
 
+def _silence_notice(job: ReportJob) -> str | None:
+    """What to say instead of a frozen progress bar: a running job whose worker has not beaten
+    for the takeover time is waiting to be taken over by another worker."""
+    if job.status is not JobStatus.RUNNING:
+        return None
+    takeover = float(current_app.config["REPORT_TAKEOVER_SECONDS"])
+    last = job.heartbeat_at or job.started_at
+    if last is None or now_utc() - last < timedelta(seconds=takeover):
+        return None
+    return _("Its worker has given no sign of life for over %(seconds)d seconds; the next free"
+             " worker takes the report over and builds it again.", seconds=int(takeover))
+
+
+def worker_silence(session: Session, *, now: datetime) -> dict[str, datetime | None] | None:
+    """When reports wait and no worker has shown a sign of life for `WORKER_SILENT_AFTER`:
+    ``{"since": the last sign, or None if none ever}``, for the page to say so; else None.
+    A worker claims a request within seconds, and a busy one writes its heartbeat every few
+    seconds, so an old queued request with no recent sign means that no worker runs."""
+    waiting_since = session.scalar(sa.select(sa.func.min(ReportJob.requested_at))
+                                   .where(ReportJob.status == JobStatus.QUEUED))
+    if waiting_since is None or now - waiting_since < WORKER_SILENT_AFTER:
+        return None
+    signs = session.execute(sa.select(sa.func.max(ReportJob.heartbeat_at),
+                                      sa.func.max(ReportJob.started_at),
+                                      sa.func.max(ReportJob.finished_at))).one()
+    last = max((sign for sign in signs if sign is not None), default=None)
+    if last is not None and now - last < WORKER_SILENT_AFTER:
+        return None
+    return {"since": last}
+
+
 def _listing() -> dict[str, Any]:
     jobs = db.session.scalars(sa.select(ReportJob).order_by(ReportJob.id.desc()).limit(LISTED)).all()
-    return {"issued": [j for j in jobs if j.issued],
+    return {"worker_silence": worker_silence(db.session, now=now_utc()),
+            "issued": [j for j in jobs if j.issued],
             "working": [j for j in jobs if not j.issued and j.status in (JobStatus.QUEUED,
                                                                           JobStatus.RUNNING)],
-            "failed": [j for j in jobs if not j.issued and j.status is JobStatus.FAILED][:10]}
+            "failed": [j for j in jobs if not j.issued and j.status is JobStatus.FAILED][:10],
+            "silent": {j.id: notice for j in jobs if (notice := _silence_notice(j))},
+            "again_form": LimsForm(formdata=None)}
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -123,11 +172,29 @@ def job_status(job_id: int) -> dict[str, Any]:
     if job is None:
         raise NotFoundError(_("There is no report job %(id)s.", id=job_id))
     done = job.status is JobStatus.DONE
+    silent = _silence_notice(job)
     return {"id": job.id, "status": job.status.value, "progress": job.progress,
-            "message": job.progress_message, "error": job.error, "version": job.version,
+            "message": silent or job.progress_message, "silent": silent is not None,
+            "error": job.error, "version": job.version,
             "pdf": url_for("reporting.pdf", job_id=job.id) if job.issued else None,
             "xlsx": url_for("reporting.xlsx", job_id=job.id) if done else None,
             "results": url_for("reporting.results_zip", job_id=job.id) if done else None}
+
+
+@bp.post("/jobs/<int:job_id>/again")
+@permission_required(Permission.VIEW_REPORTS)
+def request_again(job_id: int) -> Response:
+    """A failed (or any earlier) report requested again with the same parameters."""
+    job = db.session.get(ReportJob, job_id)
+    if job is None:
+        raise NotFoundError(_("No report job %(id)s.", id=job_id))
+    if not LimsForm().validate():
+        abort(400, _("The form has expired; reload the page and try again."))
+    again = request_report(db.session, actor=current_actor(), now=now_utc(),
+                           request=ReportRequest.from_params(job.params))
+    db.session.commit()
+    flash(_("Report requested again; it is built in the background (progress below)."), "success")
+    return redirect(url_for("reporting.index", _anchor=f"job-{again.id}"))
 
 
 def _issued(job_id: int, column: Any) -> ReportJob:

@@ -25,6 +25,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
+from instruments.codecs.workbook import WorkbookRefused, read_sheet
 from lims.core.errors import ValidationError
 from lims.core.inputs import bounded_int_problem, date_problem, text_problem
 from lims.core.labels import label
@@ -32,6 +33,10 @@ from lims.monitoring.models import PhysiologicalStatus, Sex
 from lims.samples.models import SaltPackaging, SaltSource, SampleKind, UrineContainer
 
 HEADER_ROW = 1
+# A workbook whose parts unpack to more than this is refused before it is parsed (a 50,000-row
+# intake sheet unpacks to about 25 MiB).
+MAX_UNPACKED_BYTES = 48 * 2**20
+MAX_COLUMNS = 200
 KIND_COLUMN = "kind"
 
 REQUIRED: dict[SampleKind, tuple[str, ...]] = {
@@ -140,13 +145,15 @@ def _file_error(message: str, column: str = "") -> ValidationError:
                            errors=[RowError(HEADER_ROW, column, message).as_dict()] if column else [])
 
 
-def read_table(data: bytes, filename: str) -> pd.DataFrame:
-    """The file as a frame of stripped strings with normalised column names."""
+def read_table(data: bytes, filename: str, *, max_rows: int,
+               max_unpacked: int = MAX_UNPACKED_BYTES) -> pd.DataFrame:
+    """The file as a frame of stripped strings with normalised column names. A workbook is
+    refused by its limits (``max_unpacked`` bytes unpacked, ``max_rows`` data rows) before or
+    while it is read, never after: see `instruments.codecs.workbook`."""
     name = filename.lower()
     try:
         if name.endswith(".xlsx"):
-            frame = pd.read_excel(io.BytesIO(data), dtype=str, keep_default_na=False, na_filter=False,
-                                  engine="openpyxl")
+            frame = _workbook_frame(data, max_rows=max_rows, max_unpacked=max_unpacked)
         elif name.endswith(".csv") or name.endswith(".txt"):
             text = _decode(data)
             first_line = text.split("\n", 1)[0]
@@ -157,7 +164,10 @@ def read_table(data: bytes, filename: str) -> pd.DataFrame:
             raise _file_error(_("upload a .csv or .xlsx file"))
     except ValidationError:
         raise
-    except (ValueError, KeyError, OSError, zipfile.BadZipFile, pd.errors.ParserError) as exc:
+    except WorkbookRefused as refused:
+        raise _file_error(_refusal_message(refused, max_unpacked)) from refused
+    except (ValueError, KeyError, OSError, zipfile.BadZipFile, pd.errors.ParserError,
+            SyntaxError) as exc:  # broken sheet XML raises xml.etree's ParseError, a SyntaxError
         raise _file_error(_("the file could not be read as a spreadsheet: %(error)s", error=str(exc)[:200])) from exc
     frame = frame.fillna("").astype(str)
     frame.columns = [_normalise_column(str(c)) for c in frame.columns]
@@ -165,6 +175,56 @@ def read_table(data: bytes, filename: str) -> pd.DataFrame:
     frame.index = pd.RangeIndex(HEADER_ROW + 1, HEADER_ROW + 1 + len(frame))
     # Spreadsheets often carry formatted but empty rows; the index keeps the spreadsheet's row numbers.
     return frame[(frame != "").any(axis=1)]
+
+
+def _workbook_frame(data: bytes, *, max_rows: int, max_unpacked: int) -> pd.DataFrame:
+    """The first sheet as pandas' ``read_excel(dtype=str)`` would give it: the first row names
+    the columns (blank ones "Unnamed: n", repeated ones "name.1"), whole floats read as whole
+    numbers, empty cells as ""."""
+    sheet = read_sheet(data, max_unpacked=max_unpacked, max_rows=max_rows + 1,
+                       max_columns=MAX_COLUMNS)
+    if not sheet.rows:
+        return pd.DataFrame()
+    width = max(len(row) for row in sheet.rows)
+    header = [*sheet.rows[0], *[None] * (width - len(sheet.rows[0]))]
+    columns: list[str] = []
+    for index, cell in enumerate(header):
+        name = "" if cell is None else str(_cell_text(cell))
+        name = name or f"Unnamed: {index}"
+        base, repeat = name, 0
+        while name in columns:
+            repeat += 1
+            name = f"{base}.{repeat}"
+        columns.append(name)
+    body = [[_cell_text(cell) for cell in row] + [""] * (width - len(row)) for row in sheet.rows[1:]]
+    return pd.DataFrame(body, columns=columns, dtype=str)
+
+
+def _cell_text(cell: object) -> str:
+    if cell is None:
+        return ""
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    return str(cell)
+
+
+def _refusal_message(refused: WorkbookRefused, max_unpacked: int) -> str:
+    """What the user reads when a workbook passes a limit: the limit, by name and size."""
+    if refused.reason == "unpacked_size":
+        return _("the file unpacks to more than %(size)s MiB; split it or save it as CSV",
+                 size=max_unpacked // 2**20)
+    if refused.reason == "rows":
+        limit = refused.limit - 1  # the header row is not registered
+        return ngettext("the file has more than %(num)d row; at most %(num)d can be registered at once",
+                        "the file has more than %(num)d rows; at most %(num)d can be registered at once",
+                        limit)
+    if refused.reason == "columns":
+        return ngettext("the sheet has more than %(num)d column", "the sheet has more than %(num)d columns",
+                        refused.limit)
+    if refused.reason == "entities":
+        return _("the file declares XML entities, which are not accepted")
+    return ngettext("the file has more than %(num)d part", "the file has more than %(num)d parts",
+                    refused.limit)
 
 
 def _decode(data: bytes) -> str:
@@ -188,7 +248,7 @@ def parse_file(data: bytes, filename: str, *, kind: SampleKind | None, timezone:
                max_rows: int) -> ParsedFile:
     """Check the columns (raising at once if they are wrong: rows would be meaningless) and
     convert every row, collecting every cell error."""
-    frame = read_table(data, filename)
+    frame = read_table(data, filename, max_rows=max_rows)
     if frame.empty:
         raise _file_error(_("the file has no data rows"))
     if len(frame) > max_rows:
@@ -336,7 +396,7 @@ def _volume(text: str, _tz: tzinfo) -> Decimal:
         value = Decimal(text.replace(",", "."))
     except InvalidOperation:
         raise CellError(_("expected a number of millilitres, got '%(value)s'", value=text)) from None
-    if not value.is_finite() or abs(value) >= Decimal("100000"):
+    if not value.is_finite() or abs(value) >= Decimal(100000):
         raise CellError(_("expected a number of millilitres, got '%(value)s'", value=text))
     if value != value.quantize(Decimal("0.01")):
         raise CellError(_("at most two decimal places"))

@@ -17,11 +17,11 @@ from flask_babel import (
     get_locale,
     get_timezone,
     get_translations,
+    ngettext,
     to_user_timezone,
     to_utc,
 )
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from markupsafe import Markup, escape
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
@@ -38,7 +38,7 @@ from lims.core.templating import fmt_number
 from lims.extensions import db
 from lims.monitoring.models import Cluster, PopulationGroup, SampleKindRef
 from lims.samples.accession import normalise_query
-from lims.samples.batch_import import column_guide
+from lims.samples.batch_import import column_guide, parse_file
 from lims.samples.blueprint import bp
 from lims.samples.intake_forms import BatchIntakeForm, ClusterMixin, SaltIntakeForm, UrineIntakeForm
 from lims.samples.models import IntakeBatch, Sample, SampleKind
@@ -143,7 +143,7 @@ def _sticky_args(form: LimsForm, names: tuple[str, ...]) -> dict[str, Any]:
 
 def _register_page(form: LimsForm, template: str) -> tuple[str, int]:
     status = 422 if request.method == "POST" else 200
-    round_id = getattr(form, "round_id").data
+    round_id = form.round_id.data
     return render_template(template, form=form, cluster_codes=_cluster_codes(round_id),
                            sheets=_sheet_options(), default_sheet=_default_sheet(),
                            last=request.args.get("last")), status
@@ -209,12 +209,16 @@ def batch_intake() -> Response | tuple[str, int]:
     if form.validate_on_submit():
         upload = form.file.data
         data = upload.read()
+        filename = upload.filename or "upload"
         try:
+            # Read and check the file before the database is touched for writing: a large
+            # workbook takes seconds, and on SQLite the write lock would stop every other writer.
+            parsed = parse_file(data, filename,
+                                kind=SampleKind(form.kind.data) if form.kind.data else None,
+                                timezone=get_timezone(), max_rows=current_app.config["INTAKE_MAX_ROWS"])
             batch = register_intake_file(
                 db.session, actor=current_actor(), now=now_utc(), round_id=form.round_id.data,
-                kind=SampleKind(form.kind.data) if form.kind.data else None,
-                filename=upload.filename or "upload", data=data, timezone=get_timezone(),
-                max_rows=current_app.config["INTAKE_MAX_ROWS"],
+                filename=filename, data=data, parsed=parsed,
             )
         except ValidationError as error:
             db.session.rollback()

@@ -128,13 +128,20 @@ class Sample(Base):
 
 
 class SampleReceipt(Base):
-    """What the lab saw when the sample arrived, and whether it was accepted."""
+    """What the lab saw when the sample arrived, and whether it was accepted.
+
+    A sample is accepted once and rejected once at most (a rejection may follow an acceptance,
+    e.g. contamination found later): the database refuses a second receipt of the same decision.
+    ``superseded`` marks a duplicate that concurrent clicks stored before that rule existed
+    (kept for the record, repaired by migration 0007)."""
 
     __tablename__ = "sample_receipts"
     __table_args__ = (
         sa.CheckConstraint(
             "decision <> 'rejected' OR rejection_reason IS NOT NULL", name="rejection_has_reason"
         ),
+        sa.Index("uq_sample_receipts_one_decision", "sample_id", "decision", unique=True,
+                 postgresql_where=sa.text("NOT superseded"), sqlite_where=sa.text("NOT superseded")),
     )
 
     id: Mapped[intpk]
@@ -149,6 +156,7 @@ class SampleReceipt(Base):
         str_enum(RejectionReason, "rejection_reason")
     )
     note: Mapped[str | None] = mapped_column(sa.Text)
+    superseded: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     sample: Mapped[Sample] = relationship(back_populates="receipts")
     received_by: Mapped[User] = relationship()

@@ -149,7 +149,7 @@ def rejection_counts(session: Session, flt: SampleFilter) -> dict[RejectionReaso
         sa.select(SampleReceipt.rejection_reason, sa.func.count())
         .join(Sample, Sample.id == SampleReceipt.sample_id)
         .where(
-            SampleReceipt.decision == ReceiptDecision.REJECTED,
+            SampleReceipt.decision == ReceiptDecision.REJECTED, ~SampleReceipt.superseded,
             *filter_conditions(replace(flt, status=SampleStatus.REJECTED)),
         )
         .group_by(SampleReceipt.rejection_reason)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -557,15 +557,16 @@ def clusters_by_code(session: Session, round_id: int, codes: Iterable[str]) -> d
 
 
 def register_intake_file(
-    session: Session, *, actor: User, now: datetime, round_id: int, kind: SampleKind | None,
-    filename: str, data: bytes, timezone: tzinfo, max_rows: int,
+    session: Session, *, actor: User, now: datetime, round_id: int, filename: str, data: bytes,
+    parsed: batch_import.ParsedFile,
 ) -> IntakeBatch:
-    """Validate the whole file, then register every row in this transaction, or raise a
-    ``ValidationError`` whose ``errors`` list every problem as (row, column, message)."""
+    """Check the rows of a file already read by `batch_import.parse_file` against the database,
+    then register every row in this transaction, or raise a ``ValidationError`` whose
+    ``errors`` list every problem as (row, column, message). The caller parses first, outside
+    any transaction: reading a large workbook takes seconds and must hold no lock."""
     survey_round = session.get(SurveyRound, round_id)
     if survey_round is None:
         raise NotFoundError(_("unknown survey round"), field="round_id")
-    parsed = batch_import.parse_file(data, filename, kind=kind, timezone=timezone, max_rows=max_rows)
     errors = list(parsed.errors)
     cluster_ids = clusters_by_code(session, round_id, (row.values["cluster_code"] for row in parsed.rows))
     items: list[Intake] = []

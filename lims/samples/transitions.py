@@ -30,6 +30,7 @@ from lims.core.errors import (
 )
 from lims.core.inputs import require_finite
 from lims.core.labels import label
+from lims.core.locking import lock
 from lims.core.templating import fmt_number
 from lims.monitoring.models import SampleKindRef
 from lims.samples.lifecycle import (
@@ -98,6 +99,7 @@ def apply_action(
 ) -> Transition:
     """Move ``sample`` through ``action`` and audit it. ``details`` are facts recorded with the
     transition (e.g. the receipt's temperature); they appear in the event as new values."""
+    lock(session, sample)
     transition = check_action(sample, action, actor, reason)
     updates: dict[str, Any] = {"status": transition.target}
     if action is SampleAction.RECEIVE:
@@ -118,7 +120,9 @@ def get_sample_by_accession(session: Session, accession: str) -> Sample | None:
 
 
 def latest_receipt(sample: Sample) -> SampleReceipt | None:
-    return sample.receipts[-1] if sample.receipts else None
+    """The receipt that decided the sample's state (duplicates kept as superseded are not)."""
+    deciding = [r for r in sample.receipts if not r.superseded]
+    return deciding[-1] if deciding else None
 
 
 def _refuse_unless_registered(sample: Sample) -> None:
@@ -211,6 +215,7 @@ def receive_sample(
     min_volume_ml: Decimal = DEFAULT_MIN_VOLUME_ML,
 ) -> SampleReceipt:
     """Record what arrived and accept (→ received) or reject (→ rejected) it at the desk."""
+    lock(session, sample)
     _refuse_unless_registered(sample)
     if now < sample.collected_at:
         raise BusinessRuleViolation(
@@ -261,6 +266,7 @@ def reject_sample(
     """Reject a registered or received sample after the fact (e.g. contamination found later).
     The decision is kept as a receipt row, so rejections are counted by reason in one place."""
     reason = _rejection_text(rejection_reason, note)
+    lock(session, sample)
     check_action(sample, SampleAction.REJECT, actor, reason)
     receipt = SampleReceipt(sample=sample, received_at=now, received_by_id=actor.id,
                             decision=ReceiptDecision.REJECTED, rejection_reason=rejection_reason,

@@ -62,22 +62,22 @@ def layout(wells: Mapping[str, Cell], name: str) -> list[list[Cell]]:
     return [list(r) for r in before] + framed + [list(r) for r in after]
 
 
-def _text(cell: Cell, kz_conventions: bool) -> str:
+def _text(cell: Cell, decimal_comma: bool) -> str:
     if cell is None:
         return ""
     if isinstance(cell, float):
         text = f"{cell:.3f}"
-        return text.replace(".", ",") if kz_conventions else text
+        return text.replace(".", ",") if decimal_comma else text
     return str(cell)
 
 
-def to_csv(rows: Sequence[Sequence[Cell]], *, delimiter: str = ",", kz_conventions: bool = False,
+def to_csv(rows: Sequence[Sequence[Cell]], *, delimiter: str = ",", decimal_comma: bool = False,
            encoding: str = "utf-8", bom: bool = False, line_end: str = "\r\n") -> bytes:
     """CSV bytes as a Windows export would write them (floats with 3 decimals)."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, delimiter=delimiter, lineterminator=line_end)
     for row in rows:
-        writer.writerow([_text(c, kz_conventions) for c in row])
+        writer.writerow([_text(c, decimal_comma) for c in row])
     data = out.getvalue().encode(encoding)
     return (b"\xef\xbb\xbf" + data) if bom else data
 

@@ -129,10 +129,10 @@ def test_values_are_kept_as_text_and_parsed(value: str, expected, comparator, pr
     assert (problem in r.problems) if problem else r.problems == ()
 
 
-def test_kz_conventions_only_when_configured() -> None:
-    (r,) = readings(ResultAssembler("x", UIC, kz_conventions=True).feed(HEAD + r_line("12,5") + "\r"))
+def test_decimal_comma_only_when_configured() -> None:
+    (r,) = readings(ResultAssembler("x", UIC, decimal_comma=True).feed(HEAD + r_line("12,5") + "\r"))
     assert r.value == 12.5 and r.problems == ()
-    (r,) = readings(ResultAssembler("x", UIC, kz_conventions=True).feed(HEAD + r_line("1,234.5") + "\r"))
+    (r,) = readings(ResultAssembler("x", UIC, decimal_comma=True).feed(HEAD + r_line("1,234.5") + "\r"))
     assert r.value is None
 
 

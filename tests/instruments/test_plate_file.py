@@ -53,13 +53,13 @@ def test_csv_each_delimiter_and_layout(delimiter: str, name: str) -> None:
 
 
 @pytest.mark.parametrize("delimiter", [";", "\t"], ids=["semicolon", "tab"])
-def test_kz_conventions_when_commas_do_not_separate_fields(delimiter: str) -> None:
-    data = to_csv(layout(WELLS_IN, "skanit"), delimiter=delimiter, kz_conventions=True)
+def test_decimal_comma_when_commas_do_not_separate_fields(delimiter: str) -> None:
+    data = to_csv(layout(WELLS_IN, "skanit"), delimiter=delimiter, decimal_comma=True)
     assert b"0," in data or b"1," in data
     assert_same_plate(parse(data))
 
 
-def test_kz_conventions_is_refused_in_a_comma_separated_file() -> None:
+def test_decimal_comma_is_refused_in_a_comma_separated_file() -> None:
     rows = grid(WELLS_IN)
     rows[3][5] = "0,5"  # quoted by the writer: one field, but ambiguous (0.5 or 5?)
     (problem,) = problems(to_csv(rows, delimiter=","))
@@ -81,7 +81,7 @@ def test_utf16_export() -> None:
 def test_cp1251_header_text_and_russian_wavelength() -> None:
     rows: list[list[Cell]] = [["Планшет 1"], ["Длина волны: 415 нм"], [], *grid(WELLS_IN), [],
                               ["Оператор: Иванова"]]
-    data = to_csv(rows, delimiter=";", kz_conventions=True, encoding="cp1251")
+    data = to_csv(rows, delimiter=";", decimal_comma=True, encoding="cp1251")
     with pytest.raises(UnicodeDecodeError):
         data.decode("utf-8")
     plate = parse(data)
@@ -105,7 +105,7 @@ def test_grid_anywhere_in_the_sheet() -> None:
 def test_unlabelled_grid_of_exactly_8_by_12() -> None:
     rows = grid(WELLS_IN, labelled=False)
     assert len(rows) == 8 and all(len(r) == 12 for r in rows)
-    plate = parse(to_csv(rows, delimiter=";", kz_conventions=True))
+    plate = parse(to_csv(rows, delimiter=";", decimal_comma=True))
     assert_same_plate(plate)
     assert plate.wavelength_nm is None
     # blank lines and a trailing delimiter are tolerated

@@ -65,10 +65,10 @@ def test_every_payload_key_has_a_label() -> None:
     ("valid_from", "2026-03-14", "14.03.2026"),
     ("received_at", "2026-03-14T03:05:00+00:00", "14.03.2026 08:05"),  # the lab's zone (UTC+5)
     ("notes", "other", "other"),  # typed text is never looked up
-    ("receipt_id", 4371, "Receipt of U-2026-000123"),
-    ("language", "kk", "Kazakh"),
+    ("receipt_id", 4371, "Приёмка пробы U-2026-000123"),
+    ("language", "kk", "Казахский"),
     ("params", {"scope": {"year": 2026, "region": "KZ-11"}, "lang": "ru"},
-     "Scope: Year: 2026\nRegion: KZ-11\nLanguage: Russian"),
+     "Охват: Год: 2026\nОбласть: KZ-11\nЯзык: Русский"),
     ("status", None, "—"),
 ])
 def test_values_are_shown_for_people(app: Flask, field: str, value: object, expected: str) -> None:

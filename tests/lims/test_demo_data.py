@@ -33,13 +33,14 @@ def test_structure_and_counts(session, generated):
     summary, survey_round = generated
     assert survey_round.status == RoundStatus.ACTIVE
     assert len(survey_round.regions) == 20
-    assert sorted(g.code for g in survey_round.groups) == ["PW", "SAC"]
+    # every group the criteria know, so every table of a report is exercised
+    assert sorted(g.code for g in survey_round.groups) == ["C6-59", "LW", "PW", "SAC", "U2", "WRA"]
     samples = session.scalars(sa.select(Sample).where(Sample.round_id == survey_round.id)).all()
     assert len(samples) == N == summary.sample_total
     clusters = session.scalars(sa.select(Cluster).where(Cluster.round_id == survey_round.id)).all()
     assert len(clusters) == summary.clusters and {c.region_id for c in clusters} == {
         r.id for r in survey_round.regions}
-    assert {c.site_type.value for c in clusters} == {"school", "clinic"}
+    assert {c.site_type.value for c in clusters} == {"school", "clinic", "settlement"}
     assert all(s.region_id == s.cluster.region_id for s in samples)
     start, end = survey_round.period_start, min(survey_round.period_end, FIXED_NOW.date())
     assert all(start <= s.collected_at.date() <= end for s in samples)

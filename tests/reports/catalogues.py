@@ -34,6 +34,8 @@ ALLOWED_LATIN = frozenset({
     "ICCIDD", "IGN",  # organisations named in the classification scheme
     "UTC",  # time zone of the run's timestamps
     "EQUIP",  # the CDC's external quality assessment programme, a proper name
+    "t",  # Student's t quantiles of the design-based intervals
+    "R", "survey", "svyquantile", "svyciprop",  # the reference software and its functions
 })
 _DIGITS = "0123456789₀₁₂₃₄₅₆₇₈₉⁰¹²³⁴⁵⁶⁷⁸⁹"
 _TOKEN = re.compile(rf"[{_DIGITS}A-Za-z]+(?:[-_.][{_DIGITS}A-Za-z]+)*")

@@ -70,7 +70,7 @@ def test_monitoring_tables_of_prepared_data() -> None:
     from reports.exports import monitoring_tables
     from reports.monitoring_report import ReportParams, prepare_monitoring_data
 
-    params = ReportParams(issued=datetime.date(2026, 12, 2), stats=StatsParams(replicates=100))
+    params = ReportParams(issued=datetime.date(2026, 12, 2), stats=StatsParams())
     data = prepare_monitoring_data(
         urine(), salt(), params=params, previous=urine().assign(period="2019")
     )
@@ -93,7 +93,7 @@ def test_workbook_is_the_reports_tables_with_captions_rounded_numbers_and_keys()
     from reports.exports import monitoring_workbook, workbook_tables
     from reports.monitoring_report import ReportParams, prepare_monitoring_data
 
-    params = ReportParams(issued=datetime.date(2026, 12, 2), stats=StatsParams(replicates=100))
+    params = ReportParams(issued=datetime.date(2026, 12, 2), stats=StatsParams())
     data = prepare_monitoring_data(
         urine(), salt(), params=params, previous=urine().assign(period="2019")
     )

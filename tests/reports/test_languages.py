@@ -59,7 +59,7 @@ CALLER = {
                      "eqa": ["EQUIP 2024-1: қанағаттанарлық"]}},
 }
 PARAMS = ReportParams(issued=datetime.date(2026, 12, 2), version="2",
-                      stats=StatsParams(replicates=200), region_names=NAMES)
+                      stats=StatsParams(), region_names=NAMES)
 
 
 def monitoring(lang: str, cat: object) -> bytes:

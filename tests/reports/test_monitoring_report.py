@@ -72,7 +72,7 @@ def frames() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
 PARAMS = ReportParams(
     issued=datetime.date(2026, 12, 2),
     version="2",
-    stats=StatsParams(replicates=300),
+    stats=StatsParams(),
     region_names=NAMES,
     laboratory="KAN reference laboratory",
 )
@@ -153,7 +153,7 @@ def test_same_inputs_same_bytes_and_the_scheme_changes_them(pdfs) -> None:
     )
     assert again == pdfs["ru"]
     ign = ReportParams(
-        issued=PARAMS.issued, stats=StatsParams(replicates=300, scheme=IGN3), region_names=NAMES
+        issued=PARAMS.issued, stats=StatsParams(scheme=IGN3), region_names=NAMES
     )
     text = "\n".join(text_of(build_monitoring_report(urine, salt, params=ign, lang="en")))
     assert "IGN, 3 classes: school-age children and adults" in text.replace("\n", " ")
@@ -168,7 +168,7 @@ def test_region_names_from_columns() -> None:
         "Басқа",
         "Other",
     ]
-    params = ReportParams(issued=PARAMS.issued, stats=StatsParams(replicates=200))
+    params = ReportParams(issued=PARAMS.issued, stats=StatsParams())
     text = "\n".join(text_of(build_monitoring_report(named, salt, params=params, lang="kk")))
     assert "Сынақ өңірі" in text  # the name from the data, with or without a catalogue
 
@@ -213,7 +213,7 @@ def test_signs_markup_switches_to_the_embedded_sign_font() -> None:
 def test_report_builds_without_salt_or_without_urine() -> None:
     urine, salt, _ = frames()
     params = ReportParams(
-        issued=PARAMS.issued, stats=StatsParams(replicates=100), region_names=NAMES
+        issued=PARAMS.issued, stats=StatsParams(), region_names=NAMES
     )
     for u, s in ((urine, salt.iloc[:0]), (urine.iloc[:0], salt)):
         pages = text_of(build_monitoring_report(u, s, params=params, lang="ru",
@@ -226,7 +226,7 @@ def test_a_report_on_one_region_labels_its_pooled_rows() -> None:
     one = urine[urine.region_code == "KZ-43"]
     params = ReportParams(
         issued=PARAMS.issued,
-        stats=StatsParams(replicates=100),
+        stats=StatsParams(),
         region_names=NAMES,
         pooled_label=NAMES["KZ-43"],
     )
@@ -234,3 +234,17 @@ def test_a_report_on_one_region_labels_its_pooled_rows() -> None:
                                                       catalogue=needs("kk"))))
     assert "Жиынтық кесте: Қызылорда облысы" in text
     assert "Қазақстан Республикасы" not in text
+
+
+def test_salt_not_analysed_is_its_own_line_and_never_a_method_in_summary_or_charts() -> None:
+    urine, salt, _ = frames()
+    waiting = salt.iloc[:7].assign(method=None, iodine_mg_kg=np.nan, category=None,
+                                   status="pending")
+    salt = pd.concat([salt.assign(status="analysed"), waiting], ignore_index=True)
+    params = ReportParams(issued=PARAMS.issued, stats=StatsParams(),
+                          region_names=NAMES)
+    pages = text_of(build_monitoring_report(urine, salt, params=params, lang="en"))
+    text = "".join("\n".join(pages).split())
+    assert "notanalysed" in text  # its line in the salt tables
+    assert "(notanalysed):" not in text  # not a method of the summary's salt sentences
+    assert "·notanalysed" not in text  # nor a bar of the salt chart

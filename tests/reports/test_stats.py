@@ -13,14 +13,13 @@ from reports.stats import (
     NATIONAL,
     StatsInputError,
     StatsParams,
-    _iid_median_ranks,
     salt_summary,
     urine_summary,
     urine_trends,
-    weighted_middle_ranks,
 )
+from reports.survey import NOTE_CENSORED, NOTE_FEW_PSUS
 
-FAST = StatsParams(replicates=400)
+FAST = StatsParams()
 
 
 def urine_frame(rng: np.random.Generator, n: int = 3000) -> pd.DataFrame:
@@ -61,8 +60,9 @@ def test_counts_quantiles_and_proportions_match_numpy() -> None:
         assert got.n_censored == analysed.censored.sum()
         # censored results sort lowest: stand them in at -1 for numpy (all quantiles here are above)
         ranked = np.where(analysed.censored, -1.0, analysed.uic)
+        # equal weights: the survey "school" rule is the averaged inverse CDF (type 2)
         for name, q in (("median", 0.5), ("p25", 0.25), ("p75", 0.75)):
-            expected = np.quantile(ranked, q)
+            expected = np.quantile(ranked, q, method="averaged_inverted_cdf")
             assert expected > 15
             assert got[name] == pytest.approx(expected)
         values = analysed.uic.to_numpy()
@@ -98,19 +98,23 @@ def one(values: list[float | None], lod: float = 10.0, group: str = "SAC", **par
             "lod": lod,
         }
     )
-    table = urine_summary(df, StatsParams(replicates=200, **params), national=False).table
+    table = urine_summary(df, StatsParams(**params), national=False).table
     return table.iloc[0]
 
 
 def test_censored_median_is_a_bound_not_a_number() -> None:
     got = one([None, None, None, 40, 60], lod=12)
-    assert math.isnan(got["median"]) and got.median_below == 12
+    assert math.isnan(got["median"])
+    assert (got.median_lo, got.median_hi, got.median_open) == (0, 12, True)
     assert got.class_key == "severe"  # below 12 → below the first boundary, 20
     assert one([None, None, None, 40, 60], lod=30).class_key == "indeterminate"
-    # even n: the median straddles the censored block and a value → bound (12 + 40)/2
+    # even n: the median is the mean of a censored value in [0, 12) and 40 → [20, 26)
     even = one([None, None, 40, 60], lod=12)
-    assert math.isnan(even["median"]) and even.median_below == pytest.approx(26)
-    assert math.isnan(even.ci_low) and even.ci_low_below == pytest.approx(12)
+    assert math.isnan(even["median"])
+    assert (even.median_lo, even.median_hi, even.median_open) == (20, pytest.approx(26), True)
+    assert even.class_key == "moderate"  # [20, 26) lies within 20–49
+    assert even.ci_note == NOTE_CENSORED  # a median known only as a range gets no interval
+    assert all(math.isnan(even[c]) for c in ("ci_low", "ci_high", "ci_low_below", "ci_high_below"))
 
 
 def test_censored_value_against_cutoff_below_its_lod_gives_a_range() -> None:
@@ -122,14 +126,9 @@ def test_censored_value_against_cutoff_below_its_lod_gives_a_range() -> None:
 
 def test_one_value_group_and_empty_group() -> None:
     single = one([87.0])
-    assert (single["median"], single.ci_low, single.ci_high, single.p25, single.p75) == (
-        87,
-        87,
-        87,
-        87,
-        87,
-    )
-    assert single.class_key == "mild"
+    assert (single["median"], single.p25, single.p75) == (87, 87, 87)
+    assert math.isnan(single.ci_low) and single.ci_note == NOTE_FEW_PSUS
+    assert single.class_key == "mild" and single.class_status == "withheld"
     df = pd.DataFrame(
         {
             "region_code": ["KZ-11", "KZ-11"],
@@ -145,7 +144,7 @@ def test_one_value_group_and_empty_group() -> None:
     assert (empty.n_collected, empty.n_rejected, empty.n_analysed) == (2, 1, 0)
     assert (
         math.isnan(empty["median"])
-        and math.isnan(empty.median_below)
+        and math.isnan(empty.median_hi)
         and math.isnan(empty.pct_below_50)
     )
     assert empty.class_key == "no_data" and empty.flag_met is None
@@ -193,61 +192,19 @@ def test_distribution_flag() -> None:
     assert one([None] + [150] * 9, lod=60).flag_met is True  # 0–10 % < 50: met either way
     assert one([None, None, None] + [150] * 7, lod=60).flag_met is None  # 0–30 % < 50: undecided
     assert one([150] * 5, group="PW").flag_met is None  # not a criterion for pregnant women
+    # defined for school-age children only, by configuration: not for women of reproductive age
+    assert one([40] + [150] * 9, group="WRA").flag_met is None
+    assert one([40] + [150] * 9, group="WRA", flag_groups=frozenset({"WRA"})).flag_met is True
 
 
-def test_bootstrap_is_deterministic_and_order_independent() -> None:
+def test_intervals_do_not_depend_on_row_order() -> None:
     df = urine_frame(np.random.default_rng(3), 800).assign(cluster_id=lambda d: d.index % 25)
     first = urine_summary(df, FAST).table
-    again = urine_summary(df, FAST).table
     shuffled = urine_summary(df.sample(frac=1, random_state=1), FAST).table
-    pd.testing.assert_frame_equal(first, again)
     pd.testing.assert_frame_equal(first, shuffled)
-    other_seed = urine_summary(df, StatsParams(replicates=400, seed=1)).table
-    assert not np.allclose(first.ci_low, other_seed.ci_low)
 
 
-def exact_median_rank_cdf(n: int) -> np.ndarray:
-    """P(resample median rank ≤ j) for odd n: at least (n+1)/2 of n draws fall in ranks 0..j."""
-    k = (n + 1) // 2
-    return np.array(
-        [
-            sum(
-                math.comb(n, i) * ((j + 1) / n) ** i * (1 - (j + 1) / n) ** (n - i)
-                for i in range(k, n + 1)
-            )
-            for j in range(n)
-        ]
-    )
-
-
-def test_iid_order_statistic_draws_follow_the_bootstrap_distribution() -> None:
-    n, b = 15, 40000
-    r1, r2 = _iid_median_ranks(n, b, np.random.default_rng(0))
-    assert (r1 == r2).all()
-    empirical = np.cumsum(np.bincount(r1, minlength=n)) / b
-    assert np.abs(empirical - exact_median_rank_cdf(n)).max() < 0.01
-    # even n: compare with literal resampling
-    n = 16
-    r1, r2 = _iid_median_ranks(n, b, np.random.default_rng(1))
-    literal = np.sort(np.random.default_rng(2).integers(0, n, (b, n)), axis=1)
-    mine = np.bincount(r1 + r2, minlength=2 * n) / b
-    theirs = np.bincount(literal[:, 7] + literal[:, 8], minlength=2 * n) / b
-    assert (r1 <= r2).all() and np.abs(np.cumsum(mine) - np.cumsum(theirs)).max() < 0.015
-
-
-@pytest.mark.parametrize("blocks", [1, 5, 60, None])  # one block, some, one per value, default
-def test_weighted_middle_ranks_equal_the_median_of_the_pooled_resample(blocks: int | None) -> None:
-    rng = np.random.default_rng(5)
-    clusters = rng.integers(0, 7, 60)
-    values = np.arange(60.0)  # sorted, so rank = value
-    draws = rng.multinomial(7, np.full(7, 1 / 7), size=300)
-    r1, r2 = weighted_middle_ranks(clusters, draws, blocks=blocks)
-    for b in range(300):
-        pooled = np.concatenate([np.repeat(values[clusters == c], draws[b, c]) for c in range(7)])
-        assert (values[r1[b]] + values[r2[b]]) / 2 == np.median(pooled)
-
-
-def test_cluster_bootstrap_widens_the_ci_when_clusters_differ() -> None:
+def test_design_based_ci_widens_when_clusters_differ() -> None:
     rng = np.random.default_rng(11)
     level = rng.lognormal(np.log(120), 0.5, 20)  # cluster effects
     cluster = np.repeat(np.arange(20), 30)
@@ -290,21 +247,30 @@ def test_trends_difference_and_ci() -> None:
     assert got.diff_ci_low > 0
 
 
-def test_one_cluster_gives_no_ci_and_trends_keep_the_difference() -> None:
-    """All of a stratum's samples from one cluster: resampling clusters cannot vary, so no CI is
-    printed (not a zero-width one); two clusters give one; a trend keeps its difference."""
+def test_too_few_clusters_give_no_ci_and_trends_keep_the_difference() -> None:
+    """One cluster: no variance at all; two: a t interval on 1 df exists but is below the
+    default minimum of PSUs, so none is printed and the class is provisional — unless the
+    minimum is lowered. A trend keeps its difference but has no interval."""
     rng = np.random.default_rng(8)
-    uic = rng.lognormal(np.log(120), 0.5, 60)
+    uic = rng.lognormal(np.log(120), 0.5, 200)
     base = pd.DataFrame({"region_code": "KZ-11", "group_code": "SAC", "uic": uic,
                          "censored": False, "lod": 5.0})
     single = urine_summary(base.assign(period="2024", cluster_id="C1"), FAST, national=False)
     got = single.table.iloc[0]
     assert got["median"] == pytest.approx(np.median(uic))
     assert all(math.isnan(got[c]) for c in ("ci_low", "ci_high", "ci_low_below", "ci_high_below"))
-    two = urine_summary(base.assign(period="2024", cluster_id=np.arange(60) % 2), FAST,
-                        national=False).table.iloc[0]
-    assert two.ci_low < two["median"] < two.ci_high
-    earlier = urine_summary(base.assign(period="2019", uic=uic * 0.8, cluster_id=np.arange(60) % 6),
+    assert (got.ci_note, got.class_status, got.psus) == (NOTE_FEW_PSUS, "provisional", 1)
+    two = base.assign(period="2024", cluster_id=np.arange(200) % 2)
+    refused = urine_summary(two, FAST, national=False).table.iloc[0]
+    assert refused.ci_note == NOTE_FEW_PSUS and math.isnan(refused.ci_low)
+    assert math.isnan(refused.pct_below_50_ci_low)
+    allowed = urine_summary(two, StatsParams(min_psus=2), national=False).table.iloc[0]
+    assert allowed.ci_df == 1 and allowed.class_status == "final"
+    if allowed.ci_note == "":
+        assert allowed.ci_low < allowed["median"] < allowed.ci_high
+    else:  # F̂ ± t(1 df)·SE left [0, 1]: the design cannot bound the median
+        assert allowed.ci_note == "unbounded" and math.isnan(allowed.ci_low)
+    earlier = urine_summary(base.assign(period="2019", uic=uic * 0.8, cluster_id=np.arange(200) % 6),
                             FAST, national=False)
     trend = urine_trends(single, earlier).iloc[0]
     assert trend.difference == pytest.approx(np.median(uic) - np.median(uic * 0.8))
@@ -337,6 +303,22 @@ def salt_frame() -> pd.DataFrame:
     )
 
 
+def test_salt_not_analysed_is_a_line_of_its_own() -> None:
+    df = pd.concat([salt_frame().assign(status="analysed"),
+                    pd.DataFrame({"region_code": ["KZ-11", "KZ-11"], "period": "2024",
+                                  "method": [None, None], "iodine_mg_kg": np.nan,
+                                  "category": None, "censored": False, "lod": np.nan,
+                                  "status": ["pending", "rejected"]})], ignore_index=True)
+    table = salt_summary(df, FAST, national=False)
+    waiting = table[table.method == "not_analysed"].iloc[0]
+    assert (waiting.n_collected, waiting.n_rejected, waiting.n_analysed) == (2, 1, 0)
+    assert math.isnan(waiting.pct_at_least_15)
+    titr = table[(table.region_code == "KZ-11") & (table.method == "titration")].iloc[0]
+    assert titr.n_collected == 6  # the waiting samples are not counted under a method
+    with pytest.raises(StatsInputError, match="method: empty value"):
+        salt_summary(df.assign(status="analysed"), FAST)
+
+
 def test_salt_proportions_and_quantiles() -> None:
     table = salt_summary(salt_frame(), FAST)
     titr = table[(table.region_code == "KZ-11") & (table.method == "titration")].iloc[0]
@@ -347,13 +329,16 @@ def test_salt_proportions_and_quantiles() -> None:
     assert titr.pct_at_least_15 == pytest.approx(400 / 6)
     assert titr.pct_below_5 == pytest.approx(200 / 6)
     assert titr.pct_national_range == pytest.approx(200 / 6)  # 25 and 55 are inside
+    assert titr.pct_household_range == pytest.approx(200 / 6)  # WHO 15–40: 15 and 25
+    assert titr.pct_household_range_hi == pytest.approx(200 / 6)  # < 2 is below 15 for sure
     assert titr["median"] == pytest.approx(np.quantile([-1, 4, 15, 25, 55, 60], 0.5))
-    assert titr.p25 == pytest.approx(np.quantile([-1, 4, 15, 25, 55, 60], 0.25))
+    assert titr.p25 == pytest.approx(
+        np.quantile([-1, 4, 15, 25, 55, 60], 0.25, method="averaged_inverted_cdf"))
     rtk = table[table.method == "rtk"].iloc[0]
     assert rtk.pct_any_iodine == pytest.approx(200 / 3)
     assert math.isnan(rtk.pct_at_least_15) and math.isnan(rtk["median"])
     custom = salt_summary(
-        salt_frame(), StatsParams(replicates=200, salt=SaltCriteria(national_range=(20, 40)))
+        salt_frame(), StatsParams(salt=SaltCriteria(national_range=(20, 40)))
     )
     assert custom[(custom.region_code == "KZ-11") & (custom.method == "titration")].iloc[
         0
@@ -385,3 +370,32 @@ def test_bad_urine_input_is_refused() -> None:
         urine_summary(df.assign(uic=np.nan, censored=False, status="analysed"), FAST)
     with pytest.raises(StatsInputError, match="status: must be one of"):
         urine_summary(df.assign(status="lost"), FAST)
+
+
+def test_bad_design_input_is_refused() -> None:
+    df = urine_frame(np.random.default_rng(1), 60).assign(cluster_id=lambda d: d.index % 6)
+    with pytest.raises(StatsInputError, match="weight: design weight must be"):
+        urine_summary(df.assign(weight=0.0), FAST)
+    with pytest.raises(StatsInputError, match="population: stratum population must be"):
+        urine_summary(df.assign(population=-5.0), FAST)
+    with pytest.raises(StatsInputError, match="a cluster lies in more than one stratum"):
+        urine_summary(df.assign(stratum=np.where(df.index < 30, "urban", "rural")), FAST)
+    with pytest.raises(ValueError, match="df_rule"):
+        StatsParams(df_rule="satterthwaite")
+
+
+def test_population_shares_weight_the_pooled_median() -> None:
+    """Two regions of equal samples: the pooled median leans to the region with more people."""
+    rng = np.random.default_rng(6)
+    low = pd.DataFrame({"region_code": "KZ-11", "uic": rng.uniform(50, 100, 200)})
+    high = pd.DataFrame({"region_code": "KZ-75", "uic": rng.uniform(200, 250, 200)})
+    df = pd.concat([low, high], ignore_index=True).assign(
+        group_code="SAC", period="2026", censored=False, lod=5.0, cluster_id=lambda d: d.index % 10)
+    plain = urine_summary(df, FAST).table.set_index("region_code")
+    weighted = urine_summary(df.assign(population=np.where(df.region_code == "KZ-11", 1e6, 3e6)),
+                             FAST).table.set_index("region_code")
+    assert plain.loc["national", "weighting"] == "self"
+    assert weighted.loc["national", "weighting"] == "population"
+    assert 100 < plain.loc["national", "median"] < 200  # half the specimens each side
+    assert weighted.loc["national", "median"] > 200  # three quarters of the people are in KZ-75
+    assert weighted.loc["KZ-11", "median"] == plain.loc["KZ-11", "median"]

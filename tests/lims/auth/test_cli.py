@@ -96,3 +96,27 @@ def test_tokens_create_needs_an_admin(
     make_user(Role.TECHNICIAN, username="tech-only")
     result = run("tokens", "create", "Photometer 3", "--by", "tech-only")
     assert result.exit_code == 1 and "'tech-only' is not an admin user" in result.output
+
+
+def test_demo_users_quiet_then_with_the_address(run: Callable[..., Result]) -> None:
+    """``make run`` creates the accounts quietly, then prints them with the address last."""
+    quiet = run("demo-users", "--quiet")
+    assert quiet.exit_code == 0 and quiet.output == ""
+    shown = run("demo-users", "--url", "http://127.0.0.1:5000/")
+    lines = shown.output.strip().splitlines()
+    assert "iodine-demo-2026" in lines[0] and any(line.split()[0] == "ministry" for line in lines)
+    assert lines[-1].startswith("Open http://127.0.0.1:5000/")
+
+
+def test_run_quiet_logs_server_errors_only(run: Callable[..., Result], monkeypatch) -> None:
+    import logging
+    from unittest import mock
+
+    werkzeug_log = logging.getLogger("werkzeug")
+    monkeypatch.setattr(werkzeug_log, "level", logging.NOTSET)
+    with mock.patch("flask.cli.run_simple") as serve:
+        result = run("run", "--quiet", "--port", "5999")
+    assert result.exit_code == 0, result.output
+    assert serve.call_args.args[:2] == ("127.0.0.1", 5999)
+    assert werkzeug_log.level == logging.ERROR
+    assert "Debug mode" not in result.output

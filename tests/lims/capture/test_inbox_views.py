@@ -3,6 +3,7 @@ with a reason; both are audited and an attached reading shows on the sample page
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -118,6 +119,16 @@ def test_inbox_pages_by_keyset(client: FlaskClient, session: Session, login, mak
         app.config["PAGE_SIZE"] = 50
 
 
+def session_payload(cookie: str) -> str:
+    """What anyone holding the session cookie can read: it is signed, not encrypted."""
+    import base64
+    import zlib
+
+    body = cookie.lstrip(".").split(".")[0]
+    raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    return (zlib.decompress(raw) if cookie.startswith(".") else raw).decode()
+
+
 def test_register_page_and_token_shown_once(client: FlaskClient, session: Session, login,
                                             admin: User) -> None:
     login(admin)
@@ -130,9 +141,14 @@ def test_register_page_and_token_shown_once(client: FlaskClient, session: Sessio
     duplicate = client.post("/instruments/new", data={"code": "SK-READER-01", "name": "x",
                                                       "protocol": "biorad"})
     assert duplicate.status_code == 409 or "already registered" in duplicate.get_data(as_text=True)
-    client.post(f"/instruments/{instrument.id}/token")
-    shown = client.get(f"/instruments/{instrument.id}").get_data(as_text=True)
-    assert "lims-driver run --profile SK-READER-01" in shown
+    issued = client.post(f"/instruments/{instrument.id}/token")
+    shown = issued.get_data(as_text=True)
+    assert issued.status_code == 200 and "lims-driver run --profile SK-READER-01" in shown
+    # the secret is in this response only: not in the (signed, readable) session cookie, not cached
+    secret = re.search(r"--token (lims_\S+)", shown).group(1)  # type: ignore[union-attr]
+    assert issued.headers["Cache-Control"] == "no-store"
+    cookie = client.get_cookie("session")
+    assert cookie is None or secret not in session_payload(cookie.value)
     assert "lims-driver run" not in client.get(f"/instruments/{instrument.id}").get_data(as_text=True)
     listing = client.get("/instruments/").get_data(as_text=True)
     assert "SK-READER-01" in listing and "baudrate=9600" in listing

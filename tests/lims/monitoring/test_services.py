@@ -245,6 +245,10 @@ def test_create_cluster_takes_region_from_district(session, new_round, district)
     ({"district_id": 987654}, ValidationError, "district_id"),
     ({"site_type": "hospital"}, ValidationError, "site_type"),
     ({"name": " "}, ValidationError, "name"),
+    ({"design_weight": 0.0}, ValidationError, "design_weight"),
+    ({"design_weight": float("nan")}, ValidationError, "design_weight"),
+    ({"design_weight": float("inf")}, ValidationError, "design_weight"),
+    ({"stratum": "x" * 33}, ValidationError, "stratum"),
 ])
 def test_create_cluster_rules(session, new_round, district, overrides, error, field):
     survey_round, aksu = new_round("KZ-11"), district("KZ-11")
@@ -252,6 +256,33 @@ def test_create_cluster_rules(session, new_round, district, overrides, error, fi
         services.create_cluster(session, actor=None, now=FIXED_NOW, survey_round=survey_round,
                                 **cluster_values(aksu.id, **overrides))
     assert field_of(excinfo) == field
+
+
+def test_stratum_population_is_set_corrected_and_audited(session, new_round, region):
+    survey_round = new_round("KZ-11")
+    row = services.set_stratum_population(
+        session, actor=None, now=FIXED_NOW, survey_round=survey_round, region=region("KZ-11"),
+        population=880_000, source="BNS, 1 January 2024", year=2024)
+    again = services.set_stratum_population(
+        session, actor=None, now=FIXED_NOW, survey_round=survey_round, region=region("KZ-11"),
+        population=881_000, source="BNS, 1 January 2024", year=2024)
+    assert again.id == row.id and row.population == 881_000 and row.stratum == ""
+    changes = [e.changes for e in events_for(session, "survey_round", survey_round.id)
+               if e.action == "stratum_population_set"]
+    assert changes[-1] == {"population": {"before": 880_000, "after": 881_000}}
+    for bad, field in (({"population": 0}, "population"), ({"population": 10**11}, "population"),
+                       ({"year": 1800}, "year"), ({"source": " "}, "source")):
+        values = {"population": 1000, "source": "BNS", "year": 2024} | bad
+        with pytest.raises(ValidationError) as excinfo:
+            services.set_stratum_population(session, actor=None, now=FIXED_NOW,
+                                            survey_round=survey_round, region=region("KZ-11"),
+                                            **values)
+        assert field_of(excinfo) == field
+    with pytest.raises(ValidationError) as excinfo:
+        services.set_stratum_population(session, actor=None, now=FIXED_NOW,
+                                        survey_round=survey_round, region=region("KZ-75"),
+                                        population=1000, source="BNS", year=2024)
+    assert field_of(excinfo) == "region"
 
 
 def test_cluster_district_must_be_in_round_regions(session, new_round, district):

@@ -423,3 +423,36 @@ def test_a_job_abandoned_by_its_worker_is_recovered(report_app: Flask) -> None:
     client = report_app.test_client()
     client.post("/login", data={"username": "minister", "password": PASSWORD})
     assert client.get(f"/reports/{ids[1]}.pdf").status_code == 200
+
+
+def test_statistics_take_the_national_salt_range_and_flag_groups_from_the_configuration(
+        app, monkeypatch) -> None:
+    from lims.reporting.jobs import stats_params
+
+    with app.app_context():
+        assert stats_params("WHO2007").salt.national_range == (25.0, 55.0)
+        assert stats_params("WHO2007").flag_groups == frozenset({"SAC"})
+        monkeypatch.setitem(app.config, "REPORT_SALT_NATIONAL_RANGE", [20, 40])
+        monkeypatch.setitem(app.config, "REPORT_FLAG_GROUPS", ["SAC", "WRA"])
+        params = stats_params("IGN3")
+        assert params.salt.national_range == (20.0, 40.0)
+        assert params.flag_groups == frozenset({"SAC", "WRA"}) and params.scheme.code == "IGN3"
+
+
+def test_a_report_by_year_is_issued(report_app: Flask) -> None:
+    """A year scope binds time-zone-aware bounds (on PostgreSQL through COPY's parameters), and
+    its salt samples not yet analysed are a line of their own, never under a method."""
+    with report_app.app_context():
+        request = ReportRequest(ReportScope(year=2026), "en")
+        job_id = request_report(db.session, actor=None, now=FIXED_NOW, request=request).id
+        db.session.commit()
+    assert run_worker(report_app, once=True) == 1
+    with report_app.app_context():
+        job = db.session.get(ReportJob, job_id)
+        assert job.status is JobStatus.DONE, job.error
+        text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(job.pdf)).pages)
+        words = "".join(text.split())  # cells wrap their words onto lines
+        assert "notanalysed" in words
+        assert "15–40mg/kg(WHOhouseholdrange)" in words
+        for group in ("lactating women", "children under 2 years", "children 6–59 months"):
+            assert "".join(group.split()) in words

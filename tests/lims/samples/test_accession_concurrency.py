@@ -1,6 +1,6 @@
 """Accession numbers under concurrent intake: many threads, each with its own connection and
 transaction, register and commit at the same time; the numbers must be distinct and gap-free.
-On PostgreSQL the counter row's lock does it; on SQLite, the write lock a POST takes at BEGIN."""
+On PostgreSQL the counter row's lock does it; on SQLite, the write lock taken at the first write."""
 
 from __future__ import annotations
 

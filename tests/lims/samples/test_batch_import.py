@@ -36,8 +36,9 @@ def urine_csv(cluster, rows: int = 3, extra: str = "") -> bytes:
 
 def register(session, actor, cluster, data: bytes, filename: str = "intake.csv", kind=SampleKind.URINE,
              max_rows: int = 1000) -> IntakeBatch:
-    return register_intake_file(session, actor=actor, now=FIXED_NOW, round_id=cluster.round_id, kind=kind,
-                                filename=filename, data=data, timezone=ALMATY, max_rows=max_rows)
+    parsed = batch_import.parse_file(data, filename, kind=kind, timezone=ALMATY, max_rows=max_rows)
+    return register_intake_file(session, actor=actor, now=FIXED_NOW, round_id=cluster.round_id,
+                                filename=filename, data=data, parsed=parsed)
 
 
 def count(session, model) -> int:
@@ -202,7 +203,7 @@ def test_batch_page_registers_and_offers_labels(session, make_user, login, clust
     page = client.get("/samples/batch")
     assert page.status_code == 200 and "template-urine.csv" in page.get_data(as_text=True)
     guide = page.get_data(as_text=True)  # every column explained, with the codes of the choices
-    assert "<code>screw_cap_tube, cryovial, urine_cup</code>" in guide and "Urine volume, mL" in guide
+    assert "<code translate=\"no\">screw_cap_tube, cryovial, urine_cup</code>" in guide and "Urine volume, mL" in guide
     assert client.get("/samples/batch/template-salt.csv").data.startswith(b"cluster_code,household_code")
     response = client.post("/samples/batch", data={
         "round_id": str(cluster.round_id), "kind": "urine",
