@@ -193,10 +193,6 @@ def amend_result(session: Session, *, actor: User, now: datetime, result: Result
                                  "permission)."))
     if not reason.strip():
         raise ValidationError(_("An amendment needs a reason."), field="reason")
-    lock(session, result)
-    if result.status is not ResultStatus.VERIFIED or not result.is_current:
-        raise ConflictError(_("Only the current verified result can be amended; this one has "
-                              "status %(status)s.", status=analysis_label(result.status)))
     require_finite(value, field="value")
     require_finite(limit, field="limit")
     if comparator not in (None, "<", ">"):
@@ -205,6 +201,11 @@ def amend_result(session: Session, *, actor: User, now: datetime, result: Result
         raise ValidationError(_("A censored value needs its limit."), field="limit")
     if value is None and category is None and comparator is None:
         raise ValidationError(_("Give the corrected value."), field="value")
+    # the input is checked first; the row is locked only for the rule that depends on its state
+    lock(session, result)
+    if result.status is not ResultStatus.VERIFIED or not result.is_current:
+        raise ConflictError(_("Only the current verified result can be amended; this one has "
+                              "status %(status)s.", status=analysis_label(result.status)))
     amended = Result(sample_id=result.sample_id, analyte=result.analyte,
                      method_version_id=result.method_version_id, run_id=result.run_id,
                      version=result.version + 1, supersedes_id=result.id,

@@ -35,7 +35,7 @@ from wtforms.validators import NumberRange, Optional
 
 from lims.auth.security import current_actor, permission_required
 from lims.core.dt import now_utc
-from lims.core.errors import LimsError, NotFoundError
+from lims.core.errors import ConflictError, LimsError, NotFoundError
 from lims.core.forms import LimsForm
 from lims.core.permissions import Permission
 from lims.extensions import db
@@ -190,8 +190,12 @@ def request_again(job_id: int) -> Response:
         raise NotFoundError(_("No report job %(id)s.", id=job_id))
     if not LimsForm().validate():
         abort(400, _("The form has expired; reload the page and try again."))
-    again = request_report(db.session, actor=current_actor(), now=now_utc(),
-                           request=ReportRequest.from_params(job.params))
+    try:
+        earlier = ReportRequest.from_params(job.params)
+    except (KeyError, TypeError, ValueError) as error:  # a job stored by another version
+        raise ConflictError(_("Report %(id)s does not say what it covered; request it anew from "
+                              "the form.", id=job_id)) from error
+    again = request_report(db.session, actor=current_actor(), now=now_utc(), request=earlier)
     db.session.commit()
     flash(_("Report requested again; it is built in the background (progress below)."), "success")
     return redirect(url_for("reporting.index", _anchor=f"job-{again.id}"))

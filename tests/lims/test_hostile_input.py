@@ -481,6 +481,7 @@ def test_batch_intake_names_row_and_column_of_a_hidden_character(
     from zoneinfo import ZoneInfo
 
     from lims.core.errors import ValidationError
+    from lims.samples.batch_import import parse_file
     from lims.samples.models import SampleKind
     from lims.samples.registration import register_intake_file
 
@@ -488,11 +489,13 @@ def test_batch_intake_names_row_and_column_of_a_hidden_character(
     header = ("cluster_code,participant_code,age_months,sex,physiological_status,"
               "population_group,household_code,volume_ml,container,collected_at,notes")
     row = f"{cluster.code},{cell},100,F,none,SAC,H-1,4.5,cryovial,2026-05-10 09:00,"
+    data = f"{header}\n{row}\n".encode()
+    parsed = parse_file(data, "x.csv", kind=SampleKind.URINE, timezone=ZoneInfo("Asia/Almaty"),
+                        max_rows=10)
     with pytest.raises(ValidationError) as caught:
         register_intake_file(session, actor=make_user(Role.TECHNICIAN), now=FIXED_NOW,
-                             round_id=cluster.round_id, kind=SampleKind.URINE, filename="x.csv",
-                             data=f"{header}\n{row}\n".encode(), timezone=ZoneInfo("Asia/Almaty"),
-                             max_rows=10)
+                             round_id=cluster.round_id, filename="x.csv", data=data,
+                             parsed=parsed)
     problems = caught.value.errors
     assert problems and problems[0]["column"] == "participant_code" and problems[0]["row"] == 2
 
