@@ -128,3 +128,17 @@ def test_the_workbook_gives_the_percentages_ci_ends() -> None:
             assert cell[high] == round_float(row["pct_below_100_ci_high"])
         else:
             assert pd.isna(cell[low]) and pd.isna(cell[high])
+
+
+def test_a_percentage_range_gets_the_envelope_interval() -> None:
+    urine = survey({"KZ-43": 8})
+    below = np.random.default_rng(1).random(len(urine)) < 0.1  # "< 60": undecided against 50
+    urine.loc[below, ["censored", "uic", "lod"]] = [True, np.nan, 60.0]
+    row = urine_summary(urine).table.iloc[0]
+    low, high = row["pct_below_50"], row["pct_below_50_hi"]
+    assert low < high  # a range
+    ends = row["pct_below_50_ci_low"], row["pct_below_50_ci_high"]
+    assert ends[0] < low and ends[1] > high  # the envelope: low count's low end, high's high
+    text = pct_ci_text(row, "pct_below_50", EN)
+    assert text == (f"{format_number(low, direction='down')}–{format_number(high, direction='up')}"
+                    f" ({format_number(ends[0])}–{format_number(ends[1])})")
