@@ -36,6 +36,7 @@ from reports.monitoring_report import (
     ci_texts,
     class_text,
     interval_text,
+    pct_ci,
     pct_text,
 )
 from reports.rounding import round_float
@@ -168,6 +169,28 @@ def _pct(low: float, high: float, tr: Translator) -> float | str | None:
         low, high, tr)
 
 
+def _pct_with_ci(header: str, name: Callable[[Row], str | None], tr: Translator) -> list[Column]:
+    """A percentage column and its 95 % CI's two ends as numeric columns beside it (``pct_ci``:
+    the ends the PDF prints, rounded by the same rule; empty where the PDF prints none).
+    ``name`` gives the row's percentage column, or None where the group has no such cut-off."""
+    def value(row: Row) -> Any:
+        column = name(row)
+        return None if column is None else _pct(row[column], row[column + "_hi"], tr)
+
+    def end(index: int) -> Callable[[Row], float | None]:
+        def cell(row: Row) -> float | None:
+            column = name(row)
+            ends = None if column is None else pct_ci(row, column)
+            return None if ends is None else round_float(ends[index])
+        return cell
+
+    return [
+        (header, value, DECIMAL),
+        (t(tr, "pct_ci_lower", pct=header), end(0), DECIMAL),
+        (t(tr, "pct_ci_upper", pct=header), end(1), DECIMAL),
+    ]
+
+
 def _n(value: Any) -> int:
     return int(value)
 
@@ -176,10 +199,9 @@ def _urine_columns(tr: Translator, names: texts.RegionNames) -> list[Column]:
     def low_cut(row: Row) -> str:
         return pct_label(150 if Kind(row["kind"]) is Kind.PREGNANT else 100)
 
-    def high(row: Row) -> Any:
+    def high(row: Row) -> str | None:
         cuts = INDICATORS[Kind(row["kind"])].at_or_above
-        return _pct(row[pct_label(cuts[0], True)], row[pct_label(cuts[0], True) + "_hi"], tr) \
-            if cuts else None
+        return pct_label(cuts[0], True) if cuts else None
 
     def flag(row: Row) -> str | None:
         met = row["flag_met"]
@@ -199,13 +221,10 @@ def _urine_columns(tr: Translator, names: texts.RegionNames) -> list[Column]:
         (t(tr, "ci_upper"), lambda r: _ci_end(r, 1, tr), DECIMAL),
         ("P25", lambda r: _quantity(r, "p25", tr), DECIMAL),
         ("P75", lambda r: _quantity(r, "p75", tr), DECIMAL),
-        (t(tr, "pct_below", cut=20),
-         lambda r: _pct(r["pct_below_20"], r["pct_below_20_hi"], tr), DECIMAL),
-        (t(tr, "pct_below", cut=50),
-         lambda r: _pct(r["pct_below_50"], r["pct_below_50_hi"], tr), DECIMAL),
-        (t(tr, "pct_below", cut="100 / 150*"),
-         lambda r: _pct(r[low_cut(r)], r[low_cut(r) + "_hi"], tr), DECIMAL),
-        (t(tr, "pct_at_least", cut="300 / 500*"), high, DECIMAL),
+        *_pct_with_ci(t(tr, "pct_below", cut=20), lambda r: "pct_below_20", tr),
+        *_pct_with_ci(t(tr, "pct_below", cut=50), lambda r: "pct_below_50", tr),
+        *_pct_with_ci(t(tr, "pct_below", cut="100 / 150*"), low_cut, tr),
+        *_pct_with_ci(t(tr, "pct_at_least", cut="300 / 500*"), high, tr),
         (t(tr, "class"), lambda r: class_text(r, tr), ""),
         (t(tr, "flag"), flag, ""),
     ]

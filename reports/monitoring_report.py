@@ -163,6 +163,25 @@ def pct_text(low: float, high: float, tr: Translator) -> str:
     return f"{number(low, tr, 1, 'down')}–{number(high, tr, 1, 'up')}"
 
 
+def pct_ci(row: Mapping[str, Any], name: str) -> tuple[float, float] | None:
+    """The design-based 95 % CI of the percentage ``name`` of a urine summary row, as
+    ``stats.urine_summary`` computes it (logit interval; where censoring leaves the percentage a
+    range, the envelope from the range's two ends), or None: none where the cell has too few
+    clusters (``ci_note``, as for the median), nor where the logit scale gives none (0 or 100 %)."""
+    low, high = float(row[f"{name}_ci_low"]), float(row[f"{name}_ci_high"])
+    if row["ci_note"] == survey.NOTE_FEW_PSUS or math.isnan(low) or math.isnan(high):
+        return None
+    return low, high
+
+
+def pct_ci_text(row: Mapping[str, Any], name: str, tr: Translator) -> str:
+    """"percentage (low–high)": the percentage (or its range, ``pct_text``) with its 95 % CI, the
+    ends rounded by the one rule; the percentage alone where it has no interval (``pct_ci``)."""
+    text = pct_text(row[name], row[f"{name}_hi"], tr)
+    ends = pct_ci(row, name)
+    return text if ends is None else f"{text} ({number(ends[0], tr)}–{number(ends[1], tr)})"
+
+
 def quantile_text(row: Mapping[str, Any], name: str, tr: Translator, digits: int = 1) -> str:
     return interval_text(bounds(row, name), tr, digits)
 
@@ -430,10 +449,10 @@ def _urine_rows(
         f"{t(tr, 'n')} ({t(tr, 'collected')}/{t(tr, 'rejected')})",
         t(tr, "median_ci"),
         t(tr, "iqr"),
-        t(tr, "pct_below", cut=20),
-        t(tr, "pct_below", cut=50),
-        t(tr, "pct_below", cut="100 / 150*"),
-        t(tr, "pct_at_least", cut="300 / 500*"),
+        t(tr, "pct_below_ci", cut=20),
+        t(tr, "pct_below_ci", cut=50),
+        t(tr, "pct_below_ci", cut="100 / 150*"),
+        t(tr, "pct_at_least_ci", cut="300 / 500*"),
         t(tr, "class"),
         t(tr, "flag"),
     ]
@@ -442,13 +461,7 @@ def _urine_rows(
         kind = Kind(row["kind"])
         low_cut = 150 if kind is Kind.PREGNANT else 100
         high_cuts = INDICATORS[kind].at_or_above
-        high = (
-            pct_text(
-                row[pct_label(high_cuts[0], True)], row[pct_label(high_cuts[0], True) + "_hi"], tr
-            )
-            if high_cuts
-            else "—"
-        )
+        high = pct_ci_text(row, pct_label(high_cuts[0], True), tr) if high_cuts else "—"
         flag = row["flag_met"]
         rows.append(
             [
@@ -459,9 +472,9 @@ def _urine_rows(
                 f"{row['n_analysed']} ({row['n_collected']}/{row['n_rejected']})",
                 median_ci_text(row, tr),
                 iqr_text(row, tr) if row["n_analysed"] else "—",
-                pct_text(row["pct_below_20"], row["pct_below_20_hi"], tr),
-                pct_text(row["pct_below_50"], row["pct_below_50_hi"], tr),
-                pct_text(row[pct_label(low_cut)], row[pct_label(low_cut) + "_hi"], tr),
+                pct_ci_text(row, "pct_below_20", tr),
+                pct_ci_text(row, "pct_below_50", tr),
+                pct_ci_text(row, pct_label(low_cut), tr),
                 high,
                 class_text(row, tr),
                 "—"
