@@ -118,7 +118,7 @@ def test_the_workbook_gives_the_percentages_ci_ends() -> None:
     table, _, xlsx = _design_report("ru")
     sheet = workbook_tables(xlsx)["urine_summary"].set_index("Область")
     header = "% проб < 100 / 150*"
-    low, high = f"{header}: 95 % ДИ, нижняя граница", f"{header}: 95 % ДИ, верхняя граница"
+    low, high = f"{header}: 95\u00a0% ДИ, нижняя граница", f"{header}: 95\u00a0% ДИ, верхняя граница"
     columns = list(sheet.columns)
     assert columns[columns.index(header) + 1: columns.index(header) + 3] == [low, high]
     for region in ("KZ-43", "KZ-11"):
