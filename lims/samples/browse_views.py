@@ -8,10 +8,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale, get_timezone
+from flask_babel import get_locale, get_timezone, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 from wtforms import DateField, SelectField, StringField
@@ -20,8 +19,8 @@ from wtforms.validators import Length, Optional
 
 from lims.analysis.queries import results_for_sample
 from lims.audit.service import events_for
-from lims.capture.service import readings_for_sample
 from lims.auth.security import current_actor, permission_required
+from lims.capture.service import readings_for_sample
 from lims.core.dt import ensure_utc, now_utc
 from lims.core.errors import LimsError, NotFoundError
 from lims.core.forms import LimsForm
@@ -45,39 +44,6 @@ from lims.samples.receipt_forms import CancelForm, RejectForm
 from lims.samples.transitions import SAMPLE_ENTITY, cancel_sample, reject_sample
 
 PageResult = str | Response | tuple[str, int]
-
-# Names of the fields that audit events of samples mention, for the timeline.
-FIELD_LABELS: dict[str, Any] = {
-    "status": _l("Status"),
-    "received_at": _l("Received at"),
-    "receipt_id": _l("Receipt"),
-    "decision": _l("Decision"),
-    "temperature_c": _l("Temperature (°C)"),
-    "volume_ml": _l("Volume (mL)"),
-    "container_intact": _l("Container intact"),
-    "rejection_reason": _l("Rejection reason"),
-    "kind": _l("Kind"),
-    "cluster": _l("Cluster"),
-    "round": _l("Survey round"),
-    "collected_at": _l("Collected at"),
-    "participant_code": _l("Participant"),
-    "household_code": _l("Household"),
-    "age_months": _l("Age (months)"),
-    "sex": _l("Sex"),
-    "physiological_status": _l("Pregnancy / lactation"),
-    "population_group_code": _l("Population group"),
-    "container": _l("Container"),
-    "salt_source": _l("Salt source"),
-    "brand": _l("Brand"),
-    "packaging": _l("Packaging"),
-    "iodized_per_label": _l("Iodized per label"),
-    "notes": _l("Notes"),
-    "intake_batch_id": _l("Intake batch"),
-    "new_participant": _l("New participant"),
-    "flags": _l("Flags"),
-    "note": _l("Note"),
-}
-
 
 class SampleFilterForm(LimsForm):
     """The list's filters, read from the query string (a GET form: no CSRF token)."""
@@ -199,7 +165,6 @@ def _render_detail(sample: Sample, *, reject_form: RejectForm | None = None,
         events=events_for(db.session, SAMPLE_ENTITY, sample.id), actions=actions,
         SampleAction=SampleAction, reject_form=reject_form or RejectForm(formdata=None),
         cancel_form=cancel_form or CancelForm(formdata=None), problem=problem,
-        field_labels=FIELD_LABELS,
         label_url=_label_url(sample.accession),
     )
     return page, status
