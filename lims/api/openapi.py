@@ -14,9 +14,15 @@ from instruments.wire import (
     QUARANTINE_SCHEMA,
     READING_SCHEMA,
 )
-from lims.core.inputs import JSON_MAX_DEPTH
+from lims.core.inputs import INT64_MAX, JSON_MAX_DEPTH
+from lims.reporting.published import PAGE_DEFAULT, PAGE_MAX
 from lims.samples.lifecycle import SampleStatus
 from lims.samples.models import SampleKind
+from reports.indicators import COLUMNS, INDICATORS
+from reports.texts import LANGUAGES
+
+#: The files of an issued report under ``/reports/{report_id}/files/`` (``lims.api.views``).
+REPORT_FILE_NAMES = ("report.pdf", "tables.xlsx", "results.zip")
 
 API_VERSION = "1.0.0"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -136,6 +142,101 @@ OPENAPI: dict[str, Any] = {
                 },
             }
         },
+
+        "/reports": {
+            "get": {
+                "operationId": "listReports",
+                "summary": "Issued report versions, newest first (open data).",
+                "description": (
+                    "Needs a token of a user who may view reports (ministry, laboratory roles,"
+                    " administrator); an instrument's token is refused (403). Keyset pages: follow"
+                    " `next` (or pass the last `id` seen as `before`)."
+                ),
+                "parameters": [
+                    {"name": "before", "in": "query", "required": False,
+                     "description": "Only reports with a smaller id (the cursor).",
+                     "schema": {"type": "integer", "minimum": 1, "maximum": INT64_MAX}},
+                    {"name": "limit", "in": "query", "required": False,
+                     "description": f"Page size (default {PAGE_DEFAULT}).",
+                     "schema": {"type": "integer", "minimum": 1, "maximum": PAGE_MAX}},
+                ],
+                "responses": {
+                    "200": {"description": "One page of issued reports.",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReportPage"}}}},
+                    "400": _problem_response("`before` or `limit` is not a whole number in range."),
+                    "401": {"$ref": "#/components/responses/Unauthorized"},
+                    "403": {"$ref": "#/components/responses/NoReports"},
+                },
+            }
+        },
+        "/reports/{report_id}": {
+            "get": {
+                "operationId": "getReport",
+                "summary": "One issued report version: metadata and links to its indicators and files.",
+                "parameters": [{"$ref": "#/components/parameters/ReportId"},
+                               {"$ref": "#/components/parameters/IfNoneMatch"}],
+                "responses": {
+                    "200": {"description": "The report (with a strong `ETag`).",
+                            "headers": {"ETag": {"$ref": "#/components/headers/ETag"}},
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Report"}}}},
+                    "304": {"description": "Not modified (the `If-None-Match` tag is current)."},
+                    "401": {"$ref": "#/components/responses/Unauthorized"},
+                    "403": {"$ref": "#/components/responses/NoReports"},
+                    "404": {"$ref": "#/components/responses/NotFound"},
+                },
+            }
+        },
+        "/reports/{report_id}/indicators": {
+            "get": {
+                "operationId": "getReportIndicators",
+                "summary": "The report's indicators as a tidy table, as published.",
+                "description": (
+                    "One row per indicator × unit (`national` or a region's ISO 3166-2 code) ×"
+                    " group (population group code, or salt method) × period, with n, the"
+                    " estimate, its 95 % CI and the unit of measure. Read from the spreadsheet"
+                    " frozen with the issued version. A figure published only as an interval"
+                    " (below the LOD) has `estimate: null` and its printed form in `shown`;"
+                    " `class` is the WHO class as printed, in the report's language. Indicators: "
+                    + ", ".join(f"`{i.code}` ({i.description}, {i.unit})" for i in INDICATORS) + "."
+                ),
+                "parameters": [{"$ref": "#/components/parameters/ReportId"},
+                               {"$ref": "#/components/parameters/IfNoneMatch"}],
+                "responses": {
+                    "200": {"description": "The tidy indicator table.",
+                            "headers": {"ETag": {"$ref": "#/components/headers/ETag"}},
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IndicatorTable"}}}},
+                    "304": {"description": "Not modified."},
+                    "401": {"$ref": "#/components/responses/Unauthorized"},
+                    "403": {"$ref": "#/components/responses/NoReports"},
+                    "404": _problem_response("No such issued report, or its tables are still being written."),
+                },
+            }
+        },
+        "/reports/{report_id}/files/{name}": {
+            "get": {
+                "operationId": "getReportFile",
+                "summary": "A file of the issued version, byte for byte as published.",
+                "parameters": [
+                    {"$ref": "#/components/parameters/ReportId"},
+                    {"name": "name", "in": "path", "required": True,
+                     "schema": {"type": "string", "enum": list(REPORT_FILE_NAMES)}},
+                    {"$ref": "#/components/parameters/IfNoneMatch"},
+                ],
+                "responses": {
+                    "200": {"description": "The file: the PDF, the spreadsheet of the report's"
+                                           " tables, or the de-identified results (CSV files in a ZIP).",
+                            "headers": {"ETag": {"$ref": "#/components/headers/ETag"}},
+                            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
+                                            {"schema": {"type": "string", "format": "binary"}},
+                                        "application/zip": {"schema": {"type": "string", "format": "binary"}}}},
+                    "304": {"description": "Not modified."},
+                    "401": {"$ref": "#/components/responses/Unauthorized"},
+                    "403": {"$ref": "#/components/responses/NoReports"},
+                    "404": _problem_response("No such report or file, or the file is not written yet."),
+                },
+            }
+        },
     },
     "components": {
         "securitySchemes": {
@@ -145,7 +246,22 @@ OPENAPI: dict[str, Any] = {
                 "description": "An API token (`lims_…`); only its SHA-256 is stored by the LIMS.",
             }
         },
+        "parameters": {
+            "ReportId": {"name": "report_id", "in": "path", "required": True,
+                         "description": "The id of an issued report version.",
+                         "schema": {"type": "integer", "minimum": 1, "maximum": INT64_MAX}},
+            "IfNoneMatch": {"name": "If-None-Match", "in": "header", "required": False,
+                            "description": "An `ETag` received before; an issued version never "
+                                           "changes, so a match answers 304.",
+                            "schema": {"type": "string"}},
+        },
+        "headers": {
+            "ETag": {"description": "Strong entity tag of the issued version.",
+                     "schema": {"type": "string"}},
+        },
         "responses": {
+            "NoReports": _problem_response("The token is an instrument's, or its user may not"
+                                           " view reports."),
             "Unauthorized": _problem_response("No API token, or an unknown or revoked one."),
             "NotFound": _problem_response("No such resource; `detail` says what was looked for."),
         },
@@ -194,6 +310,75 @@ OPENAPI: dict[str, Any] = {
                                            "items": {"$ref": "#/components/schemas/ReadingOutcome"}}},
             },
             "ReadingOutcome": OUTCOME_SCHEMA,
+            "ReportSummary": {
+                "type": "object",
+                "required": ["id", "version", "kind", "title", "lang", "requested_at", "links"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "version": {"type": "integer", "minimum": 1},
+                    "kind": {"type": "string", "examples": ["monitoring"]},
+                    "title": {"type": "string"},
+                    "lang": {"type": "string", "enum": list(LANGUAGES)},
+                    "requested_at": {"type": "string", "format": "date-time"},
+                    "finished_at": {"type": ["string", "null"], "format": "date-time"},
+                    "links": {"type": "object", "properties": {"self": {"type": "string"}}},
+                },
+            },
+            "ReportPage": {
+                "type": "object",
+                "required": ["items", "next"],
+                "properties": {
+                    "items": {"type": "array", "items": {"$ref": "#/components/schemas/ReportSummary"}},
+                    "next": {"type": ["string", "null"], "description": "The next page, if any."},
+                },
+            },
+            "Report": {
+                "allOf": [{"$ref": "#/components/schemas/ReportSummary"}],
+                "type": "object",
+                "required": ["params", "dataset_sha256", "dataset_rows", "links"],
+                "properties": {
+                    "params": {"type": "object", "description": "Scope and options as requested."},
+                    "dataset_sha256": {"type": ["string", "null"]},
+                    "dataset_rows": {"type": ["integer", "null"]},
+                    "links": {
+                        "type": "object",
+                        "required": ["self", "indicators", "files"],
+                        "properties": {
+                            "self": {"type": "string"},
+                            "indicators": {"type": "string"},
+                            "files": {"type": "object", "description": "File name → URL, for the"
+                                      " files written so far.",
+                                      "additionalProperties": {"type": "string"}},
+                        },
+                    },
+                },
+            },
+            "IndicatorTable": {
+                "type": "object",
+                "required": ["report_id", "version", "items"],
+                "properties": {
+                    "report_id": {"type": "integer"},
+                    "version": {"type": "integer"},
+                    "items": {"type": "array", "items": {"$ref": "#/components/schemas/IndicatorRow"}},
+                },
+            },
+            "IndicatorRow": {
+                "type": "object",
+                "required": list(COLUMNS),
+                "properties": {
+                    "indicator": {"type": "string", "enum": [i.code for i in INDICATORS]},
+                    "region_code": {"type": "string", "examples": ["national", "KZ-75"]},
+                    "group": {"type": "string", "examples": ["SAC", "PW", "titration"]},
+                    "period": {"type": ["string", "null"]},
+                    "n": {"type": ["integer", "null"]},
+                    "estimate": {"type": ["number", "null"]},
+                    "ci_low": {"type": ["number", "null"]},
+                    "ci_high": {"type": ["number", "null"]},
+                    "shown": {"type": ["string", "null"]},
+                    "class": {"type": ["string", "null"]},
+                    "unit_of_measure": {"type": "string", "enum": sorted({i.unit for i in INDICATORS})},
+                },
+            },
             "TokenInfo": {
                 "type": "object",
                 "required": ["name", "prefix", "created_at"],

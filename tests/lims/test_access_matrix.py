@@ -17,9 +17,8 @@ routes that only accept POST.
 
 from __future__ import annotations
 
-import uuid
-
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -89,7 +88,7 @@ ROUTES = collect_routes(ROUTE_APP)
 
 @dataclass(frozen=True)
 class Guard:
-    kind: str  # "public" | "login" | "token" | "permission"
+    kind: str  # "public" | "login" | "token" | "reader-token" | "permission"
     permissions: frozenset[Permission] = frozenset()
 
 
@@ -98,6 +97,8 @@ def guard_of(app: Flask, endpoint: str) -> Guard:
     permissions = getattr(view, "required_permissions", None)
     if permissions:
         return Guard("permission", permissions)
+    if getattr(view, "refuses_instrument_tokens", False):
+        return Guard("reader-token")
     if getattr(view, "authenticates_by_token", False):
         return Guard("token")
     if endpoint in PUBLIC:
@@ -117,6 +118,8 @@ def expected_outcome(guard: Guard, caller: tuple[Role, ...] | str | None) -> str
         return "allowed"
     if guard.kind == "token":
         return "allowed" if caller == "token" else "401"
+    if guard.kind == "reader-token":  # open data: a report reader's token (tests/lims/api)
+        return "403" if caller == "token" else "401"
     if not isinstance(caller, tuple):
         return "login"
     if guard.kind == "login":
