@@ -69,6 +69,8 @@ ACTION_LABELS: dict[str, object] = {
     "report_requested": _l("Report requested"),
     "report_recovered": _l("Report job recovered"),
     "report_issued": _l("Report issued"),
+    "dhis2_pushed": _l("Sent to DHIS2"),
+    "dhis2_push_failed": _l("Sending to DHIS2 failed"),
     # users and API tokens
     "user_created": _l("User created"),
     "user_updated": _l("User changed"),
@@ -81,6 +83,17 @@ ACTION_LABELS: dict[str, object] = {
 }
 
 FIELD_LABELS: dict[str, object] = {
+    # DHIS2 pushes (``lims.reporting.dhis2``)
+    "url": _l("Address"),
+    "values": _l("Values sent"),
+    "attempts": _l("Attempts"),
+    "http_status": _l("HTTP status"),
+    "error": _l("Error"),
+    "dhis2_status": _l("DHIS2 import status"),
+    "imported": _l("Imported"),
+    "updated": _l("Updated"),
+    "ignored": _l("Ignored"),
+    "conflicts": _l("Conflicts"),
     # samples
     "status": _l("Status"),
     "received_at": _l("Received at"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
 from pathlib import Path
@@ -14,11 +15,14 @@ from flask.cli import with_appcontext
 from lims.core.dt import now_utc
 from lims.core.errors import LimsError
 from lims.extensions import db
+from lims.reporting import dhis2 as dhis2_push
+from lims.reporting import published
 from lims.reporting.data import ReportScope
 from lims.reporting.jobs import ReportRequest, request_report
 from lims.reporting.models import JobStatus
 from lims.reporting.worker import run_one, run_worker
 from reports.criteria import SCHEMES
+from reports.dhis2 import MappingError
 from reports.texts import LANGUAGES
 
 
@@ -90,3 +94,65 @@ def worker(once: bool, poll: float) -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     built = run_worker(app, once=once, poll=poll, should_stop=lambda: stopping["flag"])
     click.echo(f"report worker stopped after {built} report(s)")
+
+
+@report_group.command("export-dhis2")
+@click.argument("report_id", metavar="REPORT_VERSION", type=click.IntRange(1, 2**63 - 1))
+@click.option("--mapping", "mapping_path", type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), required=True,
+              help="indicators and regions → DHIS2 UIDs (see config/dhis2.example.toml)")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="write the dataValueSets JSON here (default: standard output)")
+@click.option("--push", "url", help="POST it to this DHIS2 dataValueSets URL "
+              "(e.g. https://dhis2.example.org/api/dataValueSets)")
+@click.option("--username", envvar="DHIS2_USERNAME", help="basic auth user [DHIS2_USERNAME]")
+@click.option("--password", envvar="DHIS2_PASSWORD", help="basic auth password "
+              "[DHIS2_PASSWORD; prefer the variable to the command line]")
+@click.option("--token", envvar="DHIS2_TOKEN", help="DHIS2 personal access token [DHIS2_TOKEN]")
+@click.option("--attempts", type=click.IntRange(1, 10), default=3, show_default=True)
+@click.option("--backoff", type=click.FloatRange(0, 60), default=2.0, show_default=True,
+              help="seconds before the first retry, doubling after each")
+@with_appcontext
+def export_dhis2(report_id: int, mapping_path: Path, out: Path | None, url: str | None,
+                 username: str | None, password: str | None, token: str | None, attempts: int,
+                 backoff: float) -> None:
+    """Write (and optionally push) an issued report's indicators as a DHIS2 dataValueSets
+    document; a push's import summary or failure is recorded in the report's audit trail."""
+    try:
+        payload = dhis2_push.build_payload(db.session, report_id,
+                                           mapping_path.read_text(encoding="utf-8"))
+    except MappingError as error:
+        raise click.ClickException(f"{mapping_path}: {error}") from error
+    except LimsError as error:
+        raise click.ClickException(error.message) from error
+    text = json.dumps(payload.document, ensure_ascii=False, indent=2)
+    if out is not None:
+        out.write_text(text + "\n", encoding="utf-8")
+    elif url is None:
+        click.echo(text)
+    values = len(payload.document["dataValues"])
+    click.echo(f"report {report_id}: {values} data values, {payload.skipped} rows not mapped",
+               err=True)
+    if url is None:
+        return
+    if not url.startswith(("http://", "https://")):
+        raise click.ClickException(f"--push needs an http(s) URL, not {url!r}")
+    outcome = dhis2_push.push_payload(
+        url, payload.document,
+        dhis2_push.Credentials(username=username, password=password, token=token),
+        attempts=attempts, backoff=backoff)
+    job = published.issued_report(db.session, report_id)
+    dhis2_push.record_push(db.session, actor=None, now=now_utc(), job=job, url=url,
+                           outcome=outcome, values=values)
+    db.session.commit()
+    summary = outcome.summary or {}
+    counts = ", ".join(f"{k} {summary[k]}" for k in ("imported", "updated", "ignored")
+                       if k in summary)
+    conflicts = len(summary.get("conflicts", []))
+    if not outcome.ok:
+        raise click.ClickException(f"push failed after {outcome.attempts} attempt(s): "
+                                   f"{outcome.error}; {counts or 'no import summary'}"
+                                   f"{f', {conflicts} conflict(s)' if conflicts else ''}"
+                                   "; recorded in the audit trail, run again to retry")
+    click.echo(f"pushed to DHIS2: {summary.get('status', '')} {counts}"
+               f"{f', {conflicts} conflict(s)' if conflicts else ''}", err=True)
