@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import sqlalchemy as sa
@@ -53,9 +53,10 @@ def write_mapping(app: Flask, path: Path) -> Path:
 class Dhis2Stub(BaseHTTPRequestHandler):
     """Answers each POST with the next scripted status; a 200/409 carries an import summary."""
 
-    script: list[int] = []
-    received: list[dict[str, Any]] = []
-    auth: list[str | None] = []
+    # set per server by the fixture (a fresh subclass each time)
+    script: ClassVar[list[int]]
+    received: ClassVar[list[dict[str, Any]]]
+    auth: ClassVar[list[str | None]]
 
     def log_message(self, *args: Any) -> None:  # quiet
         pass
@@ -172,8 +173,7 @@ def test_push_records_the_import_summary_with_its_conflict(
     (event,) = events(open_app)
     assert event.action == "dhis2_pushed"
     assert event.changes["imported"] == len(sent) - 1 and event.changes["ignored"] == 1
-    assert event.changes["conflicts"] == [f"{sent[-1]['orgUnit']}: Organisation unit not in "
-                                          "hierarchy"]
+    assert event.changes["conflicts"] == [f"{sent[-1]['orgUnit']}: Organisation unit not in hierarchy"]
     assert event.changes["values"] == len(sent) and event.changes["url"] == url
 
 
