@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from unittest import mock
 
 import click
 from flask import Flask
-from flask.cli import FlaskGroup, NoAppException, run_command, with_appcontext
+from flask.cli import FlaskGroup, NoAppException, ScriptInfo, run_command, with_appcontext
+from werkzeug.serving import run_simple
 
 from lims import create_app, dbtools
 from lims.config import ConfigError
@@ -155,9 +155,14 @@ def _run_with_quiet_option(run: click.Command) -> click.Command:
     def callback(quiet: bool, **options: Any) -> Any:
         if not quiet:
             return serve(**options)
+        # Served by werkzeug directly, without Flask's banner ("* Debug mode: off"); its own
+        # start-up and request lines are INFO records of the "werkzeug" logger.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        with mock.patch("flask.cli.show_server_banner"):  # its "* Debug mode: off" line
-            return serve(**options)
+        app = click.get_current_context().ensure_object(ScriptInfo).load_app()
+        run_simple(options["host"], options["port"], app, use_reloader=False,
+                   use_debugger=False, threaded=options["with_threads"],
+                   ssl_context=options["cert"])
+        return None
 
     quiet = click.Option(["--quiet"], is_flag=True,
                          help="print server errors only (no banners, no line per request)")

@@ -114,7 +114,7 @@ def test_run_quiet_logs_server_errors_only(run: Callable[..., Result], monkeypat
 
     werkzeug_log = logging.getLogger("werkzeug")
     monkeypatch.setattr(werkzeug_log, "level", logging.NOTSET)
-    with mock.patch("flask.cli.run_simple") as serve:
+    with mock.patch("lims.cli.run_simple") as serve:
         result = run("run", "--quiet", "--port", "5999")
     assert result.exit_code == 0, result.output
     assert serve.call_args.args[:2] == ("127.0.0.1", 5999)
