@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 import click
 from flask import Flask
@@ -197,6 +197,43 @@ def tokens_create(name: str, by_username: str) -> None:
     db.session.commit()
     click.echo(f"token {token.prefix}… ({token.name}) created; keep this secret, it is shown once:")
     click.echo(secret)
+
+
+@main.command("demo")
+@click.option("--samples", type=click.IntRange(min=1), default=3000, show_default=True,
+              help="samples of this year's survey round")
+@click.option("--earlier-samples", type=click.IntRange(min=0), default=1500, show_default=True,
+              help="samples of an earlier round (2021), so that the reports show trends; 0: none")
+@click.option("--analysed-share", type=click.FloatRange(0, 1), default=0.8, show_default=True,
+              help="share of the received samples taken past analysis, so reports have data")
+@click.option("--url", default=None, help="the address the demo is served at, printed last")
+@click.pass_context
+@with_appcontext
+def demo(ctx: click.Context, samples: int, earlier_samples: int, analysed_share: float,
+         url: str | None) -> None:
+    """The whole demo in one process: migrations, reference data, two survey rounds, the demo
+    accounts, instruments and results, then the logins. One start-up instead of seven (each
+    ``lims`` process pays seconds of imports), and every step skips what is done already, so
+    a second ``make run`` is quick. The steps are the commands themselves, invoked in turn, so
+    that ``lims demo`` and the single commands cannot drift apart. Never use in production."""
+    commands = main.commands
+    steps: list[tuple[click.Command, dict[str, Any]]] = [
+        (db_upgrade, {}),
+        (seed, {}),
+        (commands["demo-data"], {"seed": 2026, "samples": samples, "if_new_round": True}),
+    ]
+    if earlier_samples:
+        steps.append((commands["demo-data"], {"seed": 2021, "samples": earlier_samples,
+                                              "year": 2021, "if_new_round": True}))
+    steps += [
+        (demo_users, {"quiet": True}),
+        (cast(click.Group, commands["instruments"]).commands["demo"], {}),
+        (commands["demo-results"], {"seed": 2026, "analysed_share": analysed_share,
+                                    "if_empty": True}),
+        (demo_users, {"quiet": False, "url": url}),
+    ]
+    for command, params in steps:
+        ctx.invoke(command, **params)
 
 
 def register_module_commands() -> None:

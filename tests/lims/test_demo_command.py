@@ -1,0 +1,54 @@
+"""``lims demo``: the whole demo set-up in one process, each step skipping what is done."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from lims.analysis.models import AnalyticalRun, Result
+from lims.auth.models import User
+from lims.capture.models import Instrument
+from lims.cli import main
+from lims.extensions import db
+from lims.monitoring.models import SurveyRound
+from lims.samples.models import Sample
+from tests.conftest import fresh_database, make_app
+
+
+def _counts() -> dict[str, int]:
+    def count(model: type) -> int:
+        return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+    return {"samples": count(Sample), "rounds": count(SurveyRound), "users": count(User),
+            "instruments": count(Instrument), "runs": count(AnalyticalRun),
+            "results": count(Result)}
+
+
+def test_demo_sets_up_everything_once_and_a_second_run_adds_nothing(tmp_path: Path) -> None:
+    with fresh_database(tmp_path) as url:
+        app = make_app(url)
+        runner = app.test_cli_runner()
+        args = ["demo", "--samples", "300", "--earlier-samples", "60", "--url",
+                "http://127.0.0.1:5000/"]
+        first = runner.invoke(main, args)
+        assert first.exit_code == 0, first.output
+        with app.app_context():
+            made = _counts()
+            names = set(db.session.scalars(sa.select(User.username)))
+            years = sorted(d.year for d in
+                           db.session.scalars(sa.select(SurveyRound.period_start)))
+        assert made["samples"] == 360 and {"admin", "tech", "reviewer", "ministry"} <= names and made["instruments"] >= 1
+        assert made["runs"] >= 1 and made["results"] > 0
+        assert years[0] == 2021 and len(years) == 2
+        # the logins and the address are the last thing printed
+        assert first.output.strip().splitlines()[-1] == (
+            "Open http://127.0.0.1:5000/ and log in (Ctrl+C stops the server).")
+
+        again = runner.invoke(main, args)
+        assert again.exit_code == 0, again.output
+        with app.app_context():
+            assert _counts() == made
+            db.engine.dispose()
+        assert again.output.count("exists already") == 2
+        assert "exist already: no demo results generated" in again.output
