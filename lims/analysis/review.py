@@ -143,6 +143,11 @@ def verify_result(session: Session, *, actor: User, now: datetime, result: Resul
         raise PermissionDenied(_("You may not verify results (needs the 'review_results' "
                                  "permission)."))
     lock(session, result)
+    if result.comparator == ">":
+        raise BusinessRuleViolation(
+            _("The result of %(sample)s is above the calibrated range (%(value)s %(unit)s): "
+              "dilute and repeat. A value above the range cannot be verified as a number.",
+              sample=result.sample.accession, value=result.display, unit=result.unit))
     if result.status is not ResultStatus.PRELIMINARY or not result.is_current:
         raise ConflictError(
             (_("The result of %(sample)s has status %(status)s: only current preliminary "
