@@ -199,6 +199,12 @@ FIELD_LABELS: dict[str, object] = {
     "locked_until": _l("Locked until"),
     "prefix": _l("Token prefix"),
     "language": _l("Language"),
+    # a reading attached by hand although implausible (``lims.capture.plausibility``)
+    "confirmed_despite": _l("Attached although (confirmed)"),
+    "wrong_kind": _l("the sample is of another kind"),
+    "before_collection": _l("measured before collection"),
+    "too_old": _l("measured after the sample's maximum age"),
+    "has_value": _l("the sample already had a value"),
 }
 
 # Values typed by people or codes that identify things: shown exactly as stored, never looked

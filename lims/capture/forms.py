@@ -6,7 +6,14 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, DecimalField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    HiddenField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
@@ -63,6 +70,11 @@ class InboxFilterForm(LimsForm):
 class AttachForm(LimsForm):
     accession = StringField(_l("Sample accession"), validators=[DataRequired(), Length(max=40)])
     reason = StringField(_l("Why this sample"), validators=[DataRequired(), Length(max=500)])
+    #: The plausibility questions answered "yes, attach" (codes, comma-separated).
+    confirm = HiddenField(validators=[Optional(), Length(max=200)])
+
+    def confirmed(self) -> frozenset[str]:
+        return frozenset(c for c in (self.confirm.data or "").split(",") if c)
 
 
 class DiscardForm(LimsForm):

@@ -47,7 +47,7 @@ from lims.capture.labels import reading_label
 from lims.capture.models import Instrument, InstrumentReading, Protocol, ReadingStatus
 from lims.capture.reasons import describe
 from lims.core.dt import now_utc
-from lims.core.errors import LimsError
+from lims.core.errors import ConfirmationRequired, LimsError
 from lims.core.inputs import query_id
 from lims.core.permissions import Permission
 from lims.core.templating import showing_secret, url_with
@@ -235,10 +235,11 @@ def lab_time(value: datetime | None) -> datetime | None:
 
 
 def _render_reading(reading: InstrumentReading, *, attach: AttachForm | None = None,
-                    discard: DiscardForm | None = None, status: int = 200) -> tuple[str, int]:
+                    discard: DiscardForm | None = None, status: int = 200,
+                    questions: ConfirmationRequired | None = None) -> tuple[str, int]:
     return render_template(
         "capture/reading.html", reading=reading, raw_lines=control_visible(reading.raw),
-        measured_at=lab_time(reading.measured_at),
+        measured_at=lab_time(reading.measured_at), questions=questions,
         attach=attach or AttachForm(formdata=None, data={"accession": reading.sample_ref or ""}),
         discard=discard or DiscardForm(formdata=None),
         events=events_for(db.session, service.READING_ENTITY, reading.id)), status
@@ -283,7 +284,16 @@ def attach(reading_id: int) -> PageResult:
         return _render_reading(item, attach=form, status=422)
     try:
         service.attach_reading(db.session, actor=current_actor(), now=now_utc(), reading=item,
-                               accession=form.accession.data or "", reason=form.reason.data or "")
+                               accession=form.accession.data or "", reason=form.reason.data or "",
+                               confirmed=form.confirmed(),
+                               max_age_days=current_app.config["SAMPLE_MAX_AGE_DAYS"],
+                               lab_zone=get_timezone())
+    except ConfirmationRequired as question:
+        db.session.rollback()
+        item = service.get_reading(db.session, reading_id)
+        form.confirm.data = ",".join(question.questions)
+        return _render_reading(item, attach=form, status=question.http_status,
+                               questions=question)
     except LimsError as error:
         db.session.rollback()
         item = service.get_reading(db.session, reading_id)

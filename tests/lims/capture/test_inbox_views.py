@@ -64,8 +64,9 @@ def test_attach_then_the_sample_page_shows_it(client: FlaskClient, session: Sess
     assert again.status_code == 409 and "only unmatched" in again.get_data(as_text=True)
 
 
-def test_attach_refuses_a_sample_of_the_wrong_kind(client: FlaskClient, session: Session, login,
-                                                   make_user, make_instrument, make_sample) -> None:
+def test_attach_to_a_sample_of_the_wrong_kind_asks_first(client: FlaskClient, session: Session,
+                                                         login, make_user, make_instrument,
+                                                         make_sample) -> None:
     instrument, secret = make_instrument(Protocol.ASTM)
     salt = make_sample(SampleKind.SALT, status=SampleStatus.RECEIVED)
     tech = make_user(Role.TECHNICIAN)
@@ -74,8 +75,8 @@ def test_attach_refuses_a_sample_of_the_wrong_kind(client: FlaskClient, session:
     login(tech)
     response = client.post(f"/inbox/{reading_id}/attach",
                            data={"accession": salt.accession, "reason": "try"})
-    assert response.status_code == 422
-    assert "is a salt sample" in response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "but uic is measured in" in response.get_data(as_text=True)
     row = session.get(InstrumentReading, reading_id)
     session.refresh(row)
     assert row.status is ReadingStatus.UNMATCHED
