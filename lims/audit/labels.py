@@ -205,6 +205,9 @@ FIELD_LABELS: dict[str, object] = {
     "before_collection": _l("measured before collection"),
     "too_old": _l("measured after the sample's maximum age"),
     "has_value": _l("the sample already had a value"),
+    # a second value typed for a sample (``lims.analysis.review.enter_direct_result``)
+    "added_as_replicate": _l("Added as a replicate"),
+    "replaced": _l("Replaced"),
 }
 
 # Values typed by people or codes that identify things: shown exactly as stored, never looked

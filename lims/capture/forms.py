@@ -8,14 +8,13 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
-    DecimalField,
     HiddenField,
     SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from lims.capture.models import Protocol
 from lims.core.forms import LimsForm
@@ -79,13 +78,6 @@ class AttachForm(LimsForm):
 
 class DiscardForm(LimsForm):
     reason = StringField(_l("Reason for discarding"), validators=[DataRequired(), Length(max=500)])
-
-
-class ManualEntryForm(LimsForm):
-    instrument = SelectField(_l("Instrument"), choices=[], validate_choice=False)
-    accession = StringField(_l("Sample (scan)"), validators=[DataRequired(), Length(max=40)])
-    value = DecimalField(_l("Iodine (mg/kg)"), places=None,
-                         validators=[InputRequired(), NumberRange(min=0, max=500)])
 
 
 class PlateFileForm(LimsForm):

@@ -12,7 +12,6 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
-from uuid import uuid4
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -43,7 +42,7 @@ from lims.core.errors import (
     NotFoundError,
     ValidationError,
 )
-from lims.core.inputs import require_code, require_finite
+from lims.core.inputs import require_code
 from lims.core.labels import label
 from lims.core.locking import lock
 from lims.samples.accession import normalise_query
@@ -311,54 +310,6 @@ def discard_reading(session: Session, *, actor: User, now: datetime, reading: In
     record_event(session, actor=actor, now=now, action="reading_discarded", entity_type=READING_ENTITY,
                  entity_id=reading.id, entity_label=f"#{reading.id}", reason=reason.strip(),
                  changes={"status": {"before": ReadingStatus.UNMATCHED, "after": reading.status}})
-    return reading
-
-
-def enter_manual_reading(session: Session, *, actor: User, now: datetime, instrument: Instrument,
-                         accession: str, analyte: str, value: float) -> InstrumentReading:
-    """A value keyed in from an instrument with no data port (the WYD checker). Unlike a driver's
-    reading, a wrong sample or an impossible value is refused on the spot: the technician is
-    at the keyboard and can correct it, so nothing goes to the unmatched queue."""
-    if instrument.protocol is not Protocol.MANUAL:
-        raise BusinessRuleViolation(
-            _("Instrument %(code)s sends its own readings; it takes no manual entry.",
-              code=instrument.code))
-    if not instrument.is_active:
-        raise BusinessRuleViolation(_("Instrument %(code)s is out of service.", code=instrument.code),
-                                    field="instrument")
-    spec = ANALYTES.get(analyte)
-    if spec is None:
-        raise ValidationError(_("Unknown analyte %(analyte)s.", analyte=analyte), field="analyte")
-    require_finite(value, field="value")
-    wanted = normalise_query(accession)
-    sample = get_sample_by_accession(session, wanted)
-    if sample is None:
-        raise NotFoundError(_("There is no sample with accession %(accession)s.", accession=wanted),
-                            field="accession")
-    raw = f"{value:g}"
-    payload = {"instrument_id": instrument.code, "sample_id": sample.accession, "analyte": analyte,
-               "test_code": analyte, "raw_value": raw, "value": value, "comparator": None,
-               "unit": spec.unit, "flags": [], "status": "", "measured_at": None, "position": "",
-               "raw": raw, "problems": []}
-    status, why = match_result(payload, sample)
-    if status is not ReadingStatus.ATTACHED:
-        field = "value" if why is not None and why.code == "out_of_range" else "accession"
-        raise BusinessRuleViolation(why.text() if why else _("This value cannot be recorded."),
-                                    field=field)
-    reading = InstrumentReading(
-        instrument_id=instrument.id, idempotency_key=f"manual-{uuid4().hex}", type=ReadingType.RESULT,
-        source=ReadingSource.MANUAL, status=ReadingStatus.ATTACHED, sample_id=sample.id,
-        sample_ref=sample.accession, analyte=analyte, test_code=analyte, raw_value=raw, value=value,
-        unit=spec.unit, received_at=now, payload=payload, raw=raw, entered_by_id=actor.id,
-    )
-    session.add(reading)
-    instrument.last_seen_at = now
-    session.flush()
-    record_event(session, actor=actor, now=now, action="reading_entered", entity_type="sample",
-                 entity_id=sample.id, entity_label=sample.accession,
-                 changes={"reading": {"before": None,
-                                      "after": f"#{reading.id} {analyte} {raw} {spec.unit}"
-                                               f" ({instrument.code})"}})
     return reading
 
 

@@ -1,4 +1,4 @@
-"""Pages of instrument capture: the register, the inbox, manual entry and plate-file import.
+"""Pages of instrument capture: the register, the inbox and plate-file import.
 
 The inbox is the place where nothing is lost: every reading an instrument sent that could not be
 attached waits here with its reason and raw bytes until a technician attaches it to the right
@@ -20,7 +20,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_babel import get_timezone, ngettext
@@ -40,7 +39,6 @@ from lims.capture.forms import (
     DiscardForm,
     InboxFilterForm,
     InstrumentForm,
-    ManualEntryForm,
     PlateFileForm,
 )
 from lims.capture.labels import reading_label
@@ -56,7 +54,6 @@ from lims.extensions import db
 bp = Blueprint("capture", __name__, template_folder="templates")
 
 PageResult = str | Response | tuple[str, int]
-MANUAL_RECENT_KEY = "manual_entry_recent"
 #: Plate readers whose plates may come as export files.
 PLATE_PROTOCOLS = (Protocol.FILE, Protocol.BIORAD)
 
@@ -338,45 +335,11 @@ def _chosen(form_field: Any, found: list[Instrument]) -> Instrument | None:
     return next((i for i in found if str(i.id) == form_field.data), None)
 
 
-@bp.route("/entry/manual", methods=["GET", "POST"])
-@permission_required(Permission.ANALYSE_SAMPLES)
-def manual_entry() -> PageResult:
-    """Keyboard-first: scan (Enter moves to the value), type mg/kg, Enter saves and the scan field
-    is ready for the next salt sample; the instrument chosen stays selected."""
-    form = ManualEntryForm()
-    found = _instrument_choices(form.instrument, (Protocol.MANUAL,))
-    status = 200
-    if request.method == "POST":
-        chosen = _chosen(form.instrument, found)
-        if form.validate() and chosen is not None:
-            try:
-                entry = service.enter_manual_reading(
-                    db.session, actor=current_actor(), now=now_utc(), instrument=chosen,
-                    accession=form.accession.data or "", analyte="salt_iodine",
-                    value=float(form.value.data))
-            except LimsError as error:
-                db.session.rollback()
-                if not form.attach_error(error):
-                    flash(error.message, "error")
-                status = error.http_status
-            else:
-                db.session.commit()
-                recent = [entry.id, *session.get(MANUAL_RECENT_KEY, [])][:20]
-                session[MANUAL_RECENT_KEY] = recent
-                session["manual_instrument"] = str(chosen.id)
-                return redirect(url_for("capture.manual_entry"))
-        else:
-            status = 422
-            if chosen is None:
-                form.instrument.errors = [_("Choose an instrument.")]
-    else:
-        form.instrument.data = session.get("manual_instrument", form.instrument.data)
-    recent_ids = session.get(MANUAL_RECENT_KEY, [])
-    recent = sorted(db.session.scalars(
-        sa.select(InstrumentReading).options(selectinload(InstrumentReading.sample))
-        .where(InstrumentReading.id.in_(recent_ids))), key=lambda r: -r.id) if recent_ids else []
-    return render_template("capture/manual_entry.html", form=form, recent=recent,
-                           instruments=found), status
+@bp.get("/entry/manual")
+def manual_entry() -> Response:
+    """The old salt entry screen: values typed from devices without a data port are entered on
+    the one fast-entry screen of analysis now (bookmarks keep working)."""
+    return redirect(url_for("analysis.direct_entry"), code=301)
 
 
 @bp.route("/entry/plate-file", methods=["GET", "POST"])
