@@ -39,9 +39,6 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
     "INTAKE_MAX_ROWS": 50_000,
     "URINE_MIN_VOLUME_ML": "0.8",
-    # A reading measured more than this many days after collection asks before it is attached
-    # by hand (lims.capture.plausibility); per sample kind.
-    "SAMPLE_MAX_AGE_DAYS": {"urine": 365, "salt": 365},
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_HTTPONLY": True,
@@ -124,11 +121,6 @@ def validate_config(app: Flask) -> None:
                 "REPORT_MAX_ATTEMPTS", "REMEMBER_DAYS"):
         if not isinstance(app.config[key], int) or app.config[key] <= 0:
             raise ConfigError(f"{key} must be a positive whole number")
-    ages = app.config["SAMPLE_MAX_AGE_DAYS"]
-    if not isinstance(ages, dict) or set(ages) != {"urine", "salt"} or not all(
-            isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 36500 for v in ages.values()):
-        raise ConfigError("SAMPLE_MAX_AGE_DAYS must give 'urine' and 'salt' a positive whole number"
-                          " of days")
     beat, takeover = app.config["REPORT_HEARTBEAT_SECONDS"], app.config["REPORT_TAKEOVER_SECONDS"]
     if not all(isinstance(v, int | float) and not isinstance(v, bool) and 0 < v < 86400
                for v in (beat, takeover)):

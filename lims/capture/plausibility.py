@@ -2,9 +2,10 @@
 hand must answer before it is attached.
 
 A reading measured before the sample was collected, or long after it (more than the sample
-kind's maximum age, configuration ``SAMPLE_MAX_AGE_DAYS``), one of an analyte measured in
-another kind of sample, or one for a sample that already has a current value of that analyte, is
-most often a mistyped accession. It may still be right (an instrument clock set wrong, a sample
+kind's maximum age, the reference data's ``sample_kinds.max_age_days``), one of an analyte
+measured in
+another kind of sample, or one for a sample that already has a current value of that
+analyte, is most often a mistyped accession. It may still be right (an instrument clock set wrong, a sample
 re-measured on purpose), so it is asked, not refused; the answer goes into the audit event.
 
 Pure: dates and kinds in, question codes and their parameters out (no Flask, no database).
@@ -18,11 +19,6 @@ from datetime import datetime, timedelta
 
 from lims.samples.models import SampleKind
 
-#: The defaults of ``SAMPLE_MAX_AGE_DAYS``: urine frozen at ≤ −20 °C keeps one year
-#: (domain.md §1.8); salt is given the same (UNCONFIRMED: iodine losses depend on packaging).
-DEFAULT_MAX_AGE_DAYS: dict[str, int] = {"urine": 365, "salt": 365}
-
-
 @dataclass(frozen=True)
 class Doubt:
     """One question: ``code`` is stable (the confirmed form sends it back), ``params`` word it."""
@@ -32,11 +28,13 @@ class Doubt:
 
 
 def doubts(*, measured_at: datetime | None, collected_at: datetime, sample_kind: SampleKind,
-           analyte_kind: SampleKind, max_age: timedelta, has_current_value: bool) -> list[Doubt]:
+           analyte_kind: SampleKind, max_age: timedelta | None,
+           has_current_value: bool) -> list[Doubt]:
     """The questions for attaching a reading to a sample, in the order they are worth asking.
 
     ``measured_at`` and ``collected_at`` are both aware (the instrument's clock already placed in
-    the lab's time zone); an unknown measurement time raises no time question.
+    the lab's time zone); an unknown measurement time raises no time question, nor does an
+    unknown maximum age.
     """
     found: list[Doubt] = []
     if sample_kind is not analyte_kind:
@@ -44,15 +42,9 @@ def doubts(*, measured_at: datetime | None, collected_at: datetime, sample_kind:
                                           "analyte_kind": analyte_kind.value}))
     if measured_at is not None and measured_at < collected_at:
         found.append(Doubt("before_collection", {"days": (collected_at - measured_at).days}))
-    elif measured_at is not None and measured_at - collected_at > max_age:
+    elif measured_at is not None and max_age is not None and measured_at - collected_at > max_age:
         found.append(Doubt("too_old", {"days": (measured_at - collected_at).days,
                                        "max_days": max_age.days}))
     if has_current_value:
         found.append(Doubt("has_value"))
     return found
-
-
-def max_age_for(config: Mapping[str, int] | None, kind: SampleKind) -> timedelta:
-    """The configured maximum age of a sample kind (the default when not configured)."""
-    days = (config or {}).get(kind.value, DEFAULT_MAX_AGE_DAYS[kind.value])
-    return timedelta(days=days)

@@ -8,9 +8,9 @@ decision (attach / discard), and each decision keeps who, when and why.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
@@ -45,6 +45,7 @@ from lims.core.errors import (
 from lims.core.inputs import require_code
 from lims.core.labels import label
 from lims.core.locking import lock
+from lims.monitoring.models import SampleKindRef
 from lims.samples.accession import normalise_query
 from lims.samples.models import Sample, SampleKind
 from lims.samples.transitions import get_sample_by_accession
@@ -172,14 +173,13 @@ def _refuse_unless_open(session: Session, reading: InstrumentReading) -> None:
 
 def attach_reading(session: Session, *, actor: User, now: datetime, reading: InstrumentReading,
                    accession: str, reason: str, confirmed: Collection[str] = (),
-                   max_age_days: Mapping[str, int] | None = None,
                    lab_zone: tzinfo = UTC) -> InstrumentReading:
     """Attach an unmatched result to the sample a technician names. The same checks as for a
     driver's reading apply (status, value, range), except the sample the instrument named: the
     person is correcting exactly that.
 
     What is possible but implausible (``lims.capture.plausibility``: measured before collection
-    or after the kind's maximum age, another kind of sample, a sample that already has a value)
+    or after the kind's maximum age (reference data), another kind of sample, a sample that already has a value)
     raises ``ConfirmationRequired`` until every question's code is in ``confirmed``; the answers
     go into the audit event. ``lab_zone`` places the instrument's clock (kept naive, as sent)."""
     _refuse_unless_open(session, reading)
@@ -204,8 +204,7 @@ def attach_reading(session: Session, *, actor: User, now: datetime, reading: Ins
         raise BusinessRuleViolation(why.text() if why else _("This reading cannot be attached."),
                                     field="accession")
     assert spec is not None  # match_result refuses an unknown analyte
-    questions = _plausibility_questions(session, reading, sample, spec.kind, max_age_days,
-                                        lab_zone)
+    questions = _plausibility_questions(session, reading, sample, spec.kind, lab_zone)
     unanswered = {code: text for code, text in questions.items() if code not in confirmed}
     if unanswered:
         raise ConfirmationRequired(
@@ -233,13 +232,14 @@ def attach_reading(session: Session, *, actor: User, now: datetime, reading: Ins
 
 
 def _plausibility_questions(session: Session, reading: InstrumentReading, sample: Sample,
-                            analyte_kind: SampleKind, max_age_days: Mapping[str, int] | None,
-                            lab_zone: tzinfo) -> dict[str, str]:
+                            analyte_kind: SampleKind, lab_zone: tzinfo) -> dict[str, str]:
     """The plausibility questions for this reading and sample, each code with its sentence."""
     measured = reading.measured_at
     if measured is not None and measured.tzinfo is None:
         measured = measured.replace(tzinfo=lab_zone)
-    max_age = plausibility.max_age_for(max_age_days, sample.kind)
+    kind_ref = session.get(SampleKindRef, sample.kind.value)
+    max_age = timedelta(days=kind_ref.max_age_days) \
+        if kind_ref is not None and kind_ref.max_age_days is not None else None
     current = current_value(session, sample.id, reading.analyte or "")
     found = plausibility.doubts(measured_at=measured, collected_at=sample.collected_at,
                                 sample_kind=sample.kind, analyte_kind=analyte_kind,
@@ -264,7 +264,7 @@ def _plausibility_questions(session: Session, reading: InstrumentReading, sample
                 "The reading was measured %(num)d days after %(accession)s was collected; a "
                 "%(kind)s sample is measured within %(max_days)d days.",
                 int(doubt.params["days"]), accession=sample.accession, kind=label(sample.kind),
-                max_days=max_age.days)
+                max_days=doubt.params["max_days"])
         else:
             texts[doubt.code] = _("%(accession)s already has a current %(analyte)s value "
                                   "(%(value)s); attaching adds another.",

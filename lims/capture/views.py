@@ -282,9 +282,7 @@ def attach(reading_id: int) -> PageResult:
     try:
         service.attach_reading(db.session, actor=current_actor(), now=now_utc(), reading=item,
                                accession=form.accession.data or "", reason=form.reason.data or "",
-                               confirmed=form.confirmed(),
-                               max_age_days=current_app.config["SAMPLE_MAX_AGE_DAYS"],
-                               lab_zone=get_timezone())
+                               confirmed=form.confirmed(), lab_zone=get_timezone())
     except ConfirmationRequired as question:
         db.session.rollback()
         item = service.get_reading(db.session, reading_id)

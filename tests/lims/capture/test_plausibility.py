@@ -23,6 +23,7 @@ from lims.capture.models import (
 )
 from lims.core.errors import ConfirmationRequired
 from lims.core.permissions import Role
+from lims.monitoring.models import SampleKindRef
 from lims.samples.lifecycle import SampleStatus
 from lims.samples.models import SampleKind
 from tests.conftest import FIXED_NOW
@@ -44,8 +45,8 @@ def test_the_questions_are_pure_rules() -> None:
         measured_at=COLLECTED, **{**ask, "analyte_kind": SampleKind.SALT,
                                   "has_current_value": True})]
     assert codes == ["wrong_kind", "has_value"]
-    assert plausibility.max_age_for({"urine": 10, "salt": 20}, SampleKind.SALT).days == 20
-    assert plausibility.max_age_for(None, SampleKind.URINE).days == 365
+    assert plausibility.doubts(measured_at=COLLECTED + timedelta(days=900),
+                               **{**ask, "max_age": None}) == []  # no maximum age set
 
 
 def _unmatched(session: Session, instrument: Instrument, *, measured_at: datetime | None,
@@ -95,14 +96,21 @@ def test_measured_seven_months_before_collection_asks_and_records_the_answer(ses
     assert all(e.changes["confirmed_despite"] == {"before_collection": True} for e in events)
 
 
-def test_the_maximum_age_is_per_kind_and_configurable(session, setup):
+def test_the_maximum_age_is_the_kinds_reference_data(session, setup):
+    urine = session.get(SampleKindRef, "urine")
+    kept = urine.max_age_days
     measured = (COLLECTED + timedelta(days=40)).astimezone(UTC).replace(tzinfo=None)
     reading = _unmatched(session, setup["instrument"], measured_at=measured)
-    with pytest.raises(ConfirmationRequired) as asked:
-        _attach(session, setup, reading, max_age_days={"urine": 30, "salt": 365}, lab_zone=UTC)
-    assert list(asked.value.questions) == ["too_old"]
-    assert "40 days" in asked.value.questions["too_old"]
-    _attach(session, setup, reading, max_age_days={"urine": 60, "salt": 365}, lab_zone=UTC)
+    try:
+        urine.max_age_days = 30
+        with pytest.raises(ConfirmationRequired) as asked:
+            _attach(session, setup, reading, lab_zone=UTC)
+        assert list(asked.value.questions) == ["too_old"]
+        assert "40 days" in asked.value.questions["too_old"]
+        urine.max_age_days = 60
+        _attach(session, setup, reading, lab_zone=UTC)
+    finally:
+        urine.max_age_days = kept
     assert reading.status is ReadingStatus.ATTACHED
     event = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "reading_attached",
                                                        AuditEvent.entity_type == "sample"))
