@@ -24,6 +24,7 @@ ACTION_LABELS: dict[str, object] = {
     "verify": _l("Result verified"),
     "report": _l("Reported"),
     "amend": _l("Result amended"),
+    "sample_corrected": _l("Registration corrected"),
     # instrument readings
     "reading_attached": _l("Reading attached by hand"),
     "reading_discarded": _l("Reading discarded"),
