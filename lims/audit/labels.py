@@ -209,6 +209,7 @@ FIELD_LABELS: dict[str, object] = {
     # a second value typed for a sample (``lims.analysis.review.enter_direct_result``)
     "added_as_replicate": _l("Added as a replicate"),
     "replaced": _l("Replaced"),
+    "data_changed": _l("Data changed"),
 }
 
 # Values typed by people or codes that identify things: shown exactly as stored, never looked
