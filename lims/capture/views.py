@@ -334,6 +334,7 @@ def _chosen(form_field: Any, found: list[Instrument]) -> Instrument | None:
 
 
 @bp.get("/entry/manual")
+@permission_required(Permission.ANALYSE_SAMPLES)
 def manual_entry() -> Response:
     """The old salt entry screen: values typed from devices without a data port are entered on
     the one fast-entry screen of analysis now (bookmarks keep working)."""
