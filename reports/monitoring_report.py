@@ -87,6 +87,9 @@ class ReportParams:
     # Label of the pooled rows ({lang: text}); default "Republic of Kazakhstan". A report on one
     # region, or on a subset, must pass its own so its pooled table is not called national.
     pooled_label: Mapping[str, str] | None = None
+    # What changed in the data since the previous version of the same report (a sentence in the
+    # report's language, given by the caller); empty for a first version or unchanged data.
+    revision_note: str = ""
 
 
 def dataset_fingerprint(df: pd.DataFrame) -> tuple[str, int]:
@@ -739,6 +742,7 @@ def _cover(
     lines = [
         (t(tr, "issued"), date_text(params.issued, tr)),
         (t(tr, "version"), params.version),
+    ] + ([(t(tr, "revision"), params.revision_note)] if params.revision_note else []) + [
         (t(tr, "periods"), ", ".join(periods) or "—"),
         (t(tr, "scheme"), texts.scheme_name(params.stats.scheme, tr)),
         (t(tr, "salt_criteria"), texts.salt_label(params.stats.salt, tr)),

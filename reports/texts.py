@@ -81,6 +81,7 @@ _T: dict[str, str] = {
     "subtitle": N_("Regional report: urinary iodine and iodized salt"),
     "issued": N_("Issue date"),
     "version": N_("Version"),
+    "revision": N_("Changes since the previous version"),
     "dataset": N_("Dataset (SHA-256)"),
     "periods": N_("Periods"),
     "scheme": N_("Classification scheme"),

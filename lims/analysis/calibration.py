@@ -311,6 +311,7 @@ class ResultStatus(enum.StrEnum):
     REPORTABLE = "reportable"
     BELOW_LOQ = "below_loq"  # measured value kept, flagged as not quantifiable with full precision
     BELOW_LOD = "below_lod"  # censored: value None, comparator "<", limit = the LOD
+    BELOW_RANGE = "below_range"  # censored at the lowest standard (the LOD lies below it)
     DILUTE = "dilute_and_repeat"
     REPEAT = "repeat"
 
@@ -346,7 +347,8 @@ def classify_sample(responses: Sequence[float | None], curve: CalibrationCurve,
     """
     values = [curve.concentration(r, dilution_factor) if r is not None else None for r in responses]
     lod = method.lod if method.lod is not None else curve.lowest_nonzero
-    return _classify(values, method, top=curve.top, lod=lod, dilution_factor=dilution_factor)
+    return _classify(values, method, top=curve.top, lod=lod, dilution_factor=dilution_factor,
+                     bottom=curve.lowest_nonzero)
 
 
 def classify_reading(values: Sequence[float | None], method: MethodVersion) -> SampleResult:
@@ -356,7 +358,10 @@ def classify_reading(values: Sequence[float | None], method: MethodVersion) -> S
 
 
 def _classify(values: list[float | None], method: MethodVersion, *, top: float,
-              lod: float | None, dilution_factor: float) -> SampleResult:
+              lod: float | None, dilution_factor: float,
+              bottom: float | None = None) -> SampleResult:
+    """``bottom``: the lowest non-zero standard; a mean between the LOD and it is outside the
+    calibrated range, so it is stored censored (``< bottom``) rather than as an extrapolation."""
     unit = analysis_label(method.unit)
 
     def result(status: ResultStatus, *reasons: str, value: float | None = None,
@@ -379,7 +384,7 @@ def _classify(values: list[float | None], method: MethodVersion, *, top: float,
         return result(ResultStatus.DILUTE,
                       gettext("Above the top of the range (%(top)s %(unit)s): dilute and "
                               "repeat.", top=decimal(top_sample, "g"), unit=unit),
-                      suggested=suggested)
+                      comparator=">", limit=top_sample, suggested=suggested)
     limit = lod * dilution_factor if lod is not None else None
     below_lod = "" if limit is None else gettext("Below the LOD (%(limit)s %(unit)s).",
                                                  limit=decimal(limit, "g"), unit=unit)
@@ -401,6 +406,12 @@ def _classify(values: list[float | None], method: MethodVersion, *, top: float,
     if limit is not None and mean < limit:
         return result(ResultStatus.BELOW_LOD, below_lod,
                       comparator="<", limit=limit, spread=spread)
+    low_standard = bottom * dilution_factor if bottom is not None else None
+    if low_standard is not None and mean < low_standard:
+        return result(ResultStatus.BELOW_RANGE,
+                      gettext("Below the lowest standard (%(low)s %(unit)s): reported as "
+                              "< %(low)s.", low=decimal(low_standard, "g"), unit=unit),
+                      comparator="<", limit=low_standard, spread=spread)
     loq = method.loq * dilution_factor if method.loq is not None else None
     if loq is not None and mean < loq:
         return result(ResultStatus.BELOW_LOQ,

@@ -109,4 +109,5 @@ def demo_results_command(seed: int, plates: int, titrations: int, analysed_share
     session.commit()
     click.echo(f"runs {', '.join(ran.runs) or 'none'} ({ran.verified} results verified); "
                f"{bulk.results} results for samples past analysis ({bulk.verified} verified, "
-               f"{bulk.preliminary} preliminary) in {time.perf_counter() - started:.1f} s")
+               f"{bulk.preliminary} preliminary, {bulk.retests} above the range sent back for "
+               f"a dilution retest) in {time.perf_counter() - started:.1f} s")

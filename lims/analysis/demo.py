@@ -23,6 +23,7 @@ from instruments.records import WELLS
 from lims.analysis import review, runs
 
 from lims.analysis import catalogue
+from lims.analysis.calibration import ResultStatus as Outcome
 from lims.analysis.calibration import classify_reading
 from lims.analysis.catalogue import current_version
 from lims.analysis.models import AnalyticalRun, ReagentLot, Result, ResultStatus
@@ -129,6 +130,8 @@ class DemoResultsSummary:
     results: int = 0
     verified: int = 0
     preliminary: int = 0
+    #: pending samples above the top standard: stored "> top", returned to the worklist
+    retests: int = 0
 
 
 def demo_results(session: Session, *, seed: int, technician: User, reviewer: User, now: datetime,
@@ -142,10 +145,13 @@ def demo_results(session: Session, *, seed: int, technician: User, reviewer: Use
     summary = DemoResultsSummary()
     methods = {SampleKind.URINE: current_version(session, "UIC-SK-PLATE"),
                SampleKind.SALT: current_version(session, "SALT-TITR")}
-    # the demo's samples above the top standard were diluted and repeated: no upper bound here
-    defs = {k: replace(mv.method, reportable_range=None) for k, mv in methods.items()}
+    defs = {k: mv.method for k, mv in methods.items()}
+    # a verified sample above the top standard was diluted and repeated before the demo starts:
+    # its value is the retest's, read without the upper bound and kept with its dilution
+    unbounded = {k: replace(m, reportable_range=None) for k, m in defs.items()}
     statuses = (SampleStatus.PENDING_REVIEW, SampleStatus.VERIFIED, SampleStatus.REPORTED)
     has_result = sa.select(Result.id).where(Result.sample_id == Sample.id).exists()
+    retests: list[tuple[int, str]] = []
     last_id = 0
     while True:
         samples = list(session.scalars(
@@ -160,17 +166,27 @@ def demo_results(session: Session, *, seed: int, technician: User, reviewer: Use
             method = defs[sample.kind]
             value = truth[sample.accession]
             when = (sample.received_at or sample.registered_at) + timedelta(days=2)
-            if sample.kind is SampleKind.URINE:
-                outcome = classify_reading([value], method)
-            else:
-                outcome = classify_reading([value, value], method)
+            replicates = [value] if sample.kind is SampleKind.URINE else [value, value]
+            outcome = classify_reading(replicates, method)
             verified = sample.status is not SampleStatus.PENDING_REVIEW
+            status = ResultStatus.VERIFIED if verified else ResultStatus.PRELIMINARY
+            details: dict[str, Any] = {"demo_seed": seed}
+            flags = list(outcome.reasons)
+            if outcome.status is Outcome.DILUTE and verified:
+                details["dilution_factor"] = outcome.suggested_dilution
+                outcome = classify_reading(replicates, unbounded[sample.kind])
+                flags = list(outcome.reasons)
+            elif outcome.status is Outcome.DILUTE:  # stored as "> 300", back on the worklist
+                status = ResultStatus.REPEAT
+                details.update(outcome="dilute_and_repeat",
+                               suggested_dilution=outcome.suggested_dilution)
+                flags.append(runs.above_range_flag())
+                retests.append((sample.id, sample.accession))
             result = new_result(
-                sample, methods[sample.kind], method, actor=technician, now=when,
-                status=ResultStatus.VERIFIED if verified else ResultStatus.PRELIMINARY,
+                sample, methods[sample.kind], method, actor=technician, now=when, status=status,
                 value=outcome.value, comparator=outcome.comparator,
                 limit=outcome.limit if outcome.comparator else None,
-                flags=list(outcome.reasons), details={"demo_seed": seed})
+                flags=flags, details=details)
             row = {c.key: getattr(result, c.key) for c in Result.__table__.columns
                    if c.key != "id"}
             if verified:
@@ -187,10 +203,30 @@ def demo_results(session: Session, *, seed: int, technician: User, reviewer: Use
         summary.results += len(rows)
         summary.verified += sum(1 for r in rows if r["status"] is ResultStatus.VERIFIED)
         summary.preliminary += sum(1 for r in rows if r["status"] is ResultStatus.PRELIMINARY)
+        summary.retests += _back_to_analysis(session, retests, actor=technician, now=now)
+        retests.clear()
         if progress is not None:
             progress(len(rows))
     session.flush()
     return summary
+
+
+def _back_to_analysis(session: Session, samples: list[tuple[int, str]], *, actor: User,
+                      now: datetime) -> int:
+    """Samples whose result asks for a dilution retest leave review for the worklist (what
+    ``runs.accept_run`` does to a run's sample with a ``repeat`` result)."""
+    if not samples:
+        return 0
+    session.execute(sa.update(Sample).where(Sample.id.in_([i for i, _ in samples]))
+                    .values(status=SampleStatus.IN_ANALYSIS))
+    session.execute(sa.insert(AuditEvent), [
+        audit_row(actor=actor, now=now, action="demo_past_analysis", entity_type="sample",
+                  entity_id=sample_id, entity_label=accession,
+                  changes={"status": {"before": SampleStatus.PENDING_REVIEW,
+                                      "after": SampleStatus.IN_ANALYSIS}},
+                  reason="demo data: above the calibrated range, dilution retest due")
+        for sample_id, accession in samples])
+    return len(samples)
 
 
 def _display(row: dict[str, Any]) -> str:

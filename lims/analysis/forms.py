@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DecimalField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.validators import ValidationError as FieldError
 
 from lims.analysis.labels import LABELS
@@ -64,6 +64,10 @@ class DirectEntryForm(LimsForm):
     value2 = DecimalField(_l("Second reading (optional)"), places=None,
                           validators=[Optional(), NumberRange(min=0, max=1000)])
     category = SelectField(_l("Rapid test result"), choices=[], validate_choice=False)
+    instrument = SelectField(_l("Device (optional)"), choices=[], validate_choice=False)
+    #: Set by the prompt's buttons when the sample already has a value: replicate or replace.
+    existing = StringField(validators=[Optional(), AnyOf(("replicate", "replace"))])
+    reason = StringField(_l("Reason for replacing"), validators=[Optional(), Length(max=500)])
 
 
 def _json_object(form: Any, field: Any) -> None:

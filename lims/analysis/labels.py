@@ -58,6 +58,7 @@ LABELS: dict[str, object | Callable[[], str]] = {
     "reportable": _l("Reportable"),
     "below_loq": _l("Below LOQ"),
     "below_lod": _l("Below LOD"),
+    "below_range": _l("Below the lowest standard"),
     "dilute_and_repeat": _l("Dilute and repeat"),
     "value": _l("Value"),
     "comparator": _l("Comparator"),

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from lims.analysis import queries
 from lims.analysis.calibration import ResultStatus as Outcome
 from lims.analysis.calibration import classify_reading
+from lims.analysis.catalogue import result_analyte
 from lims.analysis.labels import analysis_label
 from lims.analysis.methods import ResultScale
 from lims.analysis.models import AnalyticalRun, MethodVersionRow, Result, ResultStatus, RunStatus
@@ -26,6 +27,7 @@ from lims.audit.service import record_event
 from lims.auth.models import User
 from lims.core.errors import (
     BusinessRuleViolation,
+    ConfirmationRequired,
     ConflictError,
     NotFoundError,
     PermissionDenied,
@@ -56,12 +58,24 @@ def _audit(session: Session, result: Result, *, actor: User, now: datetime, acti
 
 # -- direct entry --------------------------------------------------------------------------------
 
+#: What a second value for a sample that already has one does (the person chooses).
+REPLICATE, REPLACE = "replicate", "replace"
+#: Statuses whose current result is "a value" that a new entry must not silently replace.
+_HAS_VALUE = (ResultStatus.HELD, ResultStatus.PRELIMINARY, ResultStatus.VERIFIED)
+
+
 def enter_direct_result(session: Session, *, actor: User, now: datetime, sample: Sample,
                         method_version: MethodVersionRow, values: Sequence[float] = (),
-                        category: str | None = None) -> Result:
+                        category: str | None = None, existing: str | None = None,
+                        reason: str | None = None, instrument: str | None = None) -> Result:
     """A WYD reading (mg/kg, one or more replicates) or a rapid-test category for a salt sample.
 
     No run, so no curve and no batch QC: the result is preliminary at once and goes to review.
+    A sample that already has a current value is never given a second one silently: without
+    ``existing`` the entry raises ``ConfirmationRequired``; ``existing="replicate"`` adds the
+    readings to the current preliminary result's replicates (a new row computed from all of
+    them), ``existing="replace"`` supersedes it, with a mandatory ``reason``. A verified value is
+    changed only by a reviewer's amendment. ``instrument``: the device's code, kept in details.
     """
     if not actor.can(Permission.ANALYSE_SAMPLES):
         raise PermissionDenied(_("You may not enter results."))
@@ -74,12 +88,43 @@ def enter_direct_result(session: Session, *, actor: User, now: datetime, sample:
                                       "(%(measured)s).", sample=sample.accession,
                                       kind=label(sample.kind), method=analysis_label(method.name),
                                       measured=label(method.matrix.value)), field="accession")
+    if existing not in (None, REPLICATE, REPLACE):
+        raise ValidationError(_("Choose: add as a replicate, or replace with a reason."),
+                              field="existing")
     lock(session, sample)
-    if sample.status not in (SampleStatus.RECEIVED, SampleStatus.IN_ANALYSIS):
+    analyte = result_analyte(method)
+    previous = _current(session, sample, analyte)
+    has_value = previous is not None and previous.status in _HAS_VALUE
+    if has_value:
+        assert previous is not None
+        lock(session, previous)
+        if previous.status is ResultStatus.VERIFIED:
+            raise BusinessRuleViolation(
+                _("The value of %(sample)s is verified; a reviewer changes it by an amendment "
+                  "on the result page.", sample=sample.accession), field="accession")
+    if has_value and existing is None:
+        assert previous is not None
+        raise ConfirmationRequired(
+            _("%(sample)s already has a value: %(value)s %(unit)s (%(status)s).",
+              sample=sample.accession, value=previous.display, unit=previous.unit,
+              status=analysis_label(previous.status)),
+            questions={"has_value": previous.display}, field="accession")
+    allowed = (SampleStatus.RECEIVED, SampleStatus.IN_ANALYSIS) + (
+        (SampleStatus.PENDING_REVIEW,) if has_value else ())
+    if sample.status not in allowed:
         raise BusinessRuleViolation(_("%(sample)s has status %(status)s; results are entered "
                                       "for received samples or retests.",
                                       sample=sample.accession, status=label(sample.status)),
                                     field="accession")
+    if has_value:
+        if existing == REPLACE and not (reason or "").strip():
+            raise ValidationError(_("Say why the value is replaced."), field="reason")
+        if existing == REPLICATE and method.scale is ResultScale.ORDINAL:
+            raise BusinessRuleViolation(_("A rapid test has no replicates: replace its result "
+                                          "with a reason instead."), field="existing")
+    replicates = list(previous.details.get("replicates") or []) \
+        if has_value and existing == REPLICATE and previous is not None else []
+    extra: dict[str, object] = {"instrument": instrument} if instrument else {}
     if method.scale is ResultScale.ORDINAL:
         try:
             chosen = method.category(category or "")
@@ -87,34 +132,43 @@ def enter_direct_result(session: Session, *, actor: User, now: datetime, sample:
             raise ValidationError(str(error), field="category") from error
         result = new_result(sample, method_version, method, status=ResultStatus.PRELIMINARY,
                             actor=actor, now=now, category=chosen,
-                            details={"category": chosen})
+                            details={"category": chosen, **extra})
     else:
         if not values:
             raise ValidationError(_("Enter the reading."), field="values")
-        outcome = classify_reading(list(values), method)
+        outcome = classify_reading([*replicates, *values], method)
         if outcome.status in (Outcome.DILUTE, Outcome.REPEAT):
             raise BusinessRuleViolation(" ".join(outcome.reasons) or _("Repeat the reading."),
                                         field="values")
         details = outcome.to_dict()
         details["outcome"] = details.pop("status")
+        details.update(extra)
         result = new_result(sample, method_version, method, status=ResultStatus.PRELIMINARY,
                             actor=actor, now=now, value=outcome.value,
                             comparator=outcome.comparator, limit=outcome.limit,
                             flags=list(outcome.reasons), details=details)
-    previous = _current(session, sample, result.analyte)
+    changes: dict[str, object] = {"value": {"before": previous.display if has_value and previous
+                                            else None, "after": result.display},
+                                  "method": method.key}
     if previous is not None:
-        result.retest_of_id = previous.id
+        result.retest_of_id = previous.retest_of_id if has_value else previous.id
+    if has_value and existing == REPLACE:
+        result.flags = [*result.flags, _("replaced %(value)s: %(reason)s",
+                                         value=previous.display if previous else "",
+                                         reason=(reason or "").strip())]
+    if has_value:
+        changes["added_as_replicate" if existing == REPLICATE else "replaced"] = True
     supersede_previous(session, result)
     session.add(result)
     session.flush()
     if sample.status is SampleStatus.RECEIVED:
         apply_action(session, actor=actor, now=now, sample=sample,
                      action=SampleAction.START_ANALYSIS, method=method.key)
-    apply_action(session, actor=actor, now=now, sample=sample,
-                 action=SampleAction.SUBMIT_FOR_REVIEW, result=result.display)
-    _audit(session, result, actor=actor, now=now, action="result_entered",
-           changes={"value": {"before": None, "after": result.display},
-                    "method": method.key})
+    if sample.status is SampleStatus.IN_ANALYSIS:
+        apply_action(session, actor=actor, now=now, sample=sample,
+                     action=SampleAction.SUBMIT_FOR_REVIEW, result=result.display)
+    _audit(session, result, actor=actor, now=now, action="result_entered", changes=changes,
+           reason=(reason or "").strip() or None if existing == REPLACE else None)
     return result
 
 
@@ -143,6 +197,11 @@ def verify_result(session: Session, *, actor: User, now: datetime, result: Resul
         raise PermissionDenied(_("You may not verify results (needs the 'review_results' "
                                  "permission)."))
     lock(session, result)
+    if result.comparator == ">":
+        raise BusinessRuleViolation(
+            _("The result of %(sample)s is above the calibrated range (%(value)s %(unit)s): "
+              "dilute and repeat. A value above the range cannot be verified as a number.",
+              sample=result.sample.accession, value=result.display, unit=result.unit))
     if result.status is not ResultStatus.PRELIMINARY or not result.is_current:
         raise ConflictError(
             (_("The result of %(sample)s has status %(status)s: only current preliminary "

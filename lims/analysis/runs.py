@@ -85,6 +85,13 @@ from lims.samples.models import Sample, SampleKind
 from lims.samples.transitions import apply_action
 
 RUN_ENTITY = "analytical_run"
+
+
+def above_range_flag() -> str:
+    """The flag of a result above the calibrated range (stored ``> top``, never a number)."""
+    return _("above range; dilute and repeat")
+
+
 RESULT_ENTITY = "result"
 #: Samples on one batch (non-plate) run, e.g. one titration session.
 BATCH_CAPACITY = 40
@@ -454,6 +461,8 @@ def _result_row(run: AnalyticalRun, item: RunSample, method: MethodVersion,
     flags = list(outcome.reasons)
     if outcome.status is Outcome.BELOW_LOQ:
         flags.append(_("below LOQ"))
+    elif outcome.status is Outcome.DILUTE:
+        flags.append(above_range_flag())
     return new_result(item.sample, run.method_version, method, run=run,
                       status=ResultStatus.REPEAT if repeat else ResultStatus.HELD,
                       value=None if repeat else outcome.value, comparator=outcome.comparator,
@@ -469,7 +478,7 @@ def new_result(sample: Sample, mv: MethodVersionRow, method: MethodVersion, *,
                flags: Sequence[str] = (), details: Mapping[str, Any] | None = None,
                retest_of_id: int | None = None) -> Result:
     """The one constructor of version-1 result rows (runs, direct entry and the demo use it)."""
-    if comparator == "<" and value is not None:
+    if comparator is not None and value is not None:
         value = None  # censored: the number is the limit, never a made-up value
     return Result(sample_id=sample.id, analyte=result_analyte(method), method_version_id=mv.id,
                   run_id=run.id if run else None, version=1, is_current=True, status=status,

@@ -21,6 +21,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import get_translations
@@ -50,9 +51,9 @@ from lims.analysis.models import AnalyticalRun, ReagentLot, Result, ResultStatus
 from lims.audit.service import events_for
 from lims.auth.security import current_actor, permission_required
 from lims.capture import service as capture
-from lims.capture.models import Instrument, InstrumentReading, ReadingStatus
+from lims.capture.models import Instrument, InstrumentReading, Protocol, ReadingStatus
 from lims.core.dt import now_utc
-from lims.core.errors import LimsError, NotFoundError
+from lims.core.errors import ConfirmationRequired, LimsError, NotFoundError
 from lims.core.inputs import finite_problem, loads_strict, parse_id, query_id
 from lims.core.labels import label
 from lims.core.permissions import Permission
@@ -542,10 +543,18 @@ def result_send_back(result_id: int) -> Response:
     return redirect(url_for("analysis.result", result_id=result_id))
 
 
+#: The results entered on the fast-entry screen in this browser session (newest first).
+ENTRY_RECENT_KEY = "fast_entry_recent"
+
+
 @bp.route("/entry", methods=["GET", "POST"])
 @permission_required(A)
 def direct_entry() -> PageResult:
-    """WYD readings and rapid-test categories, scanned sample by sample."""
+    """One fast-entry screen for WYD readings, rapid-test categories and values typed from any
+    device without a data port: scan, type, Enter; the page answers "saved: S-… 24.6 mg/kg" in
+    a polite live region and is ready for the next scan. A sample that already has a value is
+    asked about (replicate / replace with a reason / cancel), never given a second one silently.
+    """
     form = DirectEntryForm()
     methods = [m for m in catalogue.current_versions(db.session)
                if m.matrix == "salt" and not m.definition.get("titration")]
@@ -553,9 +562,14 @@ def direct_entry() -> PageResult:
     rtk = next((m for m in methods if m.definition.get("categories")), None)
     form.category.choices = [SelectChoice("", "—")] + [
         SelectChoice(c, c) for c in (rtk.definition["categories"] if rtk else [])]
-    status = 200
+    devices = list(db.session.scalars(sa.select(Instrument).where(
+        Instrument.protocol == Protocol.MANUAL, Instrument.is_active).order_by(Instrument.code)))
+    form.instrument.choices = [SelectChoice("", "—")] + [
+        SelectChoice(str(i.id), f"{i.code} · {i.name}") for i in devices]
+    status, question = 200, None
     if form.validate_on_submit():
         mv = next((m for m in methods if str(m.id) == form.method.data), None)
+        device = next((i for i in devices if str(i.id) == form.instrument.data), None)
         sample = get_sample_by_accession(db.session, normalise_query(form.accession.data or ""))
         if mv is None or sample is None:
             form.accession.errors = [_("No such sample.")] if sample is None else []
@@ -565,7 +579,12 @@ def direct_entry() -> PageResult:
             try:
                 entered = review.enter_direct_result(
                     db.session, actor=current_actor(), now=now_utc(), sample=sample,
-                    method_version=mv, values=values, category=form.category.data or None)
+                    method_version=mv, values=values, category=form.category.data or None,
+                    existing=form.existing.data or None, reason=form.reason.data,
+                    instrument=device.code if device else None)
+            except ConfirmationRequired as asked:
+                db.session.rollback()
+                question, status = asked, asked.http_status
             except LimsError as error:
                 db.session.rollback()
                 if not form.attach_error(error):
@@ -573,12 +592,26 @@ def direct_entry() -> PageResult:
                 status = error.http_status
             else:
                 db.session.commit()
-                flash(_("%(acc)s: %(value)s recorded.", acc=sample.accession,
-                        value=entered.display), "success")
-                return redirect(url_for("analysis.direct_entry"))
+                session[ENTRY_RECENT_KEY] = [entered.id, *session.get(ENTRY_RECENT_KEY, [])][:20]
+                session["entry_method"], session["entry_device"] = (form.method.data,
+                                                                    form.instrument.data)
+                return redirect(url_for("analysis.direct_entry", saved=entered.id))
     elif form.is_submitted():
         status = 422
-    return render_template("analysis/entry.html", form=form), status
+    else:
+        form.method.data = session.get("entry_method", form.method.data)
+        form.instrument.data = session.get("entry_device", form.instrument.data)
+    recent_ids = session.get(ENTRY_RECENT_KEY, [])
+    recent = sorted(db.session.scalars(
+        sa.select(Result).options(selectinload(Result.sample))
+        .where(Result.id.in_(recent_ids))), key=lambda r: -r.id) if recent_ids else []
+    saved_id = query_id(request.args, "saved")
+    saved = next((r for r in recent if r.id == saved_id), None)
+    ordinal = [str(m.id) for m in methods if m.definition.get("categories")]
+    # a refused answer to the prompt (a replacement without its reason) keeps the prompt open
+    prompting = question is not None or (status != 200 and bool(form.existing.data))
+    return render_template("analysis/entry.html", form=form, question=question, saved=saved,
+                           recent=recent, ordinal=ordinal, prompting=prompting), status
 
 
 # -- methods, QC, reagents -----------------------------------------------------------------------

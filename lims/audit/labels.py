@@ -24,6 +24,7 @@ ACTION_LABELS: dict[str, object] = {
     "verify": _l("Result verified"),
     "report": _l("Reported"),
     "amend": _l("Result amended"),
+    "sample_corrected": _l("Registration corrected"),
     # instrument readings
     "reading_attached": _l("Reading attached by hand"),
     "reading_discarded": _l("Reading discarded"),
@@ -199,6 +200,16 @@ FIELD_LABELS: dict[str, object] = {
     "locked_until": _l("Locked until"),
     "prefix": _l("Token prefix"),
     "language": _l("Language"),
+    # a reading attached by hand although implausible (``lims.capture.plausibility``)
+    "confirmed_despite": _l("Attached although (confirmed)"),
+    "wrong_kind": _l("the sample is of another kind"),
+    "before_collection": _l("measured before collection"),
+    "too_old": _l("measured after the sample's maximum age"),
+    "has_value": _l("the sample already had a value"),
+    # a second value typed for a sample (``lims.analysis.review.enter_direct_result``)
+    "added_as_replicate": _l("Added as a replicate"),
+    "replaced": _l("Replaced"),
+    "data_changed": _l("Data changed"),
 }
 
 # Values typed by people or codes that identify things: shown exactly as stored, never looked

@@ -6,9 +6,15 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, DecimalField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from lims.capture.models import Protocol
 from lims.core.forms import LimsForm
@@ -63,17 +69,15 @@ class InboxFilterForm(LimsForm):
 class AttachForm(LimsForm):
     accession = StringField(_l("Sample accession"), validators=[DataRequired(), Length(max=40)])
     reason = StringField(_l("Why this sample"), validators=[DataRequired(), Length(max=500)])
+    #: The plausibility questions answered "yes, attach" (codes, comma-separated).
+    confirm = HiddenField(validators=[Optional(), Length(max=200)])
+
+    def confirmed(self) -> frozenset[str]:
+        return frozenset(c for c in (self.confirm.data or "").split(",") if c)
 
 
 class DiscardForm(LimsForm):
     reason = StringField(_l("Reason for discarding"), validators=[DataRequired(), Length(max=500)])
-
-
-class ManualEntryForm(LimsForm):
-    instrument = SelectField(_l("Instrument"), choices=[], validate_choice=False)
-    accession = StringField(_l("Sample (scan)"), validators=[DataRequired(), Length(max=40)])
-    value = DecimalField(_l("Iodine (mg/kg)"), places=None,
-                         validators=[InputRequired(), NumberRange(min=0, max=500)])
 
 
 class PlateFileForm(LimsForm):

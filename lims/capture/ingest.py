@@ -156,7 +156,7 @@ class SampleLike(Protocol):
 
 
 @dataclass(frozen=True)
-class _SampleRow:
+class SampleRow:
     id: int
     accession: str
     kind: SampleKind
@@ -209,14 +209,14 @@ def match_result(payload: dict[str, Any], sample: SampleLike | None, *,
     return ReadingStatus.ATTACHED, None
 
 
-def _samples_named(session: Session, refs: Sequence[str]) -> dict[str, _SampleRow]:
+def _samples_named(session: Session, refs: Sequence[str]) -> dict[str, SampleRow]:
     if not refs:
         return {}
     rows = session.execute(
         sa.select(Sample.id, Sample.accession, Sample.kind, Sample.status)
         .where(Sample.accession.in_(sorted(set(refs))))
     ).all()
-    return {r.accession: _SampleRow(r.id, r.accession, r.kind, r.status) for r in rows}
+    return {r.accession: SampleRow(r.id, r.accession, r.kind, r.status) for r in rows}
 
 
 def _attached_to(session: Session, sample_ids: Iterable[int]
@@ -297,7 +297,7 @@ def _file(session: Session, instrument: Instrument, items: list[dict[str, Any]],
             continue
         seen.add(key)
         payload = item["payload"]
-        sample: _SampleRow | None = None
+        sample: SampleRow | None = None
         if item["type"] == ReadingType.RESULT:
             ref = payload.get("sample_id")
             sample = samples.get(normalise_query(ref)) if ref else None

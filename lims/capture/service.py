@@ -8,21 +8,23 @@ decision (attach / discard), and each decision keeps who, when and why.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
-from uuid import uuid4
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.orm import Session, selectinload
 
 from instruments.records import PlateReading
 from lims.audit.service import record_event
 from lims.auth.models import User
 from lims.auth.services import create_api_token, revoke_api_token
+from lims.capture import plausibility
 from lims.capture.analytes import ANALYTES
-from lims.capture.ingest import match_result
+from lims.capture.ingest import SampleRow, match_result
 from lims.capture.labels import reading_label
 from lims.capture.models import (
     Instrument,
@@ -33,10 +35,19 @@ from lims.capture.models import (
     ReadingType,
 )
 from lims.capture.reasons import Reason
-from lims.core.errors import BusinessRuleViolation, ConflictError, NotFoundError, ValidationError
-from lims.core.inputs import require_code, require_finite
+from lims.core.errors import (
+    BusinessRuleViolation,
+    ConfirmationRequired,
+    ConflictError,
+    NotFoundError,
+    ValidationError,
+)
+from lims.core.inputs import require_code
+from lims.core.labels import label
 from lims.core.locking import lock
+from lims.monitoring.models import SampleKindRef
 from lims.samples.accession import normalise_query
+from lims.samples.models import Sample, SampleKind
 from lims.samples.transitions import get_sample_by_accession
 
 INSTRUMENT_ENTITY = "instrument"
@@ -161,10 +172,16 @@ def _refuse_unless_open(session: Session, reading: InstrumentReading) -> None:
 
 
 def attach_reading(session: Session, *, actor: User, now: datetime, reading: InstrumentReading,
-                   accession: str, reason: str) -> InstrumentReading:
+                   accession: str, reason: str, confirmed: Collection[str] = (),
+                   lab_zone: tzinfo = UTC) -> InstrumentReading:
     """Attach an unmatched result to the sample a technician names. The same checks as for a
-    driver's reading apply (kind, status, value, range), except the sample the instrument named:
-    the person is correcting exactly that."""
+    driver's reading apply (status, value, range), except the sample the instrument named: the
+    person is correcting exactly that.
+
+    What is possible but implausible (``lims.capture.plausibility``: measured before collection
+    or after the kind's maximum age (reference data), another kind of sample, a sample that already has a value)
+    raises ``ConfirmationRequired`` until every question's code is in ``confirmed``; the answers
+    go into the audit event. ``lab_zone`` places the instrument's clock (kept naive, as sent)."""
     _refuse_unless_open(session, reading)
     if reading.type is not ReadingType.RESULT:
         raise BusinessRuleViolation(
@@ -178,11 +195,23 @@ def attach_reading(session: Session, *, actor: User, now: datetime, reading: Ins
         raise NotFoundError(_("There is no sample with accession %(accession)s.", accession=wanted),
                             field="accession")
     payload = dict(reading.payload, sample_id=sample.accession, problems=[])
-    status, why = match_result(payload, sample)
+    spec = ANALYTES.get(reading.analyte or "")
+    # another kind of sample is asked below, not refused: match the rest as if it were right
+    as_matched = SampleRow(sample.id, sample.accession, spec.kind if spec else sample.kind,
+                           sample.status)
+    status, why = match_result(payload, as_matched)
     if status is not ReadingStatus.ATTACHED:
         raise BusinessRuleViolation(why.text() if why else _("This reading cannot be attached."),
                                     field="accession")
+    assert spec is not None  # match_result refuses an unknown analyte
+    questions = _plausibility_questions(session, reading, sample, spec.kind, lab_zone)
+    unanswered = {code: text for code, text in questions.items() if code not in confirmed}
+    if unanswered:
+        raise ConfirmationRequired(
+            _("Check before attaching reading #%(id)s to %(accession)s:", id=reading.id,
+              accession=sample.accession), questions=questions, field="accession")
     before = {"status": reading.status, "sample": None, "reason": reading.reason}
+    answers = {"confirmed_despite": {code: True for code in questions}} if questions else {}
     reading.status = ReadingStatus.ATTACHED
     reading.sample_id = sample.id
     reading.resolved_at = now
@@ -192,12 +221,80 @@ def attach_reading(session: Session, *, actor: User, now: datetime, reading: Ins
     record_event(session, actor=actor, now=now, action="reading_attached", entity_type=READING_ENTITY,
                  entity_id=reading.id, entity_label=f"#{reading.id}", reason=reason.strip(),
                  changes={"status": {"before": before["status"], "after": reading.status},
-                          "sample": {"before": reading.sample_ref, "after": sample.accession}})
+                          "sample": {"before": reading.sample_ref, "after": sample.accession},
+                          **answers})
     record_event(session, actor=actor, now=now, action="reading_attached", entity_type="sample",
                  entity_id=sample.id, entity_label=sample.accession, reason=reason.strip(),
                  changes={"reading": {"before": None, "after": f"#{reading.id} {reading.analyte}"
-                                                            f" {reading.raw_value} {reading.unit}"}})
+                                                            f" {reading.raw_value} {reading.unit}"},
+                          **answers})
     return reading
+
+
+def _plausibility_questions(session: Session, reading: InstrumentReading, sample: Sample,
+                            analyte_kind: SampleKind, lab_zone: tzinfo) -> dict[str, str]:
+    """The plausibility questions for this reading and sample, each code with its sentence."""
+    measured = reading.measured_at
+    if measured is not None and measured.tzinfo is None:
+        measured = measured.replace(tzinfo=lab_zone)
+    kind_ref = session.get(SampleKindRef, sample.kind.value)
+    max_age = timedelta(days=kind_ref.max_age_days) \
+        if kind_ref is not None and kind_ref.max_age_days is not None else None
+    current = current_value(session, sample.id, reading.analyte or "")
+    found = plausibility.doubts(measured_at=measured, collected_at=sample.collected_at,
+                                sample_kind=sample.kind, analyte_kind=analyte_kind,
+                                max_age=max_age, has_current_value=current is not None)
+    texts: dict[str, str] = {}
+    for doubt in found:
+        if doubt.code == "wrong_kind":
+            texts[doubt.code] = _("%(accession)s is a %(kind)s sample, but %(analyte)s is measured "
+                                  "in %(analyte_kind)s samples.", accession=sample.accession,
+                                  kind=label(sample.kind), analyte=reading.analyte,
+                                  analyte_kind=label(analyte_kind))
+        elif doubt.code == "before_collection":
+            texts[doubt.code] = _("The reading was measured on %(measured)s, before %(accession)s "
+                                  "was collected (%(collected)s).",
+                                  measured=_lab_clock(measured, lab_zone),
+                                  collected=_lab_clock(sample.collected_at, lab_zone),
+                                  accession=sample.accession)
+        elif doubt.code == "too_old":
+            texts[doubt.code] = ngettext(
+                "The reading was measured %(num)d day after %(accession)s was collected; a "
+                "%(kind)s sample is measured within %(max_days)d days.",
+                "The reading was measured %(num)d days after %(accession)s was collected; a "
+                "%(kind)s sample is measured within %(max_days)d days.",
+                int(doubt.params["days"]), accession=sample.accession, kind=label(sample.kind),
+                max_days=doubt.params["max_days"])
+        else:
+            texts[doubt.code] = _("%(accession)s already has a current %(analyte)s value "
+                                  "(%(value)s); attaching adds another.",
+                                  accession=sample.accession, analyte=reading.analyte,
+                                  value=current)
+    return texts
+
+
+def _lab_clock(moment: datetime | None, zone: tzinfo) -> str:
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment is not None else "—"
+
+
+def current_value(session: Session, sample_id: int, analyte: str) -> str | None:
+    """The sample's current value of ``analyte`` as shown ("24.6", "< 14"), or None: its current
+    result (held, preliminary or verified), else the last reading of it attached to the sample."""
+    from lims.analysis.models import Analyte, Result, ResultStatus  # analysis builds on capture
+
+    if analyte in Analyte._value2member_map_:
+        result = session.scalar(sa.select(Result).where(
+            Result.sample_id == sample_id, Result.is_current, Result.analyte == Analyte(analyte),
+            Result.status.in_((ResultStatus.HELD, ResultStatus.PRELIMINARY,
+                               ResultStatus.VERIFIED))))
+        if result is not None:
+            return result.display
+    raw = session.scalar(sa.select(InstrumentReading.raw_value).where(
+        InstrumentReading.sample_id == sample_id, InstrumentReading.analyte == analyte,
+        InstrumentReading.status == ReadingStatus.ATTACHED,
+        InstrumentReading.type == ReadingType.RESULT).order_by(InstrumentReading.id.desc())
+        .limit(1))
+    return raw
 
 
 def discard_reading(session: Session, *, actor: User, now: datetime, reading: InstrumentReading,
@@ -213,54 +310,6 @@ def discard_reading(session: Session, *, actor: User, now: datetime, reading: In
     record_event(session, actor=actor, now=now, action="reading_discarded", entity_type=READING_ENTITY,
                  entity_id=reading.id, entity_label=f"#{reading.id}", reason=reason.strip(),
                  changes={"status": {"before": ReadingStatus.UNMATCHED, "after": reading.status}})
-    return reading
-
-
-def enter_manual_reading(session: Session, *, actor: User, now: datetime, instrument: Instrument,
-                         accession: str, analyte: str, value: float) -> InstrumentReading:
-    """A value keyed in from an instrument with no data port (the WYD checker). Unlike a driver's
-    reading, a wrong sample or an impossible value is refused on the spot: the technician is
-    at the keyboard and can correct it, so nothing goes to the unmatched queue."""
-    if instrument.protocol is not Protocol.MANUAL:
-        raise BusinessRuleViolation(
-            _("Instrument %(code)s sends its own readings; it takes no manual entry.",
-              code=instrument.code))
-    if not instrument.is_active:
-        raise BusinessRuleViolation(_("Instrument %(code)s is out of service.", code=instrument.code),
-                                    field="instrument")
-    spec = ANALYTES.get(analyte)
-    if spec is None:
-        raise ValidationError(_("Unknown analyte %(analyte)s.", analyte=analyte), field="analyte")
-    require_finite(value, field="value")
-    wanted = normalise_query(accession)
-    sample = get_sample_by_accession(session, wanted)
-    if sample is None:
-        raise NotFoundError(_("There is no sample with accession %(accession)s.", accession=wanted),
-                            field="accession")
-    raw = f"{value:g}"
-    payload = {"instrument_id": instrument.code, "sample_id": sample.accession, "analyte": analyte,
-               "test_code": analyte, "raw_value": raw, "value": value, "comparator": None,
-               "unit": spec.unit, "flags": [], "status": "", "measured_at": None, "position": "",
-               "raw": raw, "problems": []}
-    status, why = match_result(payload, sample)
-    if status is not ReadingStatus.ATTACHED:
-        field = "value" if why is not None and why.code == "out_of_range" else "accession"
-        raise BusinessRuleViolation(why.text() if why else _("This value cannot be recorded."),
-                                    field=field)
-    reading = InstrumentReading(
-        instrument_id=instrument.id, idempotency_key=f"manual-{uuid4().hex}", type=ReadingType.RESULT,
-        source=ReadingSource.MANUAL, status=ReadingStatus.ATTACHED, sample_id=sample.id,
-        sample_ref=sample.accession, analyte=analyte, test_code=analyte, raw_value=raw, value=value,
-        unit=spec.unit, received_at=now, payload=payload, raw=raw, entered_by_id=actor.id,
-    )
-    session.add(reading)
-    instrument.last_seen_at = now
-    session.flush()
-    record_event(session, actor=actor, now=now, action="reading_entered", entity_type="sample",
-                 entity_id=sample.id, entity_label=sample.accession,
-                 changes={"reading": {"before": None,
-                                      "after": f"#{reading.id} {analyte} {raw} {spec.unit}"
-                                               f" ({instrument.code})"}})
     return reading
 
 

@@ -1,4 +1,4 @@
-"""Pages of instrument capture: the register, the inbox, manual entry and plate-file import.
+"""Pages of instrument capture: the register, the inbox and plate-file import.
 
 The inbox is the place where nothing is lost: every reading an instrument sent that could not be
 attached waits here with its reason and raw bytes until a technician attaches it to the right
@@ -20,7 +20,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_babel import get_timezone, ngettext
@@ -40,14 +39,13 @@ from lims.capture.forms import (
     DiscardForm,
     InboxFilterForm,
     InstrumentForm,
-    ManualEntryForm,
     PlateFileForm,
 )
 from lims.capture.labels import reading_label
 from lims.capture.models import Instrument, InstrumentReading, Protocol, ReadingStatus
 from lims.capture.reasons import describe
 from lims.core.dt import now_utc
-from lims.core.errors import LimsError
+from lims.core.errors import ConfirmationRequired, LimsError
 from lims.core.inputs import query_id
 from lims.core.permissions import Permission
 from lims.core.templating import showing_secret, url_with
@@ -56,7 +54,6 @@ from lims.extensions import db
 bp = Blueprint("capture", __name__, template_folder="templates")
 
 PageResult = str | Response | tuple[str, int]
-MANUAL_RECENT_KEY = "manual_entry_recent"
 #: Plate readers whose plates may come as export files.
 PLATE_PROTOCOLS = (Protocol.FILE, Protocol.BIORAD)
 
@@ -235,10 +232,11 @@ def lab_time(value: datetime | None) -> datetime | None:
 
 
 def _render_reading(reading: InstrumentReading, *, attach: AttachForm | None = None,
-                    discard: DiscardForm | None = None, status: int = 200) -> tuple[str, int]:
+                    discard: DiscardForm | None = None, status: int = 200,
+                    questions: ConfirmationRequired | None = None) -> tuple[str, int]:
     return render_template(
         "capture/reading.html", reading=reading, raw_lines=control_visible(reading.raw),
-        measured_at=lab_time(reading.measured_at),
+        measured_at=lab_time(reading.measured_at), questions=questions,
         attach=attach or AttachForm(formdata=None, data={"accession": reading.sample_ref or ""}),
         discard=discard or DiscardForm(formdata=None),
         events=events_for(db.session, service.READING_ENTITY, reading.id)), status
@@ -283,7 +281,14 @@ def attach(reading_id: int) -> PageResult:
         return _render_reading(item, attach=form, status=422)
     try:
         service.attach_reading(db.session, actor=current_actor(), now=now_utc(), reading=item,
-                               accession=form.accession.data or "", reason=form.reason.data or "")
+                               accession=form.accession.data or "", reason=form.reason.data or "",
+                               confirmed=form.confirmed(), lab_zone=get_timezone())
+    except ConfirmationRequired as question:
+        db.session.rollback()
+        item = service.get_reading(db.session, reading_id)
+        form.confirm.data = ",".join(question.questions)
+        return _render_reading(item, attach=form, status=question.http_status,
+                               questions=question)
     except LimsError as error:
         db.session.rollback()
         item = service.get_reading(db.session, reading_id)
@@ -328,45 +333,12 @@ def _chosen(form_field: Any, found: list[Instrument]) -> Instrument | None:
     return next((i for i in found if str(i.id) == form_field.data), None)
 
 
-@bp.route("/entry/manual", methods=["GET", "POST"])
+@bp.get("/entry/manual")
 @permission_required(Permission.ANALYSE_SAMPLES)
-def manual_entry() -> PageResult:
-    """Keyboard-first: scan (Enter moves to the value), type mg/kg, Enter saves and the scan field
-    is ready for the next salt sample; the instrument chosen stays selected."""
-    form = ManualEntryForm()
-    found = _instrument_choices(form.instrument, (Protocol.MANUAL,))
-    status = 200
-    if request.method == "POST":
-        chosen = _chosen(form.instrument, found)
-        if form.validate() and chosen is not None:
-            try:
-                entry = service.enter_manual_reading(
-                    db.session, actor=current_actor(), now=now_utc(), instrument=chosen,
-                    accession=form.accession.data or "", analyte="salt_iodine",
-                    value=float(form.value.data))
-            except LimsError as error:
-                db.session.rollback()
-                if not form.attach_error(error):
-                    flash(error.message, "error")
-                status = error.http_status
-            else:
-                db.session.commit()
-                recent = [entry.id, *session.get(MANUAL_RECENT_KEY, [])][:20]
-                session[MANUAL_RECENT_KEY] = recent
-                session["manual_instrument"] = str(chosen.id)
-                return redirect(url_for("capture.manual_entry"))
-        else:
-            status = 422
-            if chosen is None:
-                form.instrument.errors = [_("Choose an instrument.")]
-    else:
-        form.instrument.data = session.get("manual_instrument", form.instrument.data)
-    recent_ids = session.get(MANUAL_RECENT_KEY, [])
-    recent = sorted(db.session.scalars(
-        sa.select(InstrumentReading).options(selectinload(InstrumentReading.sample))
-        .where(InstrumentReading.id.in_(recent_ids))), key=lambda r: -r.id) if recent_ids else []
-    return render_template("capture/manual_entry.html", form=form, recent=recent,
-                           instruments=found), status
+def manual_entry() -> Response:
+    """The old salt entry screen: values typed from devices without a data port are entered on
+    the one fast-entry screen of analysis now (bookmarks keep working)."""
+    return redirect(url_for("analysis.direct_entry"), code=301)
 
 
 @bp.route("/entry/plate-file", methods=["GET", "POST"])

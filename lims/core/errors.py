@@ -74,3 +74,20 @@ class BusinessRuleViolation(LimsError):
     http_status = 422
     title = "Rule violated"
     page_title: object = _l("Rule violated")
+
+
+class ConfirmationRequired(LimsError):
+    """The action is allowed but looks wrong: the person must answer the questions first.
+
+    ``questions`` maps a stable code (sent back with the confirmed form) to the sentence shown;
+    the service that raised it is called again with the codes the person confirmed, and records
+    those answers in its audit event."""
+
+    http_status = 409
+    title = "Confirmation required"
+    page_title: object = _l("Confirmation required")
+
+    def __init__(self, message: str, *, questions: dict[str, str],
+                 field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.questions = questions

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from lims.analysis.models import MethodVersionRow, Result, ResultStatus
+from lims.audit.models import AuditEvent
 from lims.core.errors import NotFoundError, ValidationError
 from lims.monitoring.models import (
     Cluster,
@@ -422,3 +423,15 @@ def load_frames(session: Session, scope: ReportScope, *, timezone: str = LAB_TIM
 def region_names(session: Session) -> dict[str, dict[str, str]]:
     return {r.iso_code: {"en": r.name_en, "ru": r.name_ru, "kk": r.name_kk}
             for r in session.scalars(sa.select(Region))}
+
+
+def corrections_since(session: Session, scope: ReportScope, since: datetime, *,
+                      timezone: str = LAB_TIMEZONE) -> int:
+    """How many registration fields of the scope's samples were corrected after ``since`` (the
+    previous version's issue): a new version of the report says so."""
+    _label, conditions = _period(session, scope, _Lookups.read(session), timezone)
+    return session.scalar(
+        sa.select(sa.func.count()).select_from(AuditEvent)
+        .join(Sample, Sample.id == AuditEvent.entity_id)
+        .where(AuditEvent.entity_type == "sample", AuditEvent.action == "sample_corrected",
+               AuditEvent.occurred_at > since, *conditions)) or 0

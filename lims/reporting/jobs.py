@@ -43,6 +43,7 @@ from lims.reporting.data import (
     LAB_TIMEZONE,
     TREND_PERIODS,
     ReportScope,
+    corrections_since,
     load_frames,
     region_names,
 )
@@ -326,17 +327,48 @@ def build_pdf(session: Session, job: ReportJob, *, now: Callable[[], datetime],
         pooled_label=None if region is None else names.get(region)
         or {lang: region for lang in LANGUAGES})
     data = prepare_monitoring_data(urine, salt, params=params, previous=frames.earlier_urine)
+    fingerprints = [data.urine_fingerprint, data.salt_fingerprint]
+    if data.previous_fingerprint is not None:  # the earlier periods behind the trends
+        fingerprints.append(data.previous_fingerprint)
+    digest = hashlib.sha256(":".join(h for h, _ in fingerprints).encode()).hexdigest()
+    params = replace(params, revision_note=revision_note(session, job, request.scope, digest,
+                                                         catalogue=catalogue))
     progress(65, "rendering the PDF")
     annex = qc_annex(session, frames.method_version_ids, catalogue=catalogue)
     annex["population_sources"] = list(frames.population_sources)
     pdf = render_monitoring_report(data, params=params, lang=request.lang, catalogue=catalogue,
                                    qc_annex=annex)
-    fingerprints = [data.urine_fingerprint, data.salt_fingerprint]
-    if data.previous_fingerprint is not None:  # the earlier periods behind the trends
-        fingerprints.append(data.previous_fingerprint)
-    digest = hashlib.sha256(":".join(h for h, _ in fingerprints).encode()).hexdigest()
     return BuiltPdf(pdf, digest, sum(rows for _, rows in fingerprints), version, data, params,
                     request.lang, annex)
+
+
+def revision_note(session: Session, job: ReportJob, scope: ReportScope, digest: str, *,
+                  catalogue: NullTranslations) -> str:
+    """What a new version says about its data (in the report's language): whether the dataset
+    differs from the previous version's and how many registration fields of its samples were
+    corrected since that version was issued (``lims.samples.corrections``). Empty for a first
+    version, or when nothing changed."""
+    previous = session.scalar(
+        sa.select(ReportJob).where(ReportJob.params_key == job.params_key,
+                                   ReportJob.version.is_not(None), ReportJob.id != job.id)
+        .order_by(ReportJob.version.desc()).limit(1))
+    if previous is None:
+        return ""
+    issued_at = previous.finished_at or previous.heartbeat_at or previous.requested_at
+    corrected = corrections_since(
+        session, scope, issued_at,
+        timezone=current_app.config.get("BABEL_DEFAULT_TIMEZONE", LAB_TIMEZONE))
+    if corrected:
+        return catalogue.ngettext(
+            "The data changed since version %(version)s: %(num)d registration field was "
+            "corrected (see each sample's timeline).",
+            "The data changed since version %(version)s: %(num)d registration fields were "
+            "corrected (see each sample's timeline).", corrected) % {
+                "version": previous.version, "num": corrected}
+    if previous.dataset_sha256 != digest:
+        return catalogue.gettext("The data changed since version %(version)s (results added or "
+                                 "changed).") % {"version": previous.version}
+    return ""
 
 
 def renumber(session: Session, job: ReportJob, built: BuiltPdf) -> BuiltPdf:
@@ -365,7 +397,9 @@ def issue_pdf(session: Session, job: ReportJob, built: BuiltPdf, *, now: datetim
     record_event(session, actor=None, now=now, action="report_issued", entity_type=REPORT_ENTITY,
                  entity_id=job.id, entity_label=f"report #{job.id}",
                  changes={"version": job.version, "dataset_sha256": built.dataset_sha256,
-                          "rows": built.dataset_rows})
+                          "rows": built.dataset_rows,
+                          **({"data_changed": built.params.revision_note}
+                             if built.params.revision_note else {})})
     return job
 
 

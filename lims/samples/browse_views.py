@@ -3,12 +3,12 @@ household, receipts, the actions the user may take and the audit timeline."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale, get_timezone, ngettext
+from flask_babel import get_locale, get_timezone, ngettext, to_user_timezone, to_utc
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
@@ -28,7 +28,7 @@ from lims.core.labels import options
 from lims.core.permissions import Permission
 from lims.core.templating import url_with
 from lims.extensions import db
-from lims.monitoring.models import Cluster, Participant, Region, SurveyRound
+from lims.monitoring.models import Cluster, Participant, Region, Sex, SurveyRound
 from lims.samples.accession import normalise_query, parse_accession
 from lims.samples.blueprint import bp
 from lims.samples.lifecycle import SampleAction, SampleStatus, allowed_actions
@@ -40,7 +40,8 @@ from lims.samples.queries import (
     parse_cursor,
     rejection_counts,
 )
-from lims.samples.receipt_forms import CancelForm, RejectForm
+from lims.samples import corrections
+from lims.samples.receipt_forms import CancelForm, CorrectionForm, RejectForm
 from lims.samples.transitions import SAMPLE_ENTITY, cancel_sample, reject_sample
 
 PageResult = str | Response | tuple[str, int]
@@ -154,10 +155,25 @@ def _label_url(accession: str) -> str:
     return f"{url_for('samples.index')}{accession}/label.pdf"
 
 
+def _correction_form(sample: Sample) -> CorrectionForm:
+    """The correction form filled with the registration as stored (collection in lab time)."""
+    p = sample.participant
+    return CorrectionForm(formdata=None, data={
+        "participant_code": p.code if p else None,
+        "household_code": sample.household.code if sample.household else None,
+        "cluster_code": sample.cluster.code, "age_months": p.age_months if p else None,
+        "sex": p.sex.value if p else "",
+        "collected_at": to_user_timezone(sample.collected_at).replace(tzinfo=None),
+        "volume_ml": sample.volume_ml, "seen": corrections.fingerprint(sample)})
+
+
 def _render_detail(sample: Sample, *, reject_form: RejectForm | None = None,
-                   cancel_form: CancelForm | None = None, status: int = 200,
+                   cancel_form: CancelForm | None = None,
+                   correct_form: CorrectionForm | None = None, status: int = 200,
                    problem: str | None = None) -> tuple[str, int]:
-    actions = allowed_actions(sample.status, current_actor().permissions)
+    actor = current_actor()
+    actions = allowed_actions(sample.status, actor.permissions)
+    may_correct = corrections.may_correct(db.session, actor, sample)
     page = render_template(
         "samples/detail.html", sample=sample, household=household_samples(db.session, sample),
         readings=readings_for_sample(db.session, sample.id),
@@ -165,6 +181,7 @@ def _render_detail(sample: Sample, *, reject_form: RejectForm | None = None,
         events=events_for(db.session, SAMPLE_ENTITY, sample.id), actions=actions,
         SampleAction=SampleAction, reject_form=reject_form or RejectForm(formdata=None),
         cancel_form=cancel_form or CancelForm(formdata=None), problem=problem,
+        correct_form=correct_form or (_correction_form(sample) if may_correct else None),
         label_url=_label_url(sample.accession),
     )
     return page, status
@@ -217,4 +234,37 @@ def cancel(accession: str) -> PageResult:
         return _failed(sample.accession, error, form, cancel_form=form)
     db.session.commit()
     flash(_("%(accession)s cancelled.", accession=sample.accession), "warning")
+    return redirect(url_for("samples.detail", accession=sample.accession))
+
+
+@bp.post("/<accession>/correct")
+@permission_required(Permission.REGISTER_SAMPLES, Permission.REVIEW_RESULTS)
+def correct(accession: str) -> PageResult:
+    """Correct the registration with a reason (each changed field is its own audit event)."""
+    sample = _load_sample(accession)
+    form = CorrectionForm()
+    if not form.validate():
+        return _render_detail(sample, correct_form=form, status=422)
+    p = sample.participant
+    local = form.collected_at.data
+    assert local is not None  # DataRequired
+    correction = corrections.Correction(
+        participant_code=form.participant_code.data or None if p else None,
+        household_code=form.household_code.data or None,
+        cluster_code=form.cluster_code.data,
+        age_months=form.age_months.data if p else None,
+        sex=Sex(form.sex.data) if p and form.sex.data in Sex._value2member_map_ else None,
+        collected_at=None if local == _correction_form(sample).collected_at.data
+        else to_utc(local).replace(tzinfo=UTC),  # the form shows minutes; seconds stay
+        volume_ml=form.volume_ml.data if sample.kind is SampleKind.URINE else None)
+    try:
+        changed = corrections.correct_sample(
+            db.session, actor=current_actor(), now=now_utc(), sample=sample,
+            correction=correction, reason=form.reason.data or "", seen=form.seen.data or None)
+    except LimsError as error:
+        return _failed(sample.accession, error, form, correct_form=form)
+    db.session.commit()
+    flash(ngettext("%(accession)s: %(num)d field corrected.",
+                   "%(accession)s: %(num)d fields corrected.", len(changed),
+                   accession=sample.accession), "success")
     return redirect(url_for("samples.detail", accession=sample.accession))

@@ -1,17 +1,28 @@
-"""Forms for the receipt desk and the reject/cancel actions of the sample page. They check
-shape only; whether a sample may be accepted, rejected or cancelled is the service's call."""
+"""Forms for the receipt desk and the reject/cancel/correct actions of the sample page. They
+check shape only; whether a sample may be accepted, rejected, cancelled or corrected is the
+service's call."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DecimalField, HiddenField, RadioField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    DecimalField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from lims.core.forms import LimsForm
 from lims.core.labels import options
+from lims.monitoring.models import Sex
 from lims.samples.models import ReceiptDecision, RejectionReason
 
 YES, NO = "yes", "no"
@@ -58,3 +69,26 @@ class RejectForm(LimsForm):
 
 class CancelForm(LimsForm):
     reason = StringField(_l("Reason for cancelling"), validators=[Length(max=500)])
+
+
+class CorrectionForm(LimsForm):
+    """Corrections of a registration: every field starts as stored; the reason is required.
+    ``seen`` carries the registration's fingerprint as shown (lims.samples.corrections)."""
+
+    participant_code = StringField(_l("Participant code"), validators=[Optional(), Length(max=32)])
+    household_code = StringField(_l("Household code"), validators=[Optional(), Length(max=32)])
+    cluster_code = StringField(_l("Cluster code"), validators=[DataRequired(), Length(max=32)])
+    age_months = IntegerField(_l("Age (months)"),
+                              validators=[Optional(), NumberRange(min=0, max=1500)])
+    sex = SelectField(_l("Sex"), validators=[Optional()])
+    collected_at = DateTimeLocalField(_l("Collected at (lab time)"), format="%Y-%m-%dT%H:%M",
+                                      validators=[DataRequired()])
+    volume_ml = DecimalField(_l("Volume (mL)"), places=2,
+                             validators=[Optional(), NumberRange(min=0, max=99999)])
+    reason = StringField(_l("Reason for the correction"),
+                         validators=[DataRequired(), Length(max=500)])
+    seen = HiddenField()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sex.choices = options(Sex, blank="—")

@@ -27,6 +27,7 @@ from tests.conftest import FIXED_NOW
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
+    from sqlalchemy.orm import Session
 
 CHROMIUM = os.environ.get("LIMS_TEST_CHROMIUM", "/usr/bin/chromium")
 PASSWORD = "browser-test-password-1"
@@ -51,7 +52,14 @@ class LiveServer:
 
 
 @pytest.fixture()
-def live_server(new_database: Callable[[], str]) -> Iterator[LiveServer]:
+def live_extra() -> Callable[[Session], None] | None:
+    """More rows a test module wants in the live database (a module overrides this fixture)."""
+    return None
+
+
+@pytest.fixture()
+def live_server(new_database: Callable[[], str],
+                live_extra: Callable[[Session], None] | None) -> Iterator[LiveServer]:
     """The real app (CSRF on, no TESTING flag) on a database of its own."""
     from werkzeug.serving import make_server
 
@@ -64,6 +72,8 @@ def live_server(new_database: Callable[[], str]) -> Iterator[LiveServer]:
                            chunk_size=1000, progress=lambda n: None)
         create_user(db.session, actor=None, now=FIXED_NOW, username="browser-admin",
                     password=PASSWORD, roles=(Role.ADMIN,), full_name="Browser test")
+        if live_extra is not None:
+            live_extra(db.session)
         db.session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-lims", daemon=True)

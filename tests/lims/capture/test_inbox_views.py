@@ -64,8 +64,9 @@ def test_attach_then_the_sample_page_shows_it(client: FlaskClient, session: Sess
     assert again.status_code == 409 and "only unmatched" in again.get_data(as_text=True)
 
 
-def test_attach_refuses_a_sample_of_the_wrong_kind(client: FlaskClient, session: Session, login,
-                                                   make_user, make_instrument, make_sample) -> None:
+def test_attach_to_a_sample_of_the_wrong_kind_asks_first(client: FlaskClient, session: Session,
+                                                         login, make_user, make_instrument,
+                                                         make_sample) -> None:
     instrument, secret = make_instrument(Protocol.ASTM)
     salt = make_sample(SampleKind.SALT, status=SampleStatus.RECEIVED)
     tech = make_user(Role.TECHNICIAN)
@@ -74,8 +75,8 @@ def test_attach_refuses_a_sample_of_the_wrong_kind(client: FlaskClient, session:
     login(tech)
     response = client.post(f"/inbox/{reading_id}/attach",
                            data={"accession": salt.accession, "reason": "try"})
-    assert response.status_code == 422
-    assert "is a salt sample" in response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "but uic is measured in" in response.get_data(as_text=True)
     row = session.get(InstrumentReading, reading_id)
     session.refresh(row)
     assert row.status is ReadingStatus.UNMATCHED
@@ -157,33 +158,11 @@ def test_register_page_and_token_shown_once(client: FlaskClient, session: Sessio
     assert bad.status_code == 422 and "Not valid JSON" in bad.get_data(as_text=True)
 
 
-def test_manual_entry_is_keyboard_first_and_checks_ranges(
-        client: FlaskClient, session: Session, login, make_user, make_instrument,
-        make_sample: Callable[..., Sample]) -> None:
-    wyd, _ = make_instrument(Protocol.MANUAL, code="WYD-01", name="WYD Iodine Checker")
-    salt = make_sample(SampleKind.SALT, status=SampleStatus.RECEIVED)
-    urine = make_sample(SampleKind.URINE, status=SampleStatus.RECEIVED)
-    tech = make_user(Role.TECHNICIAN)
-    session.commit()
-    login(tech)
-    page = client.get("/entry/manual").get_data(as_text=True)
-    assert 'id="accession"' in page and "autofocus" in page
-    ok = client.post("/entry/manual", data={"instrument": str(wyd.id),
-                                            "accession": f" {salt.accession}\r\n", "value": "32.5"})
-    assert ok.status_code == 302, ok.get_data(as_text=True)
-    row = session.scalar(sa.select(InstrumentReading).where(InstrumentReading.sample_id == salt.id))
-    assert row is not None and row.value == 32.5 and row.unit == "mg/kg" and row.entered_by_id == tech.id
-    wrong_kind = client.post("/entry/manual", data={"instrument": str(wyd.id),
-                                                    "accession": urine.accession, "value": "30"})
-    assert wrong_kind.status_code == 422 and "is a urine sample" in wrong_kind.get_data(as_text=True)
-    too_high = client.post("/entry/manual", data={"instrument": str(wyd.id),
-                                                  "accession": salt.accession, "value": "900"})
-    assert too_high.status_code == 422
-    unknown = client.post("/entry/manual", data={"instrument": str(wyd.id),
-                                                 "accession": "S-2026-999999", "value": "30"})
-    assert unknown.status_code == 404 and "S-2026-999999" in unknown.get_data(as_text=True)
-    assert f"{salt.accession}" in client.get("/entry/manual").get_data(as_text=True)
-    assert FIXED_NOW  # the factories' clock; entries use the real one
+def test_the_old_salt_entry_address_leads_to_the_fast_entry_screen(
+        client: FlaskClient, login, make_user) -> None:
+    login(make_user(Role.TECHNICIAN))
+    response = client.get("/entry/manual")
+    assert response.status_code == 301 and response.headers["Location"].endswith("/analysis/entry")
 
 
 def test_plate_file_upload_waits_for_a_run_and_bad_files_say_why(
