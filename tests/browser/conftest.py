@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -150,16 +151,20 @@ class AxeAudit:
 
     page: Page
     checked: list[str] = field(default_factory=list)
+    #: seconds each check took, in the order of `checked`
+    seconds: list[float] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
 
     def check(self) -> None:
         """Run axe on the page's document unless it was checked already (or is not ours)."""
         if self.page.is_closed() or not self.page.url.startswith("http"):
             return
+        started = time.perf_counter()
         found = self.page.evaluate(_RUN_AXE, list(AXE_TAGS))
         if found is None:
             return
         self.checked.append(found["url"])
+        self.seconds.append(round(time.perf_counter() - started, 3))
         self.violations.extend(
             Violation(found["url"], v["rule"], v["impact"], v["help"], tuple(v["targets"]))
             for v in found["violations"])
@@ -177,7 +182,7 @@ class AxeAudit:
     def write(self, path: str, test: str) -> None:
         """Append the audit as a JSON line (``LIMS_AXE_LOG``): for counting, not for asserting."""
         with open(path, "a", encoding="utf-8") as out:
-            out.write(json.dumps({"test": test, "checked": self.checked,
+            out.write(json.dumps({"test": test, "checked": self.checked, "seconds": self.seconds,
                                   "violations": [v.__dict__ for v in self.violations]},
                                  ensure_ascii=False) + "\n")
 
@@ -231,6 +236,11 @@ def page(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Page]:
         unavailable(f"no chromium at {CHROMIUM} (apt-get install chromium)")
     if not AXE_SCRIPT.is_file():
         unavailable(f"axe-core is not installed at {AXE_SCRIPT} (make axe)")
+    from playwright.sync_api import expect
+
+    # axe runs inside the first action or assertion on each page, and takes a few seconds on a
+    # long page (the coverage table): assertions wait long enough for both
+    expect.set_options(timeout=15_000)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
                                              args=["--no-sandbox"])
