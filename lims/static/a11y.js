@@ -14,6 +14,9 @@
     summary.addEventListener('click', function (event) {
       var link = event.target.closest('a[href^="#"]');
       var field = link && document.getElementById(link.getAttribute('href').slice(1));
+      if (field && !field.matches('input, select, textarea, button')) {
+        field = field.querySelector('input, select, textarea, button') || field;  /* radio lists */
+      }
       if (field) {
         event.preventDefault();
         field.focus();
