@@ -201,3 +201,25 @@ def test_a_scan_is_announced(lab: Lab, page: Page) -> None:
     expect(announcer).to_contain_text(accession)
     page.press("#accession", "Enter")
     expect(announcer).to_have_text(re.compile(rf"{accession}.*accepted"))
+
+
+def test_the_automatic_check_catches_a_violation(page: Page, request: pytest.FixtureRequest
+                                                  ) -> None:
+    """The fixture's check can fail: a page with an unlabelled input and an image without a
+    text alternative is caught by the first assertion on it (no call to axe in the test), and
+    the failure names the rule and the selector."""
+    from playwright.sync_api import expect
+
+    bad = ('<!doctype html><html lang="en"><head><title>Bad</title></head><body><main>'
+           '<h1>Bad</h1><img src="data:," id="logo"><input id="nameless"></main></body></html>')
+    page.route("http://lims.invalid/bad", lambda route: route.fulfill(
+        body=bad, content_type="text/html"))
+    page.goto("http://lims.invalid/bad")
+    expect(page.locator("h1")).to_have_text("Bad")  # the locator handler runs axe first
+    audit: AxeAudit = request.node.stash[AUDIT]
+    assert audit.checked == ["http://lims.invalid/bad"]
+    assert {v.rule for v in audit.failing} >= {"image-alt", "label"}
+    with pytest.raises(AssertionError) as failure:
+        audit.assert_clean()
+    assert "image-alt" in str(failure.value) and "#nameless" in str(failure.value)
+    audit.violations.clear()  # seen: the test's own page must not fail it
