@@ -152,8 +152,8 @@ def levey_jennings_chart(values: Sequence[float | None], mean: float, sd: float,
         squares = lp.lines[8 + bool(flagged)]
         squares.lineStyle = "line"
         squares.strokeColor = colors.black
-        squares.symbol = makeMarker("Square", size=11, fillColor=colors.transparent, strokeColor=colors.black,
-                                    strokeWidth=0.8)
+        squares.symbol = makeMarker("Square", size=11, fillColor=colors.transparent,
+                                    strokeColor=colors.black, strokeWidth=0.8)
     d.add(lp)
     right = _PLOT["x"] + _PLOT["width"] + 4
     for k in (3, 2, 1, 0, -1, -2, -3):

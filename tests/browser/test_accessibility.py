@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from lims.core.permissions import Role
-from tests.browser.conftest import PASSWORD, AxeAudit, AUDIT, demo_app, serve
+from tests.browser.conftest import AUDIT, PASSWORD, AxeAudit, demo_app, serve
 from tests.conftest import FIXED_NOW
 
 if TYPE_CHECKING:
@@ -144,10 +144,11 @@ def test_main_screens_reflow_at_320_px(lab: Lab, page: Page) -> None:
         width = page.evaluate("document.documentElement.scrollWidth")
         if width > 320:
             wide[screen] = width
-    page.goto(f"{lab.url}/login")  # the login page, logged out
-    log_out_width = page.evaluate("document.documentElement.scrollWidth")
+    log_out(page)  # and the login page
+    width = page.evaluate("document.documentElement.scrollWidth")
+    if width > 320:
+        wide["/login"] = width
     assert not wide, f"pages wider than 320 px: {wide}"
-    assert log_out_width <= 320
 
 
 def test_failed_registration_focuses_the_error_summary(lab: Lab, page: Page) -> None:
