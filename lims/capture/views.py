@@ -354,6 +354,10 @@ def manual_entry() -> PageResult:
                 recent = [entry.id, *session.get(MANUAL_RECENT_KEY, [])][:20]
                 session[MANUAL_RECENT_KEY] = recent
                 session["manual_instrument"] = str(chosen.id)
+                # shown, and announced by the page's live region: the scan's outcome
+                accession = entry.sample.accession if entry.sample else form.accession.data
+                flash(_("%(accession)s: %(value)s mg/kg saved.", accession=accession,
+                      value=entry.raw_value), "success")
                 return redirect(url_for("capture.manual_entry"))
         else:
             status = 422

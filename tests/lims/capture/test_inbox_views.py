@@ -173,6 +173,9 @@ def test_manual_entry_is_keyboard_first_and_checks_ranges(
     assert ok.status_code == 302, ok.get_data(as_text=True)
     row = session.scalar(sa.select(InstrumentReading).where(InstrumentReading.sample_id == salt.id))
     assert row is not None and row.value == 32.5 and row.unit == "mg/kg" and row.entered_by_id == tech.id
+    # the outcome is shown and put in the live region a screen reader announces
+    after = client.get("/entry/manual").get_data(as_text=True)
+    assert f'data-announce="{salt.accession}: 32.5 mg/kg saved."' in after
     wrong_kind = client.post("/entry/manual", data={"instrument": str(wyd.id),
                                                     "accession": urine.accession, "value": "30"})
     assert wrong_kind.status_code == 422 and "is a urine sample" in wrong_kind.get_data(as_text=True)
