@@ -159,8 +159,17 @@ class AxeAudit:
         """Run axe on the page's document unless it was checked already (or is not ours)."""
         if self.page.is_closed() or not self.page.url.startswith("http"):
             return
+        from playwright.sync_api import Error
+
         started = time.perf_counter()
-        found = self.page.evaluate(_RUN_AXE, list(AXE_TAGS))
+        try:
+            found = self.page.evaluate(_RUN_AXE, list(AXE_TAGS))
+        except Error as error:
+            # the page navigated by itself while axe ran (a script's reload): the new document
+            # is pending in its turn and is checked then
+            if "context was destroyed" in str(error) or "navigat" in str(error):
+                return
+            raise
         if found is None:
             return
         self.checked.append(found["url"])
@@ -218,6 +227,8 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     outcome = yield
     audit = item.stash.get(AUDIT, None)
     if audit is not None:
+        if not audit.page.is_closed():
+            audit.page.wait_for_load_state()  # a document still loading is checked too
         audit.check()
         if os.environ.get("LIMS_AXE_LOG"):
             audit.write(os.environ["LIMS_AXE_LOG"], item.nodeid)
