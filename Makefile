@@ -19,7 +19,10 @@ CATALOGUE_LANGUAGES := ru kk
 CATALOGUES := $(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGUES:.po=.mo)
 
-.PHONY: run test test-sqlite test-postgres venv demo clean messages catalogues
+# axe-core for the browser tests' accessibility check, from the npm registry at the locked version
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+
+.PHONY: run test test-sqlite test-postgres venv demo clean messages catalogues axe
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +39,12 @@ $(COMPILED): %.mo: %.po | $(STAMP)
 	$(BIN)/pybabel --quiet compile --input-file $< --output-file $@
 
 catalogues: $(COMPILED)
+
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+	touch $@
+
+axe: $(AXE)
 
 venv: $(STAMP) catalogues
 
@@ -54,18 +63,18 @@ run: demo
 	@$(BIN)/lims report worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/lims run --quiet --host $(HOST) --port $(PORT)
 
-test: $(TEST_STAMP) catalogues
+test: $(TEST_STAMP) catalogues $(AXE)
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgres
 
-test-sqlite: $(TEST_STAMP) catalogues
+test-sqlite: $(TEST_STAMP) catalogues $(AXE)
 	env -u LIMS_CONFIG -u LIMS_TEST_DATABASE_URL $(BIN)/pytest
 
-test-postgres: $(TEST_STAMP) catalogues
+test-postgres: $(TEST_STAMP) catalogues $(AXE)
 	env -u LIMS_CONFIG LIMS_TEST_DATABASE_URL=$(PG_SERVER) $(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache tests/browser/node_modules
 	rm -f $(COMPILED)
 
 # Translators: extract every marked string (lims/ and reports/, see babel.cfg) into messages.pot,

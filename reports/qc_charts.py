@@ -9,6 +9,7 @@ printed in the language of ``catalogue`` (English without one), in the embedded 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from reportlab.graphics import renderSVG
 from reportlab.graphics.charts.lineplots import LinePlot
@@ -19,13 +20,45 @@ from reportlab.lib import colors
 from reports.fonts import embedded_drawing, register_fonts
 from reports.texts import Catalogue, translator
 
-__all__ = ["calibration_chart", "drawing_to_svg", "levey_jennings_chart"]
+__all__ = ["ChartPoint", "calibration_chart", "drawing_to_svg", "levey_jennings_chart",
+           "levey_jennings_points"]
 
 WIDTH, HEIGHT = 480, 300
 _PLOT = {"x": 60, "y": 50, "width": 380, "height": 200}
 #: colours of the SD lines: mean, ±1, ±2, ±3 SD
 _SD_COLOURS = {0: colors.black, 1: colors.green, 2: colors.orange, 3: colors.red}
 VIOLATION_COLOUR = colors.red
+#: values this many SD or more from the mean get a square around their dot: out of range is
+#: shown by a shape, not by position or colour alone (WCAG 1.4.1)
+OUT_OF_RANGE_SD = 2.0
+
+
+@dataclass(frozen=True)
+class ChartPoint:
+    """One control value of a Levey-Jennings chart, as the chart's data table lists it."""
+
+    #: the run's place on the chart's axis (1-based)
+    position: int
+    value: float | None
+    #: distance from the mean in SD (None without a value)
+    z: float | None
+    #: the value's run was rejected (it does not count)
+    rejected: bool
+
+    @property
+    def out_of_range(self) -> bool:
+        return self.z is not None and abs(self.z) >= OUT_OF_RANGE_SD
+
+
+def levey_jennings_points(values: Sequence[float | None], mean: float, sd: float,
+                          violations: Sequence[int] = ()) -> list[ChartPoint]:
+    """The chart's values as rows, for the table beside it: position, value, SD from the mean,
+    and whether its run was rejected (the positions in `violations`, 0-based as the chart's)."""
+    if not sd > 0:
+        raise ValueError(f"SD must be positive, got {sd}")
+    marked = set(violations)
+    return [ChartPoint(i + 1, v, None if v is None else (v - mean) / sd, i in marked)
+            for i, v in enumerate(values)]
 
 
 def _frame(title: str, x_label: str, y_label: str, font: str) -> Drawing:
@@ -77,7 +110,8 @@ def levey_jennings_chart(values: Sequence[float | None], mean: float, sd: float,
                          x_label: str | None = None, y_label: str | None = None,
                          font: str | None = None, catalogue: Catalogue | None = None) -> Drawing:
     """Control values by run (1-based on the axis; ``None`` = no value that run), lines at the
-    mean and ±1/2/3 SD, and the values at the 0-based positions in `violations` marked in red."""
+    mean and ±1/2/3 SD, the values at the 0-based positions in `violations` marked with red
+    diamonds, and values 2 SD or more from the mean with a square around them."""
     if not sd > 0:
         raise ValueError(f"SD must be positive, got {sd}")
     points = [(float(i + 1), float(v)) for i, v in enumerate(values) if v is not None]
@@ -93,7 +127,9 @@ def levey_jennings_chart(values: Sequence[float | None], mean: float, sd: float,
     tr, font = translator("en", catalogue), font or register_fonts()
     d = _frame(title or tr.gettext("Levey-Jennings chart"), x_label or tr.gettext("Run"),
                y_label or tr.gettext("Control value"), font)
-    lp = _plot([*sd_lines, points] + ([flagged] if flagged else []), font)
+    far = [(x, y) for x, y in points if abs(y - mean) >= OUT_OF_RANGE_SD * sd]
+    extra = ([flagged] if flagged else []) + ([far] if far else [])
+    lp = _plot([*sd_lines, points, *extra], font)
     lp.xValueAxis.valueMin, lp.xValueAxis.valueMax = 1.0, last
     lp.yValueAxis.valueMin, lp.yValueAxis.valueMax = low, high
     for i, k in enumerate((0, 1, 1, 2, 2, 3, 3)):
@@ -112,6 +148,12 @@ def levey_jennings_chart(values: Sequence[float | None], mean: float, sd: float,
         marks.strokeColor = VIOLATION_COLOUR
         marks.symbol = makeMarker("FilledDiamond", size=9, fillColor=VIOLATION_COLOUR,
                                   strokeColor=VIOLATION_COLOUR)
+    if far:
+        squares = lp.lines[8 + bool(flagged)]
+        squares.lineStyle = "line"
+        squares.strokeColor = colors.black
+        squares.symbol = makeMarker("Square", size=11, fillColor=colors.transparent,
+                                    strokeColor=colors.black, strokeWidth=0.8)
     d.add(lp)
     right = _PLOT["x"] + _PLOT["width"] + 4
     for k in (3, 2, 1, 0, -1, -2, -3):

@@ -64,7 +64,12 @@ from lims.qc.models import ControlLot, ControlMaterial
 from lims.samples.accession import normalise_query
 from lims.samples.models import SampleKind
 from lims.samples.transitions import get_sample_by_accession
-from reports.qc_charts import calibration_chart, drawing_to_svg, levey_jennings_chart
+from reports.qc_charts import (
+    calibration_chart,
+    drawing_to_svg,
+    levey_jennings_chart,
+    levey_jennings_points,
+)
 from reports.run_report import plate_map_pdf, run_report_pdf
 
 bp = Blueprint("analysis", __name__, template_folder="templates", url_prefix="/analysis")
@@ -674,8 +679,10 @@ def qc_lots() -> PageResult:
 def _render_lot(lot: ControlLot, target: TargetForm | None = None,
                 status: int = 200) -> tuple[str, int]:
     data = qc.levey_jennings_data(db.session, lot)
-    chart = None
+    chart, points = None, []
     if lot.has_target and any(v is not None for v in data.values):
+        points = levey_jennings_points(data.values, lot.target_mean or 0.0,
+                                       lot.target_sd or 1.0, data.flagged)
         chart = _svg(levey_jennings_chart(
             data.values, lot.target_mean or 0.0, lot.target_sd or 1.0, violations=data.flagged,
             title=_("%(material)s · lot %(lot)s", material=analysis_label(lot.material.name),
@@ -683,7 +690,7 @@ def _render_lot(lot: ControlLot, target: TargetForm | None = None,
             y_label=f"{analysis_label(lot.material.level)} ({analysis_label(lot.material.unit)})",
             catalogue=get_translations()))
     return render_template(
-        "analysis/lot.html", lot=lot, chart=chart, data=data,
+        "analysis/lot.html", lot=lot, chart=chart, data=data, points=points,
         runs_counted=len(qc.run_means(db.session, lot)),
         target=target or TargetForm(formdata=None), events=events_for(
             db.session, qc.LOT_ENTITY, lot.id)), status

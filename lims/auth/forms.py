@@ -16,8 +16,11 @@ from lims.core.permissions import Role
 
 
 class LoginForm(LimsForm):
-    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)])
-    password = PasswordField(_l("Password"), validators=[DataRequired()])
+    # autocomplete: password managers and browsers fill them in (WCAG 1.3.5, 3.3.8)
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)],
+                           render_kw={"autocomplete": "username", "spellcheck": "false"})
+    password = PasswordField(_l("Password"), validators=[DataRequired()],
+                             render_kw={"autocomplete": "current-password"})
     remember = BooleanField(_l("Keep me logged in on this computer"))
 
 
@@ -47,7 +50,8 @@ class UserCreateForm(RolesMixin, LimsForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)])
     full_name = StringField(_l("Full name"), validators=[Optional(), Length(max=200)])
     email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=200)])
-    password = PasswordField(_l("Initial password"), validators=[DataRequired()])
+    password = PasswordField(_l("Initial password"), validators=[DataRequired()],
+                             render_kw={"autocomplete": "new-password"})
     roles = roles_field()
 
 
@@ -56,12 +60,15 @@ class UserEditForm(RolesMixin, LimsForm):
     email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=200)])
     roles = roles_field()
     is_active = BooleanField(_l("Active (may log in)"))
-    new_password = PasswordField(_l("New password (leave empty to keep)"), validators=[Optional()])
+    new_password = PasswordField(_l("New password (leave empty to keep)"), validators=[Optional()],
+                                 render_kw={"autocomplete": "new-password"})
 
 
 class PasswordChangeForm(LimsForm):
-    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
-    new_password = PasswordField(_l("New password"), validators=[DataRequired()])
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()],
+                                     render_kw={"autocomplete": "current-password"})
+    new_password = PasswordField(_l("New password"), validators=[DataRequired()],
+                                 render_kw={"autocomplete": "new-password"})
     confirm_password = PasswordField(
         _l("New password again"),
         validators=[DataRequired(), EqualTo("new_password", _l("The two new passwords differ."))],

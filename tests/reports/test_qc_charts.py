@@ -62,3 +62,22 @@ def test_bad_input() -> None:
         levey_jennings_chart([None], 1.0, 1.0)
     with pytest.raises(ValueError, match="needs standards"):
         calibration_chart([], [(0.0, 1.0), (1.0, 0.5)])
+
+
+def test_values_out_of_range_have_a_square_not_only_a_place() -> None:
+    """WCAG 1.4.1: a value 2 SD or more from the mean is marked by a shape of its own."""
+    root = parse(drawing_to_svg(levey_jennings_chart([100.0, 111.0, 99.0, 85.0], 100.0, 5.0)))
+    squares = [r for r in root.iter(f"{SVG}rect") if "fill-opacity: 0;" in r.get("style", "")]
+    assert len(squares) == 2
+
+
+def test_chart_points_for_the_data_table() -> None:
+    from reports.qc_charts import levey_jennings_points
+
+    points = levey_jennings_points([100.0, None, 111.0, 94.0], 100.0, 5.0, violations=[2])
+    assert [p.position for p in points] == [1, 2, 3, 4]
+    assert [p.z for p in points] == [0.0, None, pytest.approx(2.2), pytest.approx(-1.2)]
+    assert [p.rejected for p in points] == [False, False, True, False]
+    assert [p.out_of_range for p in points] == [False, False, True, False]
+    with pytest.raises(ValueError):
+        levey_jennings_points([1.0], 1.0, 0.0)

@@ -44,7 +44,13 @@ def test_wrong_password(client: FlaskClient, make_user: Callable[..., User]) -> 
 def test_missing_fields_are_named(client: FlaskClient) -> None:
     response = client.post("/login", data={"username": "", "password": ""})
     html = response.get_data(as_text=True)
-    assert response.status_code == 200 and html.count("This field is required.") == 2
+    assert response.status_code == 200
+    # at each field, and again in the error summary above the form, linked to the field
+    summary = html.split('class="error-summary"', 1)[1].split("</div>", 1)[0]
+    assert html.count("This field is required.") == 4
+    assert 'href="#username">Username: This field is required.' in summary
+    assert 'href="#password">Password: This field is required.' in summary
+    assert 'aria-invalid="true"' in html and 'aria-describedby="username-error"' in html
 
 
 def test_lockout_through_the_page(

@@ -117,3 +117,50 @@ def test_levey_jennings_page_shows_the_chart(session, client, login, setup, make
     assert "<svg" in page and "+3 SD" in page
     assert session.scalar(sa.select(sa.func.count()).select_from(
         sa.table("control_results"))) >= 9
+
+
+def test_levey_jennings_chart_can_be_read_as_numbers(session, client, login, setup, make_user):
+    """WCAG 1.1.1: the chart has a text summary and its values as a table (one click away, in a
+    <details>), each value with its SD from the mean and what marks it."""
+    from html.parser import HTMLParser
+
+    _, mv, lots, new_run = setup
+    for z in (0.5, -1.0, 2.2):
+        qc.record_and_evaluate(session, now=FIXED_NOW, run_id=new_run().id, method=mv.method,
+                               values=_values(lots, low=z))
+    login(make_user(Role.TECHNICIAN))
+    page = client.get(f"/analysis/qc/lots/{lots['low'].id}").get_data(as_text=True)
+
+    class Rows(HTMLParser):
+        """The rows of the table inside the chart's <details>, as lists of cell texts."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.inside, self.rows, self.cell = False, [], None
+
+        def handle_starttag(self, tag, attrs):
+            self.inside |= tag == "details"
+            if self.inside and tag == "tr":
+                self.rows.append([])
+            if self.inside and tag == "td":
+                self.cell = ""
+
+        def handle_endtag(self, tag):
+            if tag == "details":
+                self.inside = False
+            if self.inside and tag == "td" and self.cell is not None:
+                self.rows[-1].append(" ".join(self.cell.split()))
+                self.cell = None
+
+        def handle_data(self, data):
+            if self.cell is not None:
+                self.cell += data
+
+    parser = Rows()
+    parser.feed(page)
+    rows = [row for row in parser.rows if row]
+    assert len(rows) == 3
+    assert 'aria-labelledby="lj-summary"' in page and "3 control values" in page
+    assert "1 at 2 SD or more from the mean" in page
+    assert [row[3] for row in rows] == ["0.50", "-1.00", "2.20"]
+    assert rows[2][4] == "2 SD or more from the mean"
