@@ -87,6 +87,9 @@ class ReportParams:
     # Label of the pooled rows ({lang: text}); default "Republic of Kazakhstan". A report on one
     # region, or on a subset, must pass its own so its pooled table is not called national.
     pooled_label: Mapping[str, str] | None = None
+    # The audit chain's head when the report was built ("#id seal", lims.audit.sealing): printed
+    # on the cover so an auditor can later check that the trail behind the report is unchanged.
+    audit_seal: str = ""
 
 
 def dataset_fingerprint(df: pd.DataFrame) -> tuple[str, int]:
@@ -745,7 +748,7 @@ def _cover(
     ] + [
         (f"{t(tr, 'dataset')} — {what}", f"{digest} ({texts.rows_text(tr, count)})")
         for what, (digest, count) in datasets
-    ]
+    ] + ([(t(tr, "audit_seal"), params.audit_seal)] if params.audit_seal else [])
     story = [
         Spacer(1, 40 * mm),
         Paragraph(escape(t(tr, "title")), st.title),

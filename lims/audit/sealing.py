@@ -71,9 +71,11 @@ class PostgresHorizon:
     def observe(conn: sa.Connection) -> Horizon:
         last, called = _sequence_position(conn)
         highest = int(last) if called and last is not None else 0
+        # transactions of this database only (pg_locks lists the whole server's)
         open_now = frozenset(conn.exec_driver_sql(
-            "SELECT virtualxid FROM pg_locks WHERE locktype = 'virtualxid'"
-            " AND pid <> pg_backend_pid()").scalars())
+            "SELECT l.virtualxid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+            " WHERE l.locktype = 'virtualxid' AND a.datname = current_database()"
+            " AND l.pid <> pg_backend_pid()").scalars())
         return Horizon(highest, open_now)
 
     @staticmethod

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
+from lims.audit.sealing import Sealer
 from lims.core.dt import now_utc
 from lims.core.errors import ConflictError
 from lims.extensions import db
@@ -173,8 +174,10 @@ def run_worker(app: Flask, *, once: bool = False, poll: float = 2.0,
         engine = db.engine
     stale_after = timedelta(seconds=float(app.config["REPORT_TAKEOVER_SECONDS"]))
     max_attempts = int(app.config["REPORT_MAX_ATTEMPTS"])
+    sealer = PeriodicSealer(engine, float(app.config["AUDIT_SEAL_SECONDS"]))
     with _wake_up_call(engine) as wait:
         while not should_stop():
+            sealer.maybe_run()
             try:
                 with app.app_context():
                     for job_id in recover_abandoned(
@@ -206,6 +209,28 @@ def run_worker(app: Flask, *, once: bool = False, poll: float = 2.0,
                             type(error).__name__, poll)
                 wait = time.sleep
     return built
+
+
+class PeriodicSealer:
+    """The audit sealer (`lims.audit.sealing`) run from the worker's loop every ``interval``
+    seconds; a database error only postpones it to the next round."""
+
+    def __init__(self, engine: sa.Engine, interval: float) -> None:
+        self.sealer, self.interval = Sealer(engine), interval
+        self.due = time.monotonic()
+
+    def maybe_run(self) -> None:
+        if time.monotonic() < self.due:
+            return
+        self.due = time.monotonic() + self.interval
+        try:
+            sealed = self.sealer.run_once(now=now_utc())
+        except sa.exc.SQLAlchemyError as error:
+            log.warning("audit sealer: database error (%s); sealing next round",
+                        str(error).splitlines()[0][:200])
+            return
+        if sealed:
+            log.info("audit sealer: %d event(s) sealed", sealed)
 
 
 @contextmanager
