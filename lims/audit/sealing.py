@@ -90,10 +90,11 @@ class PostgresHorizon:
     def advance(self, engine: sa.Engine) -> int | None:
         """The id up to which events may be sealed now (None: not yet); observes anew."""
         with engine.connect() as conn:
+            if self.pending is None:  # often settled at once: nothing else was open
+                self.pending = self.observe(conn)
             ready = None
-            if self.pending is not None and self.settled(conn, self.pending):
+            if self.settled(conn, self.pending):
                 ready = self.pending.below_or_at
-            if self.pending is None or ready is not None:
                 self.pending = self.observe(conn)
             conn.rollback()
         return ready
@@ -193,18 +194,19 @@ def _chain_rows(conn: sa.Connection) -> Iterator[tuple[int, Mapping[str, Any] | 
         sa.select(*_event_columns()).order_by(_EVENTS.c.id))
     seals = conn.execution_options(yield_per=2000).execute(
         sa.select(_SEALS.c.event_id, _SEALS.c.seal).order_by(_SEALS.c.event_id))
-    event = next(events, None)
-    seal = next(seals, None)
-    while event is not None or seal is not None:
-        if seal is None or (event is not None and event.id < seal.event_id):
-            yield int(event.id), event._asdict(), None  # type: ignore[union-attr]
-            event = next(events, None)
-        elif event is None or seal.event_id < event.id:
-            yield int(seal.event_id), None, str(seal.seal)
-            seal = next(seals, None)
-        else:
-            yield int(event.id), event._asdict(), str(seal.seal)
-            event, seal = next(events, None), next(seals, None)
+    with events, seals:  # closed when the walk stops at a broken link, too
+        event = next(events, None)
+        seal = next(seals, None)
+        while event is not None or seal is not None:
+            if seal is None or (event is not None and event.id < seal.event_id):
+                yield int(event.id), event._asdict(), None  # type: ignore[union-attr]
+                event = next(events, None)
+            elif event is None or seal.event_id < event.id:
+                yield int(seal.event_id), None, str(seal.seal)
+                seal = next(seals, None)
+            else:
+                yield int(event.id), event._asdict(), str(seal.seal)
+                event, seal = next(events, None), next(seals, None)
 
 
 def verify(engine: sa.Engine) -> ChainReport:
@@ -212,4 +214,8 @@ def verify(engine: sa.Engine) -> ChainReport:
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        return verify_chain(_chain_rows(conn))
+        rows = _chain_rows(conn)
+        try:
+            return verify_chain(rows)
+        finally:
+            rows.close()
