@@ -15,9 +15,10 @@ The PostgreSQL horizon, the way ``CREATE INDEX CONCURRENTLY`` waits for older tr
 
 1. Read the sequence's ``last_value`` H: every id up to H has been handed out.
 2. Then list the virtual transaction ids (``pg_locks``, locktype ``virtualxid``) of every
-   transaction open now. Each transaction holds its virtual id from its first statement to its
-   end, whether or not it has a real xid yet; so any transaction that took an id <= H and has
-   not ended is in this list (it took the id before step 1 read H).
+   transaction open now in this database (but those idle without an xid: see `observe`). Each
+   transaction holds its virtual id from its first statement to its end, whether or not it has
+   a real xid yet; so any transaction that took an id <= H and has not ended is in this list
+   (it took the id before step 1 read H).
 3. Once none of those virtual ids is held any more, every id <= H belongs to a transaction that
    has ended: committed (and visible to any snapshot taken from then on) or rolled back (a gap,
    never to appear). Events up to H can be sealed in id order, now and for ever.
@@ -71,11 +72,17 @@ class PostgresHorizon:
     def observe(conn: sa.Connection) -> Horizon:
         last, called = _sequence_position(conn)
         highest = int(last) if called and last is not None else 0
-        # transactions of this database only (pg_locks lists the whole server's)
+        # Transactions of this database only (pg_locks lists the whole server's), and not
+        # those idle in a transaction without an xid: such a one has written nothing, and since
+        # an event's id is drawn by its INSERT (the column default, never a separate nextval),
+        # it holds no id yet. A long report build between its reads would otherwise hold
+        # sealing back. A session whose state this role may not see (NULL) counts as open.
         open_now = frozenset(conn.exec_driver_sql(
             "SELECT l.virtualxid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
             " WHERE l.locktype = 'virtualxid' AND a.datname = current_database()"
-            " AND l.pid <> pg_backend_pid()").scalars())
+            " AND l.pid <> pg_backend_pid()"
+            " AND (a.backend_xid IS NOT NULL"
+            "      OR a.state IS DISTINCT FROM 'idle in transaction')").scalars())
         return Horizon(highest, open_now)
 
     @staticmethod

@@ -11,6 +11,7 @@ when complete: a full or missing disk fails the backup and leaves every earlier 
 from __future__ import annotations
 
 import contextlib
+import gzip
 import logging
 import os
 import shutil
@@ -37,6 +38,9 @@ from lims.core.dt import now_utc
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
+#: The payload kinds: a gzipped SQLite database file, a ``pg_dump`` custom-format archive.
+SQLITE_GZIP = "sqlite+gzip"
+PG_DUMP = "pg_dump"
 
 
 class BackupError(RuntimeError):
@@ -172,7 +176,8 @@ def _run_tool(args: list[str], url: sa.URL) -> None:
 
 @contextlib.contextmanager
 def _copy_of_database(engine: sa.Engine, workdir: Path, *, settings: BackupSettings,
-                      now: datetime) -> Iterator[tuple[Path, str, dict[str, Any]]]:
+                      now: datetime, progress: Progress | None
+                      ) -> Iterator[tuple[Path, str, dict[str, Any]]]:
     """(copy, kind, manifest) of a consistent copy of the database, in ``workdir``."""
     if engine.dialect.name == "sqlite":
         copy = workdir / "copy.sqlite"
@@ -191,7 +196,16 @@ def _copy_of_database(engine: sa.Engine, workdir: Path, *, settings: BackupSetti
                 manifest = _manifest(conn, settings=settings, now=now, backend="sqlite")
         finally:
             copy_engine.dispose()
-        yield copy, "sqlite", manifest
+        # A database file is mostly index pages and free space: gzip keeps the file a fraction
+        # of it (pg_dump's custom format is compressed already).
+        packed = workdir / "copy.sqlite.gz"
+        with copy.open("rb") as source_file, gzip.open(packed, "wb", compresslevel=6) as out:
+            while block := source_file.read(archive.CHUNK):
+                out.write(block)
+                if progress:  # the long step here, in bytes of the database
+                    progress(len(block))
+        copy.unlink()
+        yield packed, SQLITE_GZIP, manifest
         return
     if engine.dialect.name != "postgresql":
         raise BackupError(f"no backup method for {engine.dialect.name}")
@@ -205,7 +219,7 @@ def _copy_of_database(engine: sa.Engine, workdir: Path, *, settings: BackupSetti
         _run_tool(["pg_dump", "--format=custom", "--no-owner", "--no-privileges",
                    f"--snapshot={snapshot}", f"--file={copy}"], engine.url)
         conn.rollback()
-    yield copy, "pg_dump", manifest
+    yield copy, PG_DUMP, manifest
 
 
 def take_backup(engine: sa.Engine, settings: BackupSettings, *, now: datetime,
@@ -260,13 +274,14 @@ def _take_backup(engine: sa.Engine, settings: BackupSettings, *, now: datetime,
         sealing.seal_now(engine, now=now, wait=10.0)
     with tempfile.TemporaryDirectory(prefix=".lims-backup-", dir=destination) as work:
         workdir = Path(work)
-        with _copy_of_database(engine, workdir, settings=settings, now=now) as (copy, kind,
-                                                                               manifest):
+        with _copy_of_database(engine, workdir, settings=settings, now=now,
+                               progress=progress) as (copy, kind, manifest):
             name = file_name(settings.instance, now, manifest["alembic_revision"] or "none")
             partial = workdir / (name + ".partial")
             with partial.open("wb") as out:
                 archive.write_archive(out, manifest=manifest, kind=kind, payload=copy,
-                                      secret=settings.secret, progress=progress)
+                                      secret=settings.secret,
+                                      progress=progress if kind == PG_DUMP else None)
                 out.flush()
                 os.fsync(out.fileno())
             final = destination / name
@@ -355,7 +370,7 @@ def restore_backup(path: Path, engine: sa.Engine, *, secret: bytes | None, force
                           f" knows (head {head_revision()}): install the newer LIMS to restore it")
     backend = engine.dialect.name
     kind = header.payload["kind"]
-    if (backend, kind) not in (("sqlite", "sqlite"), ("postgresql", "pg_dump")):
+    if (backend, kind) not in (("sqlite", SQLITE_GZIP), ("postgresql", PG_DUMP)):
         raise BackupError(f"{path.name} is a {manifest['backend']} backup; it restores into a"
                           f" {manifest['backend']} database, not {backend}")
     if not force and not database_is_empty(engine):
@@ -373,7 +388,15 @@ def restore_backup(path: Path, engine: sa.Engine, *, secret: bytes | None, force
         except archive.ArchiveError as error:
             raise BackupError(str(error)) from error
         if backend == "sqlite":
-            _place_sqlite(copy, sqlite_path(engine.url))
+            database = Path(work) / "database"
+            try:
+                with gzip.open(copy, "rb") as packed, database.open("wb") as out:
+                    shutil.copyfileobj(packed, out, archive.CHUNK)
+            except (OSError, EOFError, gzip.BadGzipFile) as error:
+                raise BackupError(f"{path.name}: the database copy cannot be unpacked ({error})"
+                                  ) from error
+            copy.unlink()
+            _place_sqlite(database, sqlite_path(engine.url))
         else:
             _place_postgres(copy, engine, force=force)
     engine.dispose()
