@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import sys
 import time
@@ -19,9 +18,6 @@ from lims.backup.check import run_checks
 from lims.backup.retention import next_run
 from lims.core.dt import now_utc
 from lims.extensions import db
-
-log = logging.getLogger(__name__)
-
 
 def _settings(destination: Path | None) -> service.BackupSettings:
     try:
