@@ -364,3 +364,31 @@ def test_admin_page_shows_the_last_backup_and_the_last_failure(
     assert good.path.name in page
     assert "gone does not exist" in page
     assert "Last backup failed" in page
+
+
+@pytest.mark.skipif(not is_postgres(), reason="amcheck is PostgreSQL's")
+def test_check_runs_amcheck_where_installed(new_database: Callable[[], str],
+                                            tmp_path: Path) -> None:
+    app = lab_app(new_database(), tmp_path / "backups")
+    with app.app_context():
+        assert any("amcheck is not installed" in n for n in run_checks(db.engine).notes)
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("CREATE EXTENSION amcheck")
+        report = run_checks(db.engine)
+    assert report.problems == []
+    assert not any("amcheck" in note for note in report.notes)
+
+
+def test_a_key_file_encrypts_and_an_unreadable_one_is_named(
+        new_database: Callable[[], str], tmp_path: Path) -> None:
+    key = tmp_path / "backup.key"
+    key.write_bytes(bytes(range(256)))
+    app = lab_app(new_database(), tmp_path / "backups", BACKUP_KEY_FILE=str(key))
+    assert settings(app).secret == bytes(range(256))
+    with app.app_context():
+        result = service.take_backup(db.engine, settings(app), now=now_utc())
+    assert archive.read_header(result.path).encryption is not None
+    missing = lab_app(app.config["DATABASE_URL"], tmp_path / "backups",
+                      BACKUP_KEY_FILE=str(tmp_path / "nowhere.key"))
+    with pytest.raises(service.BackupError, match="nowhere.key cannot be read"):
+        settings(missing)
