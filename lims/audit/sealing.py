@@ -115,10 +115,13 @@ def _sequence_position(conn: sa.Connection) -> tuple[int | None, bool]:
     return row[0], bool(row[1])
 
 
+def _head_query() -> sa.Select[tuple[int, str]]:
+    return sa.select(_SEALS.c.event_id, _SEALS.c.seal).order_by(_SEALS.c.event_id.desc()).limit(1)
+
+
 def head(conn: sa.Connection) -> tuple[int | None, str]:
     """(event id, seal) of the last sealed event; (None, GENESIS) before the first."""
-    row = conn.execute(sa.select(_SEALS.c.event_id, _SEALS.c.seal)
-                       .order_by(_SEALS.c.event_id.desc()).limit(1)).first()
+    row = conn.execute(_head_query()).first()
     return (None, GENESIS) if row is None else (int(row[0]), str(row[1]))
 
 
@@ -142,7 +145,11 @@ def seal_up_to(engine: sa.Engine, *, now: datetime, limit: int | None) -> int:
         with engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_SEALER_LOCK})")
-            after, previous = head(conn)
+            # Read the head as a write: on SQLite that takes the write lock first (a row-locking
+            # read, lims.extensions), so a second sealer (the worker, a backup) waits instead of
+            # sealing the same events; on PostgreSQL the advisory lock above does that.
+            row = conn.execute(_head_query().with_for_update()).first()
+            after, previous = (None, GENESIS) if row is None else (int(row[0]), str(row[1]))
             query = sa.select(*_event_columns()).order_by(_EVENTS.c.id).limit(BATCH)
             if after is not None:
                 query = query.where(_EVENTS.c.id > after)

@@ -392,3 +392,33 @@ def test_a_key_file_encrypts_and_an_unreadable_one_is_named(
                       BACKUP_KEY_FILE=str(tmp_path / "nowhere.key"))
     with pytest.raises(service.BackupError, match="nowhere.key cannot be read"):
         settings(missing)
+
+
+def test_two_sealers_at_once_seal_each_event_once(new_database: Callable[[], str],
+                                                  tmp_path: Path) -> None:
+    """The worker's sealer and a backup's may run together: one waits for the other."""
+    app = lab_app(new_database(), tmp_path / "backups")
+    tech_id, cluster_id = set_up_lab(app)
+    for n in range(3):
+        register_and_receive(app, tech_id, cluster_id, f"h{n}")
+    with app.app_context():
+        engine = db.engine
+    barrier = threading.Barrier(4)
+    sealed: list[int] = []
+    errors: list[BaseException] = []
+
+    def seal() -> None:
+        try:
+            barrier.wait()
+            sealed.append(sealing.seal_now(engine, now=now_utc()))
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=seal) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert sum(sealed) == len(audit_ids(app))
+    assert sealing.verify(engine).broken is None
