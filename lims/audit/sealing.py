@@ -32,6 +32,7 @@ break.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Iterator, Mapping
@@ -137,11 +138,13 @@ def _event_columns() -> list[sa.Column[Any]]:
                                          "reason")]
 
 
-def seal_up_to(engine: sa.Engine, *, now: datetime, limit: int | None) -> int:
+def seal_up_to(engine: sa.Engine, *, now: datetime, limit: int | None,
+               batches: int | None = None) -> int:
     """Seal committed events after the head, up to id ``limit`` (None: every committed one,
-    for SQLite), in transactions of `BATCH` events. Returns how many were sealed."""
+    for SQLite), in transactions of `BATCH` events, at most ``batches`` of them (None: until
+    done). Returns how many were sealed."""
     sealed = 0
-    while True:
+    for _ in itertools.count() if batches is None else range(batches):
         with engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_SEALER_LOCK})")
@@ -165,20 +168,31 @@ def seal_up_to(engine: sa.Engine, *, now: datetime, limit: int | None) -> int:
         sealed += len(seals)
         if len(events) < BATCH:
             return sealed
+    return sealed
 
 
 class Sealer:
-    """One sealer for a long-running loop: ``run_once`` every few seconds."""
+    """One sealer for a long-running loop: ``run_once`` every few seconds, sealing one batch at
+    most, so that a backlog (the first round after a large intake) never holds the loop up for
+    long; the rest follows in the next rounds."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
         self.horizon = PostgresHorizon() if engine.dialect.name == "postgresql" else None
+        #: a settled horizon whose events are not all sealed yet (PostgreSQL)
+        self.backlog_below: int | None = None
 
     def run_once(self, *, now: datetime) -> int:
         if self.horizon is None:
-            return seal_up_to(self.engine, now=now, limit=None)
-        limit = self.horizon.advance(self.engine)
-        return 0 if limit is None else seal_up_to(self.engine, now=now, limit=limit)
+            return seal_up_to(self.engine, now=now, limit=None, batches=1)
+        if self.backlog_below is None:
+            self.backlog_below = self.horizon.advance(self.engine)
+        if self.backlog_below is None:
+            return 0
+        sealed = seal_up_to(self.engine, now=now, limit=self.backlog_below, batches=1)
+        if sealed < BATCH:  # everything up to that horizon is sealed: take the next one
+            self.backlog_below = None
+        return sealed
 
 
 def seal_now(engine: sa.Engine, *, now: datetime, wait: float = 30.0) -> int:

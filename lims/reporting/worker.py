@@ -177,13 +177,15 @@ def run_worker(app: Flask, *, once: bool = False, poll: float = 2.0,
     sealer = PeriodicSealer(engine, float(app.config["AUDIT_SEAL_SECONDS"]))
     with _wake_up_call(engine) as wait:
         while not should_stop():
-            sealer.maybe_run()
             try:
                 with app.app_context():
                     for job_id in recover_abandoned(
                             db.session, now=now_utc(), stale_after=stale_after,
                             max_attempts=max_attempts):
                         log.warning("report %s: its worker stopped responding; recovered", job_id)
+                    # after the takeover (seconds count there), before the build (whose cover
+                    # prints the audit head)
+                    sealer.maybe_run()
                     job = run_one()
             except sa.exc.SQLAlchemyError as error:
                 # A locked or unreachable database is a passing state: the worker waits and
