@@ -422,3 +422,18 @@ def test_two_sealers_at_once_seal_each_event_once(new_database: Callable[[], str
     assert not errors
     assert sum(sealed) == len(audit_ids(app))
     assert sealing.verify(engine).broken is None
+
+
+def test_backup_command_prints_the_file_and_manifest_or_one_line_why_not(
+        new_database: Callable[[], str], tmp_path: Path) -> None:
+    app = lab_app(new_database(), tmp_path / "backups")
+    runner = app.test_cli_runner()
+    done = runner.invoke(main, ["backup"])
+    assert done.exit_code == 0, done.output
+    [made] = list((tmp_path / "backups").iterdir())
+    assert f"backup written: {made}" in done.output
+    assert "schema revision 0012" in done.output and "audit head #" in done.output
+    failed = runner.invoke(main, ["backup", "--destination", str(tmp_path / "not-mounted")])
+    assert failed.exit_code == 1
+    assert "backup failed: backup destination" in failed.output
+    assert list((tmp_path / "backups").iterdir()) == [made]
