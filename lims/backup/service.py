@@ -18,7 +18,7 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import metadata
@@ -174,10 +174,9 @@ def _run_tool(args: list[str], url: sa.URL) -> None:
         raise BackupError(f"{args[0]} failed: {detail}")
 
 
-@contextlib.contextmanager
 def _copy_of_database(engine: sa.Engine, workdir: Path, *, settings: BackupSettings,
                       now: datetime, progress: Progress | None
-                      ) -> Iterator[tuple[Path, str, dict[str, Any]]]:
+                      ) -> tuple[Path, str, dict[str, Any]]:
     """(copy, kind, manifest) of a consistent copy of the database, in ``workdir``."""
     if engine.dialect.name == "sqlite":
         copy = workdir / "copy.sqlite"
@@ -205,8 +204,7 @@ def _copy_of_database(engine: sa.Engine, workdir: Path, *, settings: BackupSetti
                 if progress:  # the long step here, in bytes of the database
                     progress(len(block))
         copy.unlink()
-        yield packed, SQLITE_GZIP, manifest
-        return
+        return packed, SQLITE_GZIP, manifest
     if engine.dialect.name != "postgresql":
         raise BackupError(f"no backup method for {engine.dialect.name}")
     copy = workdir / "copy.pgdump"
@@ -219,7 +217,7 @@ def _copy_of_database(engine: sa.Engine, workdir: Path, *, settings: BackupSetti
         _run_tool(["pg_dump", "--format=custom", "--no-owner", "--no-privileges",
                    f"--snapshot={snapshot}", f"--file={copy}"], engine.url)
         conn.rollback()
-    yield copy, PG_DUMP, manifest
+    return copy, PG_DUMP, manifest
 
 
 def take_backup(engine: sa.Engine, settings: BackupSettings, *, now: datetime,
@@ -274,18 +272,18 @@ def _take_backup(engine: sa.Engine, settings: BackupSettings, *, now: datetime,
         sealing.seal_now(engine, now=now, wait=10.0)
     with tempfile.TemporaryDirectory(prefix=".lims-backup-", dir=destination) as work:
         workdir = Path(work)
-        with _copy_of_database(engine, workdir, settings=settings, now=now,
-                               progress=progress) as (copy, kind, manifest):
-            name = file_name(settings.instance, now, manifest["alembic_revision"] or "none")
-            partial = workdir / (name + ".partial")
-            with partial.open("wb") as out:
-                archive.write_archive(out, manifest=manifest, kind=kind, payload=copy,
-                                      secret=settings.secret,
-                                      progress=progress if kind == PG_DUMP else None)
-                out.flush()
-                os.fsync(out.fileno())
-            final = destination / name
-            os.replace(partial, final)
+        copy, kind, manifest = _copy_of_database(engine, workdir, settings=settings, now=now,
+                                                 progress=progress)
+        name = file_name(settings.instance, now, manifest["alembic_revision"] or "none")
+        partial = workdir / (name + ".partial")
+        with partial.open("wb") as out:
+            archive.write_archive(out, manifest=manifest, kind=kind, payload=copy,
+                                  secret=settings.secret,
+                                  progress=progress if kind == PG_DUMP else None)
+            out.flush()
+            os.fsync(out.fileno())
+        final = destination / name
+        os.replace(partial, final)
     pruned = prune(settings)
     return BackupResult(final, manifest, pruned)
 
