@@ -16,6 +16,7 @@ import argparse
 import io
 import random
 import sys
+import threading
 import time
 import uuid
 from datetime import date, timedelta
@@ -28,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lims import create_app, dbtools  # noqa: E402
+from lims.audit.sealing import Sealer  # noqa: E402
 from lims.auth.services import create_user  # noqa: E402
 from lims.core.dt import now_utc  # noqa: E402
 from lims.core.permissions import Role  # noqa: E402
@@ -119,14 +121,15 @@ def time_file(app, user_id: int, round_id: int, kind: SampleKind, data: bytes, n
     with app.test_request_context():
         actor = db.session.get(User, user_id)
         started = time.perf_counter()
-        batch = register_intake_file(db.session, actor=actor, now=now_utc(), round_id=round_id, kind=kind,
-                                     filename=name, data=data, timezone=LAB_TZ, max_rows=100_000)
+        parsed = batch_import.parse_file(data, name, kind=kind, timezone=LAB_TZ, max_rows=100_000)
+        batch = register_intake_file(db.session, actor=actor, now=now_utc(), round_id=round_id,
+                                     filename=name, data=data, parsed=parsed)
         db.session.commit()
         total = time.perf_counter() - started
         stored = db.session.scalar(sa.select(sa.func.count()).select_from(Sample)
                                    .where(Sample.intake_batch_id == batch.id))
     print(f"{kind.value:>5}: {batch.row_count} rows ({len(data) / 1024:.0f} KiB) — parse+check columns/cells "
-          f"{parse_s:.2f} s; validate + register + commit {total:.2f} s ({batch.row_count / total:,.0f} rows/s); "
+          f"{parse_s:.2f} s; parse + validate + register + commit {total:.2f} s ({batch.row_count / total:,.0f} rows/s); "
           f"{stored} samples stored")
 
 
@@ -137,6 +140,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--server", default="postgresql+psycopg://postgres@127.0.0.1:5432")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--with-sealer", action="store_true",
+                        help="run the audit sealer every 0.5 s beside the intake (issue 22)")
     args = parser.parse_args()
 
     name = f"lims_bench_intake_{uuid.uuid4().hex[:8]}"
@@ -151,8 +156,23 @@ def main() -> None:
         rng = random.Random(args.seed)
         now_local = now_utc().astimezone(LAB_TZ).replace(tzinfo=None)
         print(f"database {name}: {args.clusters} clusters; generating {args.rows} rows per file")
+        stop, sealed = threading.Event(), [0]
+        if args.with_sealer:
+            with app.app_context():
+                sealer = Sealer(db.engine)
+
+            def seal_loop() -> None:
+                while not stop.wait(0.5):
+                    sealed[0] += sealer.run_once(now=now_utc())
+
+            thread = threading.Thread(target=seal_loop, daemon=True)
+            thread.start()
         time_file(app, user_id, round_id, SampleKind.URINE, urine_csv(rng, args.rows, codes, now_local), "urine.csv")
         time_file(app, user_id, round_id, SampleKind.SALT, salt_csv(rng, args.rows, codes, now_local), "salt.csv")
+        if args.with_sealer:
+            stop.set()
+            thread.join()
+            print(f"audit sealer beside the intake: {sealed[0]:,} events sealed meanwhile")
         with app.app_context():
             db.engine.dispose()
     finally:

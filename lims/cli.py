@@ -239,11 +239,13 @@ def demo(ctx: click.Context, samples: int, earlier_samples: int, analysed_share:
 def register_module_commands() -> None:
     """Commands owned by domain modules (demo data, …)."""
     from lims.analysis.cli import analysis_group, demo_results_command
+    from lims.backup.cli import register as register_backup
     from lims.capture.cli import instruments_group
     from lims.monitoring.cli import register as register_monitoring
     from lims.reporting.cli import report_group
 
     register_monitoring(main)
+    register_backup(main)
     main.add_command(instruments_group)
     main.add_command(report_group)
     main.add_command(analysis_group)

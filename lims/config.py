@@ -8,6 +8,7 @@ folder, so that every ``lims`` command run in a checkout after ``make run`` (whi
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from datetime import timedelta
@@ -54,6 +55,20 @@ DEFAULTS: dict[str, Any] = {
     "REPORT_HEARTBEAT_SECONDS": 5,
     "REPORT_TAKEOVER_SECONDS": 30,
     "REPORT_MAX_ATTEMPTS": 3,
+    # Backups (lims backup): BACKUP_DIR (None: "backups" in the instance folder; better a second
+    # disk or a mounted share), the instance's name in the file names, how many daily, weekly and
+    # monthly backups are kept, the hour of the scheduled one (lab time). Encrypted when
+    # BACKUP_PASSPHRASE or BACKUP_KEY_FILE (a file whose bytes are the secret) is set.
+    "BACKUP_DIR": None,
+    "BACKUP_INSTANCE": "lims",
+    "BACKUP_KEEP_DAILY": 7,
+    "BACKUP_KEEP_WEEKLY": 4,
+    "BACKUP_KEEP_MONTHLY": 12,
+    "BACKUP_HOUR": 2,
+    "BACKUP_PASSPHRASE": None,
+    "BACKUP_KEY_FILE": None,
+    # The report worker seals committed audit events this often (seconds).
+    "AUDIT_SEAL_SECONDS": 5,
 }
 
 
@@ -118,7 +133,8 @@ def validate_config(app: Flask) -> None:
     if app.config["BABEL_DEFAULT_LOCALE"] not in languages:
         raise ConfigError("BABEL_DEFAULT_LOCALE must be one of LANGUAGES")
     for key in ("LOGIN_MAX_FAILURES", "LOGIN_LOCKOUT_MINUTES", "PAGE_SIZE", "INTAKE_MAX_ROWS",
-                "REPORT_MAX_ATTEMPTS", "REMEMBER_DAYS"):
+                "REPORT_MAX_ATTEMPTS", "REMEMBER_DAYS", "BACKUP_KEEP_DAILY", "BACKUP_KEEP_WEEKLY",
+                "BACKUP_KEEP_MONTHLY"):
         if not isinstance(app.config[key], int) or app.config[key] <= 0:
             raise ConfigError(f"{key} must be a positive whole number")
     beat, takeover = app.config["REPORT_HEARTBEAT_SECONDS"], app.config["REPORT_TAKEOVER_SECONDS"]
@@ -130,5 +146,14 @@ def validate_config(app: Flask) -> None:
         # a worker that is merely slow for one beat must not lose its job
         raise ConfigError("REPORT_TAKEOVER_SECONDS must be at least three heartbeats"
                           " (3 × REPORT_HEARTBEAT_SECONDS)")
+    hour = app.config["BACKUP_HOUR"]
+    if not isinstance(hour, int) or isinstance(hour, bool) or not 0 <= hour <= 23:
+        raise ConfigError("BACKUP_HOUR must be a whole hour from 0 to 23 (laboratory time)")
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", str(app.config["BACKUP_INSTANCE"])):
+        raise ConfigError("BACKUP_INSTANCE may hold only letters, digits, '-' and '_' (it names"
+                          " the backup files)")
+    seal = app.config["AUDIT_SEAL_SECONDS"]
+    if not isinstance(seal, int | float) or isinstance(seal, bool) or not 0 < seal < 3600:
+        raise ConfigError("AUDIT_SEAL_SECONDS must be a positive number of seconds")
     app.config["REMEMBER_COOKIE_DURATION"] = timedelta(days=app.config["REMEMBER_DAYS"])
     app.config.setdefault("REMEMBER_COOKIE_SECURE", app.config.get("SESSION_COOKIE_SECURE", False))

@@ -7,8 +7,9 @@ from lims.analysis.models import (
     Result,
     RunSample,
 )
-from lims.audit.models import AuditEvent
+from lims.audit.models import AuditEvent, AuditSeal
 from lims.auth.models import ApiToken, User, UserRole
+from lims.backup.models import BackupRun
 from lims.capture.models import Instrument, InstrumentReading
 from lims.core.idempotency import FormSubmission
 from lims.core.models import Base
@@ -40,6 +41,8 @@ __all__ = [
     "RunSample",
     "ApiToken",
     "AuditEvent",
+    "AuditSeal",
+    "BackupRun",
     "Base",
     "Cluster",
     "District",

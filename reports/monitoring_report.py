@@ -90,6 +90,9 @@ class ReportParams:
     # What changed in the data since the previous version of the same report (a sentence in the
     # report's language, given by the caller); empty for a first version or unchanged data.
     revision_note: str = ""
+    # The audit chain's head when the report was built ("#id seal", lims.audit.sealing): printed
+    # on the cover so an auditor can later check that the trail behind the report is unchanged.
+    audit_seal: str = ""
 
 
 def dataset_fingerprint(df: pd.DataFrame) -> tuple[str, int]:
@@ -749,7 +752,7 @@ def _cover(
     ] + [
         (f"{t(tr, 'dataset')} — {what}", f"{digest} ({texts.rows_text(tr, count)})")
         for what, (digest, count) in datasets
-    ]
+    ] + ([(t(tr, "audit_seal"), params.audit_seal)] if params.audit_seal else [])
     story = [
         Spacer(1, 40 * mm),
         Paragraph(escape(t(tr, "title")), st.title),

@@ -83,6 +83,7 @@ _T: dict[str, str] = {
     "version": N_("Version"),
     "revision": N_("Changes since the previous version"),
     "dataset": N_("Dataset (SHA-256)"),
+    "audit_seal": N_("Audit trail at issue (last sealed event, SHA-256 seal)"),
     "periods": N_("Periods"),
     "scheme": N_("Classification scheme"),
     "salt_criteria": N_("Salt criteria"),

@@ -212,3 +212,19 @@ def revoke_token(token_id: int) -> PageResult:
             flash(_("Token %(name)s revoked: it no longer works.", name=token.name), "success")
         return redirect(url_for(".tokens"))
     return render_template("admin/token_revoke.html", token=token, form=form)
+
+
+# --- backups -------------------------------------------------------------------------------------
+
+
+@bp.get("/backups")
+@permission_required(Permission.MANAGE_USERS)
+def backups() -> str:
+    """The last successful backup (red after 26 hours without one, or when the latest failed),
+    the recent runs and the audit chain's head; backups themselves run from ``lims backup``."""
+    from lims.audit.sealing import head_text
+    from lims.backup.queries import backup_status, recent_runs
+
+    return render_template("admin/backups.html", status=backup_status(db.session, now_utc()),
+                           runs=recent_runs(db.session),
+                           audit_head=head_text(db.session.connection()))

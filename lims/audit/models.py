@@ -29,3 +29,21 @@ class AuditEvent(Base):
 
     def __repr__(self) -> str:
         return format_repr(self, "id", "action", "entity_type", "entity_id")
+
+
+class AuditSeal(Base):
+    """The hash-chain seal of one audit event (`lims.audit.chain`), written by the sealer
+    (`lims.audit.sealing`) after the event committed, never by the writer of the event.
+
+    A table of its own, because the events' table refuses every UPDATE; append-only like it.
+    No foreign key to the event on purpose: a seal whose event was deleted behind the
+    application's back is how ``lims check`` names the deleted event."""
+
+    __tablename__ = "audit_seals"
+
+    event_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    seal: Mapped[str] = mapped_column(sa.String(64))
+    sealed_at: Mapped[datetime]
+
+    def __repr__(self) -> str:
+        return format_repr(self, "event_id", "seal")

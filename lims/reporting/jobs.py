@@ -35,6 +35,7 @@ from flask_babel import force_locale, get_translations
 from sqlalchemy.orm import Session
 
 from lims.analysis.models import AnalyticalRun, MethodVersionRow, RunStatus
+from lims.audit.sealing import head_text
 from lims.audit.service import record_event
 from lims.auth.models import User
 from lims.core.errors import ConflictError, NotFoundError, ValidationError
@@ -325,7 +326,8 @@ def build_pdf(session: Session, job: ReportJob, *, now: Callable[[], datetime],
         stats=stats_params(request.scheme), region_names=names,
         laboratory=catalogue.gettext("Regional Reference Laboratory on IDD"),
         pooled_label=None if region is None else names.get(region)
-        or {lang: region for lang in LANGUAGES})
+        or {lang: region for lang in LANGUAGES},
+        audit_seal=head_text(session.connection()))
     data = prepare_monitoring_data(urine, salt, params=params, previous=frames.earlier_urine)
     fingerprints = [data.urine_fingerprint, data.salt_fingerprint]
     if data.previous_fingerprint is not None:  # the earlier periods behind the trends

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
+from lims.audit.sealing import Sealer
 from lims.core.dt import now_utc
 from lims.core.errors import ConflictError
 from lims.extensions import db
@@ -173,6 +174,7 @@ def run_worker(app: Flask, *, once: bool = False, poll: float = 2.0,
         engine = db.engine
     stale_after = timedelta(seconds=float(app.config["REPORT_TAKEOVER_SECONDS"]))
     max_attempts = int(app.config["REPORT_MAX_ATTEMPTS"])
+    sealer = PeriodicSealer(engine, float(app.config["AUDIT_SEAL_SECONDS"]))
     with _wake_up_call(engine) as wait:
         while not should_stop():
             try:
@@ -181,6 +183,9 @@ def run_worker(app: Flask, *, once: bool = False, poll: float = 2.0,
                             db.session, now=now_utc(), stale_after=stale_after,
                             max_attempts=max_attempts):
                         log.warning("report %s: its worker stopped responding; recovered", job_id)
+                    # after the takeover (seconds count there), before the build (whose cover
+                    # prints the audit head)
+                    sealer.maybe_run()
                     job = run_one()
             except sa.exc.SQLAlchemyError as error:
                 # A locked or unreachable database is a passing state: the worker waits and
@@ -206,6 +211,28 @@ def run_worker(app: Flask, *, once: bool = False, poll: float = 2.0,
                             type(error).__name__, poll)
                 wait = time.sleep
     return built
+
+
+class PeriodicSealer:
+    """The audit sealer (`lims.audit.sealing`) run from the worker's loop every ``interval``
+    seconds; a database error only postpones it to the next round."""
+
+    def __init__(self, engine: sa.Engine, interval: float) -> None:
+        self.sealer, self.interval = Sealer(engine), interval
+        self.due = time.monotonic()
+
+    def maybe_run(self) -> None:
+        if time.monotonic() < self.due:
+            return
+        self.due = time.monotonic() + self.interval
+        try:
+            sealed = self.sealer.run_once(now=now_utc())
+        except sa.exc.SQLAlchemyError as error:
+            log.warning("audit sealer: database error (%s); sealing next round",
+                        str(error).splitlines()[0][:200])
+            return
+        if sealed:
+            log.info("audit sealer: %d event(s) sealed", sealed)
 
 
 @contextmanager

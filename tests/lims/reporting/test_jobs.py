@@ -133,6 +133,10 @@ def test_ministry_requests_a_report_a_worker_builds_it(report_app: Flask) -> Non
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
     assert "Алматы" in text or "Астана" in text  # Cyrillic region names rendered as text
     assert "ICCIDD 2007" in text  # the scheme is named
+    with report_app.app_context():  # the worker sealed the trail; its head is on the cover
+        seals = dict(db.session.execute(sa.text("SELECT event_id, seal FROM audit_seals")).all())
+    printed = re.search(r"#(\d+)([0-9a-f]{64})", "".join(text.split()))
+    assert printed is not None and seals[int(printed[1])] == printed[2]
     with report_app.app_context():  # in Russian wherever the catalogue has the words
         russian = report_catalogue("ru").gettext("Pooled table") == "Сводная таблица"
     assert ("Сводная таблица" in text and "Pooled table" not in text) if russian else True

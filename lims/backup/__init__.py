@@ -1,0 +1,1 @@
+"""Backups, restore and the database check (``lims backup``, ``lims restore``, ``lims check``)."""
