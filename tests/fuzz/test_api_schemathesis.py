@@ -14,6 +14,8 @@ import schemathesis
 import sqlalchemy as sa
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis.generation import GenerationMode
 from schemathesis.checks import content_type_conformance, not_a_server_error
 from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
@@ -69,7 +71,8 @@ def test_every_operation_with_every_token(open_app: Flask,  # noqa: F811
 
         @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
                   suppress_health_check=list(HealthCheck))
-        @given(case=operation.as_strategy())
+        @given(case=st.one_of(operation.as_strategy(GenerationMode.POSITIVE),
+                              operation.as_strategy(GenerationMode.NEGATIVE)))
         def fuzz(case: schemathesis.Case) -> None:
             for name, secret in every_token.items():
                 headers = {"Authorization": f"Bearer {secret}"} if secret else {}

@@ -90,6 +90,8 @@ def test_an_unexpected_error_page_carries_the_headers(database_url: str) -> None
 
     with isolated(app):
         response = app.test_client().get("/boom")
+    with app.app_context():
+        db.engine.dispose()
     assert response.status_code == 500 and "nothing was saved" in response.get_data(as_text=True)
     assert_secured(response)
 
@@ -103,6 +105,8 @@ def test_a_view_may_set_its_own_value(database_url: str) -> None:
 
     with isolated(app):
         response = app.test_client().get("/framed")
+    with app.app_context():
+        db.engine.dispose()
     assert response.headers["X-Frame-Options"] == "SAMEORIGIN"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 

@@ -18,7 +18,8 @@ from lims.auth.services import change_own_password, create_user, update_user
 from lims.auth.throttle import ThrottleLimits, login_throttled, record_login_failure
 from lims.core.errors import ValidationError
 from lims.core.permissions import Role
-from tests.conftest import FIXED_NOW
+from lims.extensions import db
+from tests.conftest import FIXED_NOW, isolated
 from tests.factories import PASSWORD
 
 THROTTLED = "too many failed logins from this computer or for this username"
@@ -104,8 +105,11 @@ def test_behind_a_proxy_the_client_address_counts(database_url: str) -> None:
         from flask import request
         return request.remote_addr or ""
 
-    response = app.test_client().get("/address", headers={"X-Forwarded-For": "192.0.2.55"},
-                                     environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    with isolated(app):
+        response = app.test_client().get("/address", headers={"X-Forwarded-For": "192.0.2.55"},
+                                         environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    with app.app_context():
+        db.engine.dispose()
     assert response.get_data(as_text=True) == "192.0.2.55"
 
 
