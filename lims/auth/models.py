@@ -128,7 +128,9 @@ class LoginFailure(Base):
     """
 
     __tablename__ = "login_failures"
-    __table_args__ = (sa.Index("ix_login_failures_scope_key_failed_at", "scope", "key", "failed_at"),)
+    __table_args__ = (
+        sa.Index("ix_login_failures_scope_key_failed_at", "scope", "key", "failed_at"),
+    )
 
     id: Mapped[intpk]
     scope: Mapped[ThrottleScope] = mapped_column(str_enum(ThrottleScope, "throttle_scope"))

@@ -7,9 +7,9 @@ import gzip
 import hashlib
 import secrets
 from collections.abc import Iterable
-from importlib import resources
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from importlib import resources
 
 import sqlalchemy as sa
 from flask_babel import gettext as _

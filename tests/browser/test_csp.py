@@ -34,8 +34,8 @@ def test_main_pages_show_no_policy_violation(live_server: LiveServer, page: Page
             if message.type == "error" else None)
     page.add_init_script(RECORD_VIOLATIONS)
     page.goto(f"{live_server.url}/login")
-    assert "Content-Security-Policy" in page.evaluate(
-        "fetch(location.href).then(r => [...r.headers.keys()].map(k => k.replace(/\\b\\w/g, c => c.toUpperCase())).join(' '))")
+    headers = page.evaluate("fetch(location.href).then(r => [...r.headers.keys()])")
+    assert "content-security-policy" in headers
     page.fill("#username", live_server.username)
     page.fill("#password", live_server.password)
     page.click("button[type=submit]")

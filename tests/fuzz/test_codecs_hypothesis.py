@@ -48,10 +48,12 @@ ROUND_TRIP = settings(max_examples=100, deadline=None, database=None,
 # Streams that look like the real thing often enough to reach deep states: random bytes mixed
 # with the bytes and words each protocol is made of.
 TOKENS = [b"\x02", b"\x03", b"\x04", b"\x05", b"\x06", b"\x15", b"\x17", b"\r", b"\n", b"\r\n",
-          b"1", b"7", b"H|\\^&", b"R|1|^^^UIC|", b"O|1|U-2026-1", b"|", b"^", b"&", b"3A", b".begin",
+          b"1", b"7", b"H|\\^&", b"R|1|^^^UIC|", b"O|1|U-2026-1", b"|", b"^", b"&", b"3A",
+          b".begin",
           b".end", b" 0.123", b"-1.5", b"*.***", b"$S ", b"$E", b"\t", b"S S ", b"S D ", b" g",
           b"ES", b"\xff", b"\xc3", b"0" * 300]
-streams = st.lists(st.one_of(st.binary(max_size=40), st.sampled_from(TOKENS)), max_size=40).map(b"".join)
+streams = st.lists(st.one_of(st.binary(max_size=40), st.sampled_from(TOKENS)),
+                   max_size=40).map(b"".join)
 
 
 def cut(data: bytes, points: Sequence[int]) -> list[bytes]:
@@ -116,7 +118,8 @@ message_text = st.binary(min_size=1, max_size=700).map(
 @given(st.lists(message_text, min_size=1, max_size=4), split_points)
 def test_messages_split_anywhere_arrive_whole(messages: list[bytes], points: list[int]) -> None:
     stream = bytes([ENQ]) + b"".join(frames_of(messages)) + bytes([EOT])
-    received = [e.text for e in run(Receiver, cut(stream, points)) if isinstance(e, MessageReceived)]
+    events = run(Receiver, cut(stream, points))
+    received = [e.text for e in events if isinstance(e, MessageReceived)]
     assert received == messages
 
 
@@ -165,7 +168,7 @@ def test_records_round_trip(record_type: str, values: list[Any]) -> None:
             assert record.repeats(n) == tuple(value)
 
 
-# --- Bio-Rad plate reader --------------------------------------------------------------------------
+# --- Bio-Rad plate reader -------------------------------------------------------------------------
 
 @FUZZ
 @given(streams, split_points)
@@ -190,11 +193,12 @@ def test_plates_round_trip_split_anywhere(wells: dict[str, float | None],
     reading = readings[0]
     assert dict(reading.wells) == wells
     assert set(reading.over_range) == {w for w, v in wells.items() if v is None}
-    assert (dict(reading.reference_wells) if reading.reference_wells is not None else None) == reference
+    shown_reference = reading.reference_wells
+    assert (dict(shown_reference) if shown_reference is not None else None) == reference
     assert reading.measured_at == datetime(2026, 5, 14, 9, 30, 5)
 
 
-# --- Metrohm titrator reports ----------------------------------------------------------------------
+# --- Metrohm titrator reports ---------------------------------------------------------------------
 
 @FUZZ
 @given(streams, split_points)
@@ -209,7 +213,8 @@ def test_the_titrator_decoder_takes_any_bytes_in_any_pieces(data: bytes, points:
 
 @ROUND_TRIP
 @given(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9 ./-]{0,24}", fullmatch=True),
-       st.integers(1, 999_999).map(lambda n: n / 10_000), st.integers(1, 250_000).map(lambda n: n / 10_000),
+       st.integers(1, 999_999).map(lambda n: n / 10_000),
+       st.integers(1, 250_000).map(lambda n: n / 10_000),
        st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31)).map(
            lambda d: d.replace(microsecond=0)),
        split_points)
@@ -226,7 +231,7 @@ def test_titrator_reports_round_trip_split_anywhere(sample_id: str, mass_g: floa
     assert report == parse_report(data, "TI-1")
 
 
-# --- Mettler Toledo MT-SICS balances ---------------------------------------------------------------
+# --- Mettler Toledo MT-SICS balances --------------------------------------------------------------
 
 @FUZZ
 @given(streams, split_points)

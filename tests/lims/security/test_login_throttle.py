@@ -31,7 +31,8 @@ def post_login(client: FlaskClient, username: str, password: str,
     response = client.post("/login", data={"username": username, "password": password},
                            environ_base={"REMOTE_ADDR": address})
     page = response.get_data(as_text=True)
-    return response.status_code, " ".join(re.findall(r'<div class="flash[^"]*"[^>]*>(.*?)</div>', page))
+    flashes = re.findall(r'<div class="flash[^"]*"[^>]*>(.*?)</div>', page)
+    return response.status_code, " ".join(flashes)
 
 
 @pytest.fixture()
@@ -81,8 +82,8 @@ def test_failures_leave_the_window(session: Session) -> None:
     later = FIXED_NOW + timedelta(minutes=15, seconds=1)  # the first failure has left
     assert not login_throttled(session, address="192.0.2.1", username="other", now=later,
                                limits=limits)
-    record_login_failure(session, address="192.0.2.9", username="x", now=later + timedelta(minutes=20),
-                         limits=limits)
+    record_login_failure(session, address="192.0.2.9", username="x",
+                         now=later + timedelta(minutes=20), limits=limits)
     # old rows are dropped as new ones come; no typed text is stored
     rows = session.scalars(sa.select(LoginFailure)).all()
     assert len(rows) == 2 and all(len(r.key) == 64 and r.key != "x" for r in rows)
@@ -148,6 +149,7 @@ def test_the_password_page_names_the_common_password(client: FlaskClient,
                                                      login: Callable[[User], FlaskClient]) -> None:
     login(make_user())
     response = client.post("/account/password", data={
-        "current_password": PASSWORD, "new_password": "qwertyuiop", "confirm_password": "qwertyuiop"})
+        "current_password": PASSWORD, "new_password": "qwertyuiop",
+        "confirm_password": "qwertyuiop"})
     assert response.status_code == 422
     assert "most common" in response.get_data(as_text=True)
