@@ -22,6 +22,10 @@ from sqlalchemy.orm import Session
 from lims.auth.models import LoginFailure, ThrottleScope
 
 
+#: Stale failures deleted per failed login: after a burst, the table shrinks within a few logins.
+PRUNE_AT_ONCE = 500
+
+
 @dataclass(frozen=True)
 class ThrottleLimits:
     window: timedelta
@@ -60,7 +64,11 @@ def record_login_failure(session: Session, *, address: str, username: str, now: 
     that have left the window, so the table stays as small as the window. A login refused by
     the throttle is not counted: it tested no password, and the block lifts as the window
     slides."""
-    session.execute(sa.delete(LoginFailure).where(LoginFailure.failed_at <= now - limits.window))
+    # At most a few hundred at a time, and only rows no other login is deleting (SKIP LOCKED on
+    # PostgreSQL), so concurrent failed logins never wait for, or deadlock on, each other.
+    stale = (sa.select(LoginFailure.id).where(LoginFailure.failed_at <= now - limits.window)
+             .limit(PRUNE_AT_ONCE).with_for_update(skip_locked=True))
+    session.execute(sa.delete(LoginFailure).where(LoginFailure.id.in_(stale.scalar_subquery())))
     session.add_all(LoginFailure(scope=scope, key=key, failed_at=now)
                     for scope, key in _keys(address, username).items())
     session.flush()
