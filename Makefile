@@ -55,6 +55,7 @@ instance/lims.toml:
 # One process does it all (`lims demo`: migrations, reference data, two rounds, accounts,
 # instruments, results; each step skips what is done) and prints the logins and the address last.
 demo: $(STAMP) catalogues instance/lims.toml
+	@grep -q '^SESSION_COOKIE_SECURE' instance/lims.toml || printf '# the demo is plain http on 127.0.0.1: cookies without the Secure flag\nSESSION_COOKIE_SECURE = false\n' >> instance/lims.toml
 	$(BIN)/lims demo --samples $(DEMO_SAMPLES) --earlier-samples $(DEMO_EARLIER_SAMPLES) \
 	    --url http://$(HOST):$(PORT)/
 

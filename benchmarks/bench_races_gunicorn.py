@@ -361,6 +361,7 @@ def main() -> None:
 
     env = {k: v for k, v in os.environ.items() if k != "LIMS_CONFIG"}
     env.update(LIMS_DATABASE_URL=fresh_database(args.database), LIMS_SECRET_KEY="bench-secret",
+               LIMS_SESSION_COOKIE_SECURE="false",  # plain http on 127.0.0.1
                PYTHONPATH=str(ROOT))
     started = time.perf_counter()
     server = None

@@ -45,6 +45,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # every other segment: NUL, bidi overrides and zero-width characters are a 404.
     app.url_map.converters.update(URL_CONVERTERS)
 
+    if app.config["PROXY_HOPS"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+
     db.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
@@ -54,9 +60,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     init_login(app)
 
-    from lims.core import errors_views, idempotency, templating
+    from lims.core import errors_views, headers, idempotency, templating
 
     errors_views.init_app(app)
+    headers.init_app(app)
     templating.init_app(app)
     idempotency.init_app(app)
 

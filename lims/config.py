@@ -41,6 +41,10 @@ DEFAULTS: dict[str, Any] = {
     "INTAKE_MAX_ROWS": 50_000,
     "URINE_MIN_VOLUME_ML": "0.8",
     "SESSION_COOKIE_HTTPONLY": True,
+    # None: Secure (sent over HTTPS only) unless testing or debugging; the demo's
+    # instance/lims.toml says false, since `make run` serves plain http on 127.0.0.1.
+    # REMEMBER_COOKIE_SECURE follows it unless set.
+    "SESSION_COOKIE_SECURE": None,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
@@ -69,6 +73,14 @@ DEFAULTS: dict[str, Any] = {
     "BACKUP_KEY_FILE": None,
     # The report worker seals committed audit events this often (seconds).
     "AUDIT_SEAL_SECONDS": 5,
+    # Login throttle, on top of the per-account lockout (LOGIN_MAX_FAILURES): at most this many
+    # failed logins from one address, and for one username (known or not), within
+    # LOGIN_THROTTLE_MINUTES; beyond it, logins from there or for that name are refused unchecked.
+    "LOGIN_THROTTLE_MINUTES": 15,
+    # Reverse proxies in front that set X-Forwarded-For/-Proto (0: the app is reached directly).
+    "PROXY_HOPS": 0,
+    "LOGIN_MAX_FAILURES_PER_ADDRESS": 30,
+    "LOGIN_MAX_FAILURES_PER_USERNAME": 10,
 }
 
 
@@ -134,7 +146,8 @@ def validate_config(app: Flask) -> None:
         raise ConfigError("BABEL_DEFAULT_LOCALE must be one of LANGUAGES")
     for key in ("LOGIN_MAX_FAILURES", "LOGIN_LOCKOUT_MINUTES", "PAGE_SIZE", "INTAKE_MAX_ROWS",
                 "REPORT_MAX_ATTEMPTS", "REMEMBER_DAYS", "BACKUP_KEEP_DAILY", "BACKUP_KEEP_WEEKLY",
-                "BACKUP_KEEP_MONTHLY"):
+                "BACKUP_KEEP_MONTHLY", "LOGIN_THROTTLE_MINUTES", "LOGIN_MAX_FAILURES_PER_ADDRESS",
+                "LOGIN_MAX_FAILURES_PER_USERNAME"):
         if not isinstance(app.config[key], int) or app.config[key] <= 0:
             raise ConfigError(f"{key} must be a positive whole number")
     beat, takeover = app.config["REPORT_HEARTBEAT_SECONDS"], app.config["REPORT_TAKEOVER_SECONDS"]
@@ -156,4 +169,12 @@ def validate_config(app: Flask) -> None:
     if not isinstance(seal, int | float) or isinstance(seal, bool) or not 0 < seal < 3600:
         raise ConfigError("AUDIT_SEAL_SECONDS must be a positive number of seconds")
     app.config["REMEMBER_COOKIE_DURATION"] = timedelta(days=app.config["REMEMBER_DAYS"])
-    app.config.setdefault("REMEMBER_COOKIE_SECURE", app.config.get("SESSION_COOKIE_SECURE", False))
+    hops = app.config["PROXY_HOPS"]
+    if not isinstance(hops, int) or isinstance(hops, bool) or not 0 <= hops <= 5:
+        raise ConfigError("PROXY_HOPS must be a whole number from 0 to 5")
+    if app.config["SESSION_COOKIE_SECURE"] is None:
+        # Secure outside tests and debugging: the cookies then never travel over plain http.
+        app.config["SESSION_COOKIE_SECURE"] = not (app.testing or app.debug)
+    if not isinstance(app.config["SESSION_COOKIE_SECURE"], bool):
+        raise ConfigError("SESSION_COOKIE_SECURE must be true or false")
+    app.config.setdefault("REMEMBER_COOKIE_SECURE", app.config["SESSION_COOKIE_SECURE"])

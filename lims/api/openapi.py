@@ -14,7 +14,7 @@ from instruments.wire import (
     QUARANTINE_SCHEMA,
     READING_SCHEMA,
 )
-from lims.core.inputs import INT64_MAX, JSON_MAX_DEPTH
+from lims.core.inputs import ID_MAX, JSON_MAX_DEPTH
 from lims.reporting.published import PAGE_DEFAULT, PAGE_MAX
 from lims.samples.lifecycle import SampleStatus
 from lims.samples.models import SampleKind
@@ -155,7 +155,7 @@ OPENAPI: dict[str, Any] = {
                 "parameters": [
                     {"name": "before", "in": "query", "required": False,
                      "description": "Only reports with a smaller id (the cursor).",
-                     "schema": {"type": "integer", "minimum": 1, "maximum": INT64_MAX}},
+                     "schema": {"type": "integer", "minimum": 1, "maximum": ID_MAX}},
                     {"name": "limit", "in": "query", "required": False,
                      "description": f"Page size (default {PAGE_DEFAULT}).",
                      "schema": {"type": "integer", "minimum": 1, "maximum": PAGE_MAX}},
@@ -249,7 +249,7 @@ OPENAPI: dict[str, Any] = {
         "parameters": {
             "ReportId": {"name": "report_id", "in": "path", "required": True,
                          "description": "The id of an issued report version.",
-                         "schema": {"type": "integer", "minimum": 1, "maximum": INT64_MAX}},
+                         "schema": {"type": "integer", "minimum": 1, "maximum": ID_MAX}},
             "IfNoneMatch": {"name": "If-None-Match", "in": "header", "required": False,
                             "description": "An `ETag` received before; an issued version never "
                                            "changes, so a match answers 304.",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import enum
 import hashlib
 import secrets
 from datetime import datetime
@@ -111,3 +112,30 @@ class ApiToken(Base):
 
     def __repr__(self) -> str:
         return format_repr(self, "id", "name", "prefix")
+
+
+class ThrottleScope(enum.StrEnum):
+    ADDRESS = "address"
+    USERNAME = "username"
+
+
+class LoginFailure(Base):
+    """One failed login, counted against the client address and against the username typed.
+
+    Kept in the database so the throttle holds across gunicorn workers and hosts. ``key`` is a
+    SHA-256 of the address or the lower-cased username, never the text: people type passwords
+    into the username field. Rows older than the throttle window are deleted as new ones come.
+    """
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        sa.Index("ix_login_failures_scope_key_failed_at", "scope", "key", "failed_at"),
+    )
+
+    id: Mapped[intpk]
+    scope: Mapped[ThrottleScope] = mapped_column(str_enum(ThrottleScope, "throttle_scope"))
+    key: Mapped[str] = mapped_column(sa.String(64))
+    failed_at: Mapped[datetime] = mapped_column(index=True)
+
+    def __repr__(self) -> str:
+        return format_repr(self, "id", "scope", "failed_at")

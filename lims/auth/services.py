@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import gzip
 import hashlib
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from importlib import resources
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -16,6 +19,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from lims.audit.service import apply_changes, record_event
 from lims.auth.models import ApiToken, User, UserRole
+from lims.auth.throttle import ThrottleLimits, login_throttled, record_login_failure
 from lims.core.errors import ConflictError, NotFoundError, ValidationError
 from lims.core.i18n import SUPPORTED_LANGUAGES
 from lims.core.locking import lock
@@ -31,13 +35,24 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password)  # scrypt with a per-password salt
 
 
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The 20,000 passwords people choose most (lower-cased; lims/data/common-passwords.README
+    says where the list comes from): the first ones any guessing attack tries."""
+    data = resources.files("lims.data").joinpath("common-passwords.txt.gz").read_bytes()
+    return frozenset(gzip.decompress(data).decode("utf-8").split())
+
+
 def check_password_strength(password: str, username: str, *, field: str = "password") -> None:
-    """Refuse short, repetitive or username-bearing passwords; ``field`` names the input the
-    password came from, so the message lands on it."""
+    """Refuse short, common, repetitive or username-bearing passwords; ``field`` names the input
+    the password came from, so the message lands on it."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationError(
             _("password must be at least %(num)d characters", num=MIN_PASSWORD_LENGTH), field=field
         )
+    if password.strip().lower() in common_passwords():
+        raise ValidationError(_("this password is one of the most common ones: choose another"),
+                              field=field)
     if username.lower() in password.lower():
         raise ValidationError(_("password must not contain the username"), field=field)
     if len(set(password)) < 5:
@@ -230,6 +245,7 @@ def set_user_language(session: Session, *, actor: User, now: datetime, language:
 class LoginOutcome:
     user: User | None
     error: str | None
+    throttled: bool = False
 
 
 def authenticate(
@@ -240,10 +256,41 @@ def authenticate(
     now: datetime,
     max_failures: int,
     lockout: timedelta,
+    address: str = "",
+    throttle: ThrottleLimits | None = None,
 ) -> LoginOutcome:
-    """Check a password with throttling: after ``max_failures`` wrong passwords in a row the
-    account is locked for ``lockout`` and its sessions end. The counters live in the database,
-    so the limit holds across gunicorn workers.
+    """Check a password, first through the login throttle (failures per client ``address`` and
+    per username typed, see ``lims.auth.throttle``) when ``throttle`` is given: a throttled login
+    is refused before its password is looked at, with the same answer for every name. Every
+    failed login then counts towards the throttle."""
+    if throttle is not None and login_throttled(session, address=address, username=username,
+                                                now=now, limits=throttle):
+        minutes = max(1, int(throttle.window.total_seconds() // 60))
+        return LoginOutcome(None, ngettext(
+            "too many failed logins from this computer or for this username: wait %(num)d minute"
+            " and try again",
+            "too many failed logins from this computer or for this username: wait %(num)d minutes"
+            " and try again", minutes), throttled=True)
+    outcome = _check_password(session, username=username, password=password, now=now,
+                              max_failures=max_failures, lockout=lockout)
+    if outcome.user is None and throttle is not None:
+        record_login_failure(session, address=address, username=username, now=now,
+                             limits=throttle)
+    return outcome
+
+
+def _check_password(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    now: datetime,
+    max_failures: int,
+    lockout: timedelta,
+) -> LoginOutcome:
+    """Check a password with the per-account lockout: after ``max_failures`` wrong passwords in
+    a row the account is locked for ``lockout`` and its sessions end. The counters live in the
+    database, so the limit holds across gunicorn workers.
 
     An unknown name, a wrong password and a wrong password for a locked account get the same
     message, so nobody learns which names exist or are locked; the lock is told only to whoever

@@ -26,6 +26,7 @@ from lims.auth.services import (
     change_own_password,
     end_user_sessions,
 )
+from lims.auth.throttle import ThrottleLimits
 from lims.core.dt import now_utc
 from lims.core.errors import LimsError
 from lims.core.idempotency import idempotency_exempt
@@ -49,13 +50,18 @@ def login() -> str | Response | tuple[str, int]:
             now=now_utc(),
             max_failures=current_app.config["LOGIN_MAX_FAILURES"],
             lockout=timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"]),
+            address=request.remote_addr or "",
+            throttle=ThrottleLimits(
+                window=timedelta(minutes=current_app.config["LOGIN_THROTTLE_MINUTES"]),
+                per_address=current_app.config["LOGIN_MAX_FAILURES_PER_ADDRESS"],
+                per_username=current_app.config["LOGIN_MAX_FAILURES_PER_USERNAME"]),
         )
         db.session.commit()
         if outcome.user is not None:
             login_user(outcome.user, remember=bool(form.remember.data))
             return redirect(safe_next(request.args.get("next"), url_for("core.index")))
         flash(outcome.error or _("Login failed"), "error")
-        return render_template("auth/login.html", form=form), 401
+        return render_template("auth/login.html", form=form), 429 if outcome.throttled else 401
     return render_template("auth/login.html", form=form)
 
 

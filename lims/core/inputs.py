@@ -25,10 +25,11 @@ from werkzeug.routing import ValidationError as NoMatch
 from lims.core.errors import LimsError, ValidationError
 from lims.core.text import hidden_character
 
-#: The largest id or integer the databases store (SQLite INTEGER, PostgreSQL BIGINT).
-INT64_MAX = 2**63 - 1
 #: Integers typed into forms end in 32-bit columns (PostgreSQL INTEGER).
 INT32_MAX = 2**31 - 1
+#: The largest id: primary keys are INTEGER, 32 bits in PostgreSQL, which refuses a larger value
+#: in a comparison with one ("integer out of range", a 500) where SQLite would just find nothing.
+ID_MAX = INT32_MAX
 #: No measurement, target or limit of the lab comes near this; beyond it a number is a typo or
 #: an attack (and 1e999 would be stored as infinity by a float column).
 NUMBER_LIMIT = Decimal("1e15")
@@ -54,15 +55,15 @@ _DIGITS = re.compile(r"[0-9]{1,19}")
 
 
 class BoundedIntConverter(IntegerConverter):
-    """Flask's ``int`` converter, capped at the databases' integer: ``/inbox/99999999999999999999``
-    matches no route (404) instead of overflowing SQLite's integer (500); ASCII digits only
+    """Flask's ``int`` converter, capped at the largest id (``ID_MAX``): ``/inbox/2147483648``
+    matches no route (404) instead of overflowing PostgreSQL's integer (500); ASCII digits only
     (Werkzeug's ``\\d`` also takes ``/inbox/٣`` for 3)."""
 
     regex = r"[0-9]+"
 
     def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None,
                  max: int | None = None, signed: bool = False) -> None:
-        ceiling = INT64_MAX if max is None or max > INT64_MAX else max
+        ceiling = ID_MAX if max is None or max > ID_MAX else max
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=ceiling, signed=signed)
 
 
@@ -91,7 +92,7 @@ URL_CONVERTERS: dict[str, type] = {"int": BoundedIntConverter, "default": Visibl
 
 
 def parse_id(raw: str | None) -> int | None:
-    """An id written in ASCII digits, 0 < id <= 2^63-1; anything else is None (``"²".isdigit()``
+    """An id written in ASCII digits, 0 < id <= ``ID_MAX``; anything else is None (``"²".isdigit()``
     is true and ``int("٣")`` is 3, so neither ``isdigit`` nor ``int`` alone will do)."""
     if raw is None:
         return None
@@ -99,7 +100,7 @@ def parse_id(raw: str | None) -> int | None:
     if not _DIGITS.fullmatch(raw):
         return None
     value = int(raw)
-    return value if 0 < value <= INT64_MAX else None
+    return value if 0 < value <= ID_MAX else None
 
 
 def query_id(args: Mapping[str, str], name: str) -> int | None:
@@ -111,7 +112,7 @@ def query_id(args: Mapping[str, str], name: str) -> int | None:
     value = parse_id(raw)
     if value is None:
         raise BadParameter(_("The parameter %(name)s must be a whole number between 1 and "
-                             "%(max)s.", name=name, max=INT64_MAX), field=name)
+                             "%(max)s.", name=name, max=ID_MAX), field=name)
     return value
 
 

@@ -81,7 +81,8 @@ def demo_app(url: str, extra: Callable[[Session], None] | None = None) -> Flask:
     what `extra` adds."""
     from lims.monitoring.demo import generate_demo_data
 
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "browser-test"})
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "browser-test",
+                      "SESSION_COOKIE_SECURE": False})  # served over plain http
     with app.app_context():
         generate_demo_data(db.session, seed=11, samples=120, now=FIXED_NOW, year=2026,
                            chunk_size=1000, progress=lambda n: None)

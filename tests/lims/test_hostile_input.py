@@ -54,7 +54,7 @@ from lims.auth.services import create_api_token
 from lims.capture.models import Instrument, InstrumentReading, Protocol
 from lims.capture.service import InstrumentFields, create_instrument, issue_instrument_token
 from lims.core.forms import LimsForm, is_code_field
-from lims.core.inputs import INT64_MAX, JsonProblem, loads_strict, parse_id
+from lims.core.inputs import ID_MAX, JsonProblem, loads_strict, parse_id
 from lims.core.permissions import Role
 from lims.extensions import db
 from lims.monitoring.models import Cluster, Household, Participant, Programme, SurveyRound
@@ -423,14 +423,14 @@ def test_sweep_finds_the_forms_fields() -> None:
 
 # -- the one definition, unit by unit ---------------------------------------------------------
 
-@pytest.mark.parametrize("raw", ["0", "-1", "\u00b2", "\u0663", "1.0", "", " ", str(2**63),
+@pytest.mark.parametrize("raw", ["0", "-1", "\u00b2", "\u0663", "1.0", "", " ", str(2**63), str(2**31),
                                  "9" * 20, "1e3"])
 def test_parse_id_refuses_what_is_not_a_bounded_id(raw: str) -> None:
     assert parse_id(raw) is None
 
 
 def test_parse_id_accepts_the_largest_id() -> None:
-    assert parse_id(str(INT64_MAX)) == INT64_MAX
+    assert parse_id(str(ID_MAX)) == ID_MAX == 2**31 - 1  # PostgreSQL's INTEGER primary keys
 
 
 @pytest.mark.parametrize("text,reason", [
@@ -554,7 +554,8 @@ def test_date_filter_beyond_2100_is_a_field_error(sweep: Sweep) -> None:
     assert "between 1900-01-01 and 2100-12-31" in response.get_data(as_text=True)
 
 
-def test_ids_in_paths_are_ascii_digits_within_64_bits(sweep: Sweep) -> None:
-    for path in ("/inbox/\u0663", "/inbox/" + str(2**63), "/inbox/" + "9" * 20, "/inbox/-1"):
+def test_ids_in_paths_are_ascii_digits_within_the_id_range(sweep: Sweep) -> None:
+    for path in ("/inbox/\u0663", "/inbox/" + str(2**63), "/inbox/" + "9" * 20, "/inbox/-1",
+                 "/inbox/" + str(2**31), "/api/v1/reports/" + str(2**31) + "/files/report.pdf"):
         assert sweep.client.get(quote(path)).status_code == 404, path
     assert sweep.client.get(f"/inbox/{sweep.instrument_id + 10**6}").status_code == 404

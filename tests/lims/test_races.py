@@ -8,6 +8,7 @@ wins, exactly one audit event is written, the others are refused with the ``Conf
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,7 +25,8 @@ from lims.analysis import catalogue, review, runs
 from lims.analysis.models import AnalyticalRun, Analyte, Result, ResultStatus, RunStatus
 from lims.audit.models import AuditEvent
 from lims.auth import services as auth
-from lims.auth.models import ApiToken, User
+from lims.auth import throttle
+from lims.auth.models import ApiToken, LoginFailure, ThrottleScope, User
 from lims.capture import service as capture
 from lims.capture.models import (
     InstrumentReading,
@@ -468,3 +470,30 @@ def test_token_revoke_race_has_one_winner(race_app: Flask, lab: Lab) -> None:
 
         one_winner(race(race_app, N, lambda i: None, act))
         assert events(race_app, "token_revoked", "api_token", token_id) == 1
+
+
+def test_failed_logins_at_once_are_each_counted_by_the_throttle(race_app: Flask, lab: Lab) -> None:
+    """N failed logins at the same moment, for N names from one address, each pruning the same
+    stale failures: no deadlock, no error, every failure counted against the address."""
+    limits = throttle.ThrottleLimits(window=timedelta(minutes=15), per_address=1000, per_username=1000)
+    for _ in range(REPEAT):
+        address = f"192.0.2.{next(_numbers) % 250}"
+        committed(race_app, lambda s: [throttle.record_login_failure(
+            s, address="198.51.100.1", username=f"old{i}", now=NOW - timedelta(hours=1),
+            limits=limits) for i in range(20)])
+
+        def act(i: int, _: None) -> auth.LoginOutcome:
+            return auth.authenticate(db.session, username=f"nobody{next(_numbers)}",
+                                     password="wrong", now=NOW, max_failures=5,
+                                     lockout=timedelta(minutes=15), address=address,
+                                     throttle=limits)
+
+        outcomes = race(race_app, N, lambda i: None, act)
+        assert all(isinstance(o, auth.LoginOutcome) and o.user is None for o in outcomes)
+        counted = scalar(race_app, sa.select(sa.func.count()).select_from(LoginFailure).where(
+            LoginFailure.scope == ThrottleScope.ADDRESS,
+            LoginFailure.key == hashlib.sha256(address.encode()).hexdigest(),
+            LoginFailure.failed_at == NOW))
+        assert counted == N
+        assert scalar(race_app, sa.select(sa.func.count()).select_from(LoginFailure)
+                      .where(LoginFailure.failed_at < NOW - limits.window)) == 0
