@@ -69,6 +69,12 @@ class Sample(Base):
         sa.Index("ix_samples_kind_status_id", "kind", "status", "id"),
         # the analysis worklist: received samples of a kind, priority first, oldest first
         sa.Index("ix_samples_worklist", "kind", "status", "priority", "received_at", "id"),
+        # the sample list's sort keys, and its usual filters in front of the default order
+        sa.Index("ix_samples_registered", "registered_at", "id"),
+        sa.Index("ix_samples_collected", "collected_at", "id"),
+        sa.Index("ix_samples_status_registered", "status", "registered_at", "id"),
+        sa.Index("ix_samples_region_status_registered", "region_id", "status", "registered_at",
+                 "id"),
         sa.CheckConstraint(
             "kind <> 'urine' OR (volume_ml IS NOT NULL AND container IS NOT NULL"
             " AND participant_id IS NOT NULL)",
