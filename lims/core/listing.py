@@ -77,6 +77,9 @@ class Column:
     sortable: bool = False
     #: The column alone identifies a row (an accession): no tiebreaker needed to order by it.
     unique: bool = False
+    #: Turns the stored value into what people read (a run's id into RUN-000123, an action
+    #: code into its label) in the file; ``kind`` still says how a cursor on it is read.
+    display: Callable[[Any], Any] | None = None
 
     def sql(self, locale: str) -> sa.ColumnElement[Any]:
         expr = self.expr(locale) if callable(self.expr) else self.expr
@@ -249,10 +252,10 @@ def _parse_value(column: Column, raw: str) -> Any:
             raise ValueError(raw)
         return ensure_utc(moment)
     if column.kind == "int":
-        value = parse_id(raw) if not raw.startswith("-") else None
-        if value is None and raw != "0":
+        value = parse_id(raw)
+        if value is None:
             raise ValueError(raw)
-        return value or 0
+        return value
     return raw
 
 
@@ -473,6 +476,9 @@ def cell(column: Column, value: Any) -> Any:
     formulas (OWASP)."""
     if value is None:
         return None
+    if column.display is not None:
+        shown = column.display(value)
+        return safe_cell(shown) if isinstance(shown, str) else shown
     if column.kind == "datetime" and isinstance(value, datetime):
         return _lab_time(value)
     if column.kind == "int":
@@ -515,6 +521,8 @@ def csv_chunks(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterato
 
 
 def _number_format(column: Column, locale: str) -> str | None:
+    if column.display is not None:
+        return None
     if column.kind == "number":
         return "0" if column.digits <= 0 else "0." + "0" * column.digits
     if column.kind == "int":
@@ -567,46 +575,58 @@ def safe_sheet_title(title: str) -> str:
     return title[:31] or "list"
 
 
-def record_export(session: Session, *, actor: Any, now: datetime, query: ListQuery, fmt: str,
-                  rows: int) -> None:
+def record_export(session: Session, *, actor: Any, now: datetime, name: str, fmt: str,
+                  rows: int, filters: Mapping[str, Any], sort: str | None = None) -> None:
     """The one audit event of an export: who (the event's actor), which list, with which
     filters and order, in which format, how many rows."""
+    changes: dict[str, Any] = {"list": name, "format": fmt, "filters": dict(filters),
+                               "rows": rows}
+    if sort:
+        changes["sort"] = sort
     record_event(session, actor=actor, now=now, action="list_exported", entity_type="user",
-                 entity_id=actor.id, entity_label=query.spec.name,
-                 changes={"list": query.spec.name, "format": fmt,
-                          "filters": query.audit_filters(), "sort": query.sort_param,
-                          "rows": rows})
+                 entity_id=actor.id, entity_label=name, changes=changes)
 
 
-def export_response(session: Session, query: ListQuery, fmt: str, *, actor: Any,
-                    now: datetime) -> Response:
-    """Count, audit and commit, then stream the file. An XLSX beyond a worksheet's rows is
-    refused (400) before anything is written: it could not hold exactly the filtered rows."""
+def export_table(session: Session, *, name: str, title: str, columns: Sequence[Column],
+                 rows: Iterable[Sequence[Any]], total: int, fmt: str, actor: Any,
+                 now: datetime, filters: Mapping[str, Any], sort: str | None = None,
+                 ) -> Response:
+    """Audit and commit, then stream ``rows`` (file cells, one per exported column) as CSV or
+    XLSX. An XLSX beyond a worksheet's rows is refused (400) before anything is written: it
+    could not hold exactly the rows asked for."""
     if fmt not in FORMATS:
         raise BadParameter(_("Export as %(formats)s.", formats=" or ".join(FORMATS)),
                            field=EXPORT)
-    total = session.scalar(count_statement(query)) or 0
     if fmt == "xlsx" and total > XLSX_MAX_ROWS:
         raise BadParameter(_("%(num)s rows do not fit in one worksheet (at most %(max)s); "
                              "narrow the filters or export CSV.", num=total, max=XLSX_MAX_ROWS),
                            field=EXPORT)
-    record_export(session, actor=actor, now=now, query=query, fmt=fmt, rows=total)
+    record_export(session, actor=actor, now=now, name=name, fmt=fmt, rows=total,
+                  filters=filters, sort=sort)
     session.commit()
-    locale = _locale()
-    columns = query.spec.exported_columns
     headers = [str(c.label) for c in columns]
-    rows = export_rows(session, query, locale=locale)
     if fmt == "csv":
         body = csv_chunks(headers, rows)
         mimetype = "text/csv; charset=utf-8"
     else:
-        body = xlsx_chunks(str(query.spec.title), columns, headers, rows, locale=locale)
+        body = xlsx_chunks(title, columns, headers, rows, locale=_locale())
         mimetype = XLSX_MIMETYPE
     stamp = now.astimezone(UTC).strftime("%Y%m%d-%H%M")
-    name = f"{query.spec.name}-{stamp}.{fmt}"
     return Response(stream_with_context(body), mimetype=mimetype, headers={
-        "Content-Disposition": f'attachment; filename="{name}"',
+        "Content-Disposition": f'attachment; filename="{name}-{stamp}.{fmt}"',
         "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})
+
+
+def export_response(session: Session, query: ListQuery, fmt: str, *, actor: Any,
+                    now: datetime) -> Response:
+    """Exactly the filtered rows of a list, in its order: counted (for the audit and the XLSX
+    limit), then streamed from a server-side cursor."""
+    total = session.scalar(count_statement(query)) or 0
+    return export_table(session, name=query.spec.name, title=str(query.spec.title),
+                        columns=query.spec.exported_columns,
+                        rows=export_rows(session, query, locale=_locale()), total=total,
+                        fmt=fmt, actor=actor, now=now, filters=query.audit_filters(),
+                        sort=query.sort_param)
 
 
 def list_page(session: Session, spec: ListSpec, *, actor: Any, now: datetime,
