@@ -153,9 +153,10 @@ def round_coverage(session: Session, survey_round: SurveyRound, locale: str | No
 
 #: The coverage table as a file: one row per region (its clusters' sums), then its clusters.
 #: The expressions are unused (the rows are computed here, not read by one statement).
-COVERAGE_COLUMNS = tuple(Column(key, text, sa.null(), kind=kind, digits=digits)
-                         for key, text, kind, digits in (
-    ("level", _l("Level"), "label", 0),
+LEVELS = {"region": _l("Region"), "cluster": _l("Cluster")}
+COVERAGE_COLUMNS = (Column("level", _l("Level"), sa.null(), display=lambda v: str(LEVELS[v])),
+                    *(Column(key, text, sa.null(), kind=kind, digits=digits)
+                      for key, text, kind, digits in (
     ("region", _l("Region"), "text", 0),
     ("iso_code", _l("ISO code"), "text", 0),
     ("cluster", _l("Cluster"), "text", 0),
@@ -171,7 +172,7 @@ COVERAGE_COLUMNS = tuple(Column(key, text, sa.null(), kind=kind, digits=digits)
     ("cancelled", _l("Cancelled"), "int", 0),
     ("collected_percent", _l("Collected, % of target"), "number", 1),
     ("received_percent", _l("Received, % of target"), "number", 1),
-))
+)))
 
 
 def _tally_cells(t: Tally) -> list[Any]:
