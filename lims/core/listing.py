@@ -10,7 +10,9 @@ silent default), then into one SQL statement, which serves three things:
 * a **page**: sorted on the server by one indexed column plus the spec's unique id as tiebreaker
   (so the order is total and stable), cut by keyset (``after``/``before`` carry the last/first
   row's key), never by OFFSET, so page 20 000 costs what page 1 costs;
-* the **total** of the filtered rows (one ``count(*)`` without the joins);
+* the **total** of the filtered rows (one ``count(*)`` without the joins), exact up to
+  ``LIST_COUNT_LIMIT`` rows and "more than" beyond (a million-row count alone would take longer
+  than the page's budget; an export always counts exactly);
 * an **export** of exactly the filtered rows in the same order, streamed: rows come from a
   server-side cursor (``yield_per``), CSV leaves in chunks as it is written, XLSX goes through
   openpyxl's write-only workbook into a temporary file. Memory stays flat at a million rows.
@@ -392,6 +394,8 @@ class Page:
     has_prev: bool
     endpoint: str
     view_args: dict[str, Any] = field(default_factory=dict)
+    #: False when the list holds more rows than were counted (``total`` is then the limit).
+    total_exact: bool = True
 
     def url(self, **changes: str | None) -> str:
         params = {**self.query.params, **changes}
@@ -437,10 +441,24 @@ class Page:
         return self.query.spec.columns
 
 
+def count_rows(session: Session, query: ListQuery, *, limit: int | None = None
+               ) -> tuple[int, bool]:
+    """The number of filtered rows and whether it is exact: with ``limit``, counting stops
+    after ``limit`` rows (a million-row count costs more than the page it heads)."""
+    if limit is None:
+        return session.scalar(count_statement(query)) or 0, True
+    rows = (sa.select(sa.literal(1)).select_from(query.spec.source)
+            .where(*query.conditions()).limit(limit + 1).subquery())
+    counted = session.scalar(sa.select(sa.func.count()).select_from(rows)) or 0
+    return min(counted, limit), counted <= limit
+
+
 def fetch_page(session: Session, query: ListQuery, *, size: int, endpoint: str,
-               view_args: dict[str, Any] | None = None, locale: str | None = None) -> Page:
+               view_args: dict[str, Any] | None = None, locale: str | None = None,
+               count_limit: int | None = None) -> Page:
     """One page in the list's order: ``after`` the cursor (the next page), or the ``size`` rows
-    just ``before`` it (a previous page; the first page if that runs into the top)."""
+    just ``before`` it (a previous page; the first page if that runs into the top); with the
+    total of the filtered rows (counted up to ``count_limit``)."""
     locale = locale or _locale()
     id_col = query.spec.id.label("_lims_id")
 
@@ -450,17 +468,20 @@ def fetch_page(session: Session, query: ListQuery, *, size: int, endpoint: str,
             stmt = stmt.where(_past(query, cursor, forward=forward, locale=locale))
         return list(session.execute(stmt.limit(size + 1)))
 
-    total = session.scalar(count_statement(query)) or 0
+    total, exact = count_rows(session, query, limit=count_limit)
+
+    def page(rows: list[Any], has_next: bool, has_prev: bool) -> Page:
+        return Page(query, rows, total, has_next, has_prev, endpoint, view_args or {}, exact)
+
     if query.before is not None:
         rows = fetch(query.before, forward=False)
         if len(rows) > size:
-            return Page(query, rows[:size][::-1], total, True, True, endpoint, view_args or {})
+            return page(rows[:size][::-1], True, True)
     elif query.after is not None:
         rows = fetch(query.after, forward=True)
-        return Page(query, rows[:size], total, len(rows) > size, True, endpoint,
-                    view_args or {})
+        return page(rows[:size], len(rows) > size, True)
     rows = fetch(None, forward=True)
-    return Page(query, rows[:size], total, len(rows) > size, False, endpoint, view_args or {})
+    return page(rows[:size], len(rows) > size, False)
 
 
 # -- export ------------------------------------------------------------------------------------
@@ -639,4 +660,5 @@ def list_page(session: Session, spec: ListSpec, *, actor: Any, now: datetime,
     if fmt is not None:
         return export_response(session, query, fmt.strip(), actor=actor, now=now)
     return fetch_page(session, query, size=current_app.config["PAGE_SIZE"],
-                      endpoint=request.endpoint or "core.index", view_args=view_args)
+                      endpoint=request.endpoint or "core.index", view_args=view_args,
+                      count_limit=current_app.config["LIST_COUNT_LIMIT"])

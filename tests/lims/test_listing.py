@@ -270,3 +270,16 @@ def test_the_cursor_round_trips(app):
     with app.test_request_context():
         query = parse_query(SAMPLE_LIST, {"sort": "registered", "after": cursor.encode(column)})
     assert query.after == cursor and not query.descending
+
+
+def test_a_count_beyond_the_limit_says_more_than(browser, app, monkeypatch, make_cluster,
+                                                 make_sample):
+    cluster = make_cluster()
+    for _ in range(3):
+        make_sample(cluster=cluster)
+    monkeypatch.setitem(app.config, "LIST_COUNT_LIMIT", 2)
+    assert "Total: more than 2" in browser.get(f"/samples/?round={cluster.round_id}").get_data(
+        as_text=True)
+    monkeypatch.setitem(app.config, "LIST_COUNT_LIMIT", 3)
+    assert "Total: 3" in browser.get(f"/samples/?round={cluster.round_id}").get_data(
+        as_text=True)
