@@ -38,7 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "PAGE_SIZE": 50,
     # A list counts its rows exactly up to this many, then says "more than …": an exact count
     # of a million rows takes longer than a page may (exports always count exactly).
-    "LIST_COUNT_LIMIT": 100_000,
+    "LIST_COUNT_LIMIT": 10_000,
     "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
     "INTAKE_MAX_ROWS": 50_000,
     "URINE_MIN_VOLUME_ML": "0.8",
