@@ -47,6 +47,7 @@ from lims.core.dt import ensure_utc
 from lims.core.errors import LimsError
 from lims.core.inputs import INT64_MAX, BadParameter, date_problem, parse_id, text_problem
 from lims.core.labels import label
+from lims.core.text import strip_hidden
 from reports.cells import safe_cell
 
 #: Rows a worksheet holds below its header row (Excel's limit is 1,048,576 rows).
@@ -160,7 +161,7 @@ class Cursor:
     value: Any
     id: int | None
 
-    def encode(self, column: Column) -> str:
+    def encode(self) -> str:
         value = self.value.isoformat() if isinstance(self.value, datetime) else str(self.value)
         return value if self.id is None else f"{value}~{self.id}"
 
@@ -230,7 +231,9 @@ def parse_query(spec: ListSpec, args: Mapping[str, str], *,
             raw = flt.default
         if raw is None or raw.strip() == "":
             continue
-        raw = raw.strip()
+        # A search box takes what a scanner or a paste brings (a GS separator, a zero-width
+        # space) and looks for the visible text; any other filter refuses such characters.
+        raw = strip_hidden(raw).strip() if flt.kind == "text" else raw.strip()
         if len(raw) > MAX_PARAMETER_LENGTH or (problem := text_problem(raw)):
             raise _refuse(flt.key, problem if len(raw) <= MAX_PARAMETER_LENGTH
                           else _("the value is too long."))
@@ -405,7 +408,7 @@ class Page:
     def _key(self, row: Any) -> str:
         value = getattr(row, self.query.sort.key)
         cursor = Cursor(value, None if self.query.sort.unique else row._lims_id)
-        return cursor.encode(self.query.sort)
+        return cursor.encode()
 
     @property
     def next_url(self) -> str:
