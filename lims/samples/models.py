@@ -73,6 +73,7 @@ class Sample(Base):
         sa.Index("ix_samples_registered", "registered_at", "id"),
         sa.Index("ix_samples_collected", "collected_at", "id"),
         sa.Index("ix_samples_status_registered", "status", "registered_at", "id"),
+        sa.Index("ix_samples_status_collected", "status", "collected_at", "id"),
         sa.Index("ix_samples_region_status_registered", "region_id", "status", "registered_at",
                  "id"),
         sa.CheckConstraint(
@@ -97,7 +98,7 @@ class Sample(Base):
     participant_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("participants.id"), index=True
     )
-    collected_at: Mapped[datetime] = mapped_column(index=True)
+    collected_at: Mapped[datetime]
     registered_at: Mapped[datetime]
     registered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     received_at: Mapped[datetime | None]

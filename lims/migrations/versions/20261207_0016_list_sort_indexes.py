@@ -1,6 +1,8 @@
 """Indexes for the lists' sort keys: each sortable column of a list is indexed as (key, id), the
 unique tiebreaker of the keyset, and the lists' usual equality filters get (filter…, key, id), so
-that a sorted, filtered first page is one short index scan at a million rows
+that a sorted, filtered first page (and its count) is one short index scan at a million rows;
+the single-column indexes on samples.collected_at and audit_events.occurred_at, which the new
+(column, id) indexes replace, are dropped
 
 Revision ID: 0016
 Revises: 0011
@@ -21,6 +23,7 @@ INDEXES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
         ('ix_samples_registered', ('registered_at', 'id')),
         ('ix_samples_collected', ('collected_at', 'id')),
         ('ix_samples_status_registered', ('status', 'registered_at', 'id')),
+        ('ix_samples_status_collected', ('status', 'collected_at', 'id')),
         ('ix_samples_region_status_registered', ('region_id', 'status', 'registered_at', 'id')),
     ),
     'results': (
@@ -47,13 +50,22 @@ INDEXES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
 }
 
 
+#: Single-column indexes that the (column, id) indexes above make redundant.
+REPLACED = (('ix_samples_collected_at', 'samples', 'collected_at'),
+            ('ix_audit_events_occurred_at', 'audit_events', 'occurred_at'))
+
+
 def upgrade() -> None:
     for table, indexes in INDEXES.items():
         for name, columns in indexes:
             op.create_index(name, table, list(columns))
+    for name, table, _column in REPLACED:
+        op.drop_index(name, table_name=table)
 
 
 def downgrade() -> None:
+    for name, table, column in REPLACED:
+        op.create_index(name, table, [column])
     for table, indexes in INDEXES.items():
         for name, _columns in indexes:
             op.drop_index(name, table_name=table)
