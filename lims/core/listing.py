@@ -489,22 +489,21 @@ def fetch_page(session: Session, query: ListQuery, *, size: int, endpoint: str,
 
 # -- export ------------------------------------------------------------------------------------
 
-def _lab_time(value: datetime) -> datetime:
-    """A stored moment as a naive time in the lab's zone: spreadsheets know no zones."""
-    return ensure_utc(value).astimezone(get_timezone()).replace(tzinfo=None)
-
-
 def cell(column: Column, value: Any) -> Any:
-    """A value as it goes into a file: numbers stay numbers, times are the lab's local time,
-    enum values their translated label, booleans yes/no, and text made safe from spreadsheet
-    formulas (OWASP)."""
+    """A value as it goes into a file: numbers stay numbers, times are the lab's local time
+    (spreadsheets know no zones), enum values their translated label, booleans yes/no, and text
+    made safe from spreadsheet formulas (OWASP)."""
+    return _convert(column, value, get_timezone())
+
+
+def _convert(column: Column, value: Any, zone: Any) -> Any:
     if value is None:
         return None
     if column.display is not None:
         shown = column.display(value)
         return safe_cell(shown) if isinstance(shown, str) else shown
     if column.kind == "datetime" and isinstance(value, datetime):
-        return _lab_time(value)
+        return ensure_utc(value).astimezone(zone).replace(tzinfo=None)
     if column.kind == "int":
         return int(value)
     if column.kind == "number":
@@ -516,12 +515,41 @@ def cell(column: Column, value: Any) -> Any:
     return safe_cell(value if isinstance(value, str) else str(value))
 
 
+#: Distinct values remembered per column while exporting (statuses, kinds: a handful).
+CONVERTED_CACHE = 1000
+
+
+def converter(column: Column, zone: Any) -> Callable[[Any], Any]:
+    """``cell`` for one column of an export, fast at a million rows: the time zone looked up
+    once, and a label translated once per distinct value (gettext per cell would cost more than
+    the rest of the export)."""
+    if column.display is None and column.kind not in ("label", "bool"):
+        return lambda value: _convert(column, value, zone)
+    cache: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        try:
+            return cache[value]
+        except KeyError:
+            found = cache[value] = _convert(column, value, zone)
+            if len(cache) > CONVERTED_CACHE:
+                cache.clear()
+            return found
+        except TypeError:  # unhashable (a JSON list or mapping)
+            return _convert(column, value, zone)
+
+    return convert
+
+
 def export_rows(session: Session, query: ListQuery, *, locale: str) -> Iterator[list[Any]]:
     """Every filtered row in the list's order, as file cells, from a server-side cursor."""
     columns = query.spec.exported_columns
+    keys = [c.key for c in columns]
+    converters = [converter(c, get_timezone()) for c in columns]
     stmt = rows_statement(query, locale=locale).execution_options(yield_per=EXPORT_BATCH)
     for row in session.execute(stmt):
-        yield [cell(c, getattr(row, c.key)) for c in columns]
+        mapping = row._mapping
+        yield [convert(mapping[key]) for convert, key in zip(converters, keys, strict=True)]
 
 
 def csv_chunks(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[bytes]:
