@@ -15,7 +15,6 @@ from typing import Any
 import sqlalchemy as sa
 from flask import (
     Blueprint,
-    current_app,
     flash,
     redirect,
     render_template,

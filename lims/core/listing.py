@@ -44,7 +44,6 @@ from sqlalchemy.orm import Session
 
 from lims.audit.service import record_event
 from lims.core.dt import ensure_utc
-from lims.core.errors import LimsError
 from lims.core.inputs import INT64_MAX, BadParameter, date_problem, parse_id, text_problem
 from lims.core.labels import label
 from lims.core.text import strip_hidden
