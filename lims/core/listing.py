@@ -126,8 +126,6 @@ class ListSpec:
     filters: tuple[Filter, ...]
     default_sort: str
     joins: Callable[[sa.Select[Any]], sa.Select[Any]] = lambda stmt: stmt
-    #: Conditions every row of the list meets, whatever the filters.
-    always: tuple[sa.ColumnElement[bool], ...] = ()
 
     def __post_init__(self) -> None:
         for column in self.columns:
@@ -183,7 +181,7 @@ class ListQuery:
         return ("-" if self.descending else "") + self.sort.key
 
     def conditions(self) -> list[sa.ColumnElement[bool]]:
-        found: list[sa.ColumnElement[bool]] = list(self.spec.always)
+        found: list[sa.ColumnElement[bool]] = []
         for flt in self.spec.filters:
             value = self.values.get(flt.key)
             if value is None:
@@ -437,10 +435,6 @@ class Page:
 
     def export_url(self, fmt: str) -> str:
         return self.url(export=fmt)
-
-    @property
-    def columns(self) -> tuple[Column, ...]:
-        return self.query.spec.columns
 
 
 def count_rows(session: Session, query: ListQuery, *, limit: int | None = None
