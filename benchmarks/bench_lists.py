@@ -70,7 +70,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--port", type=int, default=5078)
+    parser.add_argument("--port", type=int, default=5613)
     parser.add_argument("--no-export", action="store_true")
     args = parser.parse_args()
 
