@@ -59,14 +59,14 @@ def ensure_database(name: str, samples: int, env: dict[str, str]) -> None:
                     "--password", PASSWORD], env=env, cwd=ROOT, capture_output=True)
 
 
-def login(base: str) -> requests.Session:
+def login(base: str, user: str = USER, password: str = PASSWORD) -> requests.Session:
     http = requests.Session()
     page = http.get(f"{base}/login", timeout=10).text
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
         r'name="csrf_token" value="([^"]+)"', page)
     assert token, "no CSRF token on the login page"
-    r = http.post(f"{base}/login", data={"csrf_token": token.group(1), "username": USER,
-                                         "password": PASSWORD}, allow_redirects=False, timeout=10)
+    r = http.post(f"{base}/login", data={"csrf_token": token.group(1), "username": user,
+                                         "password": password}, allow_redirects=False, timeout=10)
     if r.status_code != 302:
         raise SystemExit(f"login failed: HTTP {r.status_code}")
     return http

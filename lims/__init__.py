@@ -70,6 +70,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from lims.admin.views import bp as admin_bp
     from lims.analysis.views import bp as analysis_bp
     from lims.api.views import bp as api_bp
+    from lims.audit.views import bp as audit_bp
     from lims.auth.views import bp as auth_bp
     from lims.capture.views import bp as capture_bp
     from lims.core.views import bp as core_bp
@@ -78,7 +79,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from lims.samples.views import bp as samples_bp
 
     for blueprint in (core_bp, auth_bp, admin_bp, samples_bp, monitoring_bp, capture_bp, api_bp,
-                      analysis_bp, reporting_bp):
+                      analysis_bp, reporting_bp, audit_bp):
         app.register_blueprint(blueprint)
 
     @app.before_request

@@ -37,6 +37,9 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_LOCKOUT_MINUTES": 15,
     "PAGE_SIZE": 50,
+    # A list counts its rows exactly up to this many, then says "more than …": an exact count
+    # of a million rows takes longer than a page may (exports always count exactly).
+    "LIST_COUNT_LIMIT": 10_000,
     "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
     "INTAKE_MAX_ROWS": 50_000,
     "URINE_MIN_VOLUME_ML": "0.8",
@@ -147,7 +150,7 @@ def validate_config(app: Flask) -> None:
     for key in ("LOGIN_MAX_FAILURES", "LOGIN_LOCKOUT_MINUTES", "PAGE_SIZE", "INTAKE_MAX_ROWS",
                 "REPORT_MAX_ATTEMPTS", "REMEMBER_DAYS", "BACKUP_KEEP_DAILY", "BACKUP_KEEP_WEEKLY",
                 "BACKUP_KEEP_MONTHLY", "LOGIN_THROTTLE_MINUTES", "LOGIN_MAX_FAILURES_PER_ADDRESS",
-                "LOGIN_MAX_FAILURES_PER_USERNAME"):
+                "LOGIN_MAX_FAILURES_PER_USERNAME", "LIST_COUNT_LIMIT"):
         if not isinstance(app.config[key], int) or app.config[key] <= 0:
             raise ConfigError(f"{key} must be a positive whole number")
     beat, takeover = app.config["REPORT_HEARTBEAT_SECONDS"], app.config["REPORT_TAKEOVER_SECONDS"]

@@ -94,6 +94,8 @@ class AnalyticalRun(Base):
     __tablename__ = "analytical_runs"
     __table_args__ = (
         sa.Index("ix_analytical_runs_status_id", "status", "id"),
+        sa.Index("ix_analytical_runs_created", "created_at", "id"),
+        sa.Index("ix_analytical_runs_status_created", "status", "created_at", "id"),
         sa.CheckConstraint("status <> 'rejected' OR decision_reason IS NOT NULL",
                            name="rejected_has_reason"),
         sa.CheckConstraint("NOT overridden OR qc_override_reason IS NOT NULL",
@@ -214,6 +216,8 @@ class Result(Base):
         sa.Index("ix_results_sample_id", "sample_id", "id"),
         sa.Index("ix_results_run_id", "run_id", "id"),
         sa.Index("ix_results_status_id", "status", "id"),
+        sa.Index("ix_results_created", "created_at", "id"),
+        sa.Index("ix_results_status_created", "status", "created_at", "id"),
         # the last line behind the row locks: one current version per sample and analyte
         sa.Index("uq_results_one_current", "sample_id", "analyte", unique=True,
                  postgresql_where=sa.text("is_current"), sqlite_where=sa.text("is_current")),

@@ -56,6 +56,7 @@ from lims.core.dt import now_utc
 from lims.core.errors import ConfirmationRequired, LimsError, NotFoundError
 from lims.core.inputs import finite_problem, loads_strict, parse_id, query_id
 from lims.core.labels import label
+from lims.core.listing import Page, list_page
 from lims.core.permissions import Permission
 from lims.core.templating import url_with
 from lims.extensions import db
@@ -102,14 +103,20 @@ def _pager(rows: list[Any], size: int, key: Any) -> dict[str, Any]:
 @bp.get("/")
 @permission_required(A, R)
 def index() -> PageResult:
-    size = current_app.config["PAGE_SIZE"]
-    status = request.args.get("status") or None
-    status_enum = RunStatus(status) if status in RunStatus._value2member_map_ else None
-    rows = queries.runs_page(db.session, status=status_enum, limit=size + 1,
-                             before=query_id(request.args, "before"))
-    return render_template("analysis/runs.html", rows=rows[:size], status=status_enum,
-                           statuses=list(RunStatus), pager=_pager(rows, size, lambda r: r.id),
-                           methods=catalogue.current_versions(db.session))
+    page = list_page(db.session, queries.RUN_LIST, actor=current_actor(), now=now_utc())
+    if not isinstance(page, Page):
+        return page
+    return render_template("analysis/runs.html", page=page)
+
+
+@bp.get("/results")
+@permission_required(A, R)
+def results() -> PageResult:
+    """Every result, newest entry first, filtered by status, analyte, method, run or dates."""
+    page = list_page(db.session, queries.RESULT_LIST, actor=current_actor(), now=now_utc())
+    if not isinstance(page, Page):
+        return page
+    return render_template("analysis/results.html", page=page)
 
 
 @bp.get("/worklist")

@@ -81,6 +81,8 @@ ACTION_LABELS: dict[str, object] = {
     "language_changed": _l("Language changed"),
     "token_created": _l("API token created"),
     "token_revoked": _l("API token revoked"),
+    # lists (lims.core.listing)
+    "list_exported": _l("List exported"),
 }
 
 FIELD_LABELS: dict[str, object] = {
@@ -210,6 +212,11 @@ FIELD_LABELS: dict[str, object] = {
     "added_as_replicate": _l("Added as a replicate"),
     "replaced": _l("Replaced"),
     "data_changed": _l("Data changed"),
+    # list exports
+    "list": _l("List"),
+    "format": _l("File format"),
+    "filters": _l("Filters"),
+    "sort": _l("Order"),
 }
 
 # Values typed by people or codes that identify things: shown exactly as stored, never looked
@@ -220,7 +227,7 @@ VERBATIM_FIELDS: frozenset[str] = frozenset({
     "dataset_sha256", "participant_code", "household_code", "prefix", "token_prefix", "reading",
     "run", "sample", "value", "result", "programme", "district", "region", "regions", "round",
     "cluster", "instrument", "reagent_lot", "method", "based_on", "scheme", "problems",
-    "population_group_code", "groups", "group",
+    "population_group_code", "groups", "group", "list", "format", "sort",
 })
 
 # Stored as decimal strings (exact); shown as numbers in the reader's locale (4,5 in ru/kk).

@@ -14,10 +14,17 @@ class AuditEvent(Base):
     that refuse UPDATE and DELETE on this table, and the ORM refuses them too."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (sa.Index("ix_audit_events_entity", "entity_type", "entity_id", "id"),)
+    __table_args__ = (
+        sa.Index("ix_audit_events_entity", "entity_type", "entity_id", "id"),
+        # the audit list's order and its filters in front of it
+        sa.Index("ix_audit_events_occurred", "occurred_at", "id"),
+        sa.Index("ix_audit_events_actor_occurred", "actor_name", "occurred_at", "id"),
+        sa.Index("ix_audit_events_action_occurred", "action", "occurred_at", "id"),
+        sa.Index("ix_audit_events_type_occurred", "entity_type", "occurred_at", "id"),
+    )
 
     id: Mapped[intpk]
-    occurred_at: Mapped[datetime] = mapped_column(index=True)
+    occurred_at: Mapped[datetime]
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     actor_name: Mapped[str] = mapped_column(sa.String(80))
     action: Mapped[str] = mapped_column(sa.String(64))

@@ -55,17 +55,6 @@ class InstrumentForm(LimsForm):
         return loads_strict(self.serial_settings.data) if self.serial_settings.data else {}
 
 
-class InboxFilterForm(LimsForm):
-    class Meta:
-        csrf = False
-
-    status = SelectField(_l("Status"), choices=[
-        SelectChoice("unmatched", _l("Unmatched")), SelectChoice("pending", _l("Plates awaiting a run")),
-        SelectChoice("claimed", _l("Plates used by a run")),
-        SelectChoice("attached", _l("Attached")), SelectChoice("discarded", _l("Discarded"))], default="unmatched")
-    instrument = SelectField(_l("Instrument"), choices=[], validate_choice=False)
-
-
 class AttachForm(LimsForm):
     accession = StringField(_l("Sample accession"), validators=[DataRequired(), Length(max=40)])
     reason = StringField(_l("Why this sample"), validators=[DataRequired(), Length(max=500)])

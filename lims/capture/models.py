@@ -86,6 +86,8 @@ class InstrumentReading(Base):
         sa.Index("ix_instrument_readings_status_id", "status", "id"),
         sa.Index("ix_instrument_readings_instrument_status", "instrument_id", "status"),
         sa.Index("ix_instrument_readings_sample_id", "sample_id", "id"),
+        sa.Index("ix_instrument_readings_received", "received_at", "id"),
+        sa.Index("ix_instrument_readings_status_received", "status", "received_at", "id"),
         sa.CheckConstraint("status <> 'attached' OR sample_id IS NOT NULL", name="attached_has_sample"),
         sa.CheckConstraint(
             "status <> 'discarded' OR resolution_reason IS NOT NULL", name="discarded_has_reason"

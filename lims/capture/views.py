@@ -15,7 +15,6 @@ from typing import Any
 import sqlalchemy as sa
 from flask import (
     Blueprint,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -37,18 +36,18 @@ from lims.capture import service
 from lims.capture.forms import (
     AttachForm,
     DiscardForm,
-    InboxFilterForm,
     InstrumentForm,
     PlateFileForm,
 )
 from lims.capture.labels import reading_label
 from lims.capture.models import Instrument, InstrumentReading, Protocol, ReadingStatus
+from lims.capture.queries import INBOX_LIST
 from lims.capture.reasons import describe
 from lims.core.dt import now_utc
 from lims.core.errors import ConfirmationRequired, LimsError
-from lims.core.inputs import query_id
+from lims.core.listing import Page, list_page
 from lims.core.permissions import Permission
-from lims.core.templating import showing_secret, url_with
+from lims.core.templating import showing_secret
 from lims.extensions import db
 
 bp = Blueprint("capture", __name__, template_folder="templates")
@@ -192,37 +191,10 @@ def instrument_token(instrument_id: int) -> PageResult:
 @bp.get("/inbox/")
 @permission_required(Permission.ANALYSE_SAMPLES)
 def inbox() -> PageResult:
-    form = InboxFilterForm(formdata=request.args)
-    form.instrument.choices = [SelectChoice("", _("All instruments"))] + [
-        SelectChoice(str(i.id), i.code) for i in db.session.scalars(sa.select(Instrument).order_by(Instrument.code))]
-    status = ReadingStatus(form.status.data) if form.status.data in ReadingStatus._value2member_map_ \
-        else ReadingStatus.UNMATCHED
-    size = current_app.config["PAGE_SIZE"]
-    stmt = (sa.select(InstrumentReading)
-            .options(selectinload(InstrumentReading.instrument), selectinload(InstrumentReading.sample))
-            .where(InstrumentReading.status == status))
-    instrument_id = query_id(request.args, "instrument")
-    if instrument_id is not None:
-        stmt = stmt.where(InstrumentReading.instrument_id == instrument_id)
-    before = query_id(request.args, "before")
-    after = query_id(request.args, "after")
-    if after is not None:
-        rows = list(db.session.scalars(stmt.where(InstrumentReading.id > after)
-                                       .order_by(InstrumentReading.id.asc()).limit(size + 1)))
-        has_newer, rows = len(rows) > size, rows[:size][::-1]
-        has_older = True
-    else:
-        if before is not None:
-            stmt = stmt.where(InstrumentReading.id < before)
-        rows = list(db.session.scalars(stmt.order_by(InstrumentReading.id.desc()).limit(size + 1)))
-        has_older, rows = len(rows) > size, rows[:size]
-        has_newer = before is not None
-    pager = {
-        "has_prev": has_newer and bool(rows), "prev_url": url_with(after=rows[0].id if rows else None, before=None),
-        "has_next": has_older and bool(rows), "next_url": url_with(before=rows[-1].id if rows else None, after=None),
-        "summary": ngettext("Showing %(num)d reading.", "Showing %(num)d readings.", len(rows)),
-    }
-    return render_template("capture/inbox.html", form=form, rows=rows, pager=pager, status=status)
+    page = list_page(db.session, INBOX_LIST, actor=current_actor(), now=now_utc())
+    if not isinstance(page, Page):
+        return page
+    return render_template("capture/inbox.html", page=page)
 
 
 def lab_time(value: datetime | None) -> datetime | None:

@@ -9,10 +9,15 @@ per-cluster or per-region query whatever the number of samples.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
+
+from lims.core.listing import Column
 
 from lims.monitoring.models import Cluster, District, Region, RoundStatus, SurveyRound
 from lims.samples.lifecycle import SampleStatus
@@ -142,3 +147,46 @@ def round_coverage(session: Session, survey_round: SurveyRound, locale: str | No
         total.merge(row.tally)
     ordered = sorted(rows.values(), key=lambda r: r.region.name(locale))
     return Coverage(survey_round=survey_round, regions=ordered, total=total)
+
+
+# -- export (lims.core.listing.export_table) ----------------------------------------------------
+
+#: The coverage table as a file: one row per region (its clusters' sums), then its clusters.
+#: The expressions are unused (the rows are computed here, not read by one statement).
+LEVELS = {"region": _l("Region"), "cluster": _l("Cluster")}
+COVERAGE_COLUMNS = (Column("level", _l("Level"), sa.null(), display=lambda v: str(LEVELS[v])),
+                    *(Column(key, text, sa.null(), kind=kind, digits=digits)
+                      for key, text, kind, digits in (
+    ("region", _l("Region"), "text", 0),
+    ("iso_code", _l("ISO code"), "text", 0),
+    ("cluster", _l("Cluster"), "text", 0),
+    ("cluster_name", _l("Name"), "text", 0),
+    ("site_type", _l("Site type"), "label", 0),
+    ("district", _l("District"), "text", 0),
+    ("target", _l("Target"), "int", 0),
+    ("collected_urine", _l("Collected urine"), "int", 0),
+    ("collected_salt", _l("Collected salt"), "int", 0),
+    ("received_urine", _l("Received urine"), "int", 0),
+    ("received_salt", _l("Received salt"), "int", 0),
+    ("rejected", _l("Rejected at receipt"), "int", 0),
+    ("cancelled", _l("Cancelled"), "int", 0),
+    ("collected_percent", _l("Collected, % of target"), "number", 1),
+    ("received_percent", _l("Received, % of target"), "number", 1),
+)))
+
+
+def _tally_cells(t: Tally) -> list[Any]:
+    return [t.target, t.collected[SampleKind.URINE], t.collected[SampleKind.SALT],
+            t.received[SampleKind.URINE], t.received[SampleKind.SALT], t.rejected, t.cancelled,
+            t.collected_percent, t.received_percent]
+
+
+def coverage_rows(data: Coverage, locale: str | None) -> Iterator[list[Any]]:
+    """The rows of the export, raw (``lims.core.listing.cell`` makes them file cells)."""
+    for row in data.regions:
+        name = row.region.name(locale)
+        yield ["region", name, row.region.iso_code, None, None, None, None,
+               *_tally_cells(row.tally)]
+        for c in row.clusters:
+            yield ["cluster", name, row.region.iso_code, c.code, c.name, c.site_type, c.district,
+                   *_tally_cells(c.tally)]

@@ -21,6 +21,7 @@ from lims.core.dt import now_utc
 from lims.core.errors import LimsError
 from lims.core.inputs import query_id
 from lims.core.labels import label
+from lims.core.listing import EXPORT, cell, export_table
 from lims.core.permissions import Permission
 from lims.extensions import db
 from lims.monitoring import coverage as coverage_queries
@@ -377,8 +378,9 @@ def cluster_detail(cluster_id: int) -> str:
 
 @bp.get("/coverage")
 @permission_required(Permission.VIEW_SAMPLES, Permission.VIEW_REPORTS)
-def coverage() -> str:
-    """Collected and received against target, per region and cluster, for one round."""
+def coverage() -> str | Response:
+    """Collected and received against target, per region and cluster, for one round; with
+    ``export=csv|xlsx`` the same table as a file (audited)."""
     rounds = db.session.scalars(sa.select(SurveyRound).order_by(SurveyRound.period_start.desc(),
                                                                 SurveyRound.id.desc())).all()
     round_id = query_id(request.args, "round")
@@ -388,5 +390,16 @@ def coverage() -> str:
         abort(404)
     data = (coverage_queries.round_coverage(db.session, survey_round, locale())
             if survey_round is not None else None)
+    fmt = request.args.get(EXPORT)
+    if fmt is not None:
+        if data is None:
+            abort(404)
+        columns = coverage_queries.COVERAGE_COLUMNS
+        rows = [[cell(c, v) for c, v in zip(columns, raw, strict=True)]
+                for raw in coverage_queries.coverage_rows(data, locale())]
+        return export_table(db.session, name="coverage", title=str(_("Survey coverage")),
+                            columns=columns, rows=rows, total=len(rows), fmt=fmt.strip(),
+                            actor=current_actor(), now=now_utc(),
+                            filters={"round": data.survey_round.code})
     return render_template("monitoring/coverage.html", rounds=rounds, data=data,
                            locale=locale())

@@ -30,6 +30,7 @@ class ReportJob(Base):
     __tablename__ = "report_jobs"
     __table_args__ = (
         sa.Index("ix_report_jobs_status_id", "status", "id"),
+        sa.Index("ix_report_jobs_requested", "requested_at", "id"),
         # One version number per report: two workers racing to issue the same one cannot both win.
         sa.Index("ux_report_jobs_params_key_version", "params_key", "version", unique=True),
     )

@@ -37,12 +37,14 @@ from lims.auth.security import current_actor, permission_required
 from lims.core.dt import now_utc
 from lims.core.errors import ConflictError, LimsError, NotFoundError
 from lims.core.forms import LimsForm
+from lims.core.listing import Page, list_page
 from lims.core.permissions import Permission
 from lims.extensions import db
 from lims.monitoring.models import PopulationGroup, Region, SurveyRound
 from lims.reporting.data import ReportScope
 from lims.reporting.jobs import RESULT_TABLES, ReportRequest, request_report
 from lims.reporting.models import JobStatus, ReportJob
+from lims.reporting.queries import REPORT_LIST
 from reports import exports
 from reports.criteria import SCHEMES
 
@@ -129,10 +131,9 @@ def worker_silence(session: Session, *, now: datetime) -> dict[str, datetime | N
     return {"since": last}
 
 
-def _listing() -> dict[str, Any]:
+def _listing(page: Page) -> dict[str, Any]:
     jobs = db.session.scalars(sa.select(ReportJob).order_by(ReportJob.id.desc()).limit(LISTED)).all()
-    return {"worker_silence": worker_silence(db.session, now=now_utc()),
-            "issued": [j for j in jobs if j.issued],
+    return {"worker_silence": worker_silence(db.session, now=now_utc()), "page": page,
             "working": [j for j in jobs if not j.issued and j.status in (JobStatus.QUEUED,
                                                                           JobStatus.RUNNING)],
             "failed": [j for j in jobs if not j.issued and j.status is JobStatus.FAILED][:10],
@@ -143,6 +144,11 @@ def _listing() -> dict[str, Any]:
 @bp.route("/", methods=["GET", "POST"])
 @permission_required(Permission.VIEW_REPORTS)
 def index() -> PageResult:
+    """The report jobs (``REPORT_LIST``: sortable, filtered, exported), the ones being built or
+    failed, and the request form."""
+    page = list_page(db.session, REPORT_LIST, actor=current_actor(), now=now_utc())
+    if not isinstance(page, Page):
+        return page
     form = ReportRequestForm()
     form.fill(_locale())
     status = 200
@@ -162,7 +168,7 @@ def index() -> PageResult:
                 return redirect(url_for("reporting.index", _anchor=f"job-{job.id}"))
         else:
             status = 422
-    return render_template("reporting/index.html", form=form, **_listing()), status
+    return render_template("reporting/index.html", form=form, **_listing(page)), status
 
 
 @bp.get("/jobs/<int:job_id>")

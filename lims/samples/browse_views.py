@@ -3,128 +3,61 @@ household, receipts, the actions the user may take and the audit timeline."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale, get_timezone, ngettext, to_user_timezone, to_utc
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext, to_user_timezone, to_utc
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
-from wtforms import DateField, SelectField, StringField
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, Optional
 
 from lims.analysis.queries import results_for_sample
 from lims.audit.service import events_for
 from lims.auth.security import current_actor, permission_required
 from lims.capture.service import readings_for_sample
-from lims.core.dt import ensure_utc, now_utc
+from lims.core.dt import now_utc
 from lims.core.errors import LimsError, NotFoundError
 from lims.core.forms import LimsForm
-from lims.core.labels import options
+from lims.core.listing import EXPORT, Page, list_page
 from lims.core.permissions import Permission
-from lims.core.templating import url_with
 from lims.extensions import db
-from lims.monitoring.models import Cluster, Participant, Region, Sex, SurveyRound
+from lims.monitoring.models import Cluster, Participant, Sex
+from lims.samples import corrections
 from lims.samples.accession import normalise_query, parse_accession
 from lims.samples.blueprint import bp
 from lims.samples.lifecycle import SampleAction, SampleStatus, allowed_actions
 from lims.samples.models import RejectionReason, Sample, SampleKind, SampleReceipt
 from lims.samples.queries import (
-    SampleFilter,
+    SAMPLE_LIST,
     household_samples,
-    list_samples,
-    parse_cursor,
     rejection_counts,
 )
-from lims.samples import corrections
 from lims.samples.receipt_forms import CancelForm, CorrectionForm, RejectForm
 from lims.samples.transitions import SAMPLE_ENTITY, cancel_sample, reject_sample
 
 PageResult = str | Response | tuple[str, int]
 
-class SampleFilterForm(LimsForm):
-    """The list's filters, read from the query string (a GET form: no CSRF token)."""
-
-    class Meta:
-        csrf = False
-
-    q = StringField(_l("Accession"), validators=[Optional(), Length(max=40)])
-    kind = SelectField(_l("Kind"), validators=[Optional()])
-    status = SelectField(_l("Status"), validators=[Optional()])
-    region = SelectField(_l("Region"), validators=[Optional()])
-    round = SelectField(_l("Survey round"), validators=[Optional()])
-    collected_from = DateField(_l("Collected from"), validators=[Optional()])
-    collected_to = DateField(_l("Collected to"), validators=[Optional()])
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        everything = SelectChoice("", _("All"))
-        locale = str(get_locale())
-        self.kind.choices = options(SampleKind, blank=_("All"))
-        self.status.choices = options(SampleStatus, blank=_("All"))
-        regions = sorted(db.session.scalars(sa.select(Region)), key=lambda r: r.name(locale))
-        self.region.choices = [everything,
-                               *(SelectChoice(str(r.id), r.name(locale)) for r in regions)]
-        rounds = db.session.scalars(sa.select(SurveyRound).order_by(SurveyRound.id.desc()))
-        self.round.choices = [everything, *(SelectChoice(str(r.id), f"{r.code} · {r.name}")
-                                            for r in rounds)]
-
-    def to_filter(self, prefix: str | None) -> SampleFilter:
-        return SampleFilter(
-            kind=SampleKind(self.kind.data) if self.kind.data else None,
-            status=SampleStatus(self.status.data) if self.status.data else None,
-            region_id=int(self.region.data) if self.region.data else None,
-            round_id=int(self.round.data) if self.round.data else None,
-            collected_from=_local_midnight(self.collected_from.data),
-            collected_to=_local_midnight(self.collected_to.data, days_after=1),
-            accession_prefix=prefix,
-        )
-
-
-def _local_midnight(day: date | None, days_after: int = 0) -> datetime | None:
-    """A date typed by the user is a day in the user's time zone; stored times are UTC."""
-    if day is None:
-        return None
-    return ensure_utc(datetime.combine(day + timedelta(days=days_after), time.min,
-                                       tzinfo=get_timezone()))
-
 
 @bp.get("/")
 @permission_required(Permission.VIEW_SAMPLES)
 def index() -> PageResult:
-    form = SampleFilterForm(formdata=request.args)
-    if not form.validate():
-        return render_template("samples/list.html", form=form, page=None, pager=None,
-                               rejections=None), 400
-    query = normalise_query(form.q.data or "")
-    if query and parse_accession(query) is not None:
+    """The sample list (``SAMPLE_LIST``); a complete accession typed or scanned into the search
+    opens that sample."""
+    query = normalise_query(request.args.get("q") or "")
+    if query and parse_accession(query) is not None and EXPORT not in request.args:
         found = db.session.scalar(sa.select(Sample.id).where(Sample.accession == query))
         if found is not None:
             return redirect(url_for("samples.detail", accession=query))
         flash(_("No sample with accession %(accession)s.", accession=query), "error")
-    flt = form.to_filter(query or None)
-    page = list_samples(db.session, flt, page_size=current_app.config["PAGE_SIZE"],
-                        before=parse_cursor(flt, request.args, "before"),
-                        after=parse_cursor(flt, request.args, "after"))
-    pager = {
-        "has_prev": page.has_newer,
-        "prev_url": url_with(after=page.first_key, before=None),
-        "has_next": page.has_older,
-        "next_url": url_with(before=page.last_key, after=None),
-        "summary": (ngettext("Showing %(num)s sample; more on older pages.",
-                             "Showing %(num)s samples; more on older pages.", len(page.rows))
-                    if page.has_older else
-                    ngettext("Showing %(num)s sample.", "Showing %(num)s samples.",
-                             len(page.rows))),
-    }
-    rejections = (rejection_counts(db.session, flt)
-                  if flt.status is SampleStatus.REJECTED else None)
-    return render_template("samples/list.html", form=form, page=page, pager=pager,
-                           rejections=rejections)
+    page = list_page(db.session, SAMPLE_LIST, actor=current_actor(), now=now_utc())
+    if not isinstance(page, Page):
+        return page
+    rejected = page.query.values.get("status") is SampleStatus.REJECTED
+    return render_template("samples/list.html", page=page,
+                           rejections=rejection_counts(db.session, page.query) if rejected
+                           else None)
 
 
 def _load_sample(accession: str) -> Sample:

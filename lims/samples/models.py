@@ -69,6 +69,13 @@ class Sample(Base):
         sa.Index("ix_samples_kind_status_id", "kind", "status", "id"),
         # the analysis worklist: received samples of a kind, priority first, oldest first
         sa.Index("ix_samples_worklist", "kind", "status", "priority", "received_at", "id"),
+        # the sample list's sort keys, and its usual filters in front of the default order
+        sa.Index("ix_samples_registered", "registered_at", "id"),
+        sa.Index("ix_samples_collected", "collected_at", "id"),
+        sa.Index("ix_samples_status_registered", "status", "registered_at", "id"),
+        sa.Index("ix_samples_status_collected", "status", "collected_at", "id"),
+        sa.Index("ix_samples_region_status_registered", "region_id", "status", "registered_at",
+                 "id"),
         sa.CheckConstraint(
             "kind <> 'urine' OR (volume_ml IS NOT NULL AND container IS NOT NULL"
             " AND participant_id IS NOT NULL)",
@@ -91,7 +98,7 @@ class Sample(Base):
     participant_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("participants.id"), index=True
     )
-    collected_at: Mapped[datetime] = mapped_column(index=True)
+    collected_at: Mapped[datetime]
     registered_at: Mapped[datetime]
     registered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     received_at: Mapped[datetime | None]

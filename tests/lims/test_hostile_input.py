@@ -82,7 +82,10 @@ READS_IDS = {
     "api.reports": ("before", "limit"),
     "analysis.index": ("before",),
     "analysis.review_queue": ("before",),
-    "samples.index": ("before", "after"),
+    "samples.index": ("before", "after", "region"),
+    "analysis.results": ("run", "after"),
+    "audit.index": ("before",),
+    "reporting.index": ("after",),
     "monitoring.cluster_detail": ("after",),
     "monitoring.coverage": ("round",),
     "samples.batch_intake": ("batch",),
@@ -418,7 +421,7 @@ def test_sweep_finds_the_forms_fields() -> None:
     assert {"participant_code", "household_code", "cluster_code", "code", "lot_number"} <= \
         FIELDS["code"]
     assert {"value", "mean", "sd", "age_months", "volume_ml"} <= FIELDS["number"]
-    assert {"collected_from", "period_start"} <= FIELDS["date"]
+    assert {"valid_to", "period_start"} <= FIELDS["date"]
 
 
 # -- the one definition, unit by unit ---------------------------------------------------------

@@ -112,12 +112,21 @@ def test_inbox_pages_by_keyset(client: FlaskClient, session: Session, login, mak
     try:
         first = client.get(f"/inbox/?instrument={instrument.id}").get_data(as_text=True)
         assert "X-4" in first and "X-3" in first and "X-2" not in first
-        second = client.get(f"/inbox/?instrument={instrument.id}&before={ids[3]}").get_data(as_text=True)
+        assert "Total: 5" in first
+        second = client.get(link(first, "next")).get_data(as_text=True)
         assert "X-2" in second and "X-1" in second and "X-4" not in second
-        back = client.get(f"/inbox/?instrument={instrument.id}&after={ids[2]}").get_data(as_text=True)
+        back = client.get(link(second, "prev")).get_data(as_text=True)
         assert "X-4" in back and "X-3" in back and "X-2" not in back
+        by_id = client.get(f"/inbox/?instrument={instrument.id}&sort=reading&after={ids[2]}")
+        assert "X-3" in by_id.get_data(as_text=True) and "X-2" not in by_id.get_data(as_text=True)
     finally:
         app.config["PAGE_SIZE"] = 50
+
+
+def link(page: str, rel: str) -> str:
+    found = re.search(rf'rel="{rel}" href="([^"]*)"', page)
+    assert found, f"no {rel} link"
+    return found.group(1).replace("&amp;", "&")
 
 
 def session_payload(cookie: str) -> str:

@@ -12,20 +12,26 @@ import sqlalchemy as sa
 from lims.core.permissions import Role
 from lims.samples.lifecycle import SampleStatus
 from lims.samples.models import ReceiptDecision, RejectionReason, Sample, SampleKind
-from lims.samples.queries import (
-    SampleFilter,
-    household_samples,
-    list_samples,
-    rejection_counts,
-    sample_list_statement,
-)
+from lims.core.listing import fetch_page, parse_query, rows_statement
+from lims.samples.queries import SAMPLE_LIST, household_samples, rejection_counts
 from lims.samples.transitions import receive_sample
 from tests.conftest import FIXED_NOW, is_postgres
 
 
-def ids(session, flt, **kwargs):
-    kwargs.setdefault("page_size", 100)
-    return [s.id for s in list_samples(session, flt, **kwargs).rows]
+def query(**args):
+    return parse_query(SAMPLE_LIST, {k: str(v) for k, v in args.items()})
+
+
+def page(session, size=100, **args):
+    return fetch_page(session, query(**args), size=size, endpoint="samples.index", locale="en")
+
+
+def ids(session, **args):
+    return [s._lims_id for s in page(session, **args).rows]
+
+
+def statement(**args):
+    return rows_statement(query(**args), locale="en").limit(51)
 
 
 def test_each_filter(session, make_cluster, make_sample):
@@ -37,18 +43,18 @@ def test_each_filter(session, make_cluster, make_sample):
     mine = {urine.id, salt.id, old.id}
 
     def found(**flt):
-        return set(ids(session, SampleFilter(**flt))) & mine
+        return set(ids(session, **flt)) & mine
 
+    two_days_ago = (FIXED_NOW - timedelta(days=2)).date()
     assert found() == mine
-    assert found(kind=SampleKind.SALT) == {salt.id}
-    assert found(kind=SampleKind.URINE) == {urine.id, old.id}
-    assert found(status=SampleStatus.RECEIVED) == {salt.id}
-    assert found(region_id=north.region_id) == {urine.id, salt.id}
-    assert found(round_id=south.round_id) == {old.id}
-    assert found(collected_from=FIXED_NOW - timedelta(days=2)) == {urine.id, salt.id}
-    assert found(collected_to=FIXED_NOW - timedelta(days=2)) == {old.id}
-    assert found(region_id=north.region_id, status=SampleStatus.REGISTERED,
-                 kind=SampleKind.URINE) == {urine.id}
+    assert found(kind="salt") == {salt.id}
+    assert found(kind="urine") == {urine.id, old.id}
+    assert found(status="received") == {salt.id}
+    assert found(region=north.region_id) == {urine.id, salt.id}
+    assert found(round=south.round_id) == {old.id}
+    assert found(collected_from=two_days_ago) == {urine.id, salt.id}
+    assert found(collected_to=two_days_ago) == {old.id}
+    assert found(region=north.region_id, status="registered", kind="urine") == {urine.id}
 
 
 def test_prefix_search_is_a_range(session, make_cluster, make_sample):
@@ -57,38 +63,50 @@ def test_prefix_search_is_a_range(session, make_cluster, make_sample):
     b = make_sample(cluster=cluster, accession="U-2031-000199")
     c = make_sample(cluster=cluster, accession="U-2031-000200")
     salt = make_sample(SampleKind.SALT, cluster=cluster, accession="S-2031-000101")
-    assert set(ids(session, SampleFilter(accession_prefix="U-2031-0001"))) == {a.id, b.id}
-    assert set(ids(session, SampleFilter(accession_prefix="U-2031-"))) == {a.id, b.id, c.id}
-    assert ids(session, SampleFilter(accession_prefix="U-2031-000200")) == [c.id]
-    assert ids(session, SampleFilter(accession_prefix="S-2031")) == [salt.id]
-    assert ids(session, SampleFilter(accession_prefix="U-2032")) == []
+    assert set(ids(session, q="U-2031-0001")) == {a.id, b.id}
+    assert set(ids(session, q="u-2031-")) == {a.id, b.id, c.id}
+    assert ids(session, q="U-2031-000200") == [c.id]
+    assert ids(session, q="S-2031") == [salt.id]
+    assert ids(session, q="U-2032") == []
 
 
 def test_keyset_pages_walk_both_ways(session, make_cluster, make_sample):
+    """Newest registration first, ties (same minute) broken by id, so the order is total: pages
+    of 3 walk forward and back without a row lost or repeated, whatever the insertion order."""
     cluster = make_cluster()
-    made = [make_sample(cluster=cluster).id for _ in range(7)]
-    newest_first = sorted(made, reverse=True)
-    flt = SampleFilter(round_id=cluster.round_id)
+    minutes = [5, 1, 5, 3, 0, 5, 2]  # three samples registered in the same minute
+    made = [make_sample(cluster=cluster, registered_at=FIXED_NOW + timedelta(minutes=m))
+            for m in minutes]
+    expected = [s.id for s in sorted(made, key=lambda s: (s.registered_at, s.id), reverse=True)]
+    args = {"round": cluster.round_id}
 
-    first = list_samples(session, flt, page_size=3)
-    assert [s.id for s in first.rows] == newest_first[:3]
-    assert first.has_older and not first.has_newer
-    second = list_samples(session, flt, page_size=3, before=first.last_key)
-    assert [s.id for s in second.rows] == newest_first[3:6]
-    assert second.has_older and second.has_newer
-    third = list_samples(session, flt, page_size=3, before=second.last_key)
-    assert [s.id for s in third.rows] == newest_first[6:]
-    assert not third.has_older and third.has_newer
+    def walk(**cursor):
+        return fetch_page(session, query(**args, **cursor), size=3, endpoint="samples.index",
+                          locale="en")
 
-    back = list_samples(session, flt, page_size=3, after=third.first_key)
-    assert [s.id for s in back.rows] == newest_first[3:6] and back.has_newer
+    first = walk()
+    assert [r._lims_id for r in first.rows] == expected[:3]
+    assert first.has_next and not first.has_prev and first.total == 7
+    second = walk(after=first._key(first.rows[-1]))
+    assert [r._lims_id for r in second.rows] == expected[3:6]
+    assert second.has_next and second.has_prev
+    third = walk(after=second._key(second.rows[-1]))
+    assert [r._lims_id for r in third.rows] == expected[6:]
+    assert not third.has_next and third.has_prev
+
+    back = walk(before=third._key(third.rows[0]))
+    assert [r._lims_id for r in back.rows] == expected[3:6] and back.has_prev
     # Stepping back onto a partial top page shows the full first page instead.
-    top = list_samples(session, flt, page_size=3, after=newest_first[2])
-    assert [s.id for s in top.rows] == newest_first[:3] and not top.has_newer
+    top = walk(before=first._key(first.rows[2]))
+    assert [r._lims_id for r in top.rows] == expected[:3] and not top.has_prev
+
+    ascending = fetch_page(session, query(**args, sort="registered"), size=7,
+                           endpoint="samples.index", locale="en")
+    assert [r._lims_id for r in ascending.rows] == expected[::-1]
 
 
-def test_list_loads_its_relations_in_a_fixed_number_of_queries(session, make_cluster,
-                                                                make_sample):
+def test_list_is_two_statements_whatever_the_page(session, make_cluster, make_sample):
+    """The count and one joined SELECT: no query per row for the region, cluster or round."""
     clusters = [make_cluster(iso) for iso in ("KZ-11", "KZ-15", "KZ-19")]
     for cluster in clusters:
         make_sample(cluster=cluster)
@@ -102,15 +120,13 @@ def test_list_loads_its_relations_in_a_fixed_number_of_queries(session, make_clu
     engine = session.get_bind().engine
     sa.event.listen(engine, "before_cursor_execute", record)
     try:
-        page = list_samples(session, SampleFilter(), page_size=50)
-        for sample in page.rows:
-            _ = (sample.region.name("en"), sample.cluster.code, sample.round.code,
-                 sample.participant and sample.participant.code)
+        result = page(session, size=50)
     finally:
         sa.event.remove(engine, "before_cursor_execute", record)
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    assert len(page.rows) >= 6
-    assert 1 <= len(selects) <= 5, selects  # the page, then one per relation
+    assert len(result.rows) >= 6
+    assert all(r.region and r.cluster and r.round for r in result.rows)
+    assert len(selects) == 2, selects
 
 
 def test_rejection_counts_by_reason(session, make_user, make_cluster, make_sample):
@@ -122,11 +138,11 @@ def test_rejection_counts_by_reason(session, make_user, make_cluster, make_sampl
                        decision=ReceiptDecision.REJECTED, rejection_reason=reason)
     receive_sample(session, actor=tech, now=FIXED_NOW, sample=make_sample(cluster=cluster),
                    decision=ReceiptDecision.ACCEPTED)
-    counts = rejection_counts(session, SampleFilter(round_id=cluster.round_id))
+    counts = rejection_counts(session, query(round=cluster.round_id, status="rejected"))
     assert counts == {RejectionReason.LEAKING: 2, RejectionReason.TOO_OLD: 1}
     assert list(counts) == [RejectionReason.LEAKING, RejectionReason.TOO_OLD]
-    assert rejection_counts(session, SampleFilter(round_id=cluster.round_id,
-                                                  kind=SampleKind.SALT)) == {}
+    assert rejection_counts(session, query(round=cluster.round_id, status="rejected",
+                                           kind="salt")) == {}
 
 
 def test_household_samples_link_salt_and_urine(session, make_cluster, make_participant,
@@ -164,16 +180,13 @@ def test_region_status_list_uses_its_index(session, make_cluster, make_sample):
         rows.append(row)
     session.execute(sa.insert(Sample.__table__), rows)
     session.execute(sa.text("ANALYZE samples"))
-    stmt = sample_list_statement(
-        SampleFilter(region_id=cluster.region_id, status=SampleStatus.VERIFIED), limit=51)
-    plan = plan_of(session, stmt)
-    assert "ix_samples_region_status_id" in plan, plan
+    args = {"region": cluster.region_id, "status": "verified"}
+    plan = plan_of(session, statement(**args))
+    assert "ix_samples_region_status_registered" in plan, plan
     assert '"Node Type": "Seq Scan"' not in plan, plan
     session.execute(sa.text("SET LOCAL enable_seqscan = off"))
-    older = sample_list_statement(
-        SampleFilter(region_id=cluster.region_id, status=SampleStatus.VERIFIED),
-        limit=51, before=10**9)
-    assert "ix_samples_region_status_id" in plan_of(session, older)
+    older = statement(**args, after=f"{FIXED_NOW.isoformat()}~{10**9}")
+    assert "ix_samples_region_status_registered" in plan_of(session, older)
 
 
 def test_prefix_search_pages_by_accession(session, make_cluster, make_sample):
@@ -184,18 +197,22 @@ def test_prefix_search_pages_by_accession(session, make_cluster, make_sample):
     for accession in accessions:
         make_sample(cluster=cluster, accession=accession)
     make_sample(cluster=cluster, accession="U-2032-000001")  # outside the prefix
-    flt = SampleFilter(accession_prefix="U-2031-")
     expected = sorted(accessions, reverse=True)
 
-    first = list_samples(session, flt, page_size=3)
+    def walk(**cursor):
+        return fetch_page(session, query(q="U-2031-", **cursor), size=3,
+                          endpoint="samples.index", locale="en")
+
+    first = walk()
+    assert first.query.sort_param == "-accession"
     assert [s.accession for s in first.rows] == expected[:3]
-    assert first.has_older and not first.has_newer
-    second = list_samples(session, flt, page_size=3, before=first.last_key)
+    assert first.has_next and not first.has_prev
+    second = walk(after=first.rows[-1].accession)
     assert [s.accession for s in second.rows] == expected[3:6]
-    third = list_samples(session, flt, page_size=3, before=second.last_key)
+    third = walk(after=second.rows[-1].accession)
     assert [s.accession for s in third.rows] == expected[6:]
-    assert not third.has_older
-    back = list_samples(session, flt, page_size=3, after=third.first_key)
+    assert not third.has_next
+    back = walk(before=third.rows[0].accession)
     assert [s.accession for s in back.rows] == expected[3:6]
 
 
@@ -205,7 +222,7 @@ def test_prefix_search_is_a_limited_scan_of_the_accession_index(session):
     # check the query's shape is answered by the accession index with no sort step.
     session.execute(sa.text("SET LOCAL enable_seqscan = off"))
     session.execute(sa.text("SET LOCAL enable_bitmapscan = off"))
-    stmt = sample_list_statement(SampleFilter(accession_prefix="U-2026-00"), limit=51)
+    stmt = statement(q="U-2026-00")
     sql = str(stmt.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
     plan = json.dumps(session.execute(sa.text(f"EXPLAIN (FORMAT JSON) {sql}")).scalar())
     assert "uq_samples_accession" in plan
