@@ -19,7 +19,6 @@ from lims.capture.reasons import Reason, describe, load
 from lims.core.permissions import Role
 from lims.samples.lifecycle import SampleStatus
 from lims.samples.models import Sample, SampleKind
-from tests.conftest import FIXED_NOW
 
 
 def file_unmatched(client: FlaskClient, instrument: Instrument, secret: str, sample_ref: str,
