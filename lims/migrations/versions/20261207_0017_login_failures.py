@@ -2,7 +2,7 @@
 (on top of the per-account lockout), shared by every worker
 
 Revision ID: 0017
-Revises: 0011
+Revises: 0016
 Create Date: 2026-12-07 21:40:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0017'
-down_revision = '0011'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
