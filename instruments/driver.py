@@ -61,6 +61,7 @@ from instruments.codecs.mtsics import (
 )
 from instruments.codecs.plate_reader import PlateReaderDecoder
 from instruments.errors import InstrumentError, TransportError
+from instruments.health import DriverStatus
 from instruments.profiles import Profile
 from instruments.records import PlateReading, Quarantined, Reading
 from instruments.spool import Spool, SpoolEntry, content_key, random_key
@@ -474,6 +475,7 @@ class Driver:
         *,
         clock: Callable[[], float] = time.monotonic,
         reconnect_delay: float = 1.0,
+        status: DriverStatus | None = None,
     ) -> None:
         self.profile = profile
         self.port_url = port_url
@@ -485,6 +487,8 @@ class Driver:
         #: set once the port is open (tests and callers wait on it instead of sleeping)
         self.connected = threading.Event()
         self.stored = 0
+        #: what the heartbeat reports (port, last error, last bytes, quarantined items)
+        self.status = status or DriverStatus(profile.instrument_id)
 
     # -- the pure part: usable without a port (replay) -----------------------------------------
 
@@ -507,6 +511,7 @@ class Driver:
         if entries:
             new = self.spool.add(entries)
             self.stored += new
+            self.status.quarantined += sum(e.envelope.type == "quarantine" for e in entries)
             if new < len(entries):
                 log.info(
                     "%s: %d item(s) already spooled (retransmission)",
@@ -517,6 +522,8 @@ class Driver:
     def feed(self, data: bytes, write: Callable[[bytes], None] | None = None) -> None:
         """Process received bytes (from the port, or a capture being replayed)."""
         now = self.clock()
+        if data:
+            self.status.received()
         try:
             actions = self.handler.feed(data, now) if data else []
             deadline = self.handler.deadline
@@ -541,17 +548,23 @@ class Driver:
                 self.transport = SerialTransport(self.port_url, self.profile.serial).open()
             except TransportError as exc:
                 log.error("%s: %s; retrying in %.1f s", iid, exc, self.reconnect_delay)
+                self.status.closed(str(exc))
                 stop.wait(self.reconnect_delay)
                 continue
             self.connected.set()
+            self.status.opened()
+            error: str | None = None
             try:
                 while not stop.is_set():
                     self.feed(self.transport.read(), self.transport.write)
             except TransportError as exc:
+                error = str(exc)
                 log.error("%s: %s; reconnecting in %.1f s", iid, exc, self.reconnect_delay)
+                self.status.closed(error)
                 stop.wait(self.reconnect_delay)
             finally:
                 self.connected.clear()
+                self.status.closed(error)
                 self.transport.close()
         self.flush()
         log.info("%s: driver stopped", iid)

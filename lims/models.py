@@ -12,6 +12,7 @@ from lims.auth.models import ApiToken, User, UserRole
 from lims.capture.models import Instrument, InstrumentReading
 from lims.core.idempotency import FormSubmission
 from lims.core.models import Base
+from lims.equipment.models import InstrumentHealth
 from lims.monitoring.models import (
     Cluster,
     District,
@@ -48,6 +49,7 @@ __all__ = [
     "IntakeBatch",
     "Instrument",
     "InstrumentReading",
+    "InstrumentHealth",
     "Participant",
     "PopulationGroup",
     "Programme",
