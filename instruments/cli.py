@@ -111,7 +111,7 @@ def _stop_on_signals() -> threading.Event:
     "heartbeat_interval",
     default=5.0,
     show_default=True,
-    type=click.FloatRange(0.5, 3600),
+    type=click.FloatRange(0.1, 3600),
     help="Seconds between health reports (to the LIMS and the spool's .health.json).",
 )
 def run(
