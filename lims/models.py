@@ -12,7 +12,7 @@ from lims.auth.models import ApiToken, User, UserRole
 from lims.capture.models import Instrument, InstrumentReading
 from lims.core.idempotency import FormSubmission
 from lims.core.models import Base
-from lims.equipment.models import InstrumentHealth
+from lims.equipment.models import Calibration, Equipment, InstrumentHealth, MaintenanceEntry
 from lims.monitoring.models import (
     Cluster,
     District,
@@ -50,6 +50,9 @@ __all__ = [
     "Instrument",
     "InstrumentReading",
     "InstrumentHealth",
+    "Equipment",
+    "Calibration",
+    "MaintenanceEntry",
     "Participant",
     "PopulationGroup",
     "Programme",

@@ -39,6 +39,8 @@ from lims.capture.models import (
 from lims.capture.reasons import Reason
 from lims.core.bulk import bulk_insert
 from lims.core.errors import ValidationError
+from lims.equipment.models import Calibration, Equipment
+from lims.equipment.queries import equipment_for_instrument, problem_of, problem_reason
 from lims.samples.accession import normalise_query
 from lims.samples.lifecycle import SampleStatus
 from lims.samples.models import Sample, SampleKind
@@ -285,6 +287,7 @@ def _file(session: Session, instrument: Instrument, items: list[dict[str, Any]],
     samples = _samples_named(session, [normalise_query(it["payload"]["sample_id"])
                                        for it in results if it["payload"].get("sample_id")])
     already = _attached_to(session, (s.id for s in samples.values()))
+    equipment = equipment_for_instrument(session, instrument.id)
 
     # None as the status: the key was filed before (or earlier in this batch): a duplicate.
     decided: list[tuple[str, ReadingStatus | None, Reason | None]] = []
@@ -302,7 +305,11 @@ def _file(session: Session, instrument: Instrument, items: list[dict[str, Any]],
         seen.add(key)
         payload = item["payload"]
         sample: _SampleRow | None = None
-        if item["type"] == ReadingType.RESULT:
+        held = _equipment_reason(equipment, payload, now) if item["type"] != ReadingType.QUARANTINE \
+            else None
+        if held is not None:
+            status, reason = ReadingStatus.UNMATCHED, held
+        elif item["type"] == ReadingType.RESULT:
             ref = payload.get("sample_id")
             sample = samples.get(normalise_query(ref)) if ref else None
             status, reason = match_result(payload, sample, already=already)
@@ -344,6 +351,17 @@ def _file(session: Session, instrument: Instrument, items: list[dict[str, Any]],
         else Outcome(key, status.value, known[key], reason.english() if reason else None)
         for key, status, reason in decided
     ]
+
+
+def _equipment_reason(equipment: tuple[Equipment, list[Calibration]] | None,
+                      payload: dict[str, Any], now: datetime) -> Reason | None:
+    """Held, not attached, when the instrument's equipment record says it may not be used on
+    the measurement day (the instrument's own date; the day it arrived if it sent none)."""
+    if equipment is None:
+        return None
+    measured = parse_instrument_time(payload.get("measured_at"))
+    problem = problem_of(equipment[0], equipment[1], (measured or now).date())
+    return None if problem is None else problem_reason(problem)
 
 
 class _InBatch(str):

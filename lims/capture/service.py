@@ -36,6 +36,7 @@ from lims.capture.reasons import Reason
 from lims.core.errors import BusinessRuleViolation, ConflictError, NotFoundError, ValidationError
 from lims.core.inputs import require_code, require_finite
 from lims.core.locking import lock
+from lims.equipment.queries import instrument_problem, problem_reason
 from lims.samples.accession import normalise_query
 from lims.samples.transitions import get_sample_by_accession
 
@@ -228,6 +229,9 @@ def enter_manual_reading(session: Session, *, actor: User, now: datetime, instru
     if not instrument.is_active:
         raise BusinessRuleViolation(_("Instrument %(code)s is out of service.", code=instrument.code),
                                     field="instrument")
+    problem = instrument_problem(session, instrument.id, now.date())
+    if problem is not None:  # ISO/IEC 17025 §6.4: never measure on unusable equipment
+        raise BusinessRuleViolation(problem_reason(problem).text(), field="instrument")
     spec = ANALYTES.get(analyte)
     if spec is None:
         raise ValidationError(_("Unknown analyte %(analyte)s.", analyte=analyte), field="analyte")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,10 +27,19 @@ from sqlalchemy.orm import Session
 
 from instruments.health import classify
 from lims.capture.models import Instrument, Protocol
-from lims.equipment.models import InstrumentHealth
+from lims.capture.reasons import Reason
+from lims.equipment.models import (
+    Calibration,
+    CalibrationOutcome,
+    Equipment,
+    EquipmentStatus,
+    InstrumentHealth,
+    MaintenanceEntry,
+)
 
 __all__ = ["WatchSettings", "DriverState", "InstrumentAlert", "watch_settings", "driver_states",
-           "instrument_alerts", "DRIVER_PROTOCOLS"]
+           "instrument_alerts", "DRIVER_PROTOCOLS", "EquipmentProblem", "problem_of", "problem_reason",
+           "equipment_for_instrument", "instrument_problem", "DueItem", "equipment_due"]
 
 #: Instruments whose data come through a driver (the others are keyed in or uploaded).
 DRIVER_PROTOCOLS = (Protocol.ASTM, Protocol.BIORAD, Protocol.METROHM, Protocol.MTSICS)
@@ -135,3 +144,96 @@ def instrument_alerts(session: Session, now: datetime, settings: WatchSettings |
         for d in driver_states(session, now, settings)
         if d.state == "silent" and d.health is not None
     ]
+
+
+# -- equipment records ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EquipmentProblem:
+    """Why equipment may not be used on a day: ``out_of_service`` (with the reason given) or
+    ``calibration_lapsed`` (no passing calibration covers the day; ``valid_until`` is the end of
+    the last one, None if it was never calibrated)."""
+
+    code: str
+    equipment: str
+    day: date
+    reason: str = ""
+    valid_until: date | None = None
+
+
+def problem_of(equipment: Equipment, calibrations: list[Calibration], day: date
+               ) -> EquipmentProblem | None:
+    """The rule itself, on rows already read (ISO/IEC 17025 §6.4: equipment is used only in
+    service and within a valid calibration)."""
+    if equipment.status is EquipmentStatus.OUT_OF_SERVICE:
+        return EquipmentProblem("out_of_service", equipment.code, day,
+                                reason=equipment.status_reason or "")
+    passing = [c for c in calibrations if c.outcome is CalibrationOutcome.PASS]
+    if any(c.calibrated_on <= day <= c.valid_until for c in passing):
+        return None
+    earlier = [c.valid_until for c in passing if c.valid_until < day]
+    return EquipmentProblem("calibration_lapsed", equipment.code, day,
+                            valid_until=max(earlier) if earlier else None)
+
+
+def problem_reason(problem: EquipmentProblem) -> Reason:
+    """The problem as an inbox reason (`lims.capture.reasons`), worded in the reader's language
+    by ``.text()`` and in English for the API by ``.english()``."""
+    params: dict[str, Any] = {"equipment": problem.equipment, "day": problem.day.isoformat()}
+    if problem.code == "out_of_service":
+        return Reason("equipment_out_of_service", {**params, "reason": problem.reason})
+    if problem.valid_until is None:
+        return Reason("equipment_not_calibrated", params)
+    return Reason("equipment_calibration_lapsed",
+                  {**params, "valid_until": problem.valid_until.isoformat()})
+
+
+def equipment_for_instrument(session: Session, instrument_id: int
+                             ) -> tuple[Equipment, list[Calibration]] | None:
+    """The equipment record of an instrument and its calibrations (None: no record kept)."""
+    equipment = session.scalar(sa.select(Equipment).where(Equipment.instrument_id == instrument_id))
+    if equipment is None:
+        return None
+    calibrations = list(session.scalars(sa.select(Calibration).where(
+        Calibration.equipment_id == equipment.id)))
+    return equipment, calibrations
+
+
+def instrument_problem(session: Session, instrument_id: int, day: date
+                       ) -> EquipmentProblem | None:
+    """Whether an instrument may be used on `day`; instruments without an equipment record are
+    not judged (the record is what the lab keeps; nothing is assumed without it)."""
+    found = equipment_for_instrument(session, instrument_id)
+    return None if found is None else problem_of(found[0], found[1], day)
+
+
+@dataclass(frozen=True)
+class DueItem:
+    """For the home dashboard: a calibration running out, or a verification or maintenance
+    planned, within the coming days (or overdue)."""
+
+    equipment_id: int
+    code: str
+    name: str
+    what: str  # calibration | verification | maintenance
+    due_on: date
+
+
+def equipment_due(session: Session, today: date, days: int = 30) -> list[DueItem]:
+    """Calibrations whose latest certificate ends within `days` (or has ended), and planned
+    verifications and maintenance not yet done, due by then; soonest first. Equipment out of
+    service is left out (it is not used until it is put back, with its own checks)."""
+    until = today + timedelta(days=days)
+    latest = (sa.select(Calibration.equipment_id, sa.func.max(Calibration.valid_until).label("end"))
+              .where(Calibration.outcome == CalibrationOutcome.PASS)
+              .group_by(Calibration.equipment_id).subquery())
+    in_service = Equipment.status == EquipmentStatus.IN_SERVICE
+    items = [DueItem(e.id, e.code, e.name, "calibration", end) for e, end in session.execute(
+        sa.select(Equipment, latest.c.end).join(latest, latest.c.equipment_id == Equipment.id)
+        .where(in_service, latest.c.end <= until))]
+    items += [DueItem(e.id, e.code, e.name, m.kind.value, m.planned_on) for e, m in session.execute(
+        sa.select(Equipment, MaintenanceEntry).join(MaintenanceEntry,
+                                                    MaintenanceEntry.equipment_id == Equipment.id)
+        .where(in_service, MaintenanceEntry.done_on.is_(None),
+               MaintenanceEntry.planned_on <= until))]
+    return sorted(items, key=lambda i: (i.due_on, i.code, i.what))
