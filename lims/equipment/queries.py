@@ -15,7 +15,7 @@ or at the weekend is not an alarm.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -39,7 +39,8 @@ from lims.equipment.models import (
 
 __all__ = ["WatchSettings", "DriverState", "InstrumentAlert", "watch_settings", "driver_states",
            "instrument_alerts", "DRIVER_PROTOCOLS", "EquipmentProblem", "problem_of", "problem_reason",
-           "equipment_for_instrument", "instrument_problem", "DueItem", "equipment_due"]
+           "equipment_for_instrument", "instrument_problem", "DueItem", "equipment_due",
+           "equipment_annex"]
 
 #: Instruments whose data come through a driver (the others are keyed in or uploaded).
 DRIVER_PROTOCOLS = (Protocol.ASTM, Protocol.BIORAD, Protocol.METROHM, Protocol.MTSICS)
@@ -148,6 +149,19 @@ def instrument_alerts(session: Session, now: datetime, settings: WatchSettings |
 
 # -- equipment records ---------------------------------------------------------------------------
 
+def N_(text: str) -> str:  # babel's default marker: extracted, worded by the caller's catalogue
+    return text
+
+
+#: The calibration status as a report prints it (in the report's language, ``gettext``).
+CALIBRATION_WORDS = {
+    "valid": N_("calibrated until %(date)s"),
+    "lapsed": N_("calibration lapsed on %(date)s"),
+    "none": N_("no calibration on record"),
+}
+STATUS_WORDS = {EquipmentStatus.IN_SERVICE: N_("In service"),
+                EquipmentStatus.OUT_OF_SERVICE: N_("Out of service")}
+
 @dataclass(frozen=True)
 class EquipmentProblem:
     """Why equipment may not be used on a day: ``out_of_service`` (with the reason given) or
@@ -217,6 +231,32 @@ class DueItem:
     name: str
     what: str  # calibration | verification | maintenance
     due_on: date
+
+
+def equipment_annex(session: Session, instrument_ids: list[int], day: date,
+                    gettext: Callable[[str], str]) -> list[dict[str, str]]:
+    """The equipment records of these instruments as the QA annex lists them: identity, status
+    (with its reason) and calibration status on `day`, worded with `gettext` (the report's)."""
+    rows: list[dict[str, str]] = []
+    for equipment in session.scalars(sa.select(Equipment).where(
+            Equipment.instrument_id.in_(sorted(set(instrument_ids)))).order_by(Equipment.code)):
+        calibrations = list(session.scalars(sa.select(Calibration).where(
+            Calibration.equipment_id == equipment.id)))
+        passing = [c for c in calibrations if c.outcome is CalibrationOutcome.PASS]
+        current = [c.valid_until for c in passing if c.calibrated_on <= day <= c.valid_until]
+        ended = [c.valid_until for c in passing if c.valid_until < day]
+        if current:
+            calibration = gettext(CALIBRATION_WORDS["valid"]) % {"date": max(current).isoformat()}
+        elif ended:
+            calibration = gettext(CALIBRATION_WORDS["lapsed"]) % {"date": max(ended).isoformat()}
+        else:
+            calibration = gettext(CALIBRATION_WORDS["none"])
+        status = gettext(STATUS_WORDS[equipment.status])
+        if equipment.status is EquipmentStatus.OUT_OF_SERVICE and equipment.status_reason:
+            status = f"{status}: {equipment.status_reason}"
+        rows.append({"equipment": f"{equipment.code} {equipment.name}", "status": status,
+                     "calibration": calibration})
+    return rows
 
 
 def equipment_due(session: Session, today: date, days: int = 30) -> list[DueItem]:
