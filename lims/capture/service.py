@@ -164,8 +164,9 @@ def _refuse_unless_open(session: Session, reading: InstrumentReading) -> None:
 def attach_reading(session: Session, *, actor: User, now: datetime, reading: InstrumentReading,
                    accession: str, reason: str) -> InstrumentReading:
     """Attach an unmatched result to the sample a technician names. The same checks as for a
-    driver's reading apply (kind, status, value, range), except the sample the instrument named:
-    the person is correcting exactly that."""
+    driver's reading apply (kind, status, value, range, the instrument's equipment record on
+    the measurement day), except the sample the instrument named: the person is correcting
+    exactly that."""
     _refuse_unless_open(session, reading)
     if reading.type is not ReadingType.RESULT:
         raise BusinessRuleViolation(
@@ -178,6 +179,10 @@ def attach_reading(session: Session, *, actor: User, now: datetime, reading: Ins
     if sample is None:
         raise NotFoundError(_("There is no sample with accession %(accession)s.", accession=wanted),
                             field="accession")
+    problem = instrument_problem(session, reading.instrument_id,
+                                 (reading.measured_at or reading.received_at).date())
+    if problem is not None:  # by hand no more than by driver: never a result from unfit equipment
+        raise BusinessRuleViolation(problem_reason(problem).text(), field="accession")
     payload = dict(reading.payload, sample_id=sample.accession, problems=[])
     status, why = match_result(payload, sample)
     if status is not ReadingStatus.ATTACHED:

@@ -69,6 +69,14 @@ def test_a_reading_after_the_calibration_lapsed_waits_in_the_inbox(
     assert row.status is ReadingStatus.UNMATCHED and row.sample_id is None
     with client.application.test_request_context():
         assert "2026-05-13" in describe(row.reason)
+    # attaching it by hand does not get round the record
+    from lims.capture.service import attach_reading
+
+    with client.application.test_request_context(), pytest.raises(BusinessRuleViolation) as refused:
+        attach_reading(session, actor=admin, now=FIXED_NOW, reading=row,
+                       accession=sample.accession, reason="it is this sample")
+    assert "no valid calibration" in refused.value.message
+    session.rollback()
     # measured on the last valid day: attached
     again = post(client, instrument, secret, sample.accession, datetime(2026, 5, 13, 23, 59))
     assert again["outcome"] == "attached"
