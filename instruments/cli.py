@@ -17,6 +17,7 @@ import logging
 import signal
 import sys
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ import click
 
 from instruments.driver import Driver
 from instruments.errors import ConfigurationError, InstrumentError
+from instruments.health import DriverStatus, Heartbeat, classify, health_file, read_health_file
 from instruments.profiles import PROTOCOLS, Profile, load_profile
 from instruments.spool import STATES, Spool
 from instruments.uplink import Uplink
@@ -104,6 +106,14 @@ def _stop_on_signals() -> threading.Event:
 @click.option("--lims", "lims_url", help="LIMS base URL; without it readings are only spooled.")
 @click.option("--token", envvar="LIMS_DRIVER_TOKEN", help="API token; env LIMS_DRIVER_TOKEN.")
 @_spool_option
+@click.option(
+    "--heartbeat",
+    "heartbeat_interval",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 3600),
+    help="Seconds between health reports (to the LIMS and the spool's .health.json).",
+)
 def run(
     profile_name: str,
     config: str | None,
@@ -111,6 +121,7 @@ def run(
     lims_url: str | None,
     token: str | None,
     spool_path: str | None,
+    heartbeat_interval: float,
 ) -> None:
     """Capture readings from one instrument into the spool and push them to the LIMS."""
     profile = _profile(profile_name, config)
@@ -130,7 +141,10 @@ def run(
     log.info(
         "%s (%s) on %s, spool %s", profile.instrument_id, profile.protocol, port_url, spool.path
     )
-    Driver(profile, port_url, spool).run(stop)
+    status = DriverStatus(profile.instrument_id)
+    # its own thread, HTTP session and spool connection: never in the way of the reading path
+    Heartbeat(status, spool.path, lims_url, token, interval=heartbeat_interval).start(stop)
+    Driver(profile, port_url, spool, status=status).run(stop)
     if uplink_thread is not None:
         uplink_thread.join(uplink.timeout + 1)
     spool.close()
@@ -140,9 +154,20 @@ def run(
 @_spool_option
 @click.option("--profile", "profile_name", help="Take the spool path from this profile.")
 @_config_option
-def status(spool_path: str | None, profile_name: str | None, config: str | None) -> None:
-    """Queued, sent and failed items per type, and the last error."""
-    with Spool(_spool_path(spool_path, profile_name, config)) as spool:
+@click.option(
+    "--backlog-after",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 10_000),
+    help="Minutes the oldest unsent item may wait before the spool counts as backing up.",
+)
+def status(
+    spool_path: str | None, profile_name: str | None, config: str | None, backlog_after: float
+) -> None:
+    """The spool's items per type and state, then the driver's state as the LIMS's Instruments
+    page shows it (from the snapshot the running driver keeps beside the spool)."""
+    path = _spool_path(spool_path, profile_name, config)
+    with Spool(path) as spool:
         counts = spool.counts()
         last = spool.last_error()
     click.echo(f"{'type':<12}" + "".join(f"{s:>10}" for s in STATES))
@@ -153,6 +178,47 @@ def status(spool_path: str | None, profile_name: str | None, config: str | None)
     totals = {s: sum(c.get(s, 0) for c in counts.values()) for s in STATES}
     click.echo(f"{'total':<12}" + "".join(f"{totals[s]:>10}" for s in STATES))
     click.echo(f"last error: {last[1]} (at {last[0]})" if last else "last error: none")
+    click.echo("")
+    for line in health_lines(path, backlog_after * 60):
+        click.echo(line)
+
+
+def health_lines(spool_path: Path, backlog_after_seconds: float) -> list[str]:
+    """The driver's latest snapshot (``<spool>.health.json``) in words: state, port, last
+    bytes, last reading confirmed, spool depth, oldest unsent item, quarantined items."""
+    found = read_health_file(health_file(spool_path))
+    if found is None:
+        return ["driver: no health report yet (has `lims-driver run` used this spool?)"]
+    snap, written_at, interval = found
+    now = datetime.now(UTC)
+    age = max(0.0, (now - written_at).total_seconds())
+    state = classify(
+        age_seconds=age,
+        # three missed reports: the driver is not running (or cannot write its file)
+        silent_after_seconds=max(3 * interval, 30.0),
+        port_open=bool(snap.get("port_open")),
+        oldest_unsent_seconds=snap.get("oldest_unsent_seconds"),
+        backlog_after_seconds=backlog_after_seconds,
+    )
+    words = {
+        "silent": f"silent for {age / 60:.0f} min (driver not running?)",
+        "port_down": "port down",
+        "backlog": "spool backing up",
+        "online": "online",
+    }
+    oldest = snap.get("oldest_unsent_seconds")
+    return [
+        f"instrument:        {snap.get('instrument_id')} (driver {snap.get('driver_version')})",
+        f"state:             {words[state]}",
+        f"reported at:       {written_at.isoformat(timespec='seconds')}",
+        f"port:              {'open' if snap.get('port_open') else 'closed'}",
+        f"last port error:   {snap.get('last_error') or 'none'}",
+        f"last bytes:        {snap.get('last_bytes_at') or 'never'}",
+        f"last reading sent: {snap.get('last_reading_at') or 'none yet'}",
+        f"spool depth:       {snap.get('spool_depth', 0)} queued, {snap.get('spool_failed', 0)} failed",
+        f"oldest unsent:     {'-' if oldest is None else f'{oldest / 60:.1f} min'}",
+        f"quarantined:       {snap.get('quarantined_since_start', 0)} since the driver started",
+    ]
 
 
 @main.command("retry-failed")

@@ -7,12 +7,32 @@ for ASTM the spool commit of a message always precedes the ACK of the frame that
 if the PC dies in between, the instrument gets no ACK, retransmits, and the content-derived
 idempotency key makes the second copy a no-op (locally and in the LIMS).
 
-Keys: ASTM, plate and Metrohm items get `content_key` of what the instrument sent plus the
-item's place in it, so a retransmission after a crash gets the same key; ASTM readings include the
-session's H and O records (the R record alone — ``R|1|^^^UIC|142.5|…`` — is the same for two
-samples with the same value). Balance masses get random keys (a balance never retransmits, and
-two equal masses are two weighings). Link-level faults (garbage, NAKed frames, abandoned
-messages) are quarantined with random keys: they are events on the line, not instrument content.
+Keys (idempotency keys, `instruments.spool`): an item that is the same measurement must get the
+same key however the instrument re-sends it, and two measurements must never share one.
+
+* **ASTM results** (`measurement_key`) are keyed by what identifies one measurement in E1394 terms
+  (``shared/instruments.md`` §2.3): the instrument, the specimen ID (the O fields the profile's
+  ``specimen_fields`` names, O-3 by default), the universal test ID (R-3), the result's own
+  date/time (R-13 test completed, else R-12 test started) and the R record from field 3 on (value,
+  unit, reference range, flags, status, operator, times, instrument ID). Deliberately *not* part of
+  the key: the H record (H-14, the message date/time, is new in every session an analyser re-sends
+  after a crash), O-2 and R-2 (sequence numbers, renumbered when a resend starts at the first
+  unacknowledged result), the frame boundaries and the position in the session. Two identical R
+  records for one specimen and test inside one order stay two readings: an occurrence counter
+  within that order is part of the key. When the instrument sends neither R-13 nor R-12, the key
+  cannot tell a retransmission from a genuine repeat of the same value; such a reading is attached
+  as usual and the LIMS flags it ("no instrument time"), unless the profile declares
+  ``always_sends_r13``, in which case a missing R-13 is a problem on the reading.
+  Keys of this form start with ``m:``; keys stored before (``c:``, which hashed the H and O
+  records and the result's index in the session) stay valid and nothing stored is migrated.
+* **Plates** are keyed by their wavelengths and absorbances, not by the header and date lines
+  that precede the ``.begin`` block, so a plate re-sent (RTPLATE) under a new header line is the
+  same plate.
+* **Metrohm** items get `content_key` of the report text plus the quantity's place in it (a
+  re-sent report file is byte for byte the same file).
+* Balance masses get random keys (a balance never retransmits, and two equal masses are two
+  weighings). Link-level faults (garbage, NAKed frames, abandoned messages) are quarantined with
+  random keys: they are events on the line, not instrument content.
 
 Never crash on input: codecs do not raise on bad bytes (they return `Quarantined`), and any
 `InstrumentError` a handler raises is logged and the bytes quarantined; a `TransportError` closes
@@ -25,7 +45,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -41,6 +61,7 @@ from instruments.codecs.mtsics import (
 )
 from instruments.codecs.plate_reader import PlateReaderDecoder
 from instruments.errors import InstrumentError, TransportError
+from instruments.health import DriverStatus
 from instruments.profiles import Profile
 from instruments.records import PlateReading, Quarantined, Reading
 from instruments.spool import Spool, SpoolEntry, content_key, random_key
@@ -56,6 +77,8 @@ __all__ = [
     "MetrohmHandler",
     "MtSicsHandler",
     "make_handler",
+    "measurement_key",
+    "plate_key",
     "Driver",
 ]
 
@@ -113,6 +136,8 @@ class AstmHandler:
         opts = profile.astm
         self.instrument_id = profile.instrument_id
         self.units = dict(opts.units)
+        self.specimen_fields = opts.specimen_fields
+        self.always_sends_r13 = opts.always_sends_r13
         self.receiver = link.Receiver(
             frame_timeout=opts.frame_timeout, idle_timeout=opts.idle_timeout, max_naks=opts.max_naks
         )
@@ -125,9 +150,10 @@ class AstmHandler:
         self._reset_session()
 
     def _reset_session(self) -> None:
-        self._header = ""
-        self._order = ""
-        self._index = 0
+        self._order: Record | None = None
+        self._result: Record | None = None
+        #: occurrences of each measurement within the current order (identical R records)
+        self._seen: dict[str, int] = {}
 
     @property
     def deadline(self) -> float | None:
@@ -199,20 +225,57 @@ class AstmHandler:
         out: list[Action] = []
         for item in self.assembler.feed(event.text):
             if isinstance(item, Record):
-                if item.type == "H":
-                    self._header, self._order, self._index = item.raw, "", 0
-                elif item.type == "O":
-                    self._order = item.raw
+                if item.type in ("H", "P", "O", "L"):  # a new order context (as the assembler's)
+                    self._order = item if item.type == "O" else None
+                    self._seen = {}
+                self._result = item if item.type == "R" else None
                 continue
-            self._index += 1
-            if isinstance(item, Reading) and not item.unit and item.analyte in self.units:
-                item = _with_unit(item, self.units[item.analyte])
-            kind = "result" if isinstance(item, Reading) else "quarantine"
-            key = content_key(
-                self.instrument_id, kind, self._header, self._order, item.raw, str(self._index)
-            )
+            if isinstance(item, Reading):
+                if not item.unit and item.analyte in self.units:
+                    item = _with_unit(item, self.units[item.analyte])
+                if self.always_sends_r13 and self._result is not None and not self._result.text(13):
+                    item = replace(item, problems=item.problems + (_NO_R13,))
+                kind, record = "result", self._result_fields()
+            else:
+                kind, record = "quarantine", item.raw
+            key = self._key(kind, record)
             out.append(_entry(self.instrument_id, item, key, raw))
         return out
+
+    def _result_fields(self) -> str:
+        """R-3 (test ID), R-13 else R-12 (time) and the R record from field 3 on, as sent
+        (trailing empty fields dropped: a record may or may not carry them)."""
+        r = self._result
+        if r is None:
+            return ""
+        when = r.raw_field(13) or r.raw_field(12)
+        return "\x1f".join((r.raw_field(3), when, r.delimiters.field.join(r.fields[2:]).rstrip(
+            r.delimiters.field)))
+
+    def _key(self, kind: str, record: str) -> str:
+        """`measurement_key` of one result (or unreadable record) under the current order."""
+        order = self._order
+        specimen = (
+            "\x1f".join(order.raw_field(n) for n in self.specimen_fields) if order else ""
+        )
+        identity = f"{kind}\x1e{specimen}\x1e{record}"
+        self._seen[identity] = occurrence = self._seen.get(identity, 0) + 1
+        return measurement_key(self.instrument_id, kind, specimen, record, occurrence)
+
+
+#: The problem noted on a result without R-13 from an instrument declared to always send it.
+_NO_R13 = (
+    "no R-13 (test completed date/time), although the profile says this instrument always sends"
+    " it: a re-send cannot be told from a repeat"
+)
+
+
+def measurement_key(
+    instrument_id: str, kind: str, specimen: str, record: str, occurrence: int
+) -> str:
+    """The idempotency key of one ASTM measurement (see the module docstring): the same for every
+    re-send of it, whatever the session, header, sequence numbers or frame boundaries."""
+    return content_key(instrument_id, kind, specimen, record, str(occurrence), form="m")
 
 
 def _with_unit(reading: Reading, unit: str) -> Reading:
@@ -246,10 +309,26 @@ class PlateHandler(_LineHandler):
     def _items(self, items: Iterable[PlateReading | Quarantined]) -> list[Action]:
         out: list[Action] = []
         for item in items:
-            kind = "plate" if isinstance(item, PlateReading) else "quarantine"
-            key = content_key(self.instrument_id, kind, item.raw, "0")
+            if isinstance(item, PlateReading):
+                key = plate_key(item)
+            else:
+                key = content_key(self.instrument_id, "quarantine", item.raw, "0")
             out.append(_entry(self.instrument_id, item, key, item.raw.encode("latin-1", "replace")))
         return out
+
+
+def plate_key(plate: PlateReading) -> str:
+    """A plate is its wavelengths and absorbances (over-range wells included), not the header
+    and date lines before them: the same plate re-sent under a new header gets the same key."""
+    def wells(values: Mapping[str, float | None] | None) -> str:
+        if values is None:
+            return ""
+        return " ".join("*" if v is None else repr(v) for v in values.values())
+
+    return content_key(
+        plate.instrument_id, "plate", str(plate.wavelength_nm), str(plate.reference_wavelength_nm),
+        wells(plate.wells), wells(plate.reference_wells), form="m",
+    )
 
 
 class MetrohmHandler(_LineHandler):
@@ -396,6 +475,7 @@ class Driver:
         *,
         clock: Callable[[], float] = time.monotonic,
         reconnect_delay: float = 1.0,
+        status: DriverStatus | None = None,
     ) -> None:
         self.profile = profile
         self.port_url = port_url
@@ -407,6 +487,8 @@ class Driver:
         #: set once the port is open (tests and callers wait on it instead of sleeping)
         self.connected = threading.Event()
         self.stored = 0
+        #: what the heartbeat reports (port, last error, last bytes, quarantined items)
+        self.status = status or DriverStatus(profile.instrument_id)
 
     # -- the pure part: usable without a port (replay) -----------------------------------------
 
@@ -429,6 +511,7 @@ class Driver:
         if entries:
             new = self.spool.add(entries)
             self.stored += new
+            self.status.quarantined += sum(e.envelope.type == "quarantine" for e in entries)
             if new < len(entries):
                 log.info(
                     "%s: %d item(s) already spooled (retransmission)",
@@ -439,6 +522,8 @@ class Driver:
     def feed(self, data: bytes, write: Callable[[bytes], None] | None = None) -> None:
         """Process received bytes (from the port, or a capture being replayed)."""
         now = self.clock()
+        if data:
+            self.status.received()
         try:
             actions = self.handler.feed(data, now) if data else []
             deadline = self.handler.deadline
@@ -463,17 +548,23 @@ class Driver:
                 self.transport = SerialTransport(self.port_url, self.profile.serial).open()
             except TransportError as exc:
                 log.error("%s: %s; retrying in %.1f s", iid, exc, self.reconnect_delay)
+                self.status.closed(str(exc))
                 stop.wait(self.reconnect_delay)
                 continue
             self.connected.set()
+            self.status.opened()
+            error: str | None = None
             try:
                 while not stop.is_set():
                     self.feed(self.transport.read(), self.transport.write)
             except TransportError as exc:
+                error = str(exc)
                 log.error("%s: %s; reconnecting in %.1f s", iid, exc, self.reconnect_delay)
+                self.status.closed(error)
                 stop.wait(self.reconnect_delay)
             finally:
                 self.connected.clear()
+                self.status.closed(error)
                 self.transport.close()
         self.flush()
         log.info("%s: driver stopped", iid)

@@ -65,7 +65,11 @@ class SerialSettings:
 @dataclass(frozen=True)
 class AstmOptions:
     """ASTM E1381/E1394: `test_codes` maps the instrument's code (R-3) to a LIMS analyte; `units`
-    gives the unit to record for an analyte when the instrument sends none; timers in seconds."""
+    gives the unit to record for an analyte when the instrument sends none; timers in seconds.
+
+    `always_sends_r13` declares that the instrument stamps every result with R-13 (test
+    completed): a result without it is then a problem on the reading (held in the LIMS's inbox),
+    since without a time its key cannot tell a re-send from a repeat of the same value."""
 
     test_codes: Mapping[str, str]
     units: Mapping[str, str] = field(default_factory=dict)
@@ -74,6 +78,7 @@ class AstmOptions:
     frame_timeout: float = 15.0
     idle_timeout: float = 30.0
     max_naks: int = 6
+    always_sends_r13: bool = False
 
 
 @dataclass(frozen=True)
@@ -235,6 +240,7 @@ def _astm(r: _Reader) -> AstmOptions:
         frame_timeout=float(r.get("frame_timeout", (int, float), 15.0, min_value=0.01)),
         idle_timeout=float(r.get("idle_timeout", (int, float), 30.0, min_value=0.01)),
         max_naks=r.get("max_naks", int, 6, min_value=1),
+        always_sends_r13=r.get("always_sends_r13", bool, False),
     )
     unknown_units = sorted(set(options.units) - set(codes.values()))
     if unknown_units:

@@ -55,17 +55,19 @@ CREATE INDEX IF NOT EXISTS ix_items_state_id ON items (state, id);
 """
 
 
-def content_key(instrument_id: str, item_type: str, *parts: str) -> str:
+def content_key(instrument_id: str, item_type: str, *parts: str, form: str = "c") -> str:
     """A key derived from what the instrument sent, so a retransmission gets the same key.
 
-    Parts are length-prefixed before hashing, so ("ab", "c") and ("a", "bc") differ.
+    Parts are length-prefixed before hashing, so ("ab", "c") and ("a", "bc") differ. `form`
+    prefixes the key with the rule that made it (``c`` content and place, ``m`` measurement —
+    see `instruments.driver`), so a key says how it was derived and the forms never collide.
     """
     h = hashlib.sha256()
     for part in (instrument_id, item_type, *parts):
         data = part.encode("utf-8", "surrogatepass")
         h.update(b"%d:" % len(data))
         h.update(data)
-    return "c:" + h.hexdigest()
+    return f"{form}:" + h.hexdigest()
 
 
 def random_key() -> str:

@@ -241,12 +241,14 @@ def register_module_commands() -> None:
     from lims.analysis.cli import analysis_group, demo_results_command
     from lims.backup.cli import register as register_backup
     from lims.capture.cli import instruments_group
+    from lims.equipment.cli import equipment_group
     from lims.monitoring.cli import register as register_monitoring
     from lims.reporting.cli import report_group
 
     register_monitoring(main)
     register_backup(main)
     main.add_command(instruments_group)
+    main.add_command(equipment_group)
     main.add_command(report_group)
     main.add_command(analysis_group)
     main.add_command(demo_results_command)

@@ -84,6 +84,15 @@ DEFAULTS: dict[str, Any] = {
     "PROXY_HOPS": 0,
     "LOGIN_MAX_FAILURES_PER_ADDRESS": 30,
     "LOGIN_MAX_FAILURES_PER_USERNAME": 10,
+    # Instrument drivers (lims.equipment.queries): a driver whose last heartbeat is older than
+    # its limit (minutes; per instrument code in INSTRUMENT_SILENT_LIMITS) shows as silent, and
+    # raises a dashboard alert during working hours (lab time zone, ISO weekdays 1 = Monday);
+    # its spool counts as backing up when the oldest unsent item waits INSTRUMENT_BACKLOG_MINUTES.
+    "INSTRUMENT_SILENT_MINUTES": 10,
+    "INSTRUMENT_SILENT_LIMITS": {},
+    "INSTRUMENT_BACKLOG_MINUTES": 5,
+    "WORKING_HOURS": "08:00-18:00",
+    "WORKING_DAYS": [1, 2, 3, 4, 5],
 }
 
 

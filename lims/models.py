@@ -13,6 +13,7 @@ from lims.backup.models import BackupRun
 from lims.capture.models import Instrument, InstrumentReading
 from lims.core.idempotency import FormSubmission
 from lims.core.models import Base
+from lims.equipment.models import Calibration, Equipment, InstrumentHealth, MaintenanceEntry
 from lims.monitoring.models import (
     Cluster,
     District,
@@ -51,6 +52,10 @@ __all__ = [
     "IntakeBatch",
     "Instrument",
     "InstrumentReading",
+    "InstrumentHealth",
+    "Equipment",
+    "Calibration",
+    "MaintenanceEntry",
     "Participant",
     "PopulationGroup",
     "Programme",

@@ -13,6 +13,8 @@ dataset fingerprint on the cover ties an issued report to the frozen data behind
      "calibration_range": "0–300 µg/L", "lod": "10 µg/L",
      "controls": [{"name": "Low", "target": 50, "n": 40, "mean": 51.2, "cv": 4.3}, ...],
      "rejected_runs": [{"run": "R-2024-031", "date": "2024-03-02", "reason": "1-3s, control High"}],
+     "equipment": [{"equipment": "EQ-READER-1 Bio-Rad 680", "status": "In service",
+                    "calibration": "calibrated until 2027-01-10"}],
      "eqa": ["EQUIP 2024 round 1: passed"],
      "population_sources": ["Bureau of National Statistics, 1 January 2024, 2024"]}
 """
@@ -1132,6 +1134,16 @@ def _annex(
         story.append(
             Paragraph(escape(f"{t(tr, title)}: {qc.get(key) or t(tr, 'annex_none')}"), st.body)
         )
+    story.append(Paragraph(escape(t(tr, "annex_equipment")), st.h2))
+    equipment = qc.get("equipment") or []
+    if equipment:  # ISO/IEC 17025 §6.4: what measured, and whether it was fit to
+        rows = [[t(tr, "annex_equipment_item"), t(tr, "annex_equipment_status"),
+                 t(tr, "annex_equipment_calibration")]] + [
+            [str(e.get("equipment", "")), str(e.get("status", "")), str(e.get("calibration", ""))]
+            for e in equipment]
+        story.append(_table(rows, [60 * mm, 45 * mm, 65 * mm], st, t(tr, "annex_equipment")))
+    else:
+        story.append(Paragraph(escape(t(tr, "annex_none")), st.body))
     story.append(Paragraph(escape(t(tr, "annex_controls")), st.h2))
     controls = qc.get("controls") or []
     if controls:

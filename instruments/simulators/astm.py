@@ -4,7 +4,8 @@ It is the *sender* of LIS1-A (`astm_link.Sender`, instrument role) and uploads o
 H, then P/O/R for every accession, then L — one record per message, as most analyzers do. When a
 transfer fails (no reply, too many NAKs) it waits `retry_wait` seconds and sends the whole
 session again, as real instruments do after a link failure: that retransmission is what the
-driver's content-derived keys turn into no-ops.
+driver's content-derived keys turn into no-ops. With `new_header_on_resend` the re-sent session
+carries a new H-14, as an analyser's does after a PC crash.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from instruments.codecs import astm_link as link
 from instruments.codecs.astm_records import format_record
@@ -35,9 +36,14 @@ def session_records(
     test_code: str = "127I",
     unit: str = "ug/L",
     when: datetime = datetime(2026, 5, 14, 10, 30),
+    header_time: datetime | None = None,
 ) -> list[bytes]:
-    """The records of one upload session, each ending in CR (one LIS1-A message each)."""
+    """The records of one upload session, each ending in CR (one LIS1-A message each).
+
+    `when` stamps the orders and results (O-7, R-13); `header_time` the message (H-14, default
+    `when`), which an analyser sets anew each time it sends a session."""
     stamp = when.strftime("%Y%m%d%H%M%S")
+    header_stamp = (header_time or when).strftime("%Y%m%d%H%M%S")
     records = [
         [
             "H",
@@ -53,7 +59,7 @@ def session_records(
             None,
             "P",
             "LIS2-A2",
-            stamp,
+            header_stamp,
         ]
     ]
     for n, (accession, value) in enumerate(values.items(), 1):
@@ -126,11 +132,14 @@ class AstmAnalyzer:
         retry_wait: float = 10.0,
         unit: str = "ug/L",
         clock: Callable[[], float] = time.monotonic,
+        new_header_on_resend: bool = False,
     ) -> None:
         self.values = uic_values(accessions, seed)
-        self.records = session_records(
-            self.values, instrument_id=instrument_id, test_code=test_code, unit=unit
-        )
+        self._session = {"instrument_id": instrument_id, "test_code": test_code, "unit": unit}
+        self.records = session_records(self.values, **self._session)  # type: ignore[arg-type]
+        #: re-send a failed session with a new H-14 (message date/time), as analysers do after a
+        #: crash; the O and R records stay byte for byte the same
+        self.new_header_on_resend = new_header_on_resend
         self.faults = faults
         self.retry_wait = retry_wait
         self.clock = clock
@@ -167,6 +176,12 @@ class AstmAnalyzer:
 
     def _start(self) -> None:
         self.transfers += 1
+        if self.new_header_on_resend and self.transfers > 1:
+            self.records = session_records(
+                self.values,
+                header_time=datetime(2026, 5, 14, 10, 30) + timedelta(minutes=self.transfers),
+                **self._session,  # type: ignore[arg-type]
+            )
         self._handle(self.sender.send(self.records, self.clock()))
 
     def _garble(self, data: bytes) -> bytes:

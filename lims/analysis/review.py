@@ -25,6 +25,7 @@ from lims.analysis.models import AnalyticalRun, MethodVersionRow, Result, Result
 from lims.analysis.runs import RESULT_ENTITY, new_result, supersede_previous
 from lims.audit.service import record_event
 from lims.auth.models import User
+from lims.capture.models import Instrument
 from lims.core.errors import (
     BusinessRuleViolation,
     ConfirmationRequired,
@@ -37,6 +38,7 @@ from lims.core.inputs import require_finite
 from lims.core.labels import label
 from lims.core.locking import lock
 from lims.core.permissions import Permission
+from lims.equipment.queries import instrument_problem, problem_reason
 from lims.samples.lifecycle import SampleAction, SampleStatus
 from lims.samples.models import Sample, SampleKind
 from lims.samples.transitions import apply_action
@@ -79,6 +81,11 @@ def enter_direct_result(session: Session, *, actor: User, now: datetime, sample:
     """
     if not actor.can(Permission.ANALYSE_SAMPLES):
         raise PermissionDenied(_("You may not enter results."))
+    if instrument:
+        device = session.scalar(sa.select(Instrument.id).where(Instrument.code == instrument))
+        problem = instrument_problem(session, device, now.date()) if device is not None else None
+        if problem is not None:  # ISO/IEC 17025 §6.4: never a value from unusable equipment
+            raise BusinessRuleViolation(problem_reason(problem).text(), field="instrument")
     method = method_version.method
     if method.calibration is not None or method.titration is not None:
         raise BusinessRuleViolation(_("%(method)s results come from runs, not direct entry.",

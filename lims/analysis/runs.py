@@ -79,6 +79,7 @@ from lims.core.inputs import require_finite
 from lims.core.labels import label
 from lims.core.locking import lock
 from lims.core.permissions import Permission
+from lims.equipment.queries import instrument_problem, problem_reason
 from lims.qc import service as qc
 from lims.samples.lifecycle import SampleAction, SampleStatus
 from lims.samples.models import Sample, SampleKind
@@ -163,6 +164,10 @@ def create_run(session: Session, *, actor: User, now: datetime, method_version: 
     if method.scale.value == "ordinal" or (method.calibration is None and method.titration is None):
         raise BusinessRuleViolation(_("%(method)s is entered per sample, not run in batches.",
                                       method=analysis_label(method.name)))
+    if instrument is not None:
+        problem = instrument_problem(session, instrument.id, now.date())
+        if problem is not None:  # ISO/IEC 17025 §6.4: never measure on unusable equipment
+            raise BusinessRuleViolation(problem_reason(problem).text(), field="instrument")
     model = None
     if method.calibration is not None:
         model = CalibrationModel(calibration_model or method.calibration.model).value

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from instruments.health import HEARTBEAT_SCHEMA
 from instruments.wire import (
     BATCH_RESULT_SCHEMA,
     ITEM_SCHEMA,
@@ -139,6 +140,44 @@ OPENAPI: dict[str, Any] = {
                     "415": _problem_response("The body is not JSON (`Content-Type: application/json`)."),
                     "422": _problem_response("The batch was refused whole; `errors` lists each problem"
                                              " (or `detail` names what is not strict JSON)."),
+                },
+            }
+        },
+        "/instruments/{code}/heartbeat": {
+            "post": {
+                "operationId": "reportDriverHealth",
+                "summary": "A driver's health report, every few seconds (kept: the latest one).",
+                "description": (
+                    "Needs the instrument's own token, as readings do; the instrument must be in"
+                    " service. The LIMS keeps one state row per instrument (upserted) and shows"
+                    " it on the Instruments page: online, silent for N minutes (no heartbeat"
+                    " within the instrument's limit), port down, or spool backing up. Times are"
+                    " RFC 3339 with a zone (the driver PC's clock); the LIMS measures silence by"
+                    " its own clock. Fields are bounded; the first bad one is named in `field`"
+                    " of the 422 (`errors` lists all). The body is strict JSON."
+                ),
+                "parameters": [{"name": "code", "in": "path", "required": True,
+                                "description": "The instrument's code (its driver's instrument_id).",
+                                "schema": {"type": "string", "maxLength": 64}}],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Heartbeat"}}},
+                },
+                "responses": {
+                    "200": {
+                        "description": "Recorded.",
+                        "content": {"application/json": {"schema": {
+                            "type": "object", "required": ["instrument_id", "received_at"],
+                            "properties": {"instrument_id": {"type": "string"},
+                                           "received_at": {"type": "string", "format": "date-time"}}}}},
+                    },
+                    "401": {"$ref": "#/components/responses/Unauthorized"},
+                    "403": _problem_response("The token is not this instrument's, or the instrument"
+                                             " is out of service."),
+                    "404": {"$ref": "#/components/responses/NotFound"},
+                    "415": _problem_response("The body is not JSON (`Content-Type: application/json`)."),
+                    "422": _problem_response("A field is missing, unknown, of the wrong type or out of"
+                                             " bounds; `field` names it."),
                 },
             }
         },
@@ -310,6 +349,7 @@ OPENAPI: dict[str, Any] = {
                                            "items": {"$ref": "#/components/schemas/ReadingOutcome"}}},
             },
             "ReadingOutcome": OUTCOME_SCHEMA,
+            "Heartbeat": HEARTBEAT_SCHEMA,
             "ReportSummary": {
                 "type": "object",
                 "required": ["id", "version", "kind", "title", "lang", "requested_at", "links"],

@@ -16,11 +16,13 @@ from flask import Blueprint, Response, g, jsonify, request, url_for
 from lims.api.openapi import OPENAPI, REPORT_FILE_NAMES
 from lims.auth.security import token_required
 from lims.capture.ingest import ingest_batch, validate_batch
+from lims.capture.models import Instrument
 from lims.capture.service import instrument_for_token
 from lims.core.dt import now_utc
 from lims.core.errors import NotFoundError, PermissionDenied, UnsupportedMediaType, ValidationError
 from lims.core.inputs import BadParameter, JsonProblem, loads_strict, query_id
 from lims.core.permissions import Permission
+from lims.equipment.service import record_heartbeat, validate_heartbeat
 from lims.extensions import csrf, db
 from lims.monitoring.models import Cluster, Region
 from lims.reporting import published
@@ -101,6 +103,35 @@ def submit_readings() -> dict[str, Any]:
     outcomes = ingest_batch(db.session, instrument=instrument, items=items, now=now_utc())
     db.session.commit()
     return {"results": [o.to_dict() for o in outcomes]}
+
+
+@bp.post("/instruments/<code>/heartbeat")
+@token_required
+def instrument_heartbeat(code: str) -> dict[str, Any]:
+    """A driver's health report (`instruments.health`), kept as the instrument's one state row.
+
+    Refused like a reading: the token must be the instrument's own (a revoked one never gets
+    here), the instrument in service; an unknown code is a 404."""
+    named = db.session.scalar(sa.select(Instrument).where(Instrument.code == code))
+    if named is None:
+        raise NotFoundError(f"no instrument has the code {code!r}", field="code")
+    instrument = instrument_for_token(db.session, g.api_token.id)
+    if instrument is None or instrument.id != named.id:
+        raise PermissionDenied(f"this API token does not belong to instrument {named.code}; a"
+                               " driver reports with its own instrument's token")
+    if not instrument.is_active:
+        raise PermissionDenied(f"instrument {instrument.code} is out of service")
+    if not request.is_json:
+        raise UnsupportedMediaType("send the heartbeat as JSON (Content-Type: application/json)")
+    try:
+        body = loads_strict(request.get_data(cache=False))
+    except JsonProblem as problem:
+        raise ValidationError(problem.message, field="body") from None
+    heartbeat = validate_heartbeat(body, instrument)
+    now = now_utc()
+    record_heartbeat(db.session, instrument=instrument, now=now, heartbeat=heartbeat)
+    db.session.commit()
+    return {"instrument_id": instrument.code, "received_at": now.isoformat()}
 
 
 # --- open data: issued reports ------------------------------------------------------------------

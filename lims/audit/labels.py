@@ -53,6 +53,11 @@ ACTION_LABELS: dict[str, object] = {
     # instruments
     "instrument_registered": _l("Instrument registered"),
     "instrument_updated": _l("Instrument changed"),
+    # equipment records (lims.equipment)
+    "equipment_registered": _l("Equipment registered"),
+    "equipment_status_changed": _l("Equipment status changed"),
+    "calibration_recorded": _l("Calibration recorded"),
+    "maintenance_recorded": _l("Verification or maintenance recorded"),
     "instrument_token_issued": _l("Instrument token issued"),
     # reference data and surveys
     "region_seeded": _l("Region loaded"),
@@ -217,6 +222,14 @@ FIELD_LABELS: dict[str, object] = {
     "format": _l("File format"),
     "filters": _l("Filters"),
     "sort": _l("Order"),
+    # equipment records (``lims.equipment``)
+    "calibrated_on": _l("Calibrated on"),
+    "valid_until": _l("Valid until"),
+    "outcome": _l("Outcome"),
+    "performed_by": _l("Performed by"),
+    "certificate_no": _l("Certificate no."),
+    "planned_on": _l("Planned for"),
+    "done_on": _l("Done on"),
 }
 
 # Values typed by people or codes that identify things: shown exactly as stored, never looked
@@ -227,7 +240,8 @@ VERBATIM_FIELDS: frozenset[str] = frozenset({
     "dataset_sha256", "participant_code", "household_code", "prefix", "token_prefix", "reading",
     "run", "sample", "value", "result", "programme", "district", "region", "regions", "round",
     "cluster", "instrument", "reagent_lot", "method", "based_on", "scheme", "problems",
-    "population_group_code", "groups", "group", "list", "format", "sort",
+    "population_group_code", "groups", "group", "list", "format", "sort", "performed_by",
+    "certificate_no",
 })
 
 # Stored as decimal strings (exact); shown as numbers in the reader's locale (4,5 in ru/kk).
@@ -237,7 +251,8 @@ NUMBER_FIELDS: frozenset[str] = frozenset({
 })
 
 # Stored as ISO dates (no time of day).
-DATE_FIELDS: frozenset[str] = frozenset({"valid_from", "valid_to", "period_start", "period_end"})
+DATE_FIELDS: frozenset[str] = frozenset({"valid_from", "valid_to", "period_start", "period_end",
+                                        "calibrated_on", "valid_until", "planned_on", "done_on"})
 
 # Row ids in payloads, shown as what they identify (``entity`` is the event's entity label).
 ID_TITLES: dict[str, object] = {

@@ -39,6 +39,8 @@ from lims.capture.models import (
 from lims.capture.reasons import Reason
 from lims.core.bulk import bulk_insert
 from lims.core.errors import ValidationError
+from lims.equipment.models import Calibration, Equipment
+from lims.equipment.queries import equipment_for_instrument, problem_of, problem_reason
 from lims.samples.accession import normalise_query
 from lims.samples.lifecycle import SampleStatus
 from lims.samples.models import Sample, SampleKind
@@ -164,7 +166,7 @@ class SampleRow:
 
 
 def match_result(payload: dict[str, Any], sample: SampleLike | None, *,
-                 already: dict[tuple[int, str], list[tuple[int, str, datetime | None]]] | None = None
+                 already: dict[tuple[int, str], list[tuple[int | str, str, datetime | None]]] | None = None
                  ) -> tuple[ReadingStatus, Reason | None]:
     """Decide where one result goes: attached, or unmatched with a reason a technician can act
     on. The checks run from what is wrong with the reading itself to what is wrong with the
@@ -220,7 +222,7 @@ def _samples_named(session: Session, refs: Sequence[str]) -> dict[str, SampleRow
 
 
 def _attached_to(session: Session, sample_ids: Iterable[int]
-                 ) -> dict[tuple[int, str], list[tuple[int, str, datetime | None]]]:
+                 ) -> dict[tuple[int, str], list[tuple[int | str, str, datetime | None]]]:
     ids = sorted(set(sample_ids))
     if not ids:
         return {}
@@ -230,7 +232,7 @@ def _attached_to(session: Session, sample_ids: Iterable[int]
         .where(InstrumentReading.sample_id.in_(ids),
                InstrumentReading.status == ReadingStatus.ATTACHED)
     ).all()
-    out: dict[tuple[int, str], list[tuple[int, str, datetime | None]]] = {}
+    out: dict[tuple[int, str], list[tuple[int | str, str, datetime | None]]] = {}
     for r in rows:
         out.setdefault((r.sample_id, r.analyte or ""), []).append((r.id, r.raw_value, r.measured_at))
     return out
@@ -285,10 +287,15 @@ def _file(session: Session, instrument: Instrument, items: list[dict[str, Any]],
     samples = _samples_named(session, [normalise_query(it["payload"]["sample_id"])
                                        for it in results if it["payload"].get("sample_id")])
     already = _attached_to(session, (s.id for s in samples.values()))
+    equipment = equipment_for_instrument(session, instrument.id)
 
     # None as the status: the key was filed before (or earlier in this batch): a duplicate.
     decided: list[tuple[str, ReadingStatus | None, Reason | None]] = []
     new_rows: list[dict[str, Any]] = []
+    # Rows whose reason names a reading attached earlier in this batch: that reading has no id
+    # until the first INSERT, so they are inserted after it, with the id filled in (the earlier
+    # one is always attached, hence never itself waiting here).
+    later_rows: list[tuple[dict[str, Any], str]] = []
     seen: set[str] = set()
     for item in items:
         key = item["idempotency_key"]
@@ -298,13 +305,24 @@ def _file(session: Session, instrument: Instrument, items: list[dict[str, Any]],
         seen.add(key)
         payload = item["payload"]
         sample: SampleRow | None = None
-        if item["type"] == ReadingType.RESULT:
+        held = _equipment_reason(equipment, payload, now) if item["type"] != ReadingType.QUARANTINE \
+            else None
+        if held is not None:
+            status, reason = ReadingStatus.UNMATCHED, held
+        elif item["type"] == ReadingType.RESULT:
             ref = payload.get("sample_id")
             sample = samples.get(normalise_query(ref)) if ref else None
             status, reason = match_result(payload, sample, already=already)
             if status is ReadingStatus.ATTACHED and sample is not None:
                 already.setdefault((sample.id, payload["analyte"]), []).append(
-                    (0, payload.get("raw_value", ""), parse_instrument_time(payload.get("measured_at"))))
+                    (_InBatch(key), payload.get("raw_value", ""),
+                     parse_instrument_time(payload.get("measured_at"))))
+            elif reason is not None and isinstance(reason.params.get("reading"), _InBatch):
+                earlier = reason.params["reading"]
+                decided.append((key, status, reason))
+                later_rows.append((_row(instrument, item, now, status=status, reason=None,
+                                        sample_id=None), earlier))
+                continue
         elif item["type"] == ReadingType.PLATE:
             status, reason = ReadingStatus.PENDING, Reason("plate_waiting")
         else:
@@ -317,12 +335,42 @@ def _file(session: Session, instrument: Instrument, items: list[dict[str, Any]],
     if new_rows:
         bulk_insert(session, InstrumentReading.__table__, new_rows)
         known.update(_known_keys(session, instrument, [row["idempotency_key"] for row in new_rows]))
+    if later_rows:
+        named: dict[str, Reason] = {}
+        for row, earlier in later_rows:
+            stored = Reason("duplicate", {**_reason_of(decided, row["idempotency_key"]).params,
+                                          "reading": known[earlier]})
+            row["reason"] = stored.dump()
+            named[row["idempotency_key"]] = stored
+        bulk_insert(session, InstrumentReading.__table__, [row for row, _ in later_rows])
+        known.update(_known_keys(session, instrument, list(named)))
+        decided = [(key, status, named.get(key, reason)) for key, status, reason in decided]
     instrument.last_seen_at = now
     return [
         Outcome(key, "duplicate", known[key], "already received; not stored again") if status is None
         else Outcome(key, status.value, known[key], reason.english() if reason else None)
         for key, status, reason in decided
     ]
+
+
+def _equipment_reason(equipment: tuple[Equipment, list[Calibration]] | None,
+                      payload: dict[str, Any], now: datetime) -> Reason | None:
+    """Held, not attached, when the instrument's equipment record says it may not be used on
+    the measurement day (the instrument's own date; the day it arrived if it sent none)."""
+    if equipment is None:
+        return None
+    measured = parse_instrument_time(payload.get("measured_at"))
+    problem = problem_of(equipment[0], equipment[1], (measured or now).date())
+    return None if problem is None else problem_reason(problem)
+
+
+class _InBatch(str):
+    """The idempotency key of a reading attached earlier in the same batch, standing in for its
+    id (not known before the INSERT) in a duplicate's reason until the id is."""
+
+
+def _reason_of(decided: list[tuple[str, ReadingStatus | None, Reason | None]], key: str) -> Reason:
+    return next(reason for k, _, reason in decided if k == key and reason is not None)
 
 
 def ingest_batch(session: Session, *, instrument: Instrument, items: list[dict[str, Any]],

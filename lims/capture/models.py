@@ -128,5 +128,12 @@ class InstrumentReading(Base):
     entered_by: Mapped[User | None] = relationship(foreign_keys=[entered_by_id])
     resolved_by: Mapped[User | None] = relationship(foreign_keys=[resolved_by_id])
 
+    @property
+    def no_instrument_time(self) -> bool:
+        """A driver's result without the instrument's own time (ASTM R-13/R-12): its key cannot
+        tell a re-send from a genuine repeat of the same value, so review pages flag it."""
+        return (self.type is ReadingType.RESULT and self.source is ReadingSource.DRIVER
+                and self.measured_at is None)
+
     def __repr__(self) -> str:
         return format_repr(self, "id", "type", "status", "sample_ref")

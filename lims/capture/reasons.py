@@ -51,6 +51,12 @@ TEXTS: dict[str, str] = {
     "plate_waiting": N_("plate waiting for an analytical run"),
     "quarantined": N_("quarantined by the driver: %(problem)s"),
     "claimed_by_run": N_("used by %(run)s"),
+    # equipment records (lims.equipment): the instrument may not be used on the measurement day
+    "equipment_out_of_service": N_("%(equipment)s was out of service on %(day)s: %(reason)s"),
+    "equipment_calibration_lapsed": N_("%(equipment)s had no valid calibration on %(day)s (the"
+                                       " last one ended on %(valid_until)s)"),
+    "equipment_not_calibrated": N_("%(equipment)s has no calibration on record covering"
+                                   " %(day)s"),
 }
 
 #: What a driver's quarantine ``error_code`` (instruments.errors) means, for the inbox.

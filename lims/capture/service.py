@@ -46,6 +46,7 @@ from lims.core.inputs import require_code
 from lims.core.labels import label
 from lims.core.locking import lock
 from lims.monitoring.models import SampleKindRef
+from lims.equipment.queries import instrument_problem, problem_reason
 from lims.samples.accession import normalise_query
 from lims.samples.models import Sample, SampleKind
 from lims.samples.transitions import get_sample_by_accession
@@ -175,8 +176,9 @@ def attach_reading(session: Session, *, actor: User, now: datetime, reading: Ins
                    accession: str, reason: str, confirmed: Collection[str] = (),
                    lab_zone: tzinfo = UTC) -> InstrumentReading:
     """Attach an unmatched result to the sample a technician names. The same checks as for a
-    driver's reading apply (status, value, range), except the sample the instrument named: the
-    person is correcting exactly that.
+    driver's reading apply (status, value, range, the instrument's equipment record on the
+    measurement day), except the sample the instrument named: the person is correcting exactly
+    that.
 
     What is possible but implausible (``lims.capture.plausibility``: measured before collection
     or after the kind's maximum age (reference data), another kind of sample, a sample that already has a value)
@@ -194,6 +196,10 @@ def attach_reading(session: Session, *, actor: User, now: datetime, reading: Ins
     if sample is None:
         raise NotFoundError(_("There is no sample with accession %(accession)s.", accession=wanted),
                             field="accession")
+    problem = instrument_problem(session, reading.instrument_id,
+                                 (reading.measured_at or reading.received_at).date())
+    if problem is not None:  # by hand no more than by driver: never a result from unfit equipment
+        raise BusinessRuleViolation(problem_reason(problem).text(), field="accession")
     payload = dict(reading.payload, sample_id=sample.accession, problems=[])
     spec = ANALYTES.get(reading.analyte or "")
     # another kind of sample is asked below, not refused: match the rest as if it were right

@@ -91,6 +91,14 @@ LABELS: dict[str, object] = {
     "4pl": _l("Four-parameter logistic"),
     "low_volume": _l("Volume below the minimum"),
     "changed": _l("changed"),
+    # equipment (lims.equipment)
+    "in_service": _l("In service"),
+    "out_of_service": _l("Out of service"),
+    "verification": _l("Verification"),
+    "maintenance": _l("Maintenance"),
+    "calibration": _l("Calibration"),
+    "pass": _l("Passed"),
+    "fail": _l("Failed"),
     # roles
     "technician": _l("Technician"),
     "reviewer": _l("Reviewer"),

@@ -44,7 +44,7 @@ from sqlalchemy.orm import Session
 
 from lims.audit.service import record_event
 from lims.core.dt import ensure_utc
-from lims.core.inputs import INT64_MAX, BadParameter, date_problem, parse_id, text_problem
+from lims.core.inputs import ID_MAX, BadParameter, date_problem, parse_id, text_problem
 from lims.core.labels import label
 from lims.core.text import strip_hidden
 from reports.cells import safe_cell
@@ -307,7 +307,7 @@ def enum_choices(enum_cls: Any) -> Callable[[], list[tuple[str, str]]]:
 def id_parser(raw: str) -> int:
     value = parse_id(raw)
     if value is None:
-        raise ValueError(_("it must be a whole number between 1 and %(max)s.", max=INT64_MAX))
+        raise ValueError(_("it must be a whole number between 1 and %(max)s.", max=ID_MAX))
     return value
 
 

@@ -38,7 +38,9 @@ from lims.analysis.models import AnalyticalRun, MethodVersionRow, RunStatus
 from lims.audit.sealing import head_text
 from lims.audit.service import record_event
 from lims.auth.models import User
+from lims.core.dt import today_utc
 from lims.core.errors import ConflictError, NotFoundError, ValidationError
+from lims.equipment.queries import equipment_annex
 from lims.monitoring.models import SurveyRound
 from lims.reporting.data import (
     LAB_TIMEZONE,
@@ -236,7 +238,8 @@ def recover_abandoned(session: Session, *, now: datetime, stale_after: timedelta
 def qc_annex(session: Session, method_version_ids: Iterable[int], *,
              catalogue: NullTranslations | None = None) -> dict[str, Any]:
     """Methods and QC facts for the annex: the method versions behind the report's verified
-    results, and the runs rejected by QC; units in the report's language (``catalogue``)."""
+    results, the equipment records of the instruments their runs used (status and calibration
+    today), and the runs rejected by QC; words in the report's language (``catalogue``)."""
     catalogue = catalogue or NullTranslations()
     used = session.scalars(
         sa.select(MethodVersionRow).where(MethodVersionRow.id.in_(sorted(method_version_ids)))
@@ -255,8 +258,13 @@ def qc_annex(session: Session, method_version_ids: Iterable[int], *,
         sa.select(AnalyticalRun.id, AnalyticalRun.decided_at, AnalyticalRun.decision_reason)
         .where(AnalyticalRun.status == RunStatus.REJECTED)
         .order_by(AnalyticalRun.id.desc()).limit(30)).all()
+    instrument_ids = list(session.scalars(
+        sa.select(AnalyticalRun.instrument_id).distinct()
+        .where(AnalyticalRun.method_version_id.in_(sorted(method_version_ids)),
+               AnalyticalRun.instrument_id.is_not(None))))
     return {
         "methods": methods,
+        "equipment": equipment_annex(session, instrument_ids, today_utc(), catalogue.gettext),
         "calibration_range": "; ".join(ranges),
         "lod": "; ".join(lods),
         "rejected_runs": [{"run": f"RUN-{r.id}", "date": r.decided_at.date().isoformat() if r.decided_at else "",

@@ -33,6 +33,8 @@ QC = {
     "controls": [{"name": "Low", "target": 50, "n": 40, "mean": 51.2, "cv": 4.3}],
     "rejected_runs": [{"run": "R-2024-031", "date": "2024-03-02", "reason": "1-3s control High"}],
     "eqa": ["EQUIP 2024-1: passed"],
+    "equipment": [{"equipment": "EQ-READER-1 Bio-Rad 680", "status": "В эксплуатации",
+                   "calibration": "калибровка до 2027-01-10"}],
 }
 
 
@@ -248,3 +250,10 @@ def test_salt_not_analysed_is_its_own_line_and_never_a_method_in_summary_or_char
     assert "notanalysed" in text  # its line in the salt tables
     assert "(notanalysed):" not in text  # not a method of the summary's salt sentences
     assert "·notanalysed" not in text  # nor a bar of the salt chart
+
+
+def test_the_annex_lists_the_equipment_with_its_calibration_status(pdfs) -> None:
+    pages = text_of(pdfs["ru"])
+    [annex] = [p for p in pages if "EQ-READER-1" in p]
+    assert "Bio-Rad 680" in annex and "калибровка до 2027-01-10" in annex
+    assert "В эксплуатации" in annex

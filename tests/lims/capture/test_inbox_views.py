@@ -211,3 +211,32 @@ def test_free_text_and_old_sentences_are_shown_as_stored() -> None:
     assert load("plate waiting for an analytical run") == Reason("plate_waiting")
     assert describe('{"code": "no_such_code"}') == '{"code": "no_such_code"}'
     assert describe(Reason("no_sample", {"accession": "U-1"}).dump()) == "no sample with accession U-1"
+
+
+def test_a_result_without_instrument_time_is_attached_but_flagged(
+        client: FlaskClient, session: Session, login, make_user: Callable[..., User],
+        make_instrument, make_sample: Callable[..., Sample]) -> None:
+    """The key of a reading without the instrument's time cannot tell a re-send from a repeat:
+    it is attached as usual, and the reading and sample pages say so."""
+    from datetime import datetime
+
+    instrument, secret = make_instrument(Protocol.ASTM)
+    sample = make_sample(SampleKind.URINE, status=SampleStatus.RECEIVED)
+    tech = make_user(Role.TECHNICIAN)
+    session.commit()
+    ids = []
+    for value, at in ((87.3, None), (91.0, datetime(2026, 5, 14, 10, 30))):
+        reading = Reading(instrument_id=instrument.code, sample_id=sample.accession, analyte="uic",
+                          raw_value=str(value), value=value, unit="ug/L", test_code="UIC",
+                          measured_at=at, raw=f"R|1|^^^UIC|{value}|ug/L")
+        response = client.post("/api/v1/readings", headers={"Authorization": f"Bearer {secret}"},
+                               json={"items": [envelope_for(instrument.code, reading).to_dict()]})
+        [outcome] = response.get_json()["results"]
+        assert outcome["outcome"] == "attached"
+        ids.append(outcome["reading_id"])
+    login(tech)
+    flag = "no instrument time: cannot rule out a re-send"
+    untimed, timed = (client.get(f"/inbox/{i}").get_data(as_text=True) for i in ids)
+    assert flag in untimed and flag not in timed
+    page = client.get(f"/samples/{sample.accession}").get_data(as_text=True)
+    assert page.count(flag) == 1

@@ -135,6 +135,17 @@ def test_same_value_and_time_under_a_new_key_waits_as_possible_duplicate(
                     ).get_json()["results"]
     assert outcomes[0]["outcome"] == "attached"
     assert outcomes[1]["outcome"] == "unmatched" and "a duplicate?" in outcomes[1]["reason"]
+    # the reason names the reading attached earlier in this upload by its real id (never #0)
+    first = outcomes[0]["reading_id"]
+    assert f"reading #{first} already attached" in outcomes[1]["reason"]
+    row = session.get(InstrumentReading, outcomes[1]["reading_id"])
+    assert row is not None and reasons_module.load(row.reason).params["reading"] == first
+    with client.application.test_request_context():
+        assert f"#{first} " in reasons_module.describe(row.reason)
+    # a third copy in a later upload names the same first reading
+    again = post(client, secret, [result(instrument, sample.accession, measured_at=at)]
+                 ).get_json()["results"]
+    assert again[0]["outcome"] == "unmatched" and f"#{first} " in again[0]["reason"]
 
 
 def test_plates_wait_for_a_run_and_quarantine_is_kept(client: FlaskClient, session: Session,

@@ -1,0 +1,1 @@
+"""Equipment: the health of the instruments' drivers (and, to come, equipment records)."""
