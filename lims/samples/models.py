@@ -69,6 +69,8 @@ class Sample(Base):
         sa.Index("ix_samples_kind_status_id", "kind", "status", "id"),
         # the analysis worklist: received samples of a kind, priority first, oldest first
         sa.Index("ix_samples_worklist", "kind", "status", "priority", "received_at", "id"),
+        # the home dashboard: registered samples not yet received, by how long ago collected
+        sa.Index("ix_samples_status_collected", "status", "collected_at"),
         sa.CheckConstraint(
             "kind <> 'urine' OR (volume_ml IS NOT NULL AND container IS NOT NULL"
             " AND participant_id IS NOT NULL)",
@@ -95,7 +97,8 @@ class Sample(Base):
     registered_at: Mapped[datetime]
     registered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     received_at: Mapped[datetime | None]
-    intake_batch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("intake_batches.id"))
+    intake_batch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("intake_batches.id"),
+                                                        index=True)
     notes: Mapped[str | None] = mapped_column(sa.Text)
     #: Higher is analysed sooner (the worklist orders by priority, then receipt time).
     priority: Mapped[int] = mapped_column(sa.SmallInteger, default=0, server_default="0")
@@ -179,7 +182,7 @@ class IntakeBatch(Base):
     __tablename__ = "intake_batches"
 
     id: Mapped[intpk]
-    filename: Mapped[str] = mapped_column(sa.String(255))
+    filename: Mapped[str] = mapped_column(sa.String(255), index=True)
     sha256: Mapped[str] = mapped_column(sa.String(64))
     kind: Mapped[SampleKind] = mapped_column(str_enum(SampleKind, "sample_kind"))
     row_count: Mapped[int]
