@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, selectinload
 from lims.analysis.labels import analysis_label
 from lims.analysis.models import AnalyticalRun
 from lims.auth.models import User
-from lims.core.errors import ValidationError
+from lims.core.inputs import BadParameter
 from lims.core.labels import label
 from lims.core.permissions import Permission
 from lims.core.text import strip_hidden
@@ -82,8 +82,8 @@ def clean_query(raw: str | None) -> str:
     removed, spaces collapsed; a text over :data:`MAX_QUERY` characters is a 400."""
     text = " ".join(strip_hidden(raw or "").split())
     if len(text) > MAX_QUERY:
-        raise ValidationError(_("Search for at most %(num)d characters.", num=MAX_QUERY),
-                              field="q")
+        raise BadParameter(_("Search for at most %(num)d characters.", num=MAX_QUERY),
+                           field="q")
     return text
 
 
