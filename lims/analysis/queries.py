@@ -117,17 +117,6 @@ def runs_page(session: Session, *, status: RunStatus | None, limit: int,
     return list(session.scalars(stmt.order_by(AnalyticalRun.id.desc()).limit(limit)))
 
 
-def results_page(session: Session, *, status: ResultStatus, limit: int,
-                 before: int | None = None) -> list[Result]:
-    """Current results of one status, newest first, over ``ix_results_status_id``."""
-    stmt = (sa.select(Result).where(Result.status == status, Result.is_current)
-            .options(selectinload(Result.sample), selectinload(Result.run),
-                     selectinload(Result.method_version), selectinload(Result.created_by)))
-    if before is not None:
-        stmt = stmt.where(Result.id < before)
-    return list(session.scalars(stmt.order_by(Result.id.desc()).limit(limit)))
-
-
 def results_for_sample(session: Session, sample_id: int) -> list[Result]:
     """Every version of every result of a sample, oldest first (amendments stay visible)."""
     return list(session.scalars(

@@ -48,7 +48,7 @@ from lims.analysis.forms import (
 )
 from lims.analysis.labels import analysis_label, short_number
 from lims.analysis.review_forms import ReviewFilterForm
-from lims.analysis.models import AnalyticalRun, ReagentLot, Result, ResultStatus, RunStatus
+from lims.analysis.models import AnalyticalRun, ReagentLot, Result, RunStatus
 from lims.audit.service import events_for
 from lims.auth.security import current_actor, permission_required
 from lims.capture import service as capture

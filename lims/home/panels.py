@@ -18,10 +18,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask import url_for
-from flask_babel import get_timezone
+from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
@@ -33,10 +34,15 @@ from lims.capture.models import InstrumentReading, ReadingStatus
 from lims.core.dt import local_midnight
 from lims.core.permissions import Permission
 from lims.monitoring.coverage import default_round
-from lims.monitoring.models import Cluster
+from lims.core.templating import fmt_number
+from lims.monitoring.models import Cluster, PopulationGroup
+from lims.reporting import published
 from lims.reporting.models import JobStatus, ReportJob
 from lims.samples.lifecycle import SampleStatus
 from lims.samples.models import Sample, SampleKind
+from reports.indicators import indicator_records
+from reports.stats import NATIONAL
+from reports.texts import METHOD_LABELS
 
 #: Counts stop here (see the module's docstring).
 COUNT_CAP = review_queue.COUNT_CAP
@@ -244,4 +250,64 @@ def reports(session: Session, actor: User, now: datetime) -> Panel:
     result.links += [Link(_("%(title)s, version %(version)s", title=job.title,
                             version=job.version),
                           url_for("reporting.pdf", job_id=job.id)) for job in latest]
+    return result
+
+
+# -- the ministry's national figures ------------------------------------------------------------
+
+#: The headline indicators, in the order shown.
+HEADLINES = ("uic_median", "salt_pct_adequate")
+#: Issued reports never change, so their national figures are read from the frozen workbook
+#: once per process and kept by report id (any worker may read them again: nothing here is
+#: state, only a copy of immutable data). Bounded: the newest few reports.
+_FIGURES: dict[int, list[dict[str, Any]]] = {}
+_FIGURES_KEPT = 8
+
+
+def national_rows(session: Session, job_id: int) -> list[dict[str, Any]]:
+    """The national rows of the headline indicators of issued report ``job_id``."""
+    if job_id not in _FIGURES:
+        job = published.issued_report(session, job_id, ReportJob.xlsx)
+        table = published.report_indicators(session, job)
+        rows = table[(table["region_code"] == NATIONAL) & table["indicator"].isin(HEADLINES)]
+        _FIGURES[job_id] = indicator_records(rows)
+        for old in sorted(_FIGURES)[:-_FIGURES_KEPT]:
+            del _FIGURES[old]
+    return _FIGURES[job_id]
+
+
+def _figure(row: dict[str, Any]) -> str:
+    if row["estimate"] is None:
+        return str(row["shown"] or "—")
+    value = f"{fmt_number(row['estimate'], 1)} {row['unit_of_measure']}"
+    if row["ci_low"] is None or row["ci_high"] is None:
+        return value
+    return _("%(value)s (95%% CI %(low)s–%(high)s)", value=value,
+             low=fmt_number(row["ci_low"], 1), high=fmt_number(row["ci_high"], 1))
+
+
+@panel("national", Permission.VIEW_REPORTS)
+def national(session: Session, actor: User, now: datetime) -> Panel | None:
+    """The latest issued report's national headline figures, as published (never recomputed:
+    the ministry sees on the dashboard what it downloaded)."""
+    job = session.execute(sa.select(ReportJob.id, ReportJob.title, ReportJob.version).where(
+        ReportJob.version.is_not(None), ReportJob.status == JobStatus.DONE)
+        .order_by(ReportJob.id.desc()).limit(1)).first()
+    if job is None:
+        return None
+    locale = str(get_locale())
+    groups = {g.code: g.name(locale) for g in session.scalars(sa.select(PopulationGroup))}
+    result = Panel(_("National figures: %(title)s, version %(version)s", title=job.title,
+                     version=job.version))
+    url = url_for("reporting.pdf", job_id=job.id)
+    for row in national_rows(session, job.id):
+        if row["indicator"] == "uic_median":
+            text = _("Median urinary iodine, %(group)s", group=groups.get(row["group"],
+                                                                          row["group"]))
+        else:
+            method = METHOD_LABELS.get(row["group"])
+            text = _("Household salt adequately iodised (%(method)s)",
+                     method=_(method) if method else row["group"])
+        note = _figure(row) + (_(", n = %(n)s", n=row["n"]) if row["n"] else "")
+        result.links.append(Link(text, url, note=note))
     return result

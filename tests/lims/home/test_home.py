@@ -22,7 +22,10 @@ from lims.monitoring.models import Household
 from lims.reporting.models import JobStatus, ReportJob
 from lims.samples.lifecycle import SampleStatus
 from lims.samples.models import IntakeBatch, SampleKind
+from lims.extensions import db
 from tests.conftest import FIXED_NOW
+from tests.factories import PASSWORD
+from tests.lims.api.test_open_data import open_app  # noqa: F401 (fixture: an issued report)
 
 
 def tiles(client: Any) -> dict[str, tuple[str, str]]:
@@ -232,3 +235,24 @@ def test_every_role_gets_a_dashboard(client, login, make_user, role):
     response = client.get("/")
     assert response.status_code == 200
     assert 'id="header-search-q"' in response.get_data(as_text=True)
+
+
+def test_ministry_sees_the_latest_issued_reports_national_figures(open_app):
+    """From the frozen workbook of the issued report, as published."""
+    from lims.auth.services import create_user
+
+    with open_app.app_context():
+        create_user(db.session, actor=None, now=FIXED_NOW, username="minister-home",
+                    password=PASSWORD, roles=(Role.MINISTRY,))
+        db.session.commit()
+        job_id = int(db.session.scalar(sa.select(ReportJob.id).where(ReportJob.version == 1)))
+        rows = panels.national_rows(db.session, job_id)
+    assert {r["indicator"] for r in rows} == set(panels.HEADLINES)
+    client = open_app.test_client()
+    assert client.post("/login", data={"username": "minister-home",
+                                       "password": PASSWORD}).status_code == 302
+    page = client.get("/").get_data(as_text=True)
+    uic = next(r for r in rows if r["indicator"] == "uic_median" and r["estimate"] is not None)
+    assert "National figures: " in page and "Median urinary iodine, " in page
+    assert f'{uic["estimate"]:.1f} µg/L' in page
+    assert "Household salt adequately iodised (" in page
