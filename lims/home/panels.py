@@ -291,8 +291,8 @@ def national(session: Session, actor: User, now: datetime) -> Panel | None:
     """The latest issued report's national headline figures, as published (never recomputed:
     the ministry sees on the dashboard what it downloaded)."""
     job = session.execute(sa.select(ReportJob.id, ReportJob.title, ReportJob.version).where(
-        ReportJob.version.is_not(None), ReportJob.status == JobStatus.DONE)
-        .order_by(ReportJob.id.desc()).limit(1)).first()
+        ReportJob.version.is_not(None), ReportJob.status == JobStatus.DONE,
+        ReportJob.xlsx.is_not(None)).order_by(ReportJob.id.desc()).limit(1)).first()
     if job is None:
         return None
     locale = str(get_locale())
