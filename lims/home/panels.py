@@ -65,9 +65,13 @@ class Tile:
 
 @dataclass(frozen=True)
 class Link:
+    """A line of a panel; ``fill``: a JSON endpoint whose ``label`` and ``note`` replace the
+    line's once the page is shown (a figure too slow to hold the page for)."""
+
     label: str
     url: str
     note: str = ""
+    fill: str | None = None
 
 
 @dataclass
@@ -212,8 +216,22 @@ def review(session: Session, actor: User, now: datetime) -> Panel:
 
 @panel("survey", Permission.VIEW_SAMPLES, Permission.VIEW_REPORTS)
 def survey(session: Session, actor: User, now: datetime) -> Panel | None:
-    """Urine samples collected this round (not cancelled) against the clusters' targets, the
-    coverage page's headline."""
+    """The round's progress. Its figure is the one count here that must be exact however large
+    (half a million samples in a national round: an index-only scan of tens of milliseconds),
+    so the page links to the coverage page at once and ``home.js`` fills the figure in from
+    :func:`survey_progress` (``/home/survey-progress``) when the page is shown."""
+    survey_round = default_round(session)
+    if survey_round is None:
+        return None
+    return Panel(_("Survey round %(code)s", code=survey_round.code), links=[Link(
+        _("Coverage by region and cluster"),
+        url_for("monitoring.coverage", round=survey_round.id),
+        fill=url_for("home.survey_progress"))])
+
+
+def survey_progress(session: Session) -> dict[str, str] | None:
+    """Urine samples collected in the default round (not cancelled) against the clusters'
+    targets: one count over ``ix_samples_round_kind_status`` and one sum over the clusters."""
     survey_round = default_round(session)
     if survey_round is None:
         return None
@@ -222,14 +240,10 @@ def survey(session: Session, actor: User, now: datetime) -> Panel | None:
     collected = int(session.scalar(sa.select(sa.func.count()).select_from(Sample).where(
         Sample.round_id == survey_round.id, Sample.kind == SampleKind.URINE,
         Sample.status != SampleStatus.CANCELLED)) or 0)
-    url = url_for("monitoring.coverage", round=survey_round.id)
-    result = Panel(_("Survey round %(code)s", code=survey_round.code))
-    result.links.append(Link(
-        _("%(collected)s of %(target)s urine samples collected", collected=collected,
-          target=target), url,
-        note=(_("%(percent)s%% of the target", percent=round(100 * collected / target))
-              if target else "")))
-    return result
+    return {"label": _("%(collected)s of %(target)s urine samples collected",
+                       collected=fmt_number(collected, 0), target=fmt_number(target, 0)),
+            "note": (_("%(percent)s%% of the target", percent=round(100 * collected / target))
+                     if target else "")}
 
 
 @panel("reports", Permission.VIEW_REPORTS)

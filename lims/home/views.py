@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 from lims.auth.security import current_actor
 from lims.core.dt import now_utc
 from lims.extensions import db
-from lims.home.panels import panels_for
+from lims.home.panels import panels_for, survey_progress
 from lims.home.search import MAX_QUERY, search
 
 bp = Blueprint("home", __name__, template_folder="templates")
@@ -20,6 +20,13 @@ bp = Blueprint("home", __name__, template_folder="templates")
 def index() -> str:
     return render_template("home/index.html",
                            panels=panels_for(db.session, current_actor(), now_utc()))
+
+
+@bp.get("/home/survey-progress", endpoint="survey_progress")
+@login_required
+def survey_progress_json() -> dict[str, str]:
+    """The survey panel's figure, fetched by ``home.js`` after the dashboard is shown."""
+    return survey_progress(db.session) or {"label": "", "note": ""}
 
 
 @bp.get("/search")

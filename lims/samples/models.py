@@ -71,6 +71,8 @@ class Sample(Base):
         sa.Index("ix_samples_worklist", "kind", "status", "priority", "received_at", "id"),
         # the home dashboard: registered samples not yet received, by how long ago collected
         sa.Index("ix_samples_status_collected", "status", "collected_at"),
+        # the dashboard's survey progress: a round's urine samples, counted from the index
+        sa.Index("ix_samples_round_kind_status", "round_id", "kind", "status"),
         sa.CheckConstraint(
             "kind <> 'urine' OR (volume_ml IS NOT NULL AND container IS NOT NULL"
             " AND participant_id IS NOT NULL)",

@@ -20,6 +20,7 @@ depends_on = None
 
 PLAIN = (
     ('ix_samples_status_collected', 'samples', ['status', 'collected_at']),
+    ('ix_samples_round_kind_status', 'samples', ['round_id', 'kind', 'status']),
     ('ix_samples_intake_batch_id', 'samples', ['intake_batch_id']),
     ('ix_intake_batches_filename', 'intake_batches', ['filename']),
     ('ix_clusters_code', 'clusters', ['code']),

@@ -102,7 +102,9 @@ def test_ministry_sees_reports_and_the_round_not_the_lab(session, client, login,
     session.flush()
     login(make_user(Role.MINISTRY))
     page = client.get("/").get_data(as_text=True)
-    assert "3 of 40 urine samples collected" in page and "8% of the target" in page
+    assert 'data-fill="/home/survey-progress"' in page
+    assert client.get("/home/survey-progress").json == {
+        "label": "3 of 40 urine samples collected", "note": "8% of the target"}
     shown = tiles(client)
     assert "Monitoring 2026, version 2" in page
     assert shown["Report jobs failed"][0] == "1"
