@@ -118,7 +118,8 @@ def review_page(session: Session, flt: ReviewFilter, *, limit: int,
     return rows
 
 
-def review_count(session: Session, flt: ReviewFilter) -> int:
-    """How many rows the filters match, counted up to ``COUNT_CAP + 1``."""
-    inner = sa.select(Result.id).where(*conditions(flt)).limit(COUNT_CAP + 1).subquery()
+def review_count(session: Session, flt: ReviewFilter, *, cap: int = COUNT_CAP) -> int:
+    """How many rows the filters match, counted up to ``cap + 1``: without filters, or with
+    "mine" (who entered it, on which run), an index-only scan of ``ix_results_to_review``."""
+    inner = sa.select(Result.id).where(*conditions(flt)).limit(cap + 1).subquery()
     return int(session.scalar(sa.select(sa.func.count()).select_from(inner)) or 0)

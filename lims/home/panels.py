@@ -44,8 +44,9 @@ from reports.indicators import indicator_records
 from reports.stats import NATIONAL
 from reports.texts import METHOD_LABELS
 
-#: Counts stop here (see the module's docstring).
-COUNT_CAP = review_queue.COUNT_CAP
+#: Counts stop here (see the module's docstring): beyond a thousand, "over 1,000 waiting" is
+#: what a person acts on; the lists themselves count further.
+COUNT_CAP = 1000
 #: How old a registered sample may be before the dashboard calls it late, in days.
 LATE_DAYS = (3, 7)
 #: Westgard rejections are shown for this many days.
@@ -202,12 +203,15 @@ def review(session: Session, actor: User, now: datetime) -> Panel:
     rejections = capped_count(session, sa.select(AnalyticalRun.id).where(
         AnalyticalRun.calculated_at >= since, AnalyticalRun.qc_accepted.is_(False)))
     filters = review_queue.ReviewFilter
+
+    def count(flt: review_queue.ReviewFilter) -> int:
+        return review_queue.review_count(session, flt, cap=COUNT_CAP)
+
     return Panel(_("Review"), tiles=[
-        tile(_("Preliminary, to review"), review_queue.review_count(session, filters()), queue),
-        tile(_("Mine to verify"), review_queue.review_count(
-            session, filters(verifiable_by_id=actor.id)),
-            url_for("analysis.review_queue", mine="y")),
-        tile(_("Flagged, to review"), review_queue.review_count(session, filters(flagged=True)),
+        tile(_("Preliminary, to review"), count(filters()), queue),
+        tile(_("Mine to verify"), count(filters(verifiable_by_id=actor.id)),
+             url_for("analysis.review_queue", mine="y")),
+        tile(_("Flagged, to review"), count(filters(flagged=True)),
              url_for("analysis.review_queue", flag="flagged"), alert=True),
         tile(_("QC alerts: Westgard rejections in the last %(days)d days", days=QC_ALERT_DAYS),
              rejections, url_for("analysis.qc_lots"), alert=True),

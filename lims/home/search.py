@@ -108,41 +108,55 @@ def search(session: Session, actor: User, raw: str | None) -> SearchOutcome:
 
 # -- samples, directly or through their participant, household or batch ------------------------
 
-def _sample_hits(session: Session, condition: sa.ColumnElement[bool], *,
-                 order: sa.ColumnElement[object]) -> tuple[list[Hit], int]:
-    rows = session.scalars(
-        sa.select(Sample).where(condition).order_by(order).limit(GROUP_LIMIT)
+def _hits(session: Session, ids: Sequence[int]) -> list[Hit]:
+    """The samples ``ids`` as hits, in that order, with what tells them apart."""
+    rows = {s.id: s for s in session.scalars(
+        sa.select(Sample).where(Sample.id.in_(ids))
         .options(selectinload(Sample.participant), selectinload(Sample.household),
-                 selectinload(Sample.cluster))).all()
-    hits = [Hit(s.accession, url_for("samples.detail", accession=s.accession), " · ".join(
+                 selectinload(Sample.cluster)))}
+    return [Hit(s.accession, url_for("samples.detail", accession=s.accession), " · ".join(
         part for part in (label(s.kind), label(s.status), s.cluster.code,
                           s.household.code if s.household else "",
                           s.participant.code if s.participant else "") if part))
-            for s in rows]
-    total = len(hits) if len(hits) < GROUP_LIMIT else capped_count(
-        session, sa.select(Sample.id).where(condition))
-    return hits, total
+            for s in (rows[i] for i in ids if i in rows)]
+
+
+def _samples_of(session: Session, column: sa.orm.InstrumentedAttribute[int | None],
+                parents: sa.Select[tuple[int]]) -> tuple[list[Hit], int]:
+    """The samples whose ``column`` is one of the ``parents`` (participants, households, a
+    batch), newest first. The parents are resolved first and the samples read through the
+    foreign key's index without an ORDER BY, so the planner cannot choose to walk the primary
+    key hoping for an early match (a whole-table scan when there is none)."""
+    parent_ids = list(session.scalars(parents.limit(COUNT_CAP + 1)))
+    if not parent_ids:
+        return [], 0
+    ids = list(session.scalars(sa.select(Sample.id).where(column.in_(parent_ids))
+                               .limit(COUNT_CAP + 1)))
+    return _hits(session, sorted(ids, reverse=True)[:GROUP_LIMIT]), len(ids)
 
 
 def _samples(session: Session, text: str, upper: str, codes: Sequence[str]) -> list[Group]:
     groups: list[Group] = []
     if parse_accession(upper) is not None:
-        hits, total = _sample_hits(session, Sample.accession == upper, order=Sample.id)
-        groups.append(Group(_("Samples"), hits, total))
+        ids = list(session.scalars(sa.select(Sample.id).where(Sample.accession == upper)))
+        groups.append(Group(_("Samples"), _hits(session, ids), len(ids)))
     elif _ACCESSION_PREFIX.fullmatch(upper):
+        # one range of the accession index, highest first: the newest of the prefix
         in_range = sa.and_(Sample.accession >= upper,
                            Sample.accession < prefix_upper_bound(upper))
-        hits, total = _sample_hits(session, in_range, order=Sample.accession.desc())
+        ids = list(session.scalars(sa.select(Sample.id).where(in_range)
+                                   .order_by(Sample.accession.desc()).limit(GROUP_LIMIT)))
+        total = len(ids) if len(ids) < GROUP_LIMIT else capped_count(
+            session, sa.select(Sample.id).where(in_range))
         groups.append(Group(_("Samples whose accession starts with %(prefix)s", prefix=upper),
-                            hits, total, url_for("samples.index", q=upper)))
-    participants = sa.select(Participant.id).where(Participant.code.in_(codes))
-    hits, total = _sample_hits(session, Sample.participant_id.in_(participants), order=Sample.id)
+                            _hits(session, ids), total, url_for("samples.index", q=upper)))
+    hits, total = _samples_of(session, Sample.participant_id,
+                              sa.select(Participant.id).where(Participant.code.in_(codes)))
     groups.append(Group(_("Samples of participant %(code)s", code=text), hits, total))
-    households = _households(codes, text)
-    hits, total = _sample_hits(session, Sample.household_id.in_(households), order=Sample.id)
+    hits, total = _samples_of(session, Sample.household_id, _households(codes, text))
     groups.append(Group(_("Samples of household %(code)s", code=text), hits, total))
-    batches = sa.select(IntakeBatch.id).where(IntakeBatch.filename == text)
-    hits, total = _sample_hits(session, Sample.intake_batch_id.in_(batches), order=Sample.id)
+    hits, total = _samples_of(session, Sample.intake_batch_id,
+                              sa.select(IntakeBatch.id).where(IntakeBatch.filename == text))
     groups.append(Group(_("Samples of the intake batch %(name)s", name=text), hits, total))
     return groups
 

@@ -1,7 +1,8 @@
 """Indexes of the home dashboard, the header search and the review queue (issue 13): samples by
 (status, collected_at) and by intake batch, codes of clusters, households and participants,
 intake batch file names, runs by calculation time, results to review (flagged first) and a
-technician's results by status, flagged results to review.
+technician's results by status, results to review (by who entered them, on which run) and the
+flagged ones.
 
 Revision ID: 0015
 Revises: 0011
@@ -29,17 +30,21 @@ PLAIN = (
     ('ix_analytical_runs_calculated_at', 'analytical_runs', ['calculated_at']),
     ('ix_results_created_by_status', 'results', ['created_by_id', 'status']),
 )
-REVIEW_FLAGGED = "status = 'preliminary' AND is_current AND json_array_length(flags) > 0"
+TO_REVIEW = "status = 'preliminary' AND is_current"
+REVIEW_FLAGGED = f"{TO_REVIEW} AND json_array_length(flags) > 0"
 
 
 def upgrade() -> None:
     for name, table, columns in PLAIN:
         op.create_index(name, table, columns)
+    op.create_index('ix_results_to_review', 'results', ['created_by_id', 'run_id'],
+                    postgresql_where=sa.text(TO_REVIEW), sqlite_where=sa.text(TO_REVIEW))
     op.create_index('ix_results_review_flagged', 'results', ['id'],
                     postgresql_where=sa.text(REVIEW_FLAGGED), sqlite_where=sa.text(REVIEW_FLAGGED))
 
 
 def downgrade() -> None:
     op.drop_index('ix_results_review_flagged', table_name='results')
+    op.drop_index('ix_results_to_review', table_name='results')
     for name, table, _columns in reversed(PLAIN):
         op.drop_index(name, table_name=table)
