@@ -76,7 +76,7 @@ SELECT s.id, CASE s.kind WHEN 'urine' THEN 'uic' ELSE 'salt_iodine' END,
                                                       ELSE 'preliminary' END,
        CASE s.kind WHEN 'urine' THEN 40 + (s.id % 400) ELSE 5 + (s.id % 60) END,
        CASE s.kind WHEN 'urine' THEN 'ug/L' ELSE 'mg/kg' END,
-       (CASE WHEN s.id % 50 = 7 THEN '["replicate spread 14 %"]' ELSE '[]' END)::json, '{}',
+       (CASE WHEN s.id % 53 = 7 THEN '["replicate spread 14 %"]' ELSE '[]' END)::json, '{}',
        coalesce(s.received_at, s.registered_at) + interval '2 days',
        CASE WHEN s.id % 2 = 0 THEN m.tech ELSE m.tech2 END,
        CASE s.status WHEN 'verified' THEN coalesce(s.received_at, s.registered_at)

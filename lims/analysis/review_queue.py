@@ -5,7 +5,7 @@ primary key; the order is "flagged first, then newest", read in two keyset phase
 rows (a backward scan of the partial index ``ix_results_review_flagged``), then the others (of
 ``ix_results_status_id``, where nearly every row qualifies), so a page costs the same at ten
 results to review or a hundred thousand. The total is counted up to :data:`COUNT_CAP` rows and shown as
-"more than" beyond it: a reviewer needs to know there are thousands, not how many exactly.
+"more than" beyond it.
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from lims.analysis.models import AnalyticalRun, Analyte, MethodVersionRow, Result, ResultStatus
+from lims.samples.lifecycle import SampleStatus
 from lims.samples.models import Sample
 
-#: Counts stop here: beyond it a page says "more than 10,000".
-COUNT_CAP = 10_000
+#: Counts stop here: beyond it a page says "more than 1,000" (a reviewer needs to know there
+#: are over a thousand, not how many exactly; the count then costs one bounded index range).
+COUNT_CAP = 1000
 
 
 def has_flags() -> sa.ColumnElement[bool]:
@@ -84,8 +86,12 @@ def conditions(flt: ReviewFilter) -> list[sa.ColumnElement[bool]]:
     if flt.entered_to is not None:
         where.append(Result.created_at < flt.entered_to)
     if flt.region_id is not None:
-        where.append(Result.sample_id.in_(
-            sa.select(Sample.id).where(Sample.region_id == flt.region_id)))
+        # a sample whose result waits for review is pending review (or, while a retest of its
+        # other analyte runs, in analysis): naming the statuses keeps the region's samples to
+        # the few thousand of ``ix_samples_region_status_id``, not the region's whole survey
+        where.append(Result.sample_id.in_(sa.select(Sample.id).where(
+            Sample.region_id == flt.region_id,
+            Sample.status.in_((SampleStatus.PENDING_REVIEW, SampleStatus.IN_ANALYSIS)))))
     if flt.verifiable_by_id is not None:
         me = flt.verifiable_by_id
         where.append(Result.created_by_id != me)

@@ -3,14 +3,14 @@
 A panel is a function ``(session, actor, now) -> Panel | None`` registered with :func:`panel`
 under the permissions that may see it; the dashboard shows, in registration order, each panel
 the user may see that returns something. Another room adds its own (silent instruments,
-calibrations due, the last backup) the same way, in its own module imported by
-:data:`lims.home.PANEL_MODULES`.
+calibrations due, the last backup) with the same decorator, in a module of its own that is
+imported once at start-up (its views module, say); the panel reads that room's queries.
 
 Every number is one indexed query. Counts that can run into the hundreds of thousands at
 national scale (samples waiting, results to review) are counted up to :data:`COUNT_CAP` and
-shown as "more than" beyond it — one bounded index range, however big the table — while the
-figure whose size is the point (samples collected against the round's target) is counted
-exactly over ``ix_samples_round_status_id``.
+shown as "over" beyond it — one bounded index range, however big the table — while the figure
+whose size is the point (samples collected against the round's target) is counted exactly over
+``ix_samples_round_kind_status``, after the page is shown (:func:`survey_progress`).
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ from lims.auth.models import User
 from lims.capture.models import InstrumentReading, ReadingStatus
 from lims.core.dt import local_midnight
 from lims.core.permissions import Permission
-from lims.monitoring.coverage import default_round
 from lims.core.templating import fmt_number
+from lims.monitoring.coverage import default_round
 from lims.monitoring.models import Cluster, PopulationGroup
 from lims.reporting import published
 from lims.reporting.models import JobStatus, ReportJob

@@ -139,7 +139,8 @@ def _samples(session: Session, text: str, upper: str, codes: Sequence[str]) -> l
     groups: list[Group] = []
     if parse_accession(upper) is not None:
         ids = list(session.scalars(sa.select(Sample.id).where(Sample.accession == upper)))
-        groups.append(Group(_("Samples"), _hits(session, ids), len(ids)))
+        if ids:  # a scanned label: nothing else has an accession's shape
+            return [Group(_("Samples"), _hits(session, ids), len(ids))]
     elif _ACCESSION_PREFIX.fullmatch(upper):
         # one range of the accession index, highest first: the newest of the prefix
         in_range = sa.and_(Sample.accession >= upper,
