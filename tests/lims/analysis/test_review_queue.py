@@ -203,6 +203,9 @@ def test_review_page_keeps_filters_in_the_url_and_refuses_bad_ones(client, login
         response = client.get(f"/analysis/review?{bad}")
         assert response.status_code == 400, bad
     assert client.get("/analysis/review?run=RUN-000001&mine=y").status_code == 200
+    after_flagged = client.get(f"/analysis/review?after=f{flagged.id}").get_data(as_text=True)
+    assert plain.sample.accession in after_flagged
+    assert flagged.sample.accession not in after_flagged
 
 
 def test_verify_selected_and_all_unflagged_through_http(session, client, login, lab,
