@@ -24,6 +24,7 @@ from lims.auth import services
 from lims.auth.forms import TokenCreateForm, UserCreateForm, UserEditForm
 from lims.auth.models import ApiToken, User
 from lims.auth.security import current_actor, permission_required
+from lims.backup import panels as _dashboard_panel  # noqa: F401  (registers its panel)
 from lims.core.dt import now_utc
 from lims.core.errors import LimsError
 from lims.core.forms import LimsForm

@@ -96,6 +96,8 @@ class AnalyticalRun(Base):
         sa.Index("ix_analytical_runs_status_id", "status", "id"),
         sa.Index("ix_analytical_runs_created", "created_at", "id"),
         sa.Index("ix_analytical_runs_status_created", "status", "created_at", "id"),
+        # the home dashboard's QC alerts: runs calculated in the last days
+        sa.Index("ix_analytical_runs_calculated_at", "calculated_at"),
         sa.CheckConstraint("status <> 'rejected' OR decision_reason IS NOT NULL",
                            name="rejected_has_reason"),
         sa.CheckConstraint("NOT overridden OR qc_override_reason IS NOT NULL",
@@ -167,6 +169,12 @@ class RunSample(Base):
     sample: Mapped[Sample] = relationship()
 
 
+#: Current preliminary results: what waits for a reviewer.
+TO_REVIEW = "status = 'preliminary' AND is_current"
+#: Those with at least one flag (the review queue's first phase).
+REVIEW_FLAGGED = f"{TO_REVIEW} AND json_array_length(flags) > 0"
+
+
 class ResultStatus(enum.StrEnum):
     """Where a result stands. Reports use ``verified`` rows with ``is_current``.
 
@@ -218,6 +226,15 @@ class Result(Base):
         sa.Index("ix_results_status_id", "status", "id"),
         sa.Index("ix_results_created", "created_at", "id"),
         sa.Index("ix_results_status_created", "status", "created_at", "id"),
+        # the results to review, and who entered them on which run: the review queue's and the
+        # dashboard's counts (four eyes: "mine to verify") read this index alone
+        sa.Index("ix_results_to_review", "created_by_id", "run_id",
+                 postgresql_where=sa.text(TO_REVIEW), sqlite_where=sa.text(TO_REVIEW)),
+        # the review queue shows flagged results first: the few among thousands (review_queue.py)
+        sa.Index("ix_results_review_flagged", "id", postgresql_where=sa.text(REVIEW_FLAGGED),
+                 sqlite_where=sa.text(REVIEW_FLAGGED)),
+        # the home dashboard: a technician's results sent back for a retest
+        sa.Index("ix_results_created_by_status", "created_by_id", "status"),
         # the last line behind the row locks: one current version per sample and analyte
         sa.Index("uq_results_one_current", "sample_id", "analyte", unique=True,
                  postgresql_where=sa.text("is_current"), sqlite_where=sa.text("is_current")),

@@ -121,15 +121,6 @@ def retests(session: Session, analyte: Analyte, *, limit: int) -> list[tuple[Sam
     return [(s, r) for s, r in session.execute(stmt)]
 
 
-def results_page(session: Session, *, status: ResultStatus, limit: int,
-                 before: int | None = None) -> list[Result]:
-    """Current results of one status, newest first, over ``ix_results_status_id``."""
-    stmt = (sa.select(Result).where(Result.status == status, Result.is_current)
-            .options(selectinload(Result.sample), selectinload(Result.run),
-                     selectinload(Result.method_version), selectinload(Result.created_by)))
-    if before is not None:
-        stmt = stmt.where(Result.id < before)
-    return list(session.scalars(stmt.order_by(Result.id.desc()).limit(limit)))
 
 
 def results_for_sample(session: Session, sample_id: int) -> list[Result]:

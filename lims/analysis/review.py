@@ -8,12 +8,15 @@ changed: an amendment is a new version (``supersedes_id``), the old one is kept 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from lims.analysis import queries
 from lims.analysis.calibration import ResultStatus as Outcome
@@ -36,7 +39,7 @@ from lims.core.errors import (
 )
 from lims.core.inputs import require_finite
 from lims.core.labels import label
-from lims.core.locking import lock
+from lims.core.locking import lock, lock_all
 from lims.core.permissions import Permission
 from lims.equipment.queries import instrument_problem, problem_reason
 from lims.samples.lifecycle import SampleAction, SampleStatus
@@ -245,9 +248,89 @@ def verify_run(session: Session, *, actor: User, now: datetime, run: AnalyticalR
     if not pending:
         raise ConflictError(_("%(run)s has no preliminary results left to verify.",
                               run=run.label))
+    lock_all(session, pending)
+    lock_all(session, list({r.sample_id: r.sample for r in pending}.values()))
     for result in pending:
         verify_result(session, actor=actor, now=now, result=result)
     return len(pending)
+
+
+def result_fingerprint(result: Result) -> str:
+    """What a reviewer saw of a result, in 16 hex digits: the review page sends it back with
+    each selected row, so a row changed since the page was shown (verified by someone else,
+    sent back, amended, flagged) is refused instead of verified unseen."""
+    seen = [result.id, result.version, str(result.status), result.is_current, result.value,
+            result.comparator, result.limit, result.category, list(result.flags or [])]
+    return hashlib.sha256(json.dumps(seen, default=str).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A row of a bulk verification that was not verified, and why."""
+
+    result_id: int
+    label: str
+    reason: str
+
+
+@dataclass
+class BulkOutcome:
+    verified: list[Result] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
+
+
+#: The most rows one click may verify (two pages of the review queue and then some).
+BULK_MAX = 500
+
+
+def verify_results(session: Session, *, actor: User, now: datetime, seen: Mapping[int, str],
+                   only_unflagged: bool = False) -> BulkOutcome:
+    """Verify the selected results, each as :func:`verify_result` would, in one transaction.
+
+    ``seen`` maps each result id to its :func:`result_fingerprint` as the page showed it. The
+    rows are locked in id order with one query (two reviewers verifying overlapping selections
+    wait for each other, never deadlock), then checked one by one: a row that changed since it
+    was shown, is no longer preliminary, belongs to an unaccepted run or fails the four-eyes
+    rule is refused with the reason and nothing is done for it; the others are verified.
+    ``only_unflagged`` ("verify all shown that have no flag"): rows shown with flags are left
+    for a closer look, unmentioned.
+    """
+    if not actor.can(Permission.REVIEW_RESULTS):
+        raise PermissionDenied(_("You may not verify results (needs the 'review_results' "
+                                 "permission)."))
+    if not seen:
+        raise ValidationError(_("Select the results to verify."), field="result")
+    if len(seen) > BULK_MAX:
+        raise ValidationError(_("At most %(num)d results can be verified at once.",
+                                num=BULK_MAX), field="result")
+    outcome = BulkOutcome()
+    results = list(session.scalars(
+        sa.select(Result).where(Result.id.in_(list(seen)))
+        .options(selectinload(Result.sample), selectinload(Result.run)).order_by(Result.id)))
+    found = {r.id for r in results}
+    outcome.refused += [Refusal(rid, f"#{rid}", _("No such result.")) for rid in sorted(seen)
+                        if rid not in found]
+    lock_all(session, results)
+    lock_all(session, list({r.sample_id: r.sample for r in results}.values()))
+    for result in results:
+        problem = _bulk_problem(actor, result, seen[result.id])
+        if only_unflagged and result.flags and problem is None:
+            continue
+        if problem is not None:
+            outcome.refused.append(Refusal(result.id, result.sample.accession, problem))
+            continue
+        outcome.verified.append(verify_result(session, actor=actor, now=now, result=result))
+    return outcome
+
+
+def _bulk_problem(actor: User, result: Result, fingerprint: str) -> str | None:
+    if result_fingerprint(result) != fingerprint:
+        return _("Changed since the page was shown (now %(status)s); nothing was done, reload "
+                 "and look again.", status=analysis_label(result.status))
+    if result.run is not None and result.run.status is not RunStatus.ACCEPTED:
+        return _("%(run)s has status %(status)s; its results cannot be verified.",
+                 run=result.run.label, status=analysis_label(result.run.status))
+    return four_eyes_problem(actor, result)
 
 
 def amend_result(session: Session, *, actor: User, now: datetime, result: Result, reason: str,
@@ -298,14 +381,19 @@ def amend_result(session: Session, *, actor: User, now: datetime, result: Result
 
 
 def send_back_result(session: Session, *, actor: User, now: datetime, result: Result,
-                     reason: str) -> Result:
+                     reason: str, seen: str | None = None) -> Result:
     """A reviewer asks for a retest: the result becomes ``repeat`` and the sample returns to
-    analysis; the next run's result links back to this one (``retest_of_id``)."""
+    analysis; the next run's result links back to this one (``retest_of_id``). ``seen``: the
+    :func:`result_fingerprint` the review page showed; a result changed since is refused."""
     if not actor.can(Permission.REVIEW_RESULTS):
         raise PermissionDenied(_("You may not send results back."))
     if not reason.strip():
         raise ValidationError(_("Say why the sample must be retested."), field="reason")
     lock(session, result)
+    if seen is not None and result_fingerprint(result) != seen:
+        raise ConflictError(_("Changed since the page was shown (now %(status)s); nothing was "
+                              "done, reload and look again.",
+                              status=analysis_label(result.status)))
     if result.status is not ResultStatus.PRELIMINARY or not result.is_current:
         raise ConflictError(_("Only a current preliminary result can be sent back."))
     result.status = ResultStatus.REPEAT
@@ -320,5 +408,6 @@ def send_back_result(session: Session, *, actor: User, now: datetime, result: Re
     return result
 
 
-__all__ = ["amend_result", "enter_direct_result", "four_eyes_problem", "get_result",
-           "send_back_result", "verify_result", "verify_run"]
+__all__ = ["BulkOutcome", "Refusal", "amend_result", "enter_direct_result", "four_eyes_problem",
+           "get_result", "result_fingerprint", "send_back_result", "verify_result",
+           "verify_results", "verify_run"]

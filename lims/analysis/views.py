@@ -33,6 +33,7 @@ from wtforms.fields.choices import SelectChoice
 from instruments.codecs.plate_file import parse_plate_file
 from instruments.errors import ProtocolError
 from lims.analysis import catalogue, plate_layout, queries, review, runs
+from lims.analysis import review_queue as review_queue_q
 from lims.analysis.forms import (
     AmendForm,
     AttachPlateForm,
@@ -47,18 +48,20 @@ from lims.analysis.forms import (
     UploadPlateForm,
 )
 from lims.analysis.labels import analysis_label, short_number
-from lims.analysis.models import AnalyticalRun, ReagentLot, Result, ResultStatus, RunStatus
+from lims.analysis.review_forms import ReviewFilterForm
+from lims.analysis.models import AnalyticalRun, ReagentLot, Result, RunStatus
 from lims.audit.service import events_for
 from lims.auth.security import current_actor, permission_required
 from lims.capture import service as capture
 from lims.capture.models import Instrument, InstrumentReading, Protocol, ReadingStatus
 from lims.core.dt import now_utc
 from lims.core.errors import ConfirmationRequired, LimsError, NotFoundError
-from lims.core.inputs import finite_problem, loads_strict, parse_id, query_id
+from lims.core.errors_views import wants_json
+from lims.core.inputs import ID_MAX, BadParameter, finite_problem, loads_strict, parse_id, query_id
 from lims.core.labels import label
 from lims.core.listing import Page, list_page
 from lims.core.permissions import Permission
-from lims.core.templating import url_with
+from lims.core.templating import safe_next, url_with
 from lims.extensions import db
 from lims.qc import service as qc
 from lims.qc.models import ControlLot, ControlMaterial
@@ -476,11 +479,106 @@ def run_verify(run_id: int) -> Response:
 @bp.get("/review")
 @permission_required(R)
 def review_queue() -> PageResult:
+    """Preliminary results under the filters of the URL, flagged first; a malformed filter or
+    cursor is a 400 naming it."""
+    form = ReviewFilterForm(formdata=request.args)
+    actor = current_actor()
+    if not form.validate():
+        return render_template("analysis/review.html", form=form, rows=[], total=0,
+                               pager=None, problems=form.problems(), fingerprints={},
+                               blocked={}, cap=review_queue_q.COUNT_CAP), 400
+    try:
+        after = review_queue_q.ReviewCursor.decode(request.args.get("after"))
+    except ValueError as error:
+        raise BadParameter(_("The parameter %(name)s is not a position in this list.",
+                             name="after"), field="after") from error
+    flt = form.to_filter(actor.id)
     size = current_app.config["PAGE_SIZE"]
-    rows = queries.results_page(db.session, status=ResultStatus.PRELIMINARY, limit=size + 1,
-                                before=query_id(request.args, "before"))
-    return render_template("analysis/review.html", rows=rows[:size],
-                           pager=_pager(rows, size, lambda r: r.id))
+    rows = review_queue_q.review_page(db.session, flt, limit=size + 1, after=after)
+    last = rows[size - 1] if len(rows) > size else None
+    pager = {"has_prev": after is not None, "prev_url": url_with(after=None),
+             "has_next": last is not None,
+             "next_url": url_with(after=review_queue_q.ReviewCursor(
+                 bool(last.flags), last.id).encode()) if last else "", "summary": ""}
+    rows = rows[:size]
+    return render_template(
+        "analysis/review.html", form=form, rows=rows, pager=pager, problems=[],
+        total=review_queue_q.review_count(db.session, flt), cap=review_queue_q.COUNT_CAP,
+        fingerprints={r.id: review.result_fingerprint(r) for r in rows},
+        blocked={r.id: problem for r in rows
+                 if (problem := review.four_eyes_problem(actor, r)) is not None})
+
+
+def _seen(ids: list[str]) -> dict[int, str]:
+    """The posted rows: result id → the fingerprint the page showed (``seen_<id>``)."""
+    seen: dict[int, str] = {}
+    for raw in ids[:review.BULK_MAX + 1]:
+        result_id = parse_id(raw)
+        if result_id is None:
+            raise BadParameter(_("The parameter %(name)s must be a whole number between 1 and "
+                                 "%(max)s.", name="result", max=ID_MAX), field="result")
+        seen[result_id] = request.form.get(f"seen_{result_id}", "")[:32]
+    return seen
+
+
+def _back_to_queue() -> str:
+    return safe_next(request.form.get("next"), url_for("analysis.review_queue"))
+
+
+@bp.post("/review/verify")
+@permission_required(R)
+def review_verify() -> Response | dict[str, Any]:
+    """"Verify selected" (the checked rows) or "Verify all shown that have no flag" (every row
+    of the page, flagged ones left out): one transaction; refused rows are listed with their
+    reason. The keyboard's ``v`` posts one row and asks for JSON."""
+    unflagged = request.form.get("action") == "unflagged"
+    seen = _seen(request.form.getlist("shown" if unflagged else "result"))
+    try:
+        outcome = review.verify_results(db.session, actor=current_actor(), now=now_utc(),
+                                        seen=seen, only_unflagged=unflagged)
+    except LimsError as error:
+        if wants_json():
+            raise
+        return _refused(error, _back_to_queue())
+    db.session.commit()
+    if wants_json():
+        return {"verified": [r.id for r in outcome.verified],
+                "refused": [{"id": r.result_id, "label": r.label, "reason": r.reason}
+                            for r in outcome.refused]}
+    if outcome.verified:
+        flash(ngettext("%(num)d result verified.", "%(num)d results verified.",
+                       len(outcome.verified)), "success")
+    for refusal in outcome.refused:
+        flash(_("%(sample)s not verified: %(reason)s", sample=refusal.label,
+                reason=refusal.reason), "error")
+    if not outcome.verified and not outcome.refused:
+        flash(_("Nothing to verify: every row shown has a flag; open them one by one."),
+              "warning")
+    return redirect(_back_to_queue())
+
+
+@bp.post("/review/send-back")
+@permission_required(R)
+def review_send_back() -> Response | dict[str, Any]:
+    """The keyboard's ``r``: send one row back for a retest with a reason, if it is still what
+    the page showed."""
+    seen = _seen(request.form.getlist("result")[:1])
+    if not seen:
+        raise BadParameter(_("Select the results to verify."), field="result")
+    (result_id, fingerprint), = seen.items()
+    item = review.get_result(db.session, result_id)
+    try:
+        review.send_back_result(db.session, actor=current_actor(), now=now_utc(), result=item,
+                                reason=request.form.get("reason", "")[:500], seen=fingerprint)
+    except LimsError as error:
+        if wants_json():
+            raise
+        return _refused(error, _back_to_queue())
+    db.session.commit()
+    if wants_json():
+        return {"sent_back": [result_id]}
+    flash(_("%(sample)s sent back for a retest.", sample=item.sample.accession), "success")
+    return redirect(_back_to_queue())
 
 
 def _render_result(result: Result, *, amend: AmendForm | None = None,

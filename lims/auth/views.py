@@ -40,7 +40,7 @@ bp = Blueprint("auth", __name__, template_folder="templates")
 @idempotency_exempt  # a replayed login would not log the second request's browser in
 def login() -> str | Response | tuple[str, int]:
     if current_user.is_authenticated:
-        return redirect(url_for("core.index"))
+        return redirect(url_for("home.index"))
     form = LoginForm()
     if form.validate_on_submit():
         outcome = authenticate(
@@ -59,7 +59,7 @@ def login() -> str | Response | tuple[str, int]:
         db.session.commit()
         if outcome.user is not None:
             login_user(outcome.user, remember=bool(form.remember.data))
-            return redirect(safe_next(request.args.get("next"), url_for("core.index")))
+            return redirect(safe_next(request.args.get("next"), url_for("home.index")))
         flash(outcome.error or _("Login failed"), "error")
         return render_template("auth/login.html", form=form), 429 if outcome.throttled else 401
     return render_template("auth/login.html", form=form)
@@ -98,7 +98,7 @@ def change_password() -> str | Response | tuple[str, int]:
             db.session.commit()
             login_user(user)  # this session carries on; every other one of this user ends
             flash(_("Your password has been changed."), "success")
-            return redirect(url_for("core.index"))
+            return redirect(url_for("home.index"))
     status = 422 if request.method == "POST" else 200
     return render_template("auth/change_password.html", form=form,
                            min_length=MIN_PASSWORD_LENGTH), status

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 
 def now_utc() -> datetime:
@@ -18,3 +18,9 @@ def ensure_utc(value: datetime) -> datetime:
 
 def today_utc() -> date:
     return now_utc().date()
+
+
+def local_midnight(day: date, zone: tzinfo, days_after: int = 0) -> datetime:
+    """The UTC moment a day typed by a person begins in their zone (``days_after`` later): a
+    filter "from 12 May to 13 May" is ``[midnight 12 May, midnight 14 May)`` there."""
+    return ensure_utc(datetime.combine(day + timedelta(days=days_after), time.min, tzinfo=zone))

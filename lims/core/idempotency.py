@@ -146,7 +146,7 @@ def _replay(session: Session, earlier: FormSubmission | None) -> Response:
         raise ConflictError(_("This form is still being processed; reload the page in a moment."))
     flash(_("This form had already been sent, and was processed once; here is its outcome."),
           "info")
-    location = earlier.location or _referring_page() or url_for("core.index")
+    location = earlier.location or _referring_page() or url_for("home.index")
     return redirect(location, 303)
 
 

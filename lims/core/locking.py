@@ -18,6 +18,7 @@ still reaches the database becomes :func:`conflict_from_integrity` — a 409, ne
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import TypeVar
 
 import sqlalchemy as sa
@@ -51,6 +52,32 @@ def lock(session: Session, instance: T) -> T:
     session.refresh(instance, with_for_update=True)
     locked.add(state.key)
     return instance
+
+
+def lock_all(session: Session, instances: Sequence[T]) -> list[T]:
+    """:func:`lock` for many rows of one model at once: one ``SELECT … FOR UPDATE`` in id
+    order, instead of one query per row.
+
+    The order is the point: two reviewers bulk-verifying overlapping sets both take the locks
+    lowest id first, so the second waits at the first row they share instead of each holding a
+    row the other needs (a deadlock). Rows already locked in this transaction are skipped; the
+    others are re-read with what was committed before the lock was granted.
+    """
+    locked: set[object] = session.info.setdefault(_LOCKED_KEY, set())
+    todo = [item for item in instances if sa.inspect(item).key not in locked]
+    if todo:
+        model = type(todo[0])
+        if any(type(item) is not model for item in todo):
+            raise TypeError("lock_all locks rows of one model at a time")
+        session.flush()
+        key = sa.inspect(model).primary_key[0]
+        ids = sorted({sa.inspect(item).identity[0] for item in todo})
+        for item in todo:
+            session.expire(item)
+        session.execute(sa.select(model).where(key.in_(ids)).order_by(key)
+                        .with_for_update().execution_options(populate_existing=True)).all()
+        locked.update(sa.inspect(item).key for item in todo)
+    return list(instances)
 
 
 @sa.event.listens_for(Session, "after_transaction_end")

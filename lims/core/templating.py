@@ -78,7 +78,7 @@ def url_with(**changes: Any) -> str:
             args.pop(key, None)
         else:
             args[key] = value
-    return url_for(request.endpoint or "core.index", **(request.view_args or {}), **args)
+    return url_for(request.endpoint or "home.index", **(request.view_args or {}), **args)
 
 
 def audit_value(field: str, value: Any, entity: str | None = None) -> str:

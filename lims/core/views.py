@@ -1,4 +1,4 @@
-"""Home page, language switch and the health check."""
+"""The language switch and the health check (the home page is `lims.home`)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,13 @@ from flask import (
     abort,
     current_app,
     redirect,
-    render_template,
     request,
     session,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_babel import refresh
-from flask_login import current_user, login_required
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from lims.auth.security import current_actor
@@ -25,12 +24,6 @@ from lims.core.templating import safe_next
 from lims.extensions import db
 
 bp = Blueprint("core", __name__)
-
-
-@bp.get("/")
-@login_required
-def index() -> str:
-    return render_template("index.html")
 
 
 @bp.post("/language")
@@ -45,7 +38,7 @@ def set_language() -> Response:
         set_user_language(db.session, actor=current_actor(), now=now_utc(), language=code)
         db.session.commit()
     refresh()  # a locale chosen earlier in this context is stale now
-    home = url_for("core.index") if current_user.is_authenticated else url_for("auth.login")
+    home = url_for("home.index") if current_user.is_authenticated else url_for("auth.login")
     return redirect(safe_next(request.form.get("next"), home))
 
 

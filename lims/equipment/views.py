@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from lims.auth.security import permission_required
 from lims.core.dt import now_utc
 from lims.core.permissions import Permission
+from lims.equipment import panels as _dashboard_panel  # noqa: F401  (registers its panel)
 from lims.equipment.queries import driver_states, watch_settings
 from lims.extensions import db
 

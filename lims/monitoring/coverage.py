@@ -170,8 +170,8 @@ COVERAGE_COLUMNS = (Column("level", _l("Level"), sa.null(), display=lambda v: st
     ("received_salt", _l("Received salt"), "int", 0),
     ("rejected", _l("Rejected at receipt"), "int", 0),
     ("cancelled", _l("Cancelled"), "int", 0),
-    ("collected_percent", _l("Collected, % of target"), "number", 1),
-    ("received_percent", _l("Received, % of target"), "number", 1),
+    ("collected_percent", _l("Collected, percent of target"), "number", 1),
+    ("received_percent", _l("Received, percent of target"), "number", 1),
 )))
 
 

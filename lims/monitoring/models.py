@@ -194,7 +194,7 @@ class Cluster(Base):
     round_id: Mapped[int] = mapped_column(sa.ForeignKey("survey_rounds.id"), index=True)
     district_id: Mapped[int] = mapped_column(sa.ForeignKey("districts.id"), index=True)
     region_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"), index=True)
-    code: Mapped[str] = mapped_column(sa.String(32))
+    code: Mapped[str] = mapped_column(sa.String(32), index=True)  # found by the header search
     name: Mapped[str] = mapped_column(sa.String(200))
     site_type: Mapped[SiteType] = mapped_column(str_enum(SiteType, "site_type"))
     target_count: Mapped[int] = mapped_column(default=0)
@@ -248,7 +248,7 @@ class Household(Base):
 
     id: Mapped[intpk]
     cluster_id: Mapped[int] = mapped_column(sa.ForeignKey("clusters.id"), index=True)
-    code: Mapped[str] = mapped_column(sa.String(32))
+    code: Mapped[str] = mapped_column(sa.String(32), index=True)  # found by the header search
 
     cluster: Mapped[Cluster] = relationship()
 
@@ -267,7 +267,7 @@ class Participant(Base):
     cluster_id: Mapped[int] = mapped_column(sa.ForeignKey("clusters.id"), index=True)
     household_id: Mapped[int | None] = mapped_column(sa.ForeignKey("households.id"), index=True)
     population_group_id: Mapped[int] = mapped_column(sa.ForeignKey("population_groups.id"))
-    code: Mapped[str] = mapped_column(sa.String(32))
+    code: Mapped[str] = mapped_column(sa.String(32), index=True)  # found by the header search
     age_months: Mapped[int]
     sex: Mapped[Sex] = mapped_column(str_enum(Sex, "sex"))
     physiological_status: Mapped[PhysiologicalStatus] = mapped_column(

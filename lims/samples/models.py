@@ -76,6 +76,8 @@ class Sample(Base):
         sa.Index("ix_samples_status_collected", "status", "collected_at", "id"),
         sa.Index("ix_samples_region_status_registered", "region_id", "status", "registered_at",
                  "id"),
+        # the dashboard's survey progress: a round's urine samples, counted from the index
+        sa.Index("ix_samples_round_kind_status", "round_id", "kind", "status"),
         sa.CheckConstraint(
             "kind <> 'urine' OR (volume_ml IS NOT NULL AND container IS NOT NULL"
             " AND participant_id IS NOT NULL)",
@@ -102,7 +104,8 @@ class Sample(Base):
     registered_at: Mapped[datetime]
     registered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     received_at: Mapped[datetime | None]
-    intake_batch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("intake_batches.id"))
+    intake_batch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("intake_batches.id"),
+                                                        index=True)
     notes: Mapped[str | None] = mapped_column(sa.Text)
     #: Higher is analysed sooner (the worklist orders by priority, then receipt time).
     priority: Mapped[int] = mapped_column(sa.SmallInteger, default=0, server_default="0")
@@ -186,7 +189,7 @@ class IntakeBatch(Base):
     __tablename__ = "intake_batches"
 
     id: Mapped[intpk]
-    filename: Mapped[str] = mapped_column(sa.String(255))
+    filename: Mapped[str] = mapped_column(sa.String(255), index=True)
     sha256: Mapped[str] = mapped_column(sa.String(64))
     kind: Mapped[SampleKind] = mapped_column(str_enum(SampleKind, "sample_kind"))
     row_count: Mapped[int]

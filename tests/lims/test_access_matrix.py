@@ -41,7 +41,7 @@ from tests.factories import PASSWORD, unique
 
 # Routes without a declared permission or token guard, on purpose.
 PUBLIC = {"static", "auth.login", "core.set_language", "core.health", "api.openapi"}
-LOGIN_ONLY = {"core.index", "auth.logout", "auth.change_password"}
+LOGIN_ONLY = {"home.index", "home.find", "home.survey_progress", "auth.logout", "auth.change_password"}
 
 # Callers: None = anonymous, "token" = an API token and no session, else the roles of a user.
 CALLERS: dict[str, tuple[Role, ...] | str | None] = {

@@ -81,7 +81,7 @@ READS_IDS = {
     "capture.inbox": ("instrument", "before", "after"),
     "api.reports": ("before", "limit"),
     "analysis.index": ("before",),
-    "analysis.review_queue": ("before",),
+    "analysis.review_queue": ("after",),
     "samples.index": ("before", "after", "region"),
     "analysis.results": ("run", "after"),
     "audit.index": ("before",),

@@ -5,7 +5,7 @@ the single-column indexes on samples.collected_at and audit_events.occurred_at, 
 (column, id) indexes replace, are dropped
 
 Revision ID: 0016
-Revises: 0014b
+Revises: 0015
 Create Date: 2026-12-07 21:30:00
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = '0016'
-down_revision = '0014b'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
