@@ -45,9 +45,15 @@ __all__ = [
     "SALT_METHODS",
     "TREND_PERIODS",
     "ReportFrames",
+    "PreviewCell",
     "ReportScope",
+    "ScopePreview",
     "earlier_scopes",
+    "has_verified_results",
+    "latest_round_with_results",
+    "latest_year_with_results",
     "load_frames",
+    "preview_scope",
     "region_names",
     "year_bounds",
 ]
@@ -422,3 +428,103 @@ def load_frames(session: Session, scope: ReportScope, *, timezone: str = LAB_TIM
 def region_names(session: Session) -> dict[str, dict[str, str]]:
     return {r.iso_code: {"en": r.name_en, "ru": r.name_ru, "kk": r.name_kk}
             for r in session.scalars(sa.select(Region))}
+
+
+@dataclass(frozen=True)
+class PreviewCell:
+    """Samples of one region (and population group, for urine) in a scope, by what a report
+    makes of them: ``verified`` count; ``pending`` (no verified result yet) and ``rejected``
+    (rejected samples) are excluded; ``clusters`` with at least one verified result."""
+
+    region: str
+    group: str | None
+    verified: int
+    pending: int
+    rejected: int
+    clusters: int
+
+
+@dataclass(frozen=True)
+class ScopePreview:
+    """What a report of a scope would include, before it is built (the request form's preview)."""
+
+    period: str
+    urine: tuple[PreviewCell, ...]
+    salt: tuple[PreviewCell, ...]
+    #: Samples of the scope cancelled (never part of the survey).
+    cancelled: int
+
+    @property
+    def verified(self) -> int:
+        return sum(c.verified for c in (*self.urine, *self.salt))
+
+    def total(self, what: str) -> int:
+        return sum(getattr(c, what) for c in (*self.urine, *self.salt))
+
+
+def _preview_cells(session: Session, stmt: sa.Select[Any], lookups: _Lookups,
+                   by_group: bool) -> tuple[PreviewCell, ...]:
+    """The report's own query of a kind, counted per region (and group) and status: a preview
+    can never disagree with the report about which samples count."""
+    inner = stmt.subquery()
+    keys = [inner.c.region_code] + ([inner.c.group_code] if by_group else [])
+    verified = inner.c.status == STATUSES.index("analysed")
+    rows = session.execute(sa.select(
+        *keys,
+        sa.func.count().filter(verified),
+        sa.func.count().filter(inner.c.status == STATUSES.index("pending")),
+        sa.func.count().filter(inner.c.status == STATUSES.index("rejected")),
+        sa.func.count(sa.distinct(sa.case((verified, inner.c.cluster_id)))),
+    ).group_by(*keys)).all()
+    cells = [PreviewCell(lookups.regions.get(row[0], str(row[0])),
+                         lookups.groups.get(row[1], str(row[1])) if by_group else None,
+                         *[int(v) for v in row[-4:]]) for row in rows]
+    return tuple(sorted(cells, key=lambda c: (c.region, c.group or "")))
+
+
+def preview_scope(session: Session, scope: ReportScope, *,
+                  timezone: str = LAB_TIMEZONE) -> ScopePreview:
+    """Counts of what a report of ``scope`` would include and exclude, by region and group."""
+    lookups = _Lookups.read(session)
+    urine_stmt, label = urine_query(session, scope, lookups, timezone)
+    salt_stmt, _ = salt_query(session, scope, lookups, timezone)
+    _, conditions = _period(session, scope, lookups, timezone)
+    cancelled_conditions = [Sample.status == SampleStatus.CANCELLED, *conditions[1:]]
+    cancelled = session.scalar(sa.select(sa.func.count()).select_from(Sample)
+                               .where(*cancelled_conditions)) or 0
+    return ScopePreview(label, _preview_cells(session, urine_stmt, lookups, True),
+                        _preview_cells(session, salt_stmt, lookups, False), int(cancelled))
+
+
+def has_verified_results(session: Session, scope: ReportScope, *,
+                         timezone: str = LAB_TIMEZONE) -> bool:
+    """Whether a scope holds at least one verified current result (urine or salt): a report of
+    an empty scope is refused at the request, not failed by its worker."""
+    lookups = _Lookups.read(session)
+    for stmt, _ in (urine_query(session, scope, lookups, timezone),
+                    salt_query(session, scope, lookups, timezone)):
+        inner = stmt.subquery()
+        found = session.scalar(sa.select(inner.c.status)
+                               .where(inner.c.status == STATUSES.index("analysed")).limit(1))
+        if found is not None:
+            return True
+    return False
+
+
+def latest_round_with_results(session: Session) -> int | None:
+    """The survey round (id) with verified results whose period ended last: the request form's
+    default, so that its defaults always build."""
+    return session.scalar(
+        sa.select(SurveyRound.id).where(sa.exists(
+            sa.select(Result.id).join(Sample, Sample.id == Result.sample_id)
+            .where(Sample.round_id == SurveyRound.id, Result.is_current,
+                   Result.status == ResultStatus.VERIFIED)))
+        .order_by(SurveyRound.period_end.desc(), SurveyRound.id.desc()).limit(1))
+
+
+def latest_year_with_results(session: Session, *, timezone: str = LAB_TIMEZONE) -> int | None:
+    """The lab's calendar year of the latest sample with a verified result (the year default)."""
+    last = session.scalar(sa.select(sa.func.max(Sample.collected_at))
+                          .join(Result, Result.sample_id == Sample.id)
+                          .where(Result.is_current, Result.status == ResultStatus.VERIFIED))
+    return last.astimezone(ZoneInfo(timezone)).year if last is not None else None

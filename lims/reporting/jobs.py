@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from babel.support import NullTranslations
 from flask import current_app
 from flask_babel import force_locale, get_translations
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from lims.analysis.models import AnalyticalRun, MethodVersionRow, RunStatus
@@ -43,6 +44,7 @@ from lims.reporting.data import (
     LAB_TIMEZONE,
     TREND_PERIODS,
     ReportScope,
+    has_verified_results,
     load_frames,
     region_names,
 )
@@ -147,8 +149,16 @@ def title_of(session: Session, request: ReportRequest) -> str:
 
 def request_report(session: Session, *, actor: User | None, now: datetime,
                    request: ReportRequest) -> ReportJob:
+    """Queue a report. A scope without a single verified result is refused here (a message on
+    the form), not left to fail in the worker."""
+    title = title_of(session, request)
+    timezone = current_app.config.get("BABEL_DEFAULT_TIMEZONE", LAB_TIMEZONE)
+    if not has_verified_results(session, request.scope, timezone=timezone):
+        raise ValidationError(_("There are no verified results in this scope yet: nothing to "
+                                 "report. Choose another round or year, or verify the results "
+                                 "first."), field="scope")
     job = ReportJob(kind="monitoring", params=request.params(), params_key=request.key,
-                    lang=request.lang, title=title_of(session, request)[:300],
+                    lang=request.lang, title=title[:300],
                     status=JobStatus.QUEUED, progress=0, progress_message="waiting for a worker",
                     requested_at=now, requested_by_id=actor.id if actor else None)
     session.add(job)
@@ -334,8 +344,8 @@ def build_pdf(session: Session, job: ReportJob, *, now: Callable[[], datetime],
     fingerprints = [data.urine_fingerprint, data.salt_fingerprint]
     if data.previous_fingerprint is not None:  # the earlier periods behind the trends
         fingerprints.append(data.previous_fingerprint)
-    digest = hashlib.sha256(":".join(h for h, _ in fingerprints).encode()).hexdigest()
-    return BuiltPdf(pdf, digest, sum(rows for _, rows in fingerprints), version, data, params,
+    digest = hashlib.sha256(":".join(h for h, _rows in fingerprints).encode()).hexdigest()
+    return BuiltPdf(pdf, digest, sum(rows for _hash, rows in fingerprints), version, data, params,
                     request.lang, annex)
 
 
