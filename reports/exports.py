@@ -29,15 +29,22 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from reports import texts
+from reports.cells import FORMULA_TRIGGERS, safe_cell
 from reports.criteria import INDICATORS, Kind
+from reports.headline import Headline, SaltFigure, UicFigure
 from reports.monitoring_report import (
     MonitoringData,
     bounds,
+    ci_reason,
     ci_texts,
     class_text,
     interval_text,
     pct_ci,
     pct_text,
+    report_headline,
+    salt_verdict,
+    status_text,
+    uic_verdict,
 )
 from reports.rounding import round_float
 from reports.stats import pct_label
@@ -72,31 +79,21 @@ def deidentify(df: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
     return df[kept].sort_values(kept[:3], kind="stable").reset_index(drop=True)
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise_formula(value: Any) -> Any:
-    """A text cell that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab or
-    CR first) gets a leading apostrophe, as OWASP advises for CSV/XLSX exports; numbers stay
-    numbers. A round code or a typed note can then never execute on the ministry's PC."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def _neutralised(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with every text cell a spreadsheet would evaluate quoted (``cells.safe_cell``),
+    column-wise: a million-row CSV is not converted cell by cell."""
     safe = table
     for column in table.columns:
         values = table[column]
         if not (values.dtype == object or pd.api.types.is_string_dtype(values.dtype)):
             continue
         try:
-            risky = values.str.startswith(_FORMULA_START, na=False)
+            risky = values.str.startswith(FORMULA_TRIGGERS, na=False)
         except AttributeError:  # an object column of non-strings
             continue
         if risky.any():
             safe = safe.copy() if safe is table else safe
-            safe[column] = values.where(~risky, "'" + values.astype(str))
+            safe[column] = values.where(~risky, values.map(safe_cell))
     return safe
 
 
@@ -284,7 +281,7 @@ def _write_sheet(book: openpyxl.Workbook, key: str, title: str, columns: Sequenc
         cell.fill = head
         cell.alignment = Alignment(wrap_text=True, vertical="center")
     for record in frame.to_dict("records"):
-        sheet.append([neutralise_formula(value(record)) for _, value, _ in columns])
+        sheet.append([safe_cell(value(record)) for _, value, _ in columns])
     for index, (header, _, number_format) in enumerate(columns, start=1):
         letter = get_column_letter(index)
         sheet.column_dimensions[letter].width = max(10, min(40, len(header) + 2))
@@ -292,17 +289,67 @@ def _write_sheet(book: openpyxl.Workbook, key: str, title: str, columns: Sequenc
             for (cell,) in sheet.iter_rows(min_row=3, min_col=index, max_col=index):
                 cell.number_format = number_format
     sheet.freeze_panes = "A3"
+    if sheet.max_row >= 2:
+        sheet.auto_filter.ref = f"A2:{get_column_letter(len(columns))}{sheet.max_row}"
+
+
+def _headline_columns(tr: Translator, data: MonitoringData) -> list[Column]:
+    """Page 1's figures, one row per indicator, with the same numbers as printed there."""
+    adequate = f"{data.salt_criteria.adequate_at_least:g}"
+
+    def uic(row: Row, then: Callable[[UicFigure], Any],
+            otherwise: Callable[[SaltFigure], Any]) -> Any:
+        figure = row["figure"]
+        return then(figure) if isinstance(figure, UicFigure) else otherwise(figure)
+
+    def change(attribute: str) -> Callable[[Row], Any]:
+        return lambda r: uic(r, lambda f: getattr(f.change, attribute) if f.change else None,
+                             lambda f: None)
+
+    def no_ci(figure: UicFigure) -> str | None:
+        return None if figure.ci_low is not None else ci_reason(figure.row, tr)
+
+    return [
+        (t(tr, "indicator"), lambda r: uic(
+            r, lambda f: t(tr, "headline_uic", group=label(GROUP_LABELS, f.group, tr)),
+            lambda f: t(tr, "headline_salt", cut=adequate)), ""),
+        (t(tr, "period"), lambda r: r["figure"].period, ""),
+        (t(tr, "n"), lambda r: r["figure"].n, COUNT),
+        (t(tr, "estimate"), lambda r: uic(
+            r, lambda f: f.median if f.median is not None else interval_text(
+                bounds(f.row, "median"), tr), lambda f: f.pct_adequate), DECIMAL),
+        (t(tr, "ci_lower"), lambda r: uic(r, lambda f: f.ci_low, lambda f: None), DECIMAL),
+        (t(tr, "ci_upper"), lambda r: uic(r, lambda f: f.ci_high, lambda f: None), DECIMAL),
+        (t(tr, "status"), lambda r: uic(r, lambda f: status_text(f.status, tr),
+                                        lambda f: status_text(f.status, tr)), ""),
+        (t(tr, "change_vs"), change("difference"), DECIMAL),
+        (t(tr, "ci_lower"), change("ci_low"), DECIMAL),
+        (t(tr, "ci_upper"), change("ci_high"), DECIMAL),
+        (t(tr, "verdict"), lambda r: uic(r, lambda f: uic_verdict(f, tr),
+                                         lambda f: salt_verdict(f, tr)), ""),
+        (t(tr, "ci95"), lambda r: uic(r, no_ci, lambda f: None), ""),
+    ]
+
+
+def _headline_rows(found: Headline) -> pd.DataFrame:
+    figures: list[UicFigure | SaltFigure] = [*found.uic, *([found.salt] if found.salt else [])]
+    return pd.DataFrame({"figure": pd.Series(figures, dtype=object)})
 
 
 def monitoring_workbook(data: MonitoringData, *, lang: str,
-                        catalogue: texts.Catalogue | None = None) -> bytes:
-    """The report's tables as a workbook in ``lang`` (words from ``catalogue``): one sheet per
-    table, a caption line naming the scheme or criteria in force, then the table."""
+                        catalogue: texts.Catalogue | None = None,
+                        headline_group: str = "SAC") -> bytes:
+    """The report's tables as a workbook in ``lang`` (words from ``catalogue``): the headline
+    figures of page 1 first, then one sheet per table, each with a caption line naming the
+    scheme or criteria in force, then the table."""
     tr = texts.translator(lang, catalogue)
     scheme = f"{t(tr, 'scheme')}: {texts.scheme_name(data.scheme, tr)}"
     salt = f"{t(tr, 'salt_criteria')}: {texts.salt_label(data.salt_criteria, tr)}"
     book = openpyxl.Workbook()
     book.remove(book.active)
+    found = report_headline(data, headline_group)
+    _write_sheet(book, "headline", t(tr, "headline_sheet"), _headline_columns(tr, data),
+                 _headline_rows(found), scheme)
     _write_sheet(book, "urine_summary", t(tr, "urine_by_region"),
                  _urine_columns(tr, data.names), data.urine.table, scheme)
     _write_sheet(book, "salt_summary", t(tr, "salt_by_region"),

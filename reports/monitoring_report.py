@@ -46,9 +46,10 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from reports import charts, survey, texts
+from reports import charts, headline, survey, texts
 from reports.censoring import Bounds, ci_envelope
 from reports.criteria import (
+    CLASS_COLOURS,
     DEFAULT_SALT,
     INDICATORS,
     QUANTITATIVE_METHODS,
@@ -70,7 +71,17 @@ from reports.stats import (
     urine_summary,
     urine_trends,
 )
-from reports.texts import CLASS_LABELS, GROUP_LABELS, METHOD_LABELS, Translator, label, t
+from reports.texts import (
+    CHANGE_LABELS,
+    CLASS_LABELS,
+    GROUP_LABELS,
+    METHOD_LABELS,
+    STATUS_LABELS,
+    Translator,
+    label,
+    sentence,
+    t,
+)
 from reports.tilemap import tile_map
 
 NAME_COLUMNS = tuple(f"name_{lang}" for lang in texts.LANGUAGES)
@@ -215,8 +226,21 @@ def median_ci_text(row: Mapping[str, Any], tr: Translator) -> str:
         return f"{median} ({t(tr, 'ci_unbounded')})"
     ends = ci_texts(row, tr)
     if ends is None:
-        return median
+        return f"{median} ({ci_reason(row, tr)})"
     return f"{median} ({ends[0]}–{ends[1]})"
+
+
+def ci_reason(row: Mapping[str, Any], tr: Translator) -> str:
+    """Why a summary row's median has no 95 % CI, in words (``ci_note``)."""
+    note = row.get("ci_note")
+    if note == survey.NOTE_FEW_PSUS:
+        return tr.ngettext("%(num)d cluster: no interval", "%(num)d clusters: no interval",
+                           int(row["psus"]))
+    if note == survey.NOTE_UNBOUNDED:
+        return t(tr, "ci_unbounded")
+    if note == survey.NOTE_NO_DATA or not row.get("n_analysed"):
+        return t(tr, "ci_no_data")
+    return t(tr, "ci_censored")
 
 
 def class_text(row: Mapping[str, Any], tr: Translator) -> str:
@@ -368,9 +392,10 @@ CELL_PADDING = 2.5
 
 
 def _table(
-    rows: list[list[str]], widths: Sequence[float], st: _Styles, caption: str
+    rows: list[list[str]], widths: Sequence[float], st: _Styles, caption: str | None = None
 ) -> KeepTogether | list:
-    """A data table whose caption line (the scheme or criteria in force) is printed above it."""
+    """A data table, with the caption line (the scheme or criteria in force) above it where the
+    section has not already named it once for all its tables (``caption`` None)."""
     # Plain strings, broken into lines here, wherever the font can set them: a table of strings
     # lays out several times faster than one of paragraphs (a report has some forty tables).
     # Only text with "≥"/"≤" needs a paragraph, for its change of font.
@@ -411,10 +436,10 @@ def _table(
             ]
         )
     )
-    note = _Caption(caption, st.small)
+    parts = ([_Caption(caption, st.small)] if caption else []) + [table, Spacer(1, 4)]
     if len(rows) <= 25:
-        return KeepTogether([note, table, Spacer(1, 4)])
-    return _Stack([note, table, Spacer(1, 4)])  # long: let it break across pages
+        return KeepTogether(parts)
+    return _Stack(parts)  # long: let it break across pages
 
 
 class _Stack(list):
@@ -669,8 +694,9 @@ def render_monitoring_report(
     salt_hash, salt_count = data.salt_fingerprint
 
     story: list = []
-    story += _cover(st, tr, params, data)
-    story += [PageBreak()] + _summary(st, tr, params, urine, salt, names, data.trends)
+    story += _headline_page(st, tr, params, data)
+    story += [PageBreak()] + _cover(st, tr, params, data)
+    story += _summary(st, tr, params, urine, salt, names, data.trends)
     pooled = f"{t(tr, 'national_table')}: {texts.region_name(names, NATIONAL, tr)}"
     story += [PageBreak(), Paragraph(escape(pooled), st.h1)]
     urine_by_region, salt_by_region = _by_region(urine.table), _by_region(salt)
@@ -722,6 +748,139 @@ def render_monitoring_report(
     canvas_class = type("ReportCanvas", (_NumberedCanvas,), {"footer": (tr, footer)})
     doc.build(_flatten(story), canvasmaker=canvas_class)
     return buffer.getvalue()
+
+
+def report_headline(data: MonitoringData, first_group: str) -> headline.Headline:
+    """The headline figures of a report (page 1 and the workbook's first sheet)."""
+    return headline.headline(data.urine.table, data.salt, data.trends, first_group=first_group,
+                             national_range=data.salt_criteria.national_range)
+
+
+def status_text(status: str, tr: Translator) -> str:
+    """A scorecard status (or, where the group has none, its class) in the report's language."""
+    if status in STATUS_LABELS:
+        return tr.gettext(STATUS_LABELS[status])
+    return label(CLASS_LABELS, status, tr)
+
+
+def uic_verdict(figure: headline.UicFigure, tr: Translator) -> str:
+    """The scorecard row of one group: status · survey · group · n."""
+    return t(tr, "headline_verdict", status=sentence(status_text(figure.status, tr)),
+             period=figure.period, group=label(GROUP_LABELS, figure.group, tr), n=figure.n)
+
+
+def salt_verdict(figure: headline.SaltFigure, tr: Translator) -> str:
+    return t(tr, "headline_verdict", status=sentence(status_text(figure.status, tr)),
+             period=figure.period, group=label(METHOD_LABELS, figure.method, tr), n=figure.n)
+
+
+def change_text(change: headline.Change, tr: Translator) -> str:
+    """The change of a national median against the previous round, with its CI, in words."""
+    def num(value: float | None) -> str:
+        return "—" if value is None else number(value, tr)
+
+    difference = num(change.difference)
+    if change.difference is not None and change.difference > 0:
+        difference = "+" + difference
+    if change.ci_low is None or change.ci_high is None:
+        return t(tr, "headline_change_no_ci", earlier=change.earlier_period,
+                 median=num(change.earlier_median), difference=difference)
+    return t(tr, "headline_change", earlier=change.earlier_period,
+             median=num(change.earlier_median), difference=difference, low=num(change.ci_low),
+             high=num(change.ci_high), direction=tr.gettext(CHANGE_LABELS[change.direction]))
+
+
+class _HeadlineStyles:
+    """Large type for the figures of page 1."""
+
+    def __init__(self, font: str) -> None:
+        self.figure = ParagraphStyle("figure", fontName=font, fontSize=26, leading=30,
+                                     textColor=colors.HexColor("#08306b"))
+        self.what = ParagraphStyle("what", fontName=font, fontSize=10, leading=12.5,
+                                   textColor=colors.HexColor("#08519c"))
+        self.detail = ParagraphStyle("detail", fontName=font, fontSize=8.5, leading=11)
+        self.verdict = ParagraphStyle("verdict", fontName=font, fontSize=9.5, leading=12,
+                                      textColor=colors.HexColor("#222222"))
+
+
+def _headline_page(st: _Styles, tr: Translator, params: ReportParams,
+                   data: MonitoringData) -> list:
+    """Page 1, the answer: national figures in large type, each with its interval (or why it
+    has none), its class, its change against the previous round and a scorecard verdict."""
+    found = report_headline(data, params.headline_group)
+    hs = _HeadlineStyles(st.font)
+    where = texts.region_name(data.names, NATIONAL, tr)
+    period = ", ".join(found.periods) or "—"
+    story: list = [
+        Paragraph(escape(t(tr, "title")), st.h2),
+        Paragraph(escape(t(tr, "headline_title", where=where, period=period)), st.title),
+    ]
+    rows: list[list[Any]] = []
+    colours: list[tuple[int, str]] = []
+    for figure in found.uic:
+        what = Paragraph(escape(t(tr, "headline_uic", group=label(GROUP_LABELS, figure.group,
+                                                                   tr))), hs.what)
+        big = escape(quantile_text(figure.row, "median", tr)) + " <font size=11>" + \
+            escape(tr.gettext(texts.UNITS["µg/L"])) + "</font>"
+        if figure.ci_low is not None and figure.ci_high is not None:
+            ci = t(tr, "headline_ci", low=number(figure.ci_low, tr),
+                   high=number(figure.ci_high, tr))
+        else:
+            ci = t(tr, "headline_no_ci", why=ci_reason(figure.row, tr))
+        details = [ci, sentence(class_text(figure.row, tr))]
+        if figure.change is not None:
+            details.append(change_text(figure.change, tr))
+        rows.append([what, Paragraph(big, hs.figure),
+                     [Paragraph(escape(d), hs.detail) for d in details]])
+        rows.append([Paragraph(escape(uic_verdict(figure, tr)), hs.verdict), "", ""])
+        colours.append((len(rows) - 2, CLASS_COLOURS.get(figure.class_key, "#bbbbbb")))
+    if found.salt is not None:
+        salt = found.salt
+        crit = data.salt_criteria
+        what = Paragraph(escape(t(tr, "headline_salt", cut=f"{crit.adequate_at_least:g}")),
+                         hs.what)
+        share = pct_text(salt.pct_adequate or math.nan,
+                         salt.pct_adequate_high if salt.pct_adequate_high is not None
+                         else math.nan, tr)
+        details = [t(tr, "headline_target", target=f"{salt.target:g}"),
+                   label(METHOD_LABELS, salt.method, tr)]
+        if salt.pct_national_range is not None:
+            low, high = salt.national_range
+            details.append(t(tr, "headline_national_range", low=f"{low:g}", high=f"{high:g}",
+                             pct=number(salt.pct_national_range, tr)))
+        rows.append([what, Paragraph(escape(share) + " <font size=11>%</font>", hs.figure),
+                     [Paragraph(escape(sentence(d)), hs.detail) for d in details]])
+        rows.append([Paragraph(escape(salt_verdict(salt, tr)), hs.verdict), "", ""])
+        colours.append((len(rows) - 2, "#1a9850" if salt.status == "target_met" else "#e6550d"))
+    if not rows:
+        return story + [Paragraph(escape(t(tr, "no_data")), st.body)]
+    table = Table(rows, colWidths=[48 * mm, 52 * mm, 80 * mm], hAlign="LEFT")
+    commands: list[Any] = [
+        ("FONT", (0, 0), (-1, -1), st.font),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("TOPPADDING", (0, 0), (-1, -1), 3),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+    ]
+    for first, colour in colours:
+        commands += [
+            ("SPAN", (0, first + 1), (-1, first + 1)),
+            ("LINEBEFORE", (0, first), (0, first + 1), 4, colors.HexColor(colour)),
+            ("LINEBELOW", (0, first + 1), (-1, first + 1), 0.5, colors.HexColor("#cccccc")),
+            ("BACKGROUND", (0, first + 1), (-1, first + 1), colors.HexColor("#f0f4f8")),
+        ]
+    table.setStyle(TableStyle(commands))
+    story += [
+        Spacer(1, 2 * mm),
+        table,
+        Spacer(1, 3 * mm),
+        Paragraph(escape(t(tr, "headline_scorecard")), st.small),
+        Paragraph(escape(f"{t(tr, 'scheme')}: {texts.scheme_name(params.stats.scheme, tr)}"),
+                  st.small),
+        Paragraph(escape(f"{t(tr, 'salt_criteria')}: {texts.salt_label(params.stats.salt, tr)}"),
+                  st.small),
+        Paragraph(escape(t(tr, "population_note")), st.small),
+    ]
+    return story
 
 
 def _cover(
@@ -817,7 +976,7 @@ def _summary(
                 for c, few in zip(members["region_code"], members["few_samples"]))
             story.append(
                 Paragraph(
-                    escape(
+                    escape(sentence(
                         t(
                             tr,
                             "summary_line",
@@ -826,15 +985,15 @@ def _summary(
                             klass=label(CLASS_LABELS, klass, tr),
                             regions=regions,
                         )
-                    ),
+                    )),
                     st.body,
                 )
             )
         if len(unranked):
-            story.append(Paragraph(escape(t(
+            story.append(Paragraph(escape(sentence(t(
                 tr, "summary_unranked", group=label(GROUP_LABELS, group, tr), period=latest,
                 regions=", ".join(texts.region_name(names, c, tr) for c in unranked["region_code"]),
-            )), st.body))
+            ))), st.body))
     story += _summary_trends(st, tr, params, trends, latest)
     national_salt = salt[(salt.region_code == NATIONAL) & _quantitative(salt)]
     for row in national_salt.to_dict("records"):
@@ -875,11 +1034,11 @@ def _summary_trends(
         if not (math.isnan(row["diff_ci_low"]) or math.isnan(row["diff_ci_high"])):
             difference += (f"; {t(tr, 'ci95')} {number(row['diff_ci_low'], tr)}"
                            f"…{number(row['diff_ci_high'], tr)}")
-        story.append(Paragraph(escape(t(
+        story.append(Paragraph(escape(sentence(t(
             tr, "summary_trend", group=label(GROUP_LABELS, group, tr), period=latest,
             median=value_text(row["median"], tr),
             earlier=value_text(row["earlier_median"], tr),
-            earlier_period=row["earlier_period"], difference=difference)), st.body))
+            earlier_period=row["earlier_period"], difference=difference))), st.body))
     return story
 
 
@@ -894,6 +1053,10 @@ def _region_sections(
 ) -> list:
     sp = params.stats
     story = [PageBreak(), Paragraph(escape(t(tr, "regions")), st.h1),
+             Paragraph(escape(f"{t(tr, 'scheme')}: {texts.scheme_name(sp.scheme, tr)}"),
+                       st.small),
+             Paragraph(escape(f"{t(tr, 'salt_criteria')}: {texts.salt_label(sp.salt, tr)}"),
+                       st.small),
              Paragraph(escape(t(tr, "few_note", min=sp.min_n)), st.small)]
     trend_rows_of = _by_region(trends) if trends is not None else {}
     for code in sorted((set(urine_by_region) | set(salt_by_region)) - {NATIONAL}):
@@ -904,7 +1067,6 @@ def _region_sections(
                     _urine_rows(rows, tr, "group", names),
                     URINE_WIDTHS,
                     st,
-                    f"{t(tr, 'scheme')}: {texts.scheme_name(sp.scheme, tr)}",
                 )
             )
         if salt_here := salt_by_region.get(code):
@@ -913,7 +1075,6 @@ def _region_sections(
                     _salt_rows(salt_here, tr, "method", names, sp),
                     SALT_WIDTHS,
                     st,
-                    f"{t(tr, 'salt_criteria')}: {texts.salt_label(sp.salt, tr)}",
                 )
             )
         if here := trend_rows_of.get(code):
@@ -949,9 +1110,11 @@ def _region_sections(
                     trend_rows,
                     [40 * mm, 15 * mm, 15 * mm, 28 * mm, 25 * mm, 45 * mm],
                     st,
-                    f"{t(tr, 'scheme')}: {texts.scheme_name(sp.scheme, tr)}",
                 )
             )
+        # the heading travels with its first table: never orphaned at a page foot
+        if len(section) > 1 and not isinstance(section[1], _Stack):
+            section = [KeepTogether(section[:2]), *section[2:]]
         story += section
     return _flatten(story)
 

@@ -173,6 +173,44 @@ _T: dict[str, str] = {
     "median_salt": N_("Median, mg/kg"),
     "median_difference": N_("Difference in medians, µg/L"),
     "trends_sheet": N_("Trends"),
+    "headline_title": N_("%(where)s: headline figures, %(period)s"),
+    "headline_uic": N_("Median UIC, %(group)s"),
+    "headline_salt": N_("Households with salt ≥ %(cut)s mg/kg"),
+    "headline_ci": N_("95 %% CI %(low)s–%(high)s µg/L"),
+    "headline_no_ci": N_("No 95 %% CI: %(why)s"),
+    "headline_change": N_("Against %(earlier)s (%(median)s µg/L): %(difference)s µg/L, 95 %% CI %(low)s to %(high)s — %(direction)s"),
+    "headline_change_no_ci": N_("Against %(earlier)s (%(median)s µg/L): %(difference)s µg/L — no interval for the difference"),
+    "headline_target": N_("WHO target: more than %(target)s %% of households"),
+    "headline_national_range": N_("Within the national standard %(low)s–%(high)s mg/kg: %(pct)s %%"),
+    "headline_verdict": N_("%(status)s · %(period)s · %(group)s · n = %(n)s"),
+    "headline_scorecard": N_("Each verdict line reads as a row of the Iodine Global Network's Global Scorecard: status, survey, population group, number of samples analysed."),
+    "indicator": N_("Indicator"),
+    "estimate": N_("Estimate"),
+    "status": N_("Status"),
+    "verdict": N_("Verdict"),
+    "change_vs": N_("Change against the previous round, µg/L"),
+    "headline_sheet": N_("Headline figures"),
+    "ci_censored": N_("the median lies below a limit of detection"),
+    "ci_no_data": N_("no samples analysed"),
+}
+
+#: The IGN Global Scorecard's status categories (``reports.headline.SCORECARD_STATUS``) and the
+#: salt target's outcome, as the headline prints them.
+STATUS_LABELS: dict[str, str] = {
+    "insufficient": N_("insufficient"),
+    "adequate": N_("adequate"),
+    "excessive": N_("excessive"),
+    "withheld": N_("withheld (too few samples)"),
+    "target_met": N_("target met"),
+    "below_target": N_("below target"),
+}
+
+#: The change of a median against the previous round (``reports.headline.Change.direction``).
+CHANGE_LABELS: dict[str, str] = {
+    "increase": N_("an increase"),
+    "decrease": N_("a decrease"),
+    "no_change": N_("no significant change"),
+    "unknown": N_("no interval"),
 }
 
 #: Units as the LIMS stores them, so a caller's unit can be printed in the report's language.
@@ -220,6 +258,12 @@ METHOD_LABELS: dict[str, str] = {
     "rtk": N_("rapid test kit"),
     "not_analysed": N_("not analysed"),
 }
+
+
+def sentence(text: str) -> str:
+    """``text`` with its first letter upper case (sentence case in every language): group and
+    class labels are lower case because they are used inside sentences too."""
+    return text[:1].upper() + text[1:]
 
 
 def t(tr: Translator, key: str, **values: object) -> str:
