@@ -46,7 +46,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from reports import charts, headline, survey, texts
+from reports import charts, headline, kzmap, survey, texts
 from reports.censoring import Bounds, ci_envelope
 from reports.criteria import (
     CLASS_COLOURS,
@@ -82,7 +82,6 @@ from reports.texts import (
     sentence,
     t,
 )
-from reports.tilemap import tile_map
 
 NAME_COLUMNS = tuple(f"name_{lang}" for lang in texts.LANGUAGES)
 
@@ -98,6 +97,9 @@ class ReportParams:
     # Label of the pooled rows ({lang: text}); default "Republic of Kazakhstan". A report on one
     # region, or on a subset, must pass its own so its pooled table is not called national.
     pooled_label: Mapping[str, str] | None = None
+    # Units that did not exist in the report's period → the unit they were part of then (ISO
+    # codes; ``kzmap.merged_units``): the maps draw such a survey on the units it used.
+    merged_units: Mapping[str, str] = field(default_factory=dict)
 
 
 def dataset_fingerprint(df: pd.DataFrame) -> tuple[str, int]:
@@ -695,6 +697,7 @@ def render_monitoring_report(
 
     story: list = []
     story += _headline_page(st, tr, params, data)
+    story += [PageBreak()] + _maps(st, tr, params, urine, salt, names)
     story += [PageBreak()] + _cover(st, tr, params, data)
     story += _summary(st, tr, params, urine, salt, names, data.trends)
     pooled = f"{t(tr, 'national_table')}: {texts.region_name(names, NATIONAL, tr)}"
@@ -722,7 +725,6 @@ def render_monitoring_report(
     story += [PageBreak()] + _charts(
         st, tr, params, data.urine_df, urine, data.earlier, salt, names
     )
-    story += [PageBreak()] + _map(st, tr, params, urine, names)
     story += [PageBreak()] + _annex(st, tr, sp, urine, qc_annex or {})
 
     buffer = io.BytesIO()
@@ -901,6 +903,7 @@ def _cover(
         (t(tr, "periods"), ", ".join(periods) or "—"),
         (t(tr, "scheme"), texts.scheme_name(params.stats.scheme, tr)),
         (t(tr, "salt_criteria"), texts.salt_label(params.stats.salt, tr)),
+        (t(tr, "map_boundaries"), kzmap.colophon()),
     ] + [
         (f"{t(tr, 'dataset')} — {what}", f"{digest} ({texts.rows_text(tr, count)})")
         for what, (digest, count) in datasets
@@ -1252,28 +1255,82 @@ def _charts(
     return story
 
 
-def _map(
-    st: _Styles, tr: Translator, params: ReportParams, urine: UrineResult, names: texts.RegionNames
-) -> list:
+#: Salt coverage classes of the map: share of samples ≥ 15 mg/kg (titration or WYD) in a region.
+SALT_MAP_CLASSES = (("salt_below_50", 0.0), ("salt_below_target", 50.0),
+                    ("salt_target_met", headline.SALT_TARGET_PCT))
+SALT_MAP_COLOURS = {"salt_below_50": "#d7301f"}
+
+
+def salt_map_class(pct: float) -> str:
+    """The salt map's class of a share of samples ≥ 15 mg/kg (the target: more than 90 %)."""
+    if math.isnan(pct):
+        return "no_data"
+    if pct > headline.SALT_TARGET_PCT:
+        return "salt_target_met"
+    return "salt_below_target" if pct >= 50 else "salt_below_50"
+
+
+def _uic_map(tr: Translator, params: ReportParams, urine: UrineResult,
+             names: Mapping[str, str], group: str) -> Any:
     sp = params.stats
-    head = params.headline_group
-    regional = urine.table[(urine.table.region_code != NATIONAL) & (urine.table.group_code == head)]
+    regional = urine.table[(urine.table.region_code != NATIONAL)
+                           & (urine.table.group_code == group)]
     latest = _latest(regional) if len(regional) else None
     cells = {  # a withheld class is not coloured as one
         r["region_code"]: ("indeterminate" if r["class_status"] == "withheld" and r["n_analysed"]
                            else r["class_key"], quantile_text(r, "median", tr, 0))
-        for r in regional[regional.period == latest].to_dict("records")
+        for r in regional[regional.period == latest].to_dict("records") if r["n_analysed"]
     }
-    table = sp.scheme.table(sp.group_kinds[head]) if head in sp.group_kinds else None
-    keys = list(table.classes if table else []) + ["indeterminate", "no_data"]
-    legend = [(k, label(CLASS_LABELS, k, tr)) for k in keys]
-    map_names = {code: texts.region_name(names, code, tr) for code in set(names) | set(cells)}
-    title = f"{t(tr, 'map')}: {label(GROUP_LABELS, head, tr)}, {latest or '—'}"
-    return [
-        Paragraph(escape(t(tr, "map")), st.h1),
+    table = sp.scheme.table(sp.group_kinds[group]) if group in sp.group_kinds else None
+    keys = list(table.classes if table else []) + ["indeterminate"]
+    legend = [(k, sentence(label(CLASS_LABELS, k, tr))) for k in keys]
+    title = t(tr, "map_uic", group=label(GROUP_LABELS, group, tr), period=latest or "—")
+    return kzmap.choropleth(cells, names, title, legend,
+                            no_data_label=sentence(label(CLASS_LABELS, "no_data", tr)),
+                            merged=params.merged_units, merged_note=t(tr, "map_merged"))
+
+
+def _salt_map(tr: Translator, params: ReportParams, salt: pd.DataFrame,
+              names: Mapping[str, str]) -> Any:
+    quantitative = salt[(salt.region_code != NATIONAL) & _quantitative(salt)
+                        & (salt.n_analysed > 0)]
+    latest = _latest(quantitative) if len(quantitative) else None
+    cells = {}
+    for r in quantitative[quantitative.period == latest].sort_values("method").to_dict("records"):
+        if r["region_code"] not in cells:  # titration before WYD
+            cells[r["region_code"]] = (salt_map_class(r["pct_at_least_15"]),
+                                       pct_text(r["pct_at_least_15"], r["pct_at_least_15_hi"],
+                                                tr) + " %")
+    cut = f"{params.stats.salt.adequate_at_least:g}"
+    legend = [("salt_target_met", t(tr, "map_salt_met", target=f"{headline.SALT_TARGET_PCT:g}")),
+              ("salt_below_target", t(tr, "map_salt_below", low="50",
+                                      target=f"{headline.SALT_TARGET_PCT:g}")),
+              ("salt_below_50", t(tr, "map_salt_far", low="50"))]
+    title = t(tr, "map_salt", cut=cut, period=latest or "—")
+    return kzmap.choropleth(cells, names, title, legend,
+                            no_data_label=sentence(label(CLASS_LABELS, "no_data", tr)),
+                            merged=params.merged_units, merged_note=t(tr, "map_merged"),
+                            colours=SALT_MAP_COLOURS)
+
+
+def _maps(st: _Styles, tr: Translator, params: ReportParams, urine: UrineResult,
+          salt: pd.DataFrame, names: texts.RegionNames) -> list:
+    """Choropleth maps of the 20 units: median UIC of school-age children and of pregnant women
+    (WHO classes), and salt coverage; groups with no regional rows are left out."""
+    sp = params.stats
+    map_names = {code: texts.region_name(names, code, tr) for code in kzmap.PCODE_TO_ISO.values()}
+    story: list = [
+        Paragraph(escape(t(tr, "maps")), st.h1),
         Paragraph(escape(f"{t(tr, 'scheme')}: {texts.scheme_name(sp.scheme, tr)}"), st.small),
-        tile_map(cells, map_names, title, legend),
     ]
+    groups = set(urine.table.loc[urine.table.region_code != NATIONAL, "group_code"])
+    for group in [params.headline_group, "PW"]:
+        if group in groups:
+            story += [_uic_map(tr, params, urine, map_names, group), Spacer(1, 5 * mm)]
+    if len(salt) and (_quantitative(salt) & (salt.region_code != NATIONAL)).any():
+        story.append(_salt_map(tr, params, salt, map_names))
+    story.append(Paragraph(escape(t(tr, "map_source", source=kzmap.colophon())), st.small))
+    return story
 
 
 def _annex(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,14 +29,17 @@ from lims.analysis.models import MethodVersionRow, Result, ResultStatus
 from lims.core.errors import NotFoundError, ValidationError
 from lims.monitoring.models import (
     Cluster,
+    LineageRelation,
     Participant,
     PopulationGroup,
     Region,
+    RegionLineage,
     StratumPopulation,
     SurveyRound,
 )
 from lims.samples.lifecycle import SampleStatus
 from lims.samples.models import Sample, SampleKind
+from reports import kzmap
 from reports.stats import STATUSES
 
 __all__ = [
@@ -53,6 +56,7 @@ __all__ = [
     "latest_round_with_results",
     "latest_year_with_results",
     "load_frames",
+    "merged_units",
     "preview_scope",
     "region_names",
     "year_bounds",
@@ -528,3 +532,23 @@ def latest_year_with_results(session: Session, *, timezone: str = LAB_TIMEZONE) 
                           .join(Result, Result.sample_id == Sample.id)
                           .where(Result.is_current, Result.status == ResultStatus.VERIFIED))
     return last.astimezone(ZoneInfo(timezone)).year if last is not None else None
+
+
+def merged_units(session: Session, scope: ReportScope, *,
+                 timezone: str = LAB_TIMEZONE) -> dict[str, str]:
+    """Units that did not yet exist at the end of the scope's period → the unit they were split
+    from (ISO codes, from the regions' lineage): a 2021 round is mapped on its 17 units."""
+    if scope.round_id is not None:
+        survey_round = session.get(SurveyRound, scope.round_id)
+        if survey_round is None:
+            raise NotFoundError(f"no survey round with id {scope.round_id}", field="round_id")
+        end = survey_round.period_end
+    else:
+        assert scope.year is not None
+        end = date(scope.year, 12, 31)
+    rows = session.execute(
+        sa.select(Region.iso_code, Region.valid_from, RegionLineage.predecessor_code)
+        .join(RegionLineage, RegionLineage.region_id == Region.id)
+        .where(RegionLineage.relation == LineageRelation.SPLIT_FROM)).all()
+    return kzmap.merged_units({code: start for code, start, _ in rows},
+                              {code: parent for code, _, parent in rows}, end)

@@ -46,6 +46,7 @@ from lims.reporting.data import (
     ReportScope,
     has_verified_results,
     load_frames,
+    merged_units,
     region_names,
 )
 from lims.reporting.models import JobStatus, ReportJob
@@ -329,7 +330,9 @@ def build_pdf(session: Session, job: ReportJob, *, now: Callable[[], datetime],
     catalogue = report_catalogue(request.lang)
     names = region_names(session)
     region = request.scope.region
+    timezone = current_app.config.get("BABEL_DEFAULT_TIMEZONE", LAB_TIMEZONE)
     params = ReportParams(
+        merged_units=merged_units(session, request.scope, timezone=timezone),
         issued=now().date(), version=str(version),
         stats=stats_params(request.scheme), region_names=names,
         laboratory=catalogue.gettext("Regional Reference Laboratory on IDD"),

@@ -122,8 +122,8 @@ def test_pdf_text_has_cyrillic_names_numbers_and_page_numbers(
     assert number(sac.pct_below_100, tr) in whole
     footer = f"SHA-256 {dataset_fingerprint(urine)[0][:12]} ({len(urine)} "
     assert all(footer in page.replace("\n", " ") for page in pages)  # on every page, with the count
-    assert dataset_fingerprint(urine)[0] in pages[1] and str(len(urine)) in pages[1]  # the cover
-    assert dataset_fingerprint(frames()[2])[0] in pages[1]
+    cover = next(page for page in pages if dataset_fingerprint(urine)[0] in page)
+    assert str(len(urine)) in cover and dataset_fingerprint(frames()[2])[0] in cover
     total = len(pages)
     for i, page in enumerate(pages, start=1):
         assert re.search(rf"\b{i}\b", page) and str(total) in page and page_word in page
@@ -251,3 +251,37 @@ def test_salt_not_analysed_is_its_own_line_and_never_a_method_in_summary_or_char
     assert "notanalysed" in text  # its line in the salt tables
     assert "(notanalysed):" not in text  # not a method of the summary's salt sentences
     assert "·notanalysed" not in text  # nor a bar of the salt chart
+
+
+def test_only_embedded_fonts_and_no_text_outside_the_page(pdfs, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``pdffonts`` lists only embedded fonts; every word poppler places (``pdftotext -bbox``,
+    what pdftoppm renders) lies inside its page box."""
+    import shutil
+    import subprocess
+
+    if not (shutil.which("pdffonts") and shutil.which("pdftotext")):
+        pytest.fail("poppler-utils (pdffonts, pdftotext) are needed to check the PDF")
+    path = tmp_path / "report.pdf"
+    path.write_bytes(pdfs["ru"])
+    fonts_listed = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True,
+                                  check=True).stdout.splitlines()[2:]
+    assert fonts_listed and all(line.split()[-5] == "yes" for line in fonts_listed), fonts_listed
+    layout = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True,
+                            text=True, check=True).stdout
+    pages = re.findall(r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', layout, re.S)
+    assert len(pages) == len(text_of(pdfs["ru"]))
+    for width, height, body in pages:
+        for x0, y0, x1, y1 in re.findall(
+                r'xMin="([-\d.]+)" yMin="([-\d.]+)" xMax="([-\d.]+)" yMax="([-\d.]+)"', body):
+            assert 0 <= float(x0) and float(x1) <= float(width) + 0.5
+            assert 0 <= float(y0) and float(y1) <= float(height) + 0.5
+
+
+def test_the_map_page_draws_the_20_units(pdfs) -> None:
+    """Page 2 holds the maps: every region's short name is printed on it."""
+    page = " ".join(text_of(pdfs["ru"])[1].split())
+    names = pd.read_csv(ROOT / "lims" / "data" / "kz-regions.csv")
+    from reports.kzmap import short_names
+
+    for name in short_names(dict(zip(names.iso_code, names.name_ru))).values():
+        assert name in page, name

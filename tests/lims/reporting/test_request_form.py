@@ -109,3 +109,14 @@ def test_an_empty_scope_is_refused_on_the_form(report_app: Flask) -> None:  # no
     preview = client.post("/reports/", data={**form, "scope": "year", "year": "2001",
                                              "action": "preview"})
     assert "no verified results in this scope" in preview.get_data(as_text=True)
+
+
+def test_a_report_before_the_2022_split_maps_its_own_units(report_app: Flask) -> None:  # noqa: F811
+    """The regions' lineage decides the map's units: in 2021 Abai, Jetisu and Ulytau were part
+    of East Kazakhstan, Almaty and Karaganda regions."""
+    from lims.reporting.data import merged_units
+
+    with report_app.app_context():
+        assert merged_units(db.session, ReportScope(year=2021)) == {
+            "KZ-10": "KZ-63", "KZ-33": "KZ-19", "KZ-62": "KZ-35"}
+        assert merged_units(db.session, ReportScope(year=2026)) == {}
