@@ -301,9 +301,13 @@ class _Styles:
             spaceAfter=3,
             textColor=colors.HexColor("#444444"),
         )
-        self.cell = ParagraphStyle("cell", fontName=font, fontSize=6.5, leading=8)
+        # a header or cell breaks between words only (the font shrinks where a word is wider
+        # than its column: ``cell_font_size``), never inside one ("Медиа / на")
+        self.cell = ParagraphStyle("cell", fontName=font, fontSize=6.5, leading=8,
+                                   splitLongWords=0)
         self.head = ParagraphStyle(
-            "head", fontName=font, fontSize=6.5, leading=8, textColor=colors.white
+            "head", fontName=font, fontSize=6.5, leading=8, textColor=colors.white,
+            splitLongWords=0,
         )
 
 
@@ -1165,11 +1169,13 @@ def _charts(
             _bar(r, texts.region_name(names, r["region_code"], tr), tr)
             for r in rows.to_dict("records")
         ]
+        used = dict.fromkeys(bar.class_key for bar in bars)
         story.append(
             charts.horizontal_bars(
                 bars,
                 t(tr, "chart_median", group=label(GROUP_LABELS, group, tr), period=latest),
                 cutoffs=sp.scheme.table(kind).breaks,
+                legend=[(key, sentence(label(CLASS_LABELS, key, tr))) for key in used],
             )
         )
         story.append(Spacer(1, 4 * mm))
@@ -1219,6 +1225,8 @@ def _charts(
                 t(tr, "chart_salt", cut=f"{sp.salt.adequate_at_least:g}", period=salt_latest),
                 unit_max=100,
                 target=90,
+                legend=[("salt_target_met", t(tr, "map_salt_met", target="90")),
+                        ("salt_below_target", t(tr, "chart_salt_below", target="90"))],
             )
         )
     tables = [urine.table] + ([earlier.table] if earlier is not None else [])

@@ -98,6 +98,7 @@ _T: dict[str, str] = {
     "regions": N_("Regions"),
     "trends": N_("Trends against earlier rounds"),
     "maps": N_("Maps"),
+    "chart_salt_below": N_("%(target)s %% or less: below target"),
     "map_uic": N_("Median UIC by region, µg/L: %(group)s, %(period)s"),
     "map_salt": N_("Share of salt samples with at least %(cut)s mg/kg iodine by region: %(period)s"),
     "map_salt_met": N_("More than %(target)s %%: target met"),
