@@ -60,6 +60,7 @@ from reports.criteria import (
     Scheme,
 )
 from reports.fonts import SYMBOL_CHARS, Canvas, register_fonts, runs
+from reports.qa_annex import AnnexSection
 from reports.fonts import markup as escape
 from reports.rounding import Direction, format_number
 from reports.stats import (
@@ -1341,10 +1342,46 @@ def _maps(st: _Styles, tr: Translator, params: ReportParams, urine: UrineResult,
     return story
 
 
+def _annex_cell(value: Any, tr: Translator) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if isinstance(value, bool) or isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        digits = 2 if abs(value) < 10 and round(value, 1) != value else 1
+        return number(value, tr, digits)
+    return str(value)
+
+
+def _annex_sections(st: _Styles, tr: Translator, sections: Sequence[AnnexSection]) -> list:
+    """The annex's sections from the lab's records (``reports.qa_annex``), each a titled table."""
+    story: list = []
+    full = A4[0] - 30 * mm
+    for section in sections:
+        story.append(Paragraph(escape(section.title), st.h2))
+        if not section.rows:
+            story.append(Paragraph(escape(section.empty or t(tr, "annex_none")), st.body))
+            continue
+        weights = section.widths or (1.0,) * len(section.columns)
+        widths = [full * w / sum(weights) for w in weights]
+        rows = [list(section.columns)] + [[_annex_cell(v, tr) for v in row]
+                                          for row in section.rows]
+        story.append(_table(rows, widths, st))
+        if section.note:
+            story.append(Paragraph(escape(section.note), st.small))
+    return story
+
+
 def _annex(
     st: _Styles, tr: Translator, sp: StatsParams, urine: UrineResult, qc: Mapping[str, Any]
 ) -> list:
     story = [Paragraph(escape(t(tr, "annex")), st.h1)]
+    if qc.get("sections"):  # the lab's own records: methods, runs, controls, replicates, …
+        story += _annex_sections(st, tr, qc["sections"])
+        story.append(Paragraph(escape(t(tr, "annex_eqa")), st.h2))
+        for line in qc.get("eqa") or [t(tr, "annex_none")]:
+            story.append(Paragraph(escape(str(line)), st.body))
+        return _flatten(story + _design_notes(st, tr, sp, urine, qc))
     methods = qc.get("methods") or []
     story.append(Paragraph(escape(t(tr, "annex_methods")), st.h2))
     for line in ([methods] if isinstance(methods, str) else methods) or [t(tr, "annex_none")]:
@@ -1389,8 +1426,14 @@ def _annex(
     story.append(Paragraph(escape(t(tr, "annex_eqa")), st.h2))
     for line in qc.get("eqa") or [t(tr, "annex_none")]:
         story.append(Paragraph(escape(str(line)), st.body))
+    return _flatten(story + _design_notes(st, tr, sp, urine, qc))
+
+
+def _design_notes(st: _Styles, tr: Translator, sp: StatsParams, urine: UrineResult,
+                  qc: Mapping[str, Any]) -> list:
+    """The statistical notes closing the annex (design, minimums, weights, censoring, criteria)."""
     weighting = set(urine.table["weighting"]) if len(urine.table) else set()
-    story += [
+    return [
         Spacer(1, 4 * mm),
         Paragraph(escape(t(tr, "design_note", min_psus=sp.min_psus)), st.small),
         Paragraph(escape(t(tr, "design_minimums", min_class=sp.min_n_class,
@@ -1406,7 +1449,6 @@ def _annex(
         Paragraph(escape(f"{t(tr, 'scheme')}: {texts.scheme_name(sp.scheme, tr)}"), st.small),
         Paragraph(escape(f"{t(tr, 'salt_criteria')}: {texts.salt_label(sp.salt, tr)}"), st.small),
     ]
-    return _flatten(story)
 
 
 def _qc_number(value: Any, tr: Translator) -> str:

@@ -166,6 +166,30 @@ _T: dict[str, str] = {
     "annex_rejected_runs": N_("Rejected runs"),
     "annex_eqa": N_("External quality assessment"),
     "annex_none": N_("Not supplied."),
+    "annex_unit": N_("Unit"),
+    "annex_lod_short": N_("LOD"),
+    "annex_loq_short": N_("LOQ"),
+    "annex_runs": N_("Analytical runs of the report's samples"),
+    "annex_runs_n": N_("Runs"),
+    "annex_samples": N_("Samples"),
+    "annex_no_rejected": N_("No run with the report's samples was rejected."),
+    "annex_level": N_("Level"),
+    "annex_lot": N_("Lot"),
+    "annex_bias": N_("Bias, %"),
+    "annex_violations": N_("Westgard rule violations"),
+    "annex_controls_note": N_("Targets: the lot's assigned mean and SD; observed: the control values of the accepted runs that analysed the report's samples. Violations are counted per rule over those runs."),
+    "annex_replicates": N_("Replicate agreement"),
+    "annex_with_replicates": N_("Results with replicates"),
+    "annex_spread_median": N_("Spread, median"),
+    "annex_spread_p95": N_("Spread, 95th percentile"),
+    "annex_tolerance": N_("Tolerance"),
+    "annex_within": N_("Within tolerance, %"),
+    "annex_replicates_note": N_("Spread: the CV (%) of a result's replicates, or their absolute difference, as the method defines its tolerance."),
+    "annex_instruments": N_("Instruments"),
+    "annex_instrument": N_("Instrument"),
+    "annex_model": N_("Model"),
+    "annex_serial": N_("Serial number"),
+    "annex_no_instruments": N_("No instrument is recorded for these runs."),
     "rtk_note": N_("Rapid test kits (RTK) show presence or absence of iodine only; the share ≥ 15 mg/kg comes from titration or WYD."),
     "national": N_("Republic of Kazakhstan"),
     "uic": N_("UIC"),
@@ -212,6 +236,15 @@ STATUS_LABELS: dict[str, str] = {
     "withheld": N_("withheld (too few samples)"),
     "target_met": N_("target met"),
     "below_target": N_("below target"),
+}
+
+#: Analytical run statuses (the LIMS's ``RunStatus``) as the QA annex prints them.
+RUN_STATUS_LABELS: dict[str, str] = {
+    "open": N_("open"),
+    "measured": N_("measured"),
+    "calculated": N_("calculated"),
+    "accepted": N_("accepted"),
+    "rejected": N_("rejected"),
 }
 
 #: The change of a median against the previous round (``reports.headline.Change.direction``).

@@ -552,3 +552,19 @@ def merged_units(session: Session, scope: ReportScope, *,
         .where(RegionLineage.relation == LineageRelation.SPLIT_FROM)).all()
     return kzmap.merged_units({code: start for code, start, _ in rows},
                               {code: parent for code, _, parent in rows}, end)
+
+
+def scope_sample_ids(session: Session, scope: ReportScope, *,
+                     timezone: str = LAB_TIMEZONE) -> sa.Select[Any]:
+    """The ids of the samples a report of ``scope`` covers (urine of its group, and salt), as a
+    subquery for the annex's queries of runs, controls and results."""
+    lookups = _Lookups.read(session)
+    _, conditions = _period(session, scope, lookups, timezone)
+    kinds = [sa.and_(Sample.kind == SampleKind.SALT)]
+    urine = Sample.kind == SampleKind.URINE
+    if scope.group:
+        urine = sa.and_(urine, Sample.participant_id.in_(
+            sa.select(Participant.id).where(
+                Participant.population_group_id == lookups.group_id(scope.group))))
+    kinds.append(urine)
+    return sa.select(Sample.id).where(*conditions, sa.or_(*kinds))

@@ -23,7 +23,7 @@ import os
 import secrets
 import socket
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,7 +35,6 @@ from flask_babel import force_locale, get_translations
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from lims.analysis.models import AnalyticalRun, MethodVersionRow, RunStatus
 from lims.audit.service import record_event
 from lims.auth.models import User
 from lims.core.errors import ConflictError, NotFoundError, ValidationError
@@ -50,6 +49,7 @@ from lims.reporting.data import (
     region_names,
 )
 from lims.reporting.models import JobStatus, ReportJob
+from lims.reporting.qa import qa_sections
 from reports import exports
 from reports.criteria import DEFAULT_FLAG_GROUPS, DEFAULT_SALT, SCHEMES
 from reports.monitoring_report import (
@@ -242,37 +242,6 @@ def recover_abandoned(session: Session, *, now: datetime, stale_after: timedelta
     return recovered
 
 
-def qc_annex(session: Session, method_version_ids: Iterable[int], *,
-             catalogue: NullTranslations | None = None) -> dict[str, Any]:
-    """Methods and QC facts for the annex: the method versions behind the report's verified
-    results, and the runs rejected by QC; units in the report's language (``catalogue``)."""
-    catalogue = catalogue or NullTranslations()
-    used = session.scalars(
-        sa.select(MethodVersionRow).where(MethodVersionRow.id.in_(sorted(method_version_ids)))
-        .order_by(MethodVersionRow.code, MethodVersionRow.version)).all()
-    methods, ranges, lods = [], [], []
-    for row in used:
-        definition = row.definition or {}
-        methods.append(f"{row.name} ({row.code} v{row.version})")
-        reportable = definition.get("reportable_range")
-        unit = catalogue.gettext(definition["unit"]) if definition.get("unit") else ""
-        if reportable:
-            ranges.append(f"{row.code}: {reportable[0]:g}–{reportable[1]:g} {unit}")
-        if definition.get("lod") is not None:
-            lods.append(f"{row.code}: {definition['lod']:g} {unit}")
-    rejected = session.execute(
-        sa.select(AnalyticalRun.id, AnalyticalRun.decided_at, AnalyticalRun.decision_reason)
-        .where(AnalyticalRun.status == RunStatus.REJECTED)
-        .order_by(AnalyticalRun.id.desc()).limit(30)).all()
-    return {
-        "methods": methods,
-        "calibration_range": "; ".join(ranges),
-        "lod": "; ".join(lods),
-        "rejected_runs": [{"run": f"RUN-{r.id}", "date": r.decided_at.date().isoformat() if r.decided_at else "",
-                           "reason": r.decision_reason or ""} for r in rejected],
-    }
-
-
 @dataclass(frozen=True)
 class BuiltPdf:
     """A rendered report waiting to be issued, with the data its tables are written from."""
@@ -340,8 +309,10 @@ def build_pdf(session: Session, job: ReportJob, *, now: Callable[[], datetime],
         or {lang: region for lang in LANGUAGES})
     data = prepare_monitoring_data(urine, salt, params=params, previous=frames.earlier_urine)
     progress(65, "rendering the PDF")
-    annex = qc_annex(session, frames.method_version_ids, catalogue=catalogue)
-    annex["population_sources"] = list(frames.population_sources)
+    annex: dict[str, Any] = {
+        "sections": qa_sections(session, request.scope, frames.method_version_ids,
+                                lang=request.lang, catalogue=catalogue, timezone=timezone),
+        "population_sources": list(frames.population_sources)}
     pdf = render_monitoring_report(data, params=params, lang=request.lang, catalogue=catalogue,
                                    qc_annex=annex)
     fingerprints = [data.urine_fingerprint, data.salt_fingerprint]
