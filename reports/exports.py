@@ -28,16 +28,19 @@ import pyarrow.csv as pacsv
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from reports import texts
+from reports import kzmap, texts
 from reports.cells import FORMULA_TRIGGERS, safe_cell
 from reports.criteria import INDICATORS, Kind
 from reports.headline import Headline, SaltFigure, UicFigure
+from reports.indicators import decoders, indicator_table
 from reports.monitoring_report import (
     MonitoringData,
+    ReportParams,
     bounds,
     ci_reason,
     ci_texts,
     class_text,
+    date_text,
     interval_text,
     pct_ci,
     pct_text,
@@ -336,9 +339,51 @@ def _headline_rows(found: Headline) -> pd.DataFrame:
     return pd.DataFrame({"figure": pd.Series(figures, dtype=object)})
 
 
+def _sheet_frame(columns: Sequence[Column], frame: pd.DataFrame) -> pd.DataFrame:
+    """A table's cells exactly as its sheet holds them (what ``workbook_tables`` reads back)."""
+    records = frame.to_dict("records")
+    return pd.DataFrame([[value(r) for _, value, _ in columns] for r in records],
+                        columns=[header for header, _, _ in columns])
+
+
+def _tidy_columns(tr: Translator, names: texts.RegionNames) -> list[Column]:
+    """The analysts' long table: one row per indicator × unit × group (or salt method) × period."""
+    def group(row: Row) -> str:
+        code = row["group"]
+        return label(GROUP_LABELS, code, tr) if code in GROUP_LABELS else label(
+            METHOD_LABELS, code, tr)
+
+    return [
+        (t(tr, "indicator"), lambda r: tr.gettext(texts.INDICATOR_LABELS[r["indicator"]]), ""),
+        (t(tr, "region"), lambda r: texts.region_name(names, r["region_code"], tr), ""),
+        (t(tr, "group"), group, ""),
+        (t(tr, "period"), lambda r: r["period"], ""),
+        (t(tr, "n"), lambda r: None if pd.isna(r["n"]) else int(r["n"]), COUNT),
+        (t(tr, "estimate"), lambda r: r["shown"] if r["estimate"] is None
+         or pd.isna(r["estimate"]) else r["estimate"], DECIMAL),
+        (t(tr, "ci_lower"), lambda r: None if pd.isna(r["ci_low"]) else r["ci_low"], DECIMAL),
+        (t(tr, "ci_upper"), lambda r: None if pd.isna(r["ci_high"]) else r["ci_high"], DECIMAL),
+        (t(tr, "class"), lambda r: r["class"], ""),
+        (t(tr, "unit_of_measure"), lambda r: tr.gettext(texts.UNITS.get(r["unit_of_measure"],
+                                                                        r["unit_of_measure"])),
+         ""),
+    ]
+
+
+def _about(sheet: Any, rows: Sequence[tuple[str, Any]]) -> None:
+    for key, value in rows:
+        sheet.append([safe_cell(key), safe_cell(value)])
+    sheet.column_dimensions["A"].width = 34
+    sheet.column_dimensions["B"].width = 110
+    for (cell,) in sheet.iter_rows(min_col=2, max_col=2):
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for (cell,) in sheet.iter_rows(min_col=1, max_col=1):
+        cell.font = Font(bold=True)
+
+
 def monitoring_workbook(data: MonitoringData, *, lang: str,
                         catalogue: texts.Catalogue | None = None,
-                        headline_group: str = "SAC") -> bytes:
+                        params: ReportParams | None = None) -> bytes:
     """The report's tables as a workbook in ``lang`` (words from ``catalogue``): the headline
     figures of page 1 first, then one sheet per table, each with a caption line naming the
     scheme or criteria in force, then the table."""
@@ -347,7 +392,7 @@ def monitoring_workbook(data: MonitoringData, *, lang: str,
     salt = f"{t(tr, 'salt_criteria')}: {texts.salt_label(data.salt_criteria, tr)}"
     book = openpyxl.Workbook()
     book.remove(book.active)
-    found = report_headline(data, headline_group)
+    found = report_headline(data, params.headline_group if params else "SAC")
     _write_sheet(book, "headline", t(tr, "headline_sheet"), _headline_columns(tr, data),
                  _headline_rows(found), scheme)
     _write_sheet(book, "urine_summary", t(tr, "urine_by_region"),
@@ -357,6 +402,32 @@ def monitoring_workbook(data: MonitoringData, *, lang: str,
     if data.trends is not None:
         _write_sheet(book, "urine_trends", t(tr, "trends_sheet"), _trend_columns(tr, data.names),
                      data.trends, scheme)
+    tidy = indicator_table(
+        {"urine_summary": _sheet_frame(_urine_columns(tr, data.names), data.urine.table),
+         "salt_summary": _sheet_frame(_salt_columns(tr, data.names, data), data.salt)},
+        decoders(data.names, tr))
+    _write_sheet(book, "tidy", t(tr, "tidy_sheet"), _tidy_columns(tr, data.names), tidy,
+                 f"{t(tr, 'tidy_caption')} {scheme}")
+    sheet = book.create_sheet(t(tr, "about_sheet")[:SHEET_NAME_MAX])
+    sheet.sheet_properties.codeName = "about"
+    periods = sorted(set(data.urine.table["period"]) | set(data.salt["period"]))
+    fingerprints = [(t(tr, "uic"), data.urine_fingerprint), (t(tr, "salt"), data.salt_fingerprint)]
+    if data.previous_fingerprint is not None:
+        fingerprints.append((t(tr, "trends_sheet"), data.previous_fingerprint))
+    _about(sheet, [
+        (t(tr, "title"), t(tr, "subtitle")),
+        *([(t(tr, "laboratory"), params.laboratory)] if params and params.laboratory else []),
+        *([(t(tr, "issued"), date_text(params.issued, tr)), (t(tr, "version"), params.version)]
+          if params else []),
+        (t(tr, "periods"), ", ".join(map(str, periods)) or "—"),
+        (t(tr, "scheme"), texts.scheme_name(data.scheme, tr)),
+        (t(tr, "salt_criteria"), texts.salt_label(data.salt_criteria, tr)),
+        *[(f"{t(tr, 'dataset')} — {what}", f"{digest} ({texts.rows_text(tr, count)})")
+          for what, (digest, count) in fingerprints],
+        (t(tr, "about_methods"), t(tr, "about_methods_text")),
+        (t(tr, "map_boundaries"), kzmap.colophon()),
+        (t(tr, "about_numbers"), t(tr, "about_numbers_text")),
+    ])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

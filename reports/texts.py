@@ -98,6 +98,15 @@ _T: dict[str, str] = {
     "regions": N_("Regions"),
     "trends": N_("Trends against earlier rounds"),
     "maps": N_("Maps"),
+    "tidy_sheet": N_("Indicators (long)"),
+    "tidy_caption": N_("One row per indicator, unit, group and period, for analysis."),
+    "about_sheet": N_("About"),
+    "about_methods": N_("Methods"),
+    "about_methods_text": N_("Medians with Woodruff's design-based 95 % CI, percentages with design-based logit intervals (strata, clusters, weights); the PDF's annex gives the details and the laboratory's quality control."),
+    "about_numbers": N_("Numbers"),
+    "about_numbers_text": N_("Figures are stored rounded as the report prints them; a figure the data give only as an interval (results below a limit) is text, as printed."),
+    "unit_of_measure": N_("Unit of measure"),
+    "laboratory": N_("Laboratory"),
     "chart_salt_below": N_("%(target)s %% or less: below target"),
     "map_uic": N_("Median UIC by region, µg/L: %(group)s, %(period)s"),
     "map_salt": N_("Share of salt samples with at least %(cut)s mg/kg iodine by region: %(period)s"),
@@ -245,6 +254,19 @@ RUN_STATUS_LABELS: dict[str, str] = {
     "calculated": N_("calculated"),
     "accepted": N_("accepted"),
     "rejected": N_("rejected"),
+}
+
+#: The open-data indicators (``reports.indicators.INDICATORS``) as the workbook names them.
+INDICATOR_LABELS: dict[str, str] = {
+    "uic_median": N_("Median UIC"),
+    "uic_pct_below_20": N_("% of samples < 20 µg/L"),
+    "uic_pct_below_50": N_("% of samples < 50 µg/L"),
+    "uic_pct_below_cutoff": N_("% of samples below the group's insufficiency cut-off"),
+    "uic_pct_at_least_high": N_("% of samples at or above the group's excess cut-off"),
+    "salt_pct_any_iodine": N_("% with any iodine (> 0)"),
+    "salt_pct_adequate": N_("% of salt samples ≥ 15 mg/kg"),
+    "salt_pct_non_iodized": N_("% of salt samples < 5 mg/kg"),
+    "salt_median": N_("Median, mg/kg"),
 }
 
 #: The change of a median against the previous round (``reports.headline.Change.direction``).

@@ -353,11 +353,14 @@ def issue_pdf(session: Session, job: ReportJob, built: BuiltPdf, *, now: datetim
     return job
 
 
-def build_tables(data: MonitoringData, lang: str) -> tuple[bytes, bytes]:
-    """The spreadsheet of the report's tables, in the report's language, and the ZIP of
-    de-identified results (CSV, code-style columns for re-analysis)."""
+def build_tables(data: MonitoringData, lang: str,
+                 params: ReportParams | None = None) -> tuple[bytes, bytes]:
+    """The spreadsheet of the report's tables, in the report's language (``params``: its
+    version, issue date and laboratory for the "About" sheet), and the ZIP of de-identified
+    results (CSV, code-style columns for re-analysis)."""
     tables = exports.monitoring_tables(data)
-    xlsx = exports.monitoring_workbook(data, lang=lang, catalogue=report_catalogue(lang))
+    xlsx = exports.monitoring_workbook(data, lang=lang, catalogue=report_catalogue(lang),
+                                       params=params)
     results = io.BytesIO()
     with zipfile.ZipFile(results, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for name in RESULT_TABLES:

@@ -162,7 +162,7 @@ def test_the_workbook_speaks_the_reports_language(lang: str) -> None:
                        "Йод в соли домохозяйств", "Динамика"],
                 "kk": ["Негізгі көрсеткіштер", "Зәрдегі йод өңірлер бойынша",
                        "Үй шаруашылығы тұзындағы йод", "Динамика"]}[lang]
-    assert book.sheetnames == expected
+    assert book.sheetnames[:4] == expected
     for sheet in book.worksheets:
         headers = [c.value for c in sheet[2]]
         cells = [str(c.value) for row in sheet.iter_rows() for c in row if c.value is not None]
