@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from flask import Flask
 
 from lims import create_app
 from lims.auth.services import create_user
@@ -27,6 +28,7 @@ from tests.conftest import FIXED_NOW
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
+    from sqlalchemy.orm import Session
 
 CHROMIUM = os.environ.get("LIMS_TEST_CHROMIUM", "/usr/bin/chromium")
 PASSWORD = "browser-test-password-1"
@@ -43,11 +45,26 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+def verified_results(session: Session) -> None:
+    """Half the demo's received samples analysed and verified (as `lims demo-results` does), so
+    a report of the demo round has data to build from."""
+    from lims.analysis.demo import demo_results, past_analysis, seed_demo_qc
+
+    seed_demo_qc(session, actor=None, now=FIXED_NOW)
+    tech = create_user(session, actor=None, now=FIXED_NOW, username="browser-tech",
+                       password=PASSWORD, roles=(Role.TECHNICIAN,))
+    reviewer = create_user(session, actor=None, now=FIXED_NOW, username="browser-reviewer",
+                           password=PASSWORD, roles=(Role.REVIEWER,))
+    past_analysis(session, seed=11, share=0.5, actor=reviewer, now=FIXED_NOW)
+    demo_results(session, seed=11, technician=tech, reviewer=reviewer, now=FIXED_NOW)
+
+
 @dataclass(frozen=True)
 class LiveServer:
     url: str
     username: str
     password: str
+    app: Flask  # the served app, for running a report worker against it
 
 
 @pytest.fixture()
@@ -64,12 +81,16 @@ def live_server(new_database: Callable[[], str]) -> Iterator[LiveServer]:
                            chunk_size=1000, progress=lambda n: None)
         create_user(db.session, actor=None, now=FIXED_NOW, username="browser-admin",
                     password=PASSWORD, roles=(Role.ADMIN,), full_name="Browser test")
+        verified_results(db.session)
+        create_user(db.session, actor=None, now=FIXED_NOW, username="browser-minister",
+                    password=PASSWORD, roles=(Role.MINISTRY,), full_name="Ministry reader")
         db.session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-lims", daemon=True)
     thread.start()
     try:
-        yield LiveServer(f"http://127.0.0.1:{server.server_port}", "browser-admin", PASSWORD)
+        yield LiveServer(f"http://127.0.0.1:{server.server_port}", "browser-admin", PASSWORD,
+                         app)
     finally:
         server.shutdown()
         thread.join(10)
