@@ -103,6 +103,26 @@ def short_names(names: Mapping[str, str]) -> dict[str, str]:
     return {code: name if seen[name] == 1 else names[code] for code, name in short.items()}
 
 
+@cache
+def _path_data(code: str, width: float, bottom: float) -> tuple[tuple[float, ...],
+                                                                tuple[int, ...]]:
+    """A unit's rings as a ReportLab path (flat points and operators: 0 move, 1 line, 3 close)
+    in a map ``width`` points wide whose bottom edge is at ``bottom``: computed once per
+    process and size, since the geometry never changes between reports."""
+    shapes = geometry().shapes
+    x0, y0, x1, _ = geo.bbox(shapes.values())
+    scale = width / (x1 - x0)
+    points: list[float] = []
+    operators: list[int] = []
+    for polygon in shapes[code]:
+        for ring in polygon:
+            for i, (x, y) in enumerate(ring):
+                points += [(x - x0) * scale, bottom + (y - y0) * scale]
+                operators.append(1 if i else 0)
+            operators.append(3)
+    return tuple(points), tuple(operators)
+
+
 #: The three cities of republican significance: too small to see on a national map, drawn as a
 #: marker in their class colour with the label beside it (offset in points: right, down-left…).
 CITIES: dict[str, tuple[float, float]] = {"KZ-71": (8, -12), "KZ-75": (12, -10),
@@ -147,32 +167,26 @@ def choropleth(cells: Mapping[str, tuple[str, str]], names: Mapping[str, str], t
     def at(p: geo.Point) -> tuple[float, float]:
         return (p[0] - x0) * scale, legend_h + (p[1] - y0) * scale
 
-    def outline(shape: geo.Shape, **style: Any) -> Path:
-        path = Path(**style)
-        for polygon in shape:
-            for ring in polygon:
-                first, *rest = [at(p) for p in ring]
-                path.moveTo(*first)
-                for point in rest:
-                    path.lineTo(*point)
-                path.closePath()
-        return path
+    def outline(code: str, **style: Any) -> Path:
+        points, operators = _path_data(code, width, legend_h)
+        return Path(points=list(points), operators=list(operators), **style)
 
     def cell(code: str) -> tuple[str, str]:
         return cells.get(merged.get(code, code), (NO_DATA, ""))
 
-    for code, shape in shapes.items():
+    border = colors.HexColor("#555555")
+    for code, shape in shapes.items():  # one path per unit: filled, its boundary stroked
         key, _ = cell(code)
         fill = colors.white if key == NO_DATA else colors.HexColor(palette[key])
-        d.add(outline(shape, fillColor=fill, strokeColor=colors.white, strokeWidth=0.6,
-                      fillMode=0))
+        d.add(outline(code, fillColor=fill, strokeColor=fill if code in merged else border,
+                      strokeWidth=0.35, fillMode=0))
         if key == NO_DATA:
             for a, b in geo.hatch(shape, 2.4 / scale):
                 d.add(Line(*at(a), *at(b), strokeColor=colors.HexColor(HATCH_GREY),
                            strokeWidth=0.35))
-    for code, shape in shapes.items():  # boundaries over every fill
-        d.add(outline(shape, fillColor=None, strokeColor=colors.HexColor("#555555"),
-                      strokeWidth=0.35, strokeDashArray=[1.5, 1.5] if code in merged else None))
+    for code in merged:  # a boundary the survey did not have yet: dashed, over its neighbours
+        d.add(outline(code, fillColor=None, strokeColor=border, strokeWidth=0.35,
+                      strokeDashArray=[1.5, 1.5]))
     labels = short_names({code: names.get(code, code) for code in shapes})
     for code, shape in shapes.items():
         if code in merged:
