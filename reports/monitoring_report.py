@@ -1,13 +1,16 @@
 """The regional monitoring report (domain.md §5.1, anchors.md §D4): PDF bytes from tidy frames.
 
 ``build_monitoring_report`` takes the frames documented in ``reports.stats`` and returns a PDF:
-cover (issue date, version, dataset fingerprints), a one-page summary in plain words, the national
-table, a section per region, charts, a tile map and a methods and QC annex. Every table names the
-classification scheme. The document is rendered in ReportLab's invariant mode and the statistics
+page 1 the answer (national headline figures, ``reports.headline``), choropleth maps of the 20
+units (``reports.kzmap``), the cover (issue date, version, dataset fingerprints, map source), a
+summary in plain words, the pooled tables, a section per region, charts, and a methods and QC
+annex (``reports.qa_annex`` sections). Each section names the classification scheme once. The document is rendered in ReportLab's invariant mode and the statistics
 are deterministic (no random draws), so the same frames and parameters give the same bytes — the
 dataset fingerprint on the cover ties an issued report to the frozen data behind it.
 
-``qc_annex`` (all keys optional, strings as the lab wants them printed, not translated)::
+``qc_annex`` (all keys optional, strings as the lab wants them printed, not translated; with
+``"sections"`` — a list of ``reports.qa_annex.AnnexSection`` computed from the lab's records —
+those replace the methods, controls and rejected-runs entries)::
 
     {"methods": ["Sandell–Kolthoff, ammonium persulfate digestion, 405 nm", ...],
      "calibration_range": "0–300 µg/L", "lod": "10 µg/L",
