@@ -104,13 +104,23 @@ def short_names(names: Mapping[str, str]) -> dict[str, str]:
 
 
 @cache
+def _bounds() -> tuple[float, float, float, float]:
+    return geo.bbox(geometry().shapes.values())
+
+
+@cache
+def _label_point(code: str) -> geo.Point:
+    return geo.label_point(geometry().shapes[code])
+
+
+@cache
 def _path_data(code: str, width: float, bottom: float) -> tuple[tuple[float, ...],
                                                                 tuple[int, ...]]:
     """A unit's rings as a ReportLab path (flat points and operators: 0 move, 1 line, 3 close)
     in a map ``width`` points wide whose bottom edge is at ``bottom``: computed once per
     process and size, since the geometry never changes between reports."""
     shapes = geometry().shapes
-    x0, y0, x1, _ = geo.bbox(shapes.values())
+    x0, y0, x1, _ = _bounds()
     scale = width / (x1 - x0)
     points: list[float] = []
     operators: list[int] = []
@@ -155,7 +165,7 @@ def choropleth(cells: Mapping[str, tuple[str, str]], names: Mapping[str, str], t
     width = width or WIDTH
     font = register_fonts()
     shapes = geometry().shapes
-    x0, y0, x1, y1 = geo.bbox(shapes.values())
+    x0, y0, x1, y1 = _bounds()
     scale = width / (x1 - x0)
     map_h = (y1 - y0) * scale
     rows = (len(legend) + 2) // 2 + (1 if merged and merged_note else 0)
@@ -169,7 +179,10 @@ def choropleth(cells: Mapping[str, tuple[str, str]], names: Mapping[str, str], t
 
     def outline(code: str, **style: Any) -> Path:
         points, operators = _path_data(code, width, legend_h)
-        return Path(points=list(points), operators=list(operators), **style)
+        path = Path(**style)
+        # set past ReportLab's per-number attribute checks: the cached data are checked numbers
+        path.__dict__.update(points=list(points), operators=list(operators))
+        return path
 
     def cell(code: str) -> tuple[str, str]:
         return cells.get(merged.get(code, code), (NO_DATA, ""))
@@ -192,7 +205,7 @@ def choropleth(cells: Mapping[str, tuple[str, str]], names: Mapping[str, str], t
         if code in merged:
             continue  # its figure is its parent's, labelled there
         key, figure = cell(code)
-        x, y = at(geo.label_point(shape))
+        x, y = at(_label_point(code))
         ink = colors.white if key in DARK_FILLS else AXIS
         if code in CITIES:
             dx, dy = CITIES[code]
