@@ -67,14 +67,36 @@ def label_text(
     return group
 
 
-def _nice_max(value: float) -> float:
+def nice_scale(value: float, intervals: int = 5) -> tuple[float, float]:
+    """(top, step) of an axis from 0 that shows ``value``: the step a 1-2-5 number (…, 10, 20,
+    50, 100, …) giving at most ``intervals`` intervals, the top the first multiple of it at or
+    above ``value`` — ticks at 0, 50, 100, 150, never at 62.5 or 187.5."""
     if value <= 0 or not math.isfinite(value):
-        return 1.0
-    step = 10 ** math.floor(math.log10(value))
-    for factor in (1, 2, 2.5, 5, 10):
-        if value <= factor * step:
-            return factor * step
-    return 10 * step
+        return 1.0, 0.2
+    power = 10 ** math.floor(math.log10(value / intervals))
+    for factor in (1, 2, 5, 10):
+        step = factor * power
+        if math.ceil(value / step - 1e-9) <= intervals:
+            return round(math.ceil(value / step - 1e-9) * step, 10), step
+    return 10 * power * intervals, 10 * power
+
+
+def ticks(top: float, step: float) -> list[float]:
+    """0, step, 2·step, … top (rounded, so that 0.1 + 0.2 prints as 0.3)."""
+    return [round(i * step, 10) for i in range(int(round(top / step)) + 1)]
+
+
+def legend_row(d: Drawing, entries: Sequence[tuple[str, str]], y: float, font: str,
+               width: float) -> None:
+    """Colour swatches with their labels in one or more rows from ``y`` down: every chart that
+    colours by class says what its colours mean."""
+    column = width / max(1, min(len(entries), 3))
+    for i, (key, text) in enumerate(entries):
+        x, row_y = (i % 3) * column, y - (i // 3) * 10
+        d.add(Rect(x, row_y, 10, 6, fillColor=colors.HexColor(CLASS_COLOURS.get(key, key)),
+                   strokeColor=AXIS, strokeWidth=0.3))
+        d.add(String(x + 13, row_y + 1, text, fontName=font,
+                     fontSize=fit(text, font, 6.5, column - 16), fillColor=AXIS))
 
 
 def _title(d: Drawing, text: str, font: str) -> None:
@@ -88,29 +110,33 @@ def horizontal_bars(
     unit_max: float | None = None,
     cutoffs: Sequence[float] = (),
     target: float | None = None,
+    legend: Sequence[tuple[str, str]] = (),
 ) -> Drawing:
     """One horizontal bar per row, coloured by class, with CI whiskers and vertical cut-off lines.
-    A censored value is drawn as a hatched bar to its bound, labelled "< x"."""
+    A censored value is drawn as a hatched bar to its bound, labelled "< x". ``legend``: (class
+    key, label) of the colours, drawn under the axis."""
     font = register_fonts()
     row = 5.2 * mm
     label_w = 55 * mm
     top = 16
-    height = top + row * max(len(bars), 1) + 18
+    legend_h = 10 * math.ceil(len(legend) / 3)
+    height = top + row * max(len(bars), 1) + 18 + legend_h
     d = embedded_drawing(WIDTH, height)
     _title(d, title, font)
     plot_w = WIDTH - label_w - 22 * mm
     highs = [
         v for b in bars for v in (b.value, b.high, b.below) if v is not None and math.isfinite(v)
     ]
-    vmax = unit_max or _nice_max(max(highs + list(cutoffs) + [target or 0], default=1) * 1.05)
+    vmax, step = nice_scale(unit_max or max(highs + list(cutoffs) + [target or 0], default=1))
     x0 = label_w
-    y_axis = 14
+    y_axis = 14 + legend_h
+    if legend:
+        legend_row(d, legend, legend_h - 6, font, WIDTH)
 
     def sx(v: float) -> float:
         return x0 + plot_w * min(max(v, 0), vmax) / vmax
 
-    for i in range(6):
-        v = vmax * i / 5
+    for v in ticks(vmax, step):
         d.add(Line(sx(v), y_axis, sx(v), height - top, strokeColor=GRID, strokeWidth=0.4))
         d.add(
             String(
@@ -206,13 +232,12 @@ def histogram(
     x0, y0 = 14 * mm, 12
     plot_w, plot_h = WIDTH - x0 - 4 * mm, d.height - y0 - 18
     slot = plot_w / (len(counts) + 1.5)
-    cmax = _nice_max(max(int(counts.max(initial=0)), censored, 1))
+    cmax, step = nice_scale(max(int(counts.max(initial=0)), censored, 1), 4)
 
     def sy(c: float) -> float:
         return y0 + plot_h * c / cmax
 
-    for i in range(5):
-        c = cmax * i / 4
+    for c in ticks(cmax, step):
         d.add(Line(x0, sy(c), x0 + plot_w, sy(c), strokeColor=GRID, strokeWidth=0.4))
         d.add(
             String(
@@ -323,7 +348,7 @@ def trend_lines(periods: Sequence[str], series: Sequence[Series], title: str) ->
     x0, y0 = 14 * mm, 14 + legend_rows * 9
     plot_w, plot_h = WIDTH - x0 - 6 * mm, d.height - y0 - 18
     values = [v for s in series for p in s.points for v in p if v is not None and math.isfinite(v)]
-    vmax = _nice_max(max(values, default=1) * 1.05)
+    vmax, step = nice_scale(max(values, default=1) * 1.05, 5)
 
     def sx(i: int) -> float:
         return x0 + plot_w * (i + 0.5) / max(len(periods), 1)
@@ -331,8 +356,7 @@ def trend_lines(periods: Sequence[str], series: Sequence[Series], title: str) ->
     def sy(v: float) -> float:
         return y0 + plot_h * v / vmax
 
-    for i in range(5):
-        v = vmax * i / 4
+    for v in ticks(vmax, step):
         d.add(Line(x0, sy(v), x0 + plot_w, sy(v), strokeColor=GRID, strokeWidth=0.4))
         d.add(
             String(

@@ -28,16 +28,26 @@ import pyarrow.csv as pacsv
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from reports import texts
+from reports import kzmap, texts
+from reports.cells import FORMULA_TRIGGERS, safe_cell
 from reports.criteria import INDICATORS, Kind
+from reports.headline import Headline, SaltFigure, UicFigure
+from reports.indicators import decoders, indicator_table
 from reports.monitoring_report import (
     MonitoringData,
+    ReportParams,
     bounds,
+    ci_reason,
     ci_texts,
     class_text,
+    date_text,
     interval_text,
     pct_ci,
     pct_text,
+    report_headline,
+    salt_verdict,
+    status_text,
+    uic_verdict,
 )
 from reports.rounding import round_float
 from reports.stats import pct_label
@@ -72,31 +82,21 @@ def deidentify(df: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
     return df[kept].sort_values(kept[:3], kind="stable").reset_index(drop=True)
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise_formula(value: Any) -> Any:
-    """A text cell that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab or
-    CR first) gets a leading apostrophe, as OWASP advises for CSV/XLSX exports; numbers stay
-    numbers. A round code or a typed note can then never execute on the ministry's PC."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def _neutralised(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with every text cell a spreadsheet would evaluate quoted (``cells.safe_cell``),
+    column-wise: a million-row CSV is not converted cell by cell."""
     safe = table
     for column in table.columns:
         values = table[column]
         if not (values.dtype == object or pd.api.types.is_string_dtype(values.dtype)):
             continue
         try:
-            risky = values.str.startswith(_FORMULA_START, na=False)
+            risky = values.str.startswith(FORMULA_TRIGGERS, na=False)
         except AttributeError:  # an object column of non-strings
             continue
         if risky.any():
             safe = safe.copy() if safe is table else safe
-            safe[column] = values.where(~risky, "'" + values.astype(str))
+            safe[column] = values.where(~risky, values.map(safe_cell))
     return safe
 
 
@@ -284,7 +284,7 @@ def _write_sheet(book: openpyxl.Workbook, key: str, title: str, columns: Sequenc
         cell.fill = head
         cell.alignment = Alignment(wrap_text=True, vertical="center")
     for record in frame.to_dict("records"):
-        sheet.append([neutralise_formula(value(record)) for _, value, _ in columns])
+        sheet.append([safe_cell(value(record)) for _, value, _ in columns])
     for index, (header, _, number_format) in enumerate(columns, start=1):
         letter = get_column_letter(index)
         sheet.column_dimensions[letter].width = max(10, min(40, len(header) + 2))
@@ -292,17 +292,109 @@ def _write_sheet(book: openpyxl.Workbook, key: str, title: str, columns: Sequenc
             for (cell,) in sheet.iter_rows(min_row=3, min_col=index, max_col=index):
                 cell.number_format = number_format
     sheet.freeze_panes = "A3"
+    if sheet.max_row >= 2:
+        sheet.auto_filter.ref = f"A2:{get_column_letter(len(columns))}{sheet.max_row}"
+
+
+def _headline_columns(tr: Translator, data: MonitoringData) -> list[Column]:
+    """Page 1's figures, one row per indicator, with the same numbers as printed there."""
+    adequate = f"{data.salt_criteria.adequate_at_least:g}"
+
+    def uic(row: Row, then: Callable[[UicFigure], Any],
+            otherwise: Callable[[SaltFigure], Any]) -> Any:
+        figure = row["figure"]
+        return then(figure) if isinstance(figure, UicFigure) else otherwise(figure)
+
+    def change(attribute: str) -> Callable[[Row], Any]:
+        return lambda r: uic(r, lambda f: getattr(f.change, attribute) if f.change else None,
+                             lambda f: None)
+
+    def no_ci(figure: UicFigure) -> str | None:
+        return None if figure.ci_low is not None else ci_reason(figure.row, tr)
+
+    return [
+        (t(tr, "indicator"), lambda r: uic(
+            r, lambda f: t(tr, "headline_uic", group=label(GROUP_LABELS, f.group, tr)),
+            lambda f: t(tr, "headline_salt", cut=adequate)), ""),
+        (t(tr, "period"), lambda r: r["figure"].period, ""),
+        (t(tr, "n"), lambda r: r["figure"].n, COUNT),
+        (t(tr, "estimate"), lambda r: uic(
+            r, lambda f: f.median if f.median is not None else interval_text(
+                bounds(f.row, "median"), tr), lambda f: f.pct_adequate), DECIMAL),
+        (t(tr, "ci_lower"), lambda r: uic(r, lambda f: f.ci_low, lambda f: None), DECIMAL),
+        (t(tr, "ci_upper"), lambda r: uic(r, lambda f: f.ci_high, lambda f: None), DECIMAL),
+        (t(tr, "status"), lambda r: uic(r, lambda f: status_text(f.status, tr),
+                                        lambda f: status_text(f.status, tr)), ""),
+        (t(tr, "change_vs"), change("difference"), DECIMAL),
+        (t(tr, "ci_lower"), change("ci_low"), DECIMAL),
+        (t(tr, "ci_upper"), change("ci_high"), DECIMAL),
+        (t(tr, "verdict"), lambda r: uic(r, lambda f: uic_verdict(f, tr),
+                                         lambda f: salt_verdict(f, tr)), ""),
+        (t(tr, "ci95"), lambda r: uic(r, no_ci, lambda f: None), ""),
+    ]
+
+
+def _headline_rows(found: Headline) -> pd.DataFrame:
+    figures: list[UicFigure | SaltFigure] = [*found.uic, *([found.salt] if found.salt else [])]
+    return pd.DataFrame({"figure": pd.Series(figures, dtype=object)})
+
+
+def _sheet_frame(columns: Sequence[Column], frame: pd.DataFrame) -> pd.DataFrame:
+    """A table's cells exactly as its sheet holds them (what ``workbook_tables`` reads back)."""
+    records = frame.to_dict("records")
+    return pd.DataFrame([[value(r) for _, value, _ in columns] for r in records],
+                        columns=[header for header, _, _ in columns])
+
+
+def _tidy_columns(tr: Translator, names: texts.RegionNames) -> list[Column]:
+    """The analysts' long table: one row per indicator × unit × group (or salt method) × period."""
+    def group(row: Row) -> str:
+        code = row["group"]
+        return label(GROUP_LABELS, code, tr) if code in GROUP_LABELS else label(
+            METHOD_LABELS, code, tr)
+
+    return [
+        (t(tr, "indicator"), lambda r: tr.gettext(texts.INDICATOR_LABELS[r["indicator"]]), ""),
+        (t(tr, "region"), lambda r: texts.region_name(names, r["region_code"], tr), ""),
+        (t(tr, "group"), group, ""),
+        (t(tr, "period"), lambda r: r["period"], ""),
+        (t(tr, "n"), lambda r: None if pd.isna(r["n"]) else int(r["n"]), COUNT),
+        (t(tr, "estimate"), lambda r: r["shown"] if r["estimate"] is None
+         or pd.isna(r["estimate"]) else r["estimate"], DECIMAL),
+        (t(tr, "ci_lower"), lambda r: None if pd.isna(r["ci_low"]) else r["ci_low"], DECIMAL),
+        (t(tr, "ci_upper"), lambda r: None if pd.isna(r["ci_high"]) else r["ci_high"], DECIMAL),
+        (t(tr, "class"), lambda r: r["class"], ""),
+        (t(tr, "unit_of_measure"), lambda r: tr.gettext(texts.UNITS.get(r["unit_of_measure"],
+                                                                        r["unit_of_measure"])),
+         ""),
+    ]
+
+
+def _about(sheet: Any, rows: Sequence[tuple[str, Any]]) -> None:
+    for key, value in rows:
+        sheet.append([safe_cell(key), safe_cell(value)])
+    sheet.column_dimensions["A"].width = 34
+    sheet.column_dimensions["B"].width = 110
+    for (cell,) in sheet.iter_rows(min_col=2, max_col=2):
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for (cell,) in sheet.iter_rows(min_col=1, max_col=1):
+        cell.font = Font(bold=True)
 
 
 def monitoring_workbook(data: MonitoringData, *, lang: str,
-                        catalogue: texts.Catalogue | None = None) -> bytes:
-    """The report's tables as a workbook in ``lang`` (words from ``catalogue``): one sheet per
-    table, a caption line naming the scheme or criteria in force, then the table."""
+                        catalogue: texts.Catalogue | None = None,
+                        params: ReportParams | None = None) -> bytes:
+    """The report's tables as a workbook in ``lang`` (words from ``catalogue``): the headline
+    figures of page 1 first, then one sheet per table, each with a caption line naming the
+    scheme or criteria in force, then the table."""
     tr = texts.translator(lang, catalogue)
     scheme = f"{t(tr, 'scheme')}: {texts.scheme_name(data.scheme, tr)}"
     salt = f"{t(tr, 'salt_criteria')}: {texts.salt_label(data.salt_criteria, tr)}"
     book = openpyxl.Workbook()
     book.remove(book.active)
+    found = report_headline(data, params.headline_group if params else "SAC")
+    _write_sheet(book, "headline", t(tr, "headline_sheet"), _headline_columns(tr, data),
+                 _headline_rows(found), scheme)
     _write_sheet(book, "urine_summary", t(tr, "urine_by_region"),
                  _urine_columns(tr, data.names), data.urine.table, scheme)
     _write_sheet(book, "salt_summary", t(tr, "salt_by_region"),
@@ -310,6 +402,32 @@ def monitoring_workbook(data: MonitoringData, *, lang: str,
     if data.trends is not None:
         _write_sheet(book, "urine_trends", t(tr, "trends_sheet"), _trend_columns(tr, data.names),
                      data.trends, scheme)
+    tidy = indicator_table(
+        {"urine_summary": _sheet_frame(_urine_columns(tr, data.names), data.urine.table),
+         "salt_summary": _sheet_frame(_salt_columns(tr, data.names, data), data.salt)},
+        decoders(data.names, tr))
+    _write_sheet(book, "tidy", t(tr, "tidy_sheet"), _tidy_columns(tr, data.names), tidy,
+                 f"{t(tr, 'tidy_caption')} {scheme}")
+    sheet = book.create_sheet(t(tr, "about_sheet")[:SHEET_NAME_MAX])
+    sheet.sheet_properties.codeName = "about"
+    periods = sorted(set(data.urine.table["period"]) | set(data.salt["period"]))
+    fingerprints = [(t(tr, "uic"), data.urine_fingerprint), (t(tr, "salt"), data.salt_fingerprint)]
+    if data.previous_fingerprint is not None:
+        fingerprints.append((t(tr, "trends_sheet"), data.previous_fingerprint))
+    _about(sheet, [
+        (t(tr, "title"), t(tr, "subtitle")),
+        *([(t(tr, "laboratory"), params.laboratory)] if params and params.laboratory else []),
+        *([(t(tr, "issued"), date_text(params.issued, tr)), (t(tr, "version"), params.version)]
+          if params else []),
+        (t(tr, "periods"), ", ".join(map(str, periods)) or "—"),
+        (t(tr, "scheme"), texts.scheme_name(data.scheme, tr)),
+        (t(tr, "salt_criteria"), texts.salt_label(data.salt_criteria, tr)),
+        *[(f"{t(tr, 'dataset')} — {what}", f"{digest} ({texts.rows_text(tr, count)})")
+          for what, (digest, count) in fingerprints],
+        (t(tr, "about_methods"), t(tr, "about_methods_text")),
+        (t(tr, "map_boundaries"), kzmap.colophon()),
+        (t(tr, "about_numbers"), t(tr, "about_numbers_text")),
+    ])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

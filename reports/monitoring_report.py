@@ -1,13 +1,16 @@
 """The regional monitoring report (domain.md §5.1, anchors.md §D4): PDF bytes from tidy frames.
 
 ``build_monitoring_report`` takes the frames documented in ``reports.stats`` and returns a PDF:
-cover (issue date, version, dataset fingerprints), a one-page summary in plain words, the national
-table, a section per region, charts, a tile map and a methods and QC annex. Every table names the
-classification scheme. The document is rendered in ReportLab's invariant mode and the statistics
+page 1 the answer (national headline figures, ``reports.headline``), choropleth maps of the 20
+units (``reports.kzmap``), the cover (issue date, version, dataset fingerprints, map source), a
+summary in plain words, the pooled tables, a section per region, charts, and a methods and QC
+annex (``reports.qa_annex`` sections). Each section names the classification scheme once. The document is rendered in ReportLab's invariant mode and the statistics
 are deterministic (no random draws), so the same frames and parameters give the same bytes — the
 dataset fingerprint on the cover ties an issued report to the frozen data behind it.
 
-``qc_annex`` (all keys optional, strings as the lab wants them printed, not translated)::
+``qc_annex`` (all keys optional, strings as the lab wants them printed, not translated; with
+``"sections"`` — a list of ``reports.qa_annex.AnnexSection`` computed from the lab's records —
+those replace the methods, controls and rejected-runs entries)::
 
     {"methods": ["Sandell–Kolthoff, ammonium persulfate digestion, 405 nm", ...],
      "calibration_range": "0–300 µg/L", "lod": "10 µg/L",
@@ -48,9 +51,10 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from reports import charts, survey, texts
+from reports import charts, headline, kzmap, survey, texts
 from reports.censoring import Bounds, ci_envelope
 from reports.criteria import (
+    CLASS_COLOURS,
     DEFAULT_SALT,
     INDICATORS,
     QUANTITATIVE_METHODS,
@@ -61,6 +65,7 @@ from reports.criteria import (
     Scheme,
 )
 from reports.fonts import SYMBOL_CHARS, Canvas, register_fonts, runs
+from reports.qa_annex import AnnexSection
 from reports.fonts import markup as escape
 from reports.rounding import Direction, format_number
 from reports.stats import (
@@ -72,8 +77,17 @@ from reports.stats import (
     urine_summary,
     urine_trends,
 )
-from reports.texts import CLASS_LABELS, GROUP_LABELS, METHOD_LABELS, Translator, label, t
-from reports.tilemap import tile_map
+from reports.texts import (
+    CHANGE_LABELS,
+    CLASS_LABELS,
+    GROUP_LABELS,
+    METHOD_LABELS,
+    STATUS_LABELS,
+    Translator,
+    label,
+    sentence,
+    t,
+)
 
 NAME_COLUMNS = tuple(f"name_{lang}" for lang in texts.LANGUAGES)
 
@@ -95,6 +109,9 @@ class ReportParams:
     # The audit chain's head when the report was built ("#id seal", lims.audit.sealing): printed
     # on the cover so an auditor can later check that the trail behind the report is unchanged.
     audit_seal: str = ""
+    # Units that did not exist in the report's period → the unit they were part of then (ISO
+    # codes; ``kzmap.merged_units``): the maps draw such a survey on the units it used.
+    merged_units: Mapping[str, str] = field(default_factory=dict)
 
 
 def dataset_fingerprint(df: pd.DataFrame) -> tuple[str, int]:
@@ -223,8 +240,21 @@ def median_ci_text(row: Mapping[str, Any], tr: Translator) -> str:
         return f"{median} ({t(tr, 'ci_unbounded')})"
     ends = ci_texts(row, tr)
     if ends is None:
-        return median
+        return f"{median} ({ci_reason(row, tr)})"
     return f"{median} ({ends[0]}–{ends[1]})"
+
+
+def ci_reason(row: Mapping[str, Any], tr: Translator) -> str:
+    """Why a summary row's median has no 95 % CI, in words (``ci_note``)."""
+    note = row.get("ci_note")
+    if note == survey.NOTE_FEW_PSUS:
+        return tr.ngettext("%(num)d cluster: no interval", "%(num)d clusters: no interval",
+                           int(row["psus"]))
+    if note == survey.NOTE_UNBOUNDED:
+        return t(tr, "ci_unbounded")
+    if note == survey.NOTE_NO_DATA or not row.get("n_analysed"):
+        return t(tr, "ci_no_data")
+    return t(tr, "ci_censored")
 
 
 def class_text(row: Mapping[str, Any], tr: Translator) -> str:
@@ -283,9 +313,13 @@ class _Styles:
             spaceAfter=3,
             textColor=colors.HexColor("#444444"),
         )
-        self.cell = ParagraphStyle("cell", fontName=font, fontSize=6.5, leading=8)
+        # a header or cell breaks between words only (the font shrinks where a word is wider
+        # than its column: ``cell_font_size``), never inside one ("Медиа / на")
+        self.cell = ParagraphStyle("cell", fontName=font, fontSize=6.5, leading=8,
+                                   splitLongWords=0)
         self.head = ParagraphStyle(
-            "head", fontName=font, fontSize=6.5, leading=8, textColor=colors.white
+            "head", fontName=font, fontSize=6.5, leading=8, textColor=colors.white,
+            splitLongWords=0,
         )
 
 
@@ -376,9 +410,10 @@ CELL_PADDING = 2.5
 
 
 def _table(
-    rows: list[list[str]], widths: Sequence[float], st: _Styles, caption: str
+    rows: list[list[str]], widths: Sequence[float], st: _Styles, caption: str | None = None
 ) -> KeepTogether | list:
-    """A data table whose caption line (the scheme or criteria in force) is printed above it."""
+    """A data table, with the caption line (the scheme or criteria in force) above it where the
+    section has not already named it once for all its tables (``caption`` None)."""
     # Plain strings, broken into lines here, wherever the font can set them: a table of strings
     # lays out several times faster than one of paragraphs (a report has some forty tables).
     # Only text with "≥"/"≤" needs a paragraph, for its change of font.
@@ -419,10 +454,10 @@ def _table(
             ]
         )
     )
-    note = _Caption(caption, st.small)
+    parts = ([_Caption(caption, st.small)] if caption else []) + [table, Spacer(1, 4)]
     if len(rows) <= 25:
-        return KeepTogether([note, table, Spacer(1, 4)])
-    return _Stack([note, table, Spacer(1, 4)])  # long: let it break across pages
+        return KeepTogether(parts)
+    return _Stack(parts)  # long: let it break across pages
 
 
 class _Stack(list):
@@ -677,8 +712,10 @@ def render_monitoring_report(
     salt_hash, salt_count = data.salt_fingerprint
 
     story: list = []
-    story += _cover(st, tr, params, data)
-    story += [PageBreak()] + _summary(st, tr, params, urine, salt, names, data.trends)
+    story += _headline_page(st, tr, params, data)
+    story += [PageBreak()] + _maps(st, tr, params, urine, salt, names)
+    story += [PageBreak()] + _cover(st, tr, params, data)
+    story += _summary(st, tr, params, urine, salt, names, data.trends)
     pooled = f"{t(tr, 'national_table')}: {texts.region_name(names, NATIONAL, tr)}"
     story += [PageBreak(), Paragraph(escape(pooled), st.h1)]
     urine_by_region, salt_by_region = _by_region(urine.table), _by_region(salt)
@@ -704,7 +741,6 @@ def render_monitoring_report(
     story += [PageBreak()] + _charts(
         st, tr, params, data.urine_df, urine, data.earlier, salt, names
     )
-    story += [PageBreak()] + _map(st, tr, params, urine, names)
     story += [PageBreak()] + _annex(st, tr, sp, urine, qc_annex or {})
 
     buffer = io.BytesIO()
@@ -732,6 +768,139 @@ def render_monitoring_report(
     return buffer.getvalue()
 
 
+def report_headline(data: MonitoringData, first_group: str) -> headline.Headline:
+    """The headline figures of a report (page 1 and the workbook's first sheet)."""
+    return headline.headline(data.urine.table, data.salt, data.trends, first_group=first_group,
+                             national_range=data.salt_criteria.national_range)
+
+
+def status_text(status: str, tr: Translator) -> str:
+    """A scorecard status (or, where the group has none, its class) in the report's language."""
+    if status in STATUS_LABELS:
+        return tr.gettext(STATUS_LABELS[status])
+    return label(CLASS_LABELS, status, tr)
+
+
+def uic_verdict(figure: headline.UicFigure, tr: Translator) -> str:
+    """The scorecard row of one group: status · survey · group · n."""
+    return t(tr, "headline_verdict", status=sentence(status_text(figure.status, tr)),
+             period=figure.period, group=label(GROUP_LABELS, figure.group, tr), n=figure.n)
+
+
+def salt_verdict(figure: headline.SaltFigure, tr: Translator) -> str:
+    return t(tr, "headline_verdict", status=sentence(status_text(figure.status, tr)),
+             period=figure.period, group=label(METHOD_LABELS, figure.method, tr), n=figure.n)
+
+
+def change_text(change: headline.Change, tr: Translator) -> str:
+    """The change of a national median against the previous round, with its CI, in words."""
+    def num(value: float | None) -> str:
+        return "—" if value is None else number(value, tr)
+
+    difference = num(change.difference)
+    if change.difference is not None and change.difference > 0:
+        difference = "+" + difference
+    if change.ci_low is None or change.ci_high is None:
+        return t(tr, "headline_change_no_ci", earlier=change.earlier_period,
+                 median=num(change.earlier_median), difference=difference)
+    return t(tr, "headline_change", earlier=change.earlier_period,
+             median=num(change.earlier_median), difference=difference, low=num(change.ci_low),
+             high=num(change.ci_high), direction=tr.gettext(CHANGE_LABELS[change.direction]))
+
+
+class _HeadlineStyles:
+    """Large type for the figures of page 1."""
+
+    def __init__(self, font: str) -> None:
+        self.figure = ParagraphStyle("figure", fontName=font, fontSize=26, leading=30,
+                                     textColor=colors.HexColor("#08306b"))
+        self.what = ParagraphStyle("what", fontName=font, fontSize=10, leading=12.5,
+                                   textColor=colors.HexColor("#08519c"))
+        self.detail = ParagraphStyle("detail", fontName=font, fontSize=8.5, leading=11)
+        self.verdict = ParagraphStyle("verdict", fontName=font, fontSize=9.5, leading=12,
+                                      textColor=colors.HexColor("#222222"))
+
+
+def _headline_page(st: _Styles, tr: Translator, params: ReportParams,
+                   data: MonitoringData) -> list:
+    """Page 1, the answer: national figures in large type, each with its interval (or why it
+    has none), its class, its change against the previous round and a scorecard verdict."""
+    found = report_headline(data, params.headline_group)
+    hs = _HeadlineStyles(st.font)
+    where = texts.region_name(data.names, NATIONAL, tr)
+    period = ", ".join(found.periods) or "—"
+    story: list = [
+        Paragraph(escape(t(tr, "title")), st.h2),
+        Paragraph(escape(t(tr, "headline_title", where=where, period=period)), st.title),
+    ]
+    rows: list[list[Any]] = []
+    colours: list[tuple[int, str]] = []
+    for figure in found.uic:
+        what = Paragraph(escape(t(tr, "headline_uic", group=label(GROUP_LABELS, figure.group,
+                                                                   tr))), hs.what)
+        big = escape(quantile_text(figure.row, "median", tr)) + " <font size=11>" + \
+            escape(tr.gettext(texts.UNITS["µg/L"])) + "</font>"
+        if figure.ci_low is not None and figure.ci_high is not None:
+            ci = t(tr, "headline_ci", low=number(figure.ci_low, tr),
+                   high=number(figure.ci_high, tr))
+        else:
+            ci = t(tr, "headline_no_ci", why=ci_reason(figure.row, tr))
+        details = [ci, sentence(class_text(figure.row, tr))]
+        if figure.change is not None:
+            details.append(change_text(figure.change, tr))
+        rows.append([what, Paragraph(big, hs.figure),
+                     [Paragraph(escape(d), hs.detail) for d in details]])
+        rows.append([Paragraph(escape(uic_verdict(figure, tr)), hs.verdict), "", ""])
+        colours.append((len(rows) - 2, CLASS_COLOURS.get(figure.class_key, "#bbbbbb")))
+    if found.salt is not None:
+        salt = found.salt
+        crit = data.salt_criteria
+        what = Paragraph(escape(t(tr, "headline_salt", cut=f"{crit.adequate_at_least:g}")),
+                         hs.what)
+        share = pct_text(salt.pct_adequate or math.nan,
+                         salt.pct_adequate_high if salt.pct_adequate_high is not None
+                         else math.nan, tr)
+        details = [t(tr, "headline_target", target=f"{salt.target:g}"),
+                   label(METHOD_LABELS, salt.method, tr)]
+        if salt.pct_national_range is not None:
+            low, high = salt.national_range
+            details.append(t(tr, "headline_national_range", low=f"{low:g}", high=f"{high:g}",
+                             pct=number(salt.pct_national_range, tr)))
+        rows.append([what, Paragraph(escape(share) + " <font size=11>%</font>", hs.figure),
+                     [Paragraph(escape(sentence(d)), hs.detail) for d in details]])
+        rows.append([Paragraph(escape(salt_verdict(salt, tr)), hs.verdict), "", ""])
+        colours.append((len(rows) - 2, "#1a9850" if salt.status == "target_met" else "#e6550d"))
+    if not rows:
+        return story + [Paragraph(escape(t(tr, "no_data")), st.body)]
+    table = Table(rows, colWidths=[48 * mm, 52 * mm, 80 * mm], hAlign="LEFT")
+    commands: list[Any] = [
+        ("FONT", (0, 0), (-1, -1), st.font),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("TOPPADDING", (0, 0), (-1, -1), 3),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+    ]
+    for first, colour in colours:
+        commands += [
+            ("SPAN", (0, first + 1), (-1, first + 1)),
+            ("LINEBEFORE", (0, first), (0, first + 1), 4, colors.HexColor(colour)),
+            ("LINEBELOW", (0, first + 1), (-1, first + 1), 0.5, colors.HexColor("#cccccc")),
+            ("BACKGROUND", (0, first + 1), (-1, first + 1), colors.HexColor("#f0f4f8")),
+        ]
+    table.setStyle(TableStyle(commands))
+    story += [
+        Spacer(1, 2 * mm),
+        table,
+        Spacer(1, 3 * mm),
+        Paragraph(escape(t(tr, "headline_scorecard")), st.small),
+        Paragraph(escape(f"{t(tr, 'scheme')}: {texts.scheme_name(params.stats.scheme, tr)}"),
+                  st.small),
+        Paragraph(escape(f"{t(tr, 'salt_criteria')}: {texts.salt_label(params.stats.salt, tr)}"),
+                  st.small),
+        Paragraph(escape(t(tr, "population_note")), st.small),
+    ]
+    return story
+
+
 def _cover(
     st: _Styles,
     tr: Translator,
@@ -751,6 +920,7 @@ def _cover(
         (t(tr, "periods"), ", ".join(periods) or "—"),
         (t(tr, "scheme"), texts.scheme_name(params.stats.scheme, tr)),
         (t(tr, "salt_criteria"), texts.salt_label(params.stats.salt, tr)),
+        (t(tr, "map_boundaries"), kzmap.colophon()),
     ] + [
         (f"{t(tr, 'dataset')} — {what}", f"{digest} ({texts.rows_text(tr, count)})")
         for what, (digest, count) in datasets
@@ -826,7 +996,7 @@ def _summary(
                 for c, few in zip(members["region_code"], members["few_samples"]))
             story.append(
                 Paragraph(
-                    escape(
+                    escape(sentence(
                         t(
                             tr,
                             "summary_line",
@@ -835,15 +1005,15 @@ def _summary(
                             klass=label(CLASS_LABELS, klass, tr),
                             regions=regions,
                         )
-                    ),
+                    )),
                     st.body,
                 )
             )
         if len(unranked):
-            story.append(Paragraph(escape(t(
+            story.append(Paragraph(escape(sentence(t(
                 tr, "summary_unranked", group=label(GROUP_LABELS, group, tr), period=latest,
                 regions=", ".join(texts.region_name(names, c, tr) for c in unranked["region_code"]),
-            )), st.body))
+            ))), st.body))
     story += _summary_trends(st, tr, params, trends, latest)
     national_salt = salt[(salt.region_code == NATIONAL) & _quantitative(salt)]
     for row in national_salt.to_dict("records"):
@@ -884,11 +1054,11 @@ def _summary_trends(
         if not (math.isnan(row["diff_ci_low"]) or math.isnan(row["diff_ci_high"])):
             difference += (f"; {t(tr, 'ci95')} {number(row['diff_ci_low'], tr)}"
                            f"…{number(row['diff_ci_high'], tr)}")
-        story.append(Paragraph(escape(t(
+        story.append(Paragraph(escape(sentence(t(
             tr, "summary_trend", group=label(GROUP_LABELS, group, tr), period=latest,
             median=value_text(row["median"], tr),
             earlier=value_text(row["earlier_median"], tr),
-            earlier_period=row["earlier_period"], difference=difference)), st.body))
+            earlier_period=row["earlier_period"], difference=difference))), st.body))
     return story
 
 
@@ -903,6 +1073,10 @@ def _region_sections(
 ) -> list:
     sp = params.stats
     story = [PageBreak(), Paragraph(escape(t(tr, "regions")), st.h1),
+             Paragraph(escape(f"{t(tr, 'scheme')}: {texts.scheme_name(sp.scheme, tr)}"),
+                       st.small),
+             Paragraph(escape(f"{t(tr, 'salt_criteria')}: {texts.salt_label(sp.salt, tr)}"),
+                       st.small),
              Paragraph(escape(t(tr, "few_note", min=sp.min_n)), st.small)]
     trend_rows_of = _by_region(trends) if trends is not None else {}
     for code in sorted((set(urine_by_region) | set(salt_by_region)) - {NATIONAL}):
@@ -913,7 +1087,6 @@ def _region_sections(
                     _urine_rows(rows, tr, "group", names),
                     URINE_WIDTHS,
                     st,
-                    f"{t(tr, 'scheme')}: {texts.scheme_name(sp.scheme, tr)}",
                 )
             )
         if salt_here := salt_by_region.get(code):
@@ -922,7 +1095,6 @@ def _region_sections(
                     _salt_rows(salt_here, tr, "method", names, sp),
                     SALT_WIDTHS,
                     st,
-                    f"{t(tr, 'salt_criteria')}: {texts.salt_label(sp.salt, tr)}",
                 )
             )
         if here := trend_rows_of.get(code):
@@ -958,9 +1130,11 @@ def _region_sections(
                     trend_rows,
                     [40 * mm, 15 * mm, 15 * mm, 28 * mm, 25 * mm, 45 * mm],
                     st,
-                    f"{t(tr, 'scheme')}: {texts.scheme_name(sp.scheme, tr)}",
                 )
             )
+        # the heading travels with its first table: never orphaned at a page foot
+        if len(section) > 1 and not isinstance(section[1], _Stack):
+            section = [KeepTogether(section[:2]), *section[2:]]
         story += section
     return _flatten(story)
 
@@ -1008,11 +1182,13 @@ def _charts(
             _bar(r, texts.region_name(names, r["region_code"], tr), tr)
             for r in rows.to_dict("records")
         ]
+        used = dict.fromkeys(bar.class_key for bar in bars)
         story.append(
             charts.horizontal_bars(
                 bars,
                 t(tr, "chart_median", group=label(GROUP_LABELS, group, tr), period=latest),
                 cutoffs=sp.scheme.table(kind).breaks,
+                legend=[(key, sentence(label(CLASS_LABELS, key, tr))) for key in used],
             )
         )
         story.append(Spacer(1, 4 * mm))
@@ -1062,6 +1238,8 @@ def _charts(
                 t(tr, "chart_salt", cut=f"{sp.salt.adequate_at_least:g}", period=salt_latest),
                 unit_max=100,
                 target=90,
+                legend=[("salt_target_met", t(tr, "map_salt_met", target="90")),
+                        ("salt_below_target", t(tr, "chart_salt_below", target="90"))],
             )
         )
     tables = [urine.table] + ([earlier.table] if earlier is not None else [])
@@ -1098,34 +1276,124 @@ def _charts(
     return story
 
 
-def _map(
-    st: _Styles, tr: Translator, params: ReportParams, urine: UrineResult, names: texts.RegionNames
-) -> list:
+#: Salt coverage classes of the map: share of samples ≥ 15 mg/kg (titration or WYD) in a region.
+SALT_MAP_CLASSES = (("salt_below_50", 0.0), ("salt_below_target", 50.0),
+                    ("salt_target_met", headline.SALT_TARGET_PCT))
+SALT_MAP_COLOURS = {"salt_below_50": "#d7301f"}
+
+
+def salt_map_class(pct: float) -> str:
+    """The salt map's class of a share of samples ≥ 15 mg/kg (the target: more than 90 %)."""
+    if math.isnan(pct):
+        return "no_data"
+    if pct > headline.SALT_TARGET_PCT:
+        return "salt_target_met"
+    return "salt_below_target" if pct >= 50 else "salt_below_50"
+
+
+def _uic_map(tr: Translator, params: ReportParams, urine: UrineResult,
+             names: Mapping[str, str], group: str) -> Any:
     sp = params.stats
-    head = params.headline_group
-    regional = urine.table[(urine.table.region_code != NATIONAL) & (urine.table.group_code == head)]
+    regional = urine.table[(urine.table.region_code != NATIONAL)
+                           & (urine.table.group_code == group)]
     latest = _latest(regional) if len(regional) else None
     cells = {  # a withheld class is not coloured as one
         r["region_code"]: ("indeterminate" if r["class_status"] == "withheld" and r["n_analysed"]
                            else r["class_key"], quantile_text(r, "median", tr, 0))
-        for r in regional[regional.period == latest].to_dict("records")
+        for r in regional[regional.period == latest].to_dict("records") if r["n_analysed"]
     }
-    table = sp.scheme.table(sp.group_kinds[head]) if head in sp.group_kinds else None
-    keys = list(table.classes if table else []) + ["indeterminate", "no_data"]
-    legend = [(k, label(CLASS_LABELS, k, tr)) for k in keys]
-    map_names = {code: texts.region_name(names, code, tr) for code in set(names) | set(cells)}
-    title = f"{t(tr, 'map')}: {label(GROUP_LABELS, head, tr)}, {latest or '—'}"
-    return [
-        Paragraph(escape(t(tr, "map")), st.h1),
+    table = sp.scheme.table(sp.group_kinds[group]) if group in sp.group_kinds else None
+    keys = list(table.classes if table else []) + ["indeterminate"]
+    legend = [(k, sentence(label(CLASS_LABELS, k, tr))) for k in keys]
+    title = t(tr, "map_uic", group=label(GROUP_LABELS, group, tr), period=latest or "—")
+    return kzmap.choropleth(cells, names, title, legend,
+                            no_data_label=sentence(label(CLASS_LABELS, "no_data", tr)),
+                            merged=params.merged_units, merged_note=t(tr, "map_merged"))
+
+
+def _salt_map(tr: Translator, params: ReportParams, salt: pd.DataFrame,
+              names: Mapping[str, str]) -> Any:
+    quantitative = salt[(salt.region_code != NATIONAL) & _quantitative(salt)
+                        & (salt.n_analysed > 0)]
+    latest = _latest(quantitative) if len(quantitative) else None
+    cells = {}
+    for r in quantitative[quantitative.period == latest].sort_values("method").to_dict("records"):
+        if r["region_code"] not in cells:  # titration before WYD
+            cells[r["region_code"]] = (salt_map_class(r["pct_at_least_15"]),
+                                       pct_text(r["pct_at_least_15"], r["pct_at_least_15_hi"],
+                                                tr) + " %")
+    cut = f"{params.stats.salt.adequate_at_least:g}"
+    legend = [("salt_target_met", t(tr, "map_salt_met", target=f"{headline.SALT_TARGET_PCT:g}")),
+              ("salt_below_target", t(tr, "map_salt_below", low="50",
+                                      target=f"{headline.SALT_TARGET_PCT:g}")),
+              ("salt_below_50", t(tr, "map_salt_far", low="50"))]
+    title = t(tr, "map_salt", cut=cut, period=latest or "—")
+    return kzmap.choropleth(cells, names, title, legend,
+                            no_data_label=sentence(label(CLASS_LABELS, "no_data", tr)),
+                            merged=params.merged_units, merged_note=t(tr, "map_merged"),
+                            colours=SALT_MAP_COLOURS)
+
+
+def _maps(st: _Styles, tr: Translator, params: ReportParams, urine: UrineResult,
+          salt: pd.DataFrame, names: texts.RegionNames) -> list:
+    """Choropleth maps of the 20 units: median UIC of school-age children and of pregnant women
+    (WHO classes), and salt coverage; groups with no regional rows are left out."""
+    sp = params.stats
+    map_names = {code: texts.region_name(names, code, tr) for code in kzmap.PCODE_TO_ISO.values()}
+    story: list = [
+        Paragraph(escape(t(tr, "maps")), st.h1),
         Paragraph(escape(f"{t(tr, 'scheme')}: {texts.scheme_name(sp.scheme, tr)}"), st.small),
-        tile_map(cells, map_names, title, legend),
     ]
+    groups = set(urine.table.loc[urine.table.region_code != NATIONAL, "group_code"])
+    for group in [params.headline_group, "PW"]:
+        if group in groups:
+            story += [_uic_map(tr, params, urine, map_names, group), Spacer(1, 5 * mm)]
+    if len(salt) and (_quantitative(salt) & (salt.region_code != NATIONAL)).any():
+        story.append(_salt_map(tr, params, salt, map_names))
+    story.append(Paragraph(escape(t(tr, "map_source", source=kzmap.colophon())), st.small))
+    return story
+
+
+def _annex_cell(value: Any, tr: Translator) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if isinstance(value, bool) or isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        digits = 2 if abs(value) < 10 and round(value, 1) != value else 1
+        return number(value, tr, digits)
+    return str(value)
+
+
+def _annex_sections(st: _Styles, tr: Translator, sections: Sequence[AnnexSection]) -> list:
+    """The annex's sections from the lab's records (``reports.qa_annex``), each a titled table."""
+    story: list = []
+    full = A4[0] - 30 * mm
+    for section in sections:
+        story.append(Paragraph(escape(section.title), st.h2))
+        if not section.rows:
+            story.append(Paragraph(escape(section.empty or t(tr, "annex_none")), st.body))
+            continue
+        weights = section.widths or (1.0,) * len(section.columns)
+        widths = [full * w / sum(weights) for w in weights]
+        rows = [list(section.columns)] + [[_annex_cell(v, tr) for v in row]
+                                          for row in section.rows]
+        story.append(_table(rows, widths, st))
+        if section.note:
+            story.append(Paragraph(escape(section.note), st.small))
+    return story
 
 
 def _annex(
     st: _Styles, tr: Translator, sp: StatsParams, urine: UrineResult, qc: Mapping[str, Any]
 ) -> list:
     story = [Paragraph(escape(t(tr, "annex")), st.h1)]
+    if qc.get("sections"):  # the lab's own records: methods, runs, controls, replicates, …
+        story += _annex_sections(st, tr, qc["sections"])
+        story.append(Paragraph(escape(t(tr, "annex_eqa")), st.h2))
+        for line in qc.get("eqa") or [t(tr, "annex_none")]:
+            story.append(Paragraph(escape(str(line)), st.body))
+        return _flatten(story + _design_notes(st, tr, sp, urine, qc))
     methods = qc.get("methods") or []
     story.append(Paragraph(escape(t(tr, "annex_methods")), st.h2))
     for line in ([methods] if isinstance(methods, str) else methods) or [t(tr, "annex_none")]:
@@ -1180,8 +1448,14 @@ def _annex(
     story.append(Paragraph(escape(t(tr, "annex_eqa")), st.h2))
     for line in qc.get("eqa") or [t(tr, "annex_none")]:
         story.append(Paragraph(escape(str(line)), st.body))
+    return _flatten(story + _design_notes(st, tr, sp, urine, qc))
+
+
+def _design_notes(st: _Styles, tr: Translator, sp: StatsParams, urine: UrineResult,
+                  qc: Mapping[str, Any]) -> list:
+    """The statistical notes closing the annex (design, minimums, weights, censoring, criteria)."""
     weighting = set(urine.table["weighting"]) if len(urine.table) else set()
-    story += [
+    return [
         Spacer(1, 4 * mm),
         Paragraph(escape(t(tr, "design_note", min_psus=sp.min_psus)), st.small),
         Paragraph(escape(t(tr, "design_minimums", min_class=sp.min_n_class,
@@ -1197,7 +1471,6 @@ def _annex(
         Paragraph(escape(f"{t(tr, 'scheme')}: {texts.scheme_name(sp.scheme, tr)}"), st.small),
         Paragraph(escape(f"{t(tr, 'salt_criteria')}: {texts.salt_label(sp.salt, tr)}"), st.small),
     ]
-    return _flatten(story)
 
 
 def _qc_number(value: Any, tr: Translator) -> str:

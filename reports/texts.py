@@ -99,7 +99,25 @@ _T: dict[str, str] = {
     "salt_by_region": N_("Iodine in household salt"),
     "regions": N_("Regions"),
     "trends": N_("Trends against earlier rounds"),
-    "map": N_("Map: class of the median UIC"),
+    "maps": N_("Maps"),
+    "tidy_sheet": N_("Indicators (long)"),
+    "tidy_caption": N_("One row per indicator, unit, group and period, for analysis."),
+    "about_sheet": N_("About"),
+    "about_methods": N_("Methods"),
+    "about_methods_text": N_("Medians with Woodruff's design-based 95 % CI, percentages with design-based logit intervals (strata, clusters, weights); the PDF's annex gives the details and the laboratory's quality control."),
+    "about_numbers": N_("Numbers"),
+    "about_numbers_text": N_("Figures are stored rounded as the report prints them; a figure the data give only as an interval (results below a limit) is text, as printed."),
+    "unit_of_measure": N_("Unit of measure"),
+    "laboratory": N_("Laboratory"),
+    "chart_salt_below": N_("%(target)s %% or less: below target"),
+    "map_uic": N_("Median UIC by region, µg/L: %(group)s, %(period)s"),
+    "map_salt": N_("Share of salt samples with at least %(cut)s mg/kg iodine by region: %(period)s"),
+    "map_salt_met": N_("More than %(target)s %%: target met"),
+    "map_salt_below": N_("%(low)s–%(target)s %%: below target"),
+    "map_salt_far": N_("Less than %(low)s %%"),
+    "map_merged": N_("Dashed: a 2022 boundary within a unit this survey still counted as one"),
+    "map_source": N_("Boundaries of the 20 units as of 2022: %(source)s; simplified for print. Albers equal-area projection (standard parallels 44° and 52° N)."),
+    "map_boundaries": N_("Map boundaries"),
     "charts": N_("Charts"),
     "annex": N_("Annex: methods and quality control"),
     "region": N_("Region"),
@@ -163,6 +181,30 @@ _T: dict[str, str] = {
     "annex_equipment_item": N_("Equipment"),
     "annex_equipment_status": N_("Status"),
     "annex_equipment_calibration": N_("Calibration"),
+    "annex_unit": N_("Unit"),
+    "annex_lod_short": N_("LOD"),
+    "annex_loq_short": N_("LOQ"),
+    "annex_runs": N_("Analytical runs of the report's samples"),
+    "annex_runs_n": N_("Runs"),
+    "annex_samples": N_("Samples"),
+    "annex_no_rejected": N_("No run with the report's samples was rejected."),
+    "annex_level": N_("Level"),
+    "annex_lot": N_("Lot"),
+    "annex_bias": N_("Bias, %"),
+    "annex_violations": N_("Westgard rule violations"),
+    "annex_controls_note": N_("Targets: the lot's assigned mean and SD; observed: the control values of the accepted runs that analysed the report's samples. Violations are counted per rule over those runs."),
+    "annex_replicates": N_("Replicate agreement"),
+    "annex_with_replicates": N_("Results with replicates"),
+    "annex_spread_median": N_("Spread, median"),
+    "annex_spread_p95": N_("Spread, 95th percentile"),
+    "annex_tolerance": N_("Tolerance"),
+    "annex_within": N_("Within tolerance, %"),
+    "annex_replicates_note": N_("Spread: the CV (%) of a result's replicates, or their absolute difference, as the method defines its tolerance."),
+    "annex_instruments": N_("Instruments"),
+    "annex_instrument": N_("Instrument"),
+    "annex_model": N_("Model"),
+    "annex_serial": N_("Serial number"),
+    "annex_no_instruments": N_("No instrument is recorded for these runs."),
     "rtk_note": N_("Rapid test kits (RTK) show presence or absence of iodine only; the share ≥ 15 mg/kg comes from titration or WYD."),
     "national": N_("Republic of Kazakhstan"),
     "uic": N_("UIC"),
@@ -179,6 +221,66 @@ _T: dict[str, str] = {
     "median_salt": N_("Median, mg/kg"),
     "median_difference": N_("Difference in medians, µg/L"),
     "trends_sheet": N_("Trends"),
+    "headline_title": N_("%(where)s: headline figures, %(period)s"),
+    "headline_uic": N_("Median UIC, %(group)s"),
+    "headline_salt": N_("Households with salt ≥ %(cut)s mg/kg"),
+    "headline_ci": N_("95 %% CI %(low)s–%(high)s µg/L"),
+    "headline_no_ci": N_("No 95 %% CI: %(why)s"),
+    "headline_change": N_("Against %(earlier)s (%(median)s µg/L): %(difference)s µg/L, 95 %% CI %(low)s to %(high)s — %(direction)s"),
+    "headline_change_no_ci": N_("Against %(earlier)s (%(median)s µg/L): %(difference)s µg/L — no interval for the difference"),
+    "headline_target": N_("WHO target: more than %(target)s %% of households"),
+    "headline_national_range": N_("Within the national standard %(low)s–%(high)s mg/kg: %(pct)s %%"),
+    "headline_verdict": N_("%(status)s · %(period)s · %(group)s · n = %(n)s"),
+    "headline_scorecard": N_("Each verdict line reads as a row of the Iodine Global Network's Global Scorecard: status, survey, population group, number of samples analysed."),
+    "indicator": N_("Indicator"),
+    "estimate": N_("Estimate"),
+    "status": N_("Status"),
+    "verdict": N_("Verdict"),
+    "change_vs": N_("Change against the previous round, µg/L"),
+    "headline_sheet": N_("Headline figures"),
+    "ci_censored": N_("the median lies below a limit of detection"),
+    "ci_no_data": N_("no samples analysed"),
+}
+
+#: The IGN Global Scorecard's status categories (``reports.headline.SCORECARD_STATUS``) and the
+#: salt target's outcome, as the headline prints them.
+STATUS_LABELS: dict[str, str] = {
+    "insufficient": N_("insufficient"),
+    "adequate": N_("adequate"),
+    "excessive": N_("excessive"),
+    "withheld": N_("withheld (too few samples)"),
+    "target_met": N_("target met"),
+    "below_target": N_("below target"),
+}
+
+#: Analytical run statuses (the LIMS's ``RunStatus``) as the QA annex prints them.
+RUN_STATUS_LABELS: dict[str, str] = {
+    "open": N_("open"),
+    "measured": N_("measured"),
+    "calculated": N_("calculated"),
+    "accepted": N_("accepted"),
+    "rejected": N_("rejected"),
+}
+
+#: The open-data indicators (``reports.indicators.INDICATORS``) as the workbook names them.
+INDICATOR_LABELS: dict[str, str] = {
+    "uic_median": N_("Median UIC"),
+    "uic_pct_below_20": N_("Samples < 20 µg/L, %"),
+    "uic_pct_below_50": N_("Samples < 50 µg/L, %"),
+    "uic_pct_below_cutoff": N_("Samples below the group's insufficiency cut-off, %"),
+    "uic_pct_at_least_high": N_("Samples at or above the group's excess cut-off, %"),
+    "salt_pct_any_iodine": N_("% with any iodine (> 0)"),
+    "salt_pct_adequate": N_("Salt samples ≥ 15 mg/kg, %"),
+    "salt_pct_non_iodized": N_("Salt samples < 5 mg/kg, %"),
+    "salt_median": N_("Median, mg/kg"),
+}
+
+#: The change of a median against the previous round (``reports.headline.Change.direction``).
+CHANGE_LABELS: dict[str, str] = {
+    "increase": N_("an increase"),
+    "decrease": N_("a decrease"),
+    "no_change": N_("no significant change"),
+    "unknown": N_("no interval"),
 }
 
 #: Units as the LIMS stores them, so a caller's unit can be printed in the report's language.
@@ -226,6 +328,12 @@ METHOD_LABELS: dict[str, str] = {
     "rtk": N_("rapid test kit"),
     "not_analysed": N_("not analysed"),
 }
+
+
+def sentence(text: str) -> str:
+    """``text`` with its first letter upper case (sentence case in every language): group and
+    class labels are lower case because they are used inside sentences too."""
+    return text[:1].upper() + text[1:]
 
 
 def t(tr: Translator, key: str, **values: object) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,14 +30,17 @@ from lims.audit.models import AuditEvent
 from lims.core.errors import NotFoundError, ValidationError
 from lims.monitoring.models import (
     Cluster,
+    LineageRelation,
     Participant,
     PopulationGroup,
     Region,
+    RegionLineage,
     StratumPopulation,
     SurveyRound,
 )
 from lims.samples.lifecycle import SampleStatus
 from lims.samples.models import Sample, SampleKind
+from reports import kzmap
 from reports.stats import STATUSES
 
 __all__ = [
@@ -46,9 +49,16 @@ __all__ = [
     "SALT_METHODS",
     "TREND_PERIODS",
     "ReportFrames",
+    "PreviewCell",
     "ReportScope",
+    "ScopePreview",
     "earlier_scopes",
+    "has_verified_results",
+    "latest_round_with_results",
+    "latest_year_with_results",
     "load_frames",
+    "merged_units",
+    "preview_scope",
     "region_names",
     "year_bounds",
 ]
@@ -435,3 +445,137 @@ def corrections_since(session: Session, scope: ReportScope, since: datetime, *,
         .join(Sample, Sample.id == AuditEvent.entity_id)
         .where(AuditEvent.entity_type == "sample", AuditEvent.action == "sample_corrected",
                AuditEvent.occurred_at > since, *conditions)) or 0
+@dataclass(frozen=True)
+class PreviewCell:
+    """Samples of one region (and population group, for urine) in a scope, by what a report
+    makes of them: ``verified`` count; ``pending`` (no verified result yet) and ``rejected``
+    (rejected samples) are excluded; ``clusters`` with at least one verified result."""
+
+    region: str
+    group: str | None
+    verified: int
+    pending: int
+    rejected: int
+    clusters: int
+
+
+@dataclass(frozen=True)
+class ScopePreview:
+    """What a report of a scope would include, before it is built (the request form's preview)."""
+
+    period: str
+    urine: tuple[PreviewCell, ...]
+    salt: tuple[PreviewCell, ...]
+    #: Samples of the scope cancelled (never part of the survey).
+    cancelled: int
+
+    @property
+    def verified(self) -> int:
+        return sum(c.verified for c in (*self.urine, *self.salt))
+
+    def total(self, what: str) -> int:
+        return sum(getattr(c, what) for c in (*self.urine, *self.salt))
+
+
+def _preview_cells(session: Session, stmt: sa.Select[Any], lookups: _Lookups,
+                   by_group: bool) -> tuple[PreviewCell, ...]:
+    """The report's own query of a kind, counted per region (and group) and status: a preview
+    can never disagree with the report about which samples count."""
+    inner = stmt.subquery()
+    keys = [inner.c.region_code] + ([inner.c.group_code] if by_group else [])
+    verified = inner.c.status == STATUSES.index("analysed")
+    rows = session.execute(sa.select(
+        *keys,
+        sa.func.count().filter(verified),
+        sa.func.count().filter(inner.c.status == STATUSES.index("pending")),
+        sa.func.count().filter(inner.c.status == STATUSES.index("rejected")),
+        sa.func.count(sa.distinct(sa.case((verified, inner.c.cluster_id)))),
+    ).group_by(*keys)).all()
+    cells = [PreviewCell(lookups.regions.get(row[0], str(row[0])),
+                         lookups.groups.get(row[1], str(row[1])) if by_group else None,
+                         *[int(v) for v in row[-4:]]) for row in rows]
+    return tuple(sorted(cells, key=lambda c: (c.region, c.group or "")))
+
+
+def preview_scope(session: Session, scope: ReportScope, *,
+                  timezone: str = LAB_TIMEZONE) -> ScopePreview:
+    """Counts of what a report of ``scope`` would include and exclude, by region and group."""
+    lookups = _Lookups.read(session)
+    urine_stmt, label = urine_query(session, scope, lookups, timezone)
+    salt_stmt, _ = salt_query(session, scope, lookups, timezone)
+    _, conditions = _period(session, scope, lookups, timezone)
+    cancelled_conditions = [Sample.status == SampleStatus.CANCELLED, *conditions[1:]]
+    cancelled = session.scalar(sa.select(sa.func.count()).select_from(Sample)
+                               .where(*cancelled_conditions)) or 0
+    return ScopePreview(label, _preview_cells(session, urine_stmt, lookups, True),
+                        _preview_cells(session, salt_stmt, lookups, False), int(cancelled))
+
+
+def has_verified_results(session: Session, scope: ReportScope, *,
+                         timezone: str = LAB_TIMEZONE) -> bool:
+    """Whether a scope holds at least one verified current result (urine or salt): a report of
+    an empty scope is refused at the request, not failed by its worker."""
+    lookups = _Lookups.read(session)
+    for stmt, _ in (urine_query(session, scope, lookups, timezone),
+                    salt_query(session, scope, lookups, timezone)):
+        inner = stmt.subquery()
+        found = session.scalar(sa.select(inner.c.status)
+                               .where(inner.c.status == STATUSES.index("analysed")).limit(1))
+        if found is not None:
+            return True
+    return False
+
+
+def latest_round_with_results(session: Session) -> int | None:
+    """The survey round (id) with verified results whose period ended last: the request form's
+    default, so that its defaults always build."""
+    return session.scalar(
+        sa.select(SurveyRound.id).where(sa.exists(
+            sa.select(Result.id).join(Sample, Sample.id == Result.sample_id)
+            .where(Sample.round_id == SurveyRound.id, Result.is_current,
+                   Result.status == ResultStatus.VERIFIED)))
+        .order_by(SurveyRound.period_end.desc(), SurveyRound.id.desc()).limit(1))
+
+
+def latest_year_with_results(session: Session, *, timezone: str = LAB_TIMEZONE) -> int | None:
+    """The lab's calendar year of the latest sample with a verified result (the year default)."""
+    last = session.scalar(sa.select(sa.func.max(Sample.collected_at))
+                          .join(Result, Result.sample_id == Sample.id)
+                          .where(Result.is_current, Result.status == ResultStatus.VERIFIED))
+    return last.astimezone(ZoneInfo(timezone)).year if last is not None else None
+
+
+def merged_units(session: Session, scope: ReportScope, *,
+                 timezone: str = LAB_TIMEZONE) -> dict[str, str]:
+    """Units that did not yet exist at the end of the scope's period → the unit they were split
+    from (ISO codes, from the regions' lineage): a 2021 round is mapped on its 17 units."""
+    if scope.round_id is not None:
+        survey_round = session.get(SurveyRound, scope.round_id)
+        if survey_round is None:
+            raise NotFoundError(f"no survey round with id {scope.round_id}", field="round_id")
+        end = survey_round.period_end
+    else:
+        assert scope.year is not None
+        end = date(scope.year, 12, 31)
+    rows = session.execute(
+        sa.select(Region.iso_code, Region.valid_from, RegionLineage.predecessor_code)
+        .join(RegionLineage, RegionLineage.region_id == Region.id)
+        .where(RegionLineage.relation == LineageRelation.SPLIT_FROM)).all()
+    return kzmap.merged_units({code: start for code, start, _ in rows},
+                              {code: parent for code, _, parent in rows}, end)
+
+
+def scope_sample_ids(session: Session, scope: ReportScope, *,
+                     timezone: str = LAB_TIMEZONE) -> sa.Select[Any]:
+    """The ids of the samples a report of ``scope`` covers (urine of its group, and salt), as a
+    subquery for the annex's queries of runs, controls and results."""
+    lookups = _Lookups.read(session)
+    _, conditions = _period(session, scope, lookups, timezone)
+    kinds = [sa.and_(Sample.kind == SampleKind.SALT)]
+    urine = Sample.kind == SampleKind.URINE
+    if scope.group:
+        urine = sa.and_(urine, Sample.participant_id.in_(
+            sa.select(Participant.id).where(
+                Participant.population_group_id == lookups.group_id(scope.group))))
+    kinds.append(urine)
+    return sa.select(Sample.id).where(*conditions, sa.or_(*kinds))

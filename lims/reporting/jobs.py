@@ -23,7 +23,7 @@ import os
 import secrets
 import socket
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,25 +32,26 @@ import sqlalchemy as sa
 from babel.support import NullTranslations
 from flask import current_app
 from flask_babel import force_locale, get_translations
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from lims.analysis.models import AnalyticalRun, MethodVersionRow, RunStatus
 from lims.audit.sealing import head_text
 from lims.audit.service import record_event
 from lims.auth.models import User
-from lims.core.dt import today_utc
 from lims.core.errors import ConflictError, NotFoundError, ValidationError
-from lims.equipment.queries import equipment_annex
 from lims.monitoring.models import SurveyRound
 from lims.reporting.data import (
     LAB_TIMEZONE,
     TREND_PERIODS,
     ReportScope,
     corrections_since,
+    has_verified_results,
     load_frames,
+    merged_units,
     region_names,
 )
 from lims.reporting.models import JobStatus, ReportJob
+from lims.reporting.qa import qa_sections
 from reports import exports
 from reports.criteria import DEFAULT_FLAG_GROUPS, DEFAULT_SALT, SCHEMES
 from reports.monitoring_report import (
@@ -151,8 +152,16 @@ def title_of(session: Session, request: ReportRequest) -> str:
 
 def request_report(session: Session, *, actor: User | None, now: datetime,
                    request: ReportRequest) -> ReportJob:
+    """Queue a report. A scope without a single verified result is refused here (a message on
+    the form), not left to fail in the worker."""
+    title = title_of(session, request)
+    timezone = current_app.config.get("BABEL_DEFAULT_TIMEZONE", LAB_TIMEZONE)
+    if not has_verified_results(session, request.scope, timezone=timezone):
+        raise ValidationError(_("There are no verified results in this scope yet: nothing to "
+                                 "report. Choose another round or year, or verify the results "
+                                 "first."), field="scope")
     job = ReportJob(kind="monitoring", params=request.params(), params_key=request.key,
-                    lang=request.lang, title=title_of(session, request)[:300],
+                    lang=request.lang, title=title[:300],
                     status=JobStatus.QUEUED, progress=0, progress_message="waiting for a worker",
                     requested_at=now, requested_by_id=actor.id if actor else None)
     session.add(job)
@@ -235,43 +244,6 @@ def recover_abandoned(session: Session, *, now: datetime, stale_after: timedelta
     return recovered
 
 
-def qc_annex(session: Session, method_version_ids: Iterable[int], *,
-             catalogue: NullTranslations | None = None) -> dict[str, Any]:
-    """Methods and QC facts for the annex: the method versions behind the report's verified
-    results, the equipment records of the instruments their runs used (status and calibration
-    today), and the runs rejected by QC; words in the report's language (``catalogue``)."""
-    catalogue = catalogue or NullTranslations()
-    used = session.scalars(
-        sa.select(MethodVersionRow).where(MethodVersionRow.id.in_(sorted(method_version_ids)))
-        .order_by(MethodVersionRow.code, MethodVersionRow.version)).all()
-    methods, ranges, lods = [], [], []
-    for row in used:
-        definition = row.definition or {}
-        methods.append(f"{row.name} ({row.code} v{row.version})")
-        reportable = definition.get("reportable_range")
-        unit = catalogue.gettext(definition["unit"]) if definition.get("unit") else ""
-        if reportable:
-            ranges.append(f"{row.code}: {reportable[0]:g}–{reportable[1]:g} {unit}")
-        if definition.get("lod") is not None:
-            lods.append(f"{row.code}: {definition['lod']:g} {unit}")
-    rejected = session.execute(
-        sa.select(AnalyticalRun.id, AnalyticalRun.decided_at, AnalyticalRun.decision_reason)
-        .where(AnalyticalRun.status == RunStatus.REJECTED)
-        .order_by(AnalyticalRun.id.desc()).limit(30)).all()
-    instrument_ids = list(session.scalars(
-        sa.select(AnalyticalRun.instrument_id).distinct()
-        .where(AnalyticalRun.method_version_id.in_(sorted(method_version_ids)),
-               AnalyticalRun.instrument_id.is_not(None))))
-    return {
-        "methods": methods,
-        "equipment": equipment_annex(session, instrument_ids, today_utc(), catalogue.gettext),
-        "calibration_range": "; ".join(ranges),
-        "lod": "; ".join(lods),
-        "rejected_runs": [{"run": f"RUN-{r.id}", "date": r.decided_at.date().isoformat() if r.decided_at else "",
-                           "reason": r.decision_reason or ""} for r in rejected],
-    }
-
-
 @dataclass(frozen=True)
 class BuiltPdf:
     """A rendered report waiting to be issued, with the data its tables are written from."""
@@ -329,7 +301,9 @@ def build_pdf(session: Session, job: ReportJob, *, now: Callable[[], datetime],
     catalogue = report_catalogue(request.lang)
     names = region_names(session)
     region = request.scope.region
+    timezone = current_app.config.get("BABEL_DEFAULT_TIMEZONE", LAB_TIMEZONE)
     params = ReportParams(
+        merged_units=merged_units(session, request.scope, timezone=timezone),
         issued=now().date(), version=str(version),
         stats=stats_params(request.scheme), region_names=names,
         laboratory=catalogue.gettext("Regional Reference Laboratory on IDD"),
@@ -344,8 +318,10 @@ def build_pdf(session: Session, job: ReportJob, *, now: Callable[[], datetime],
     params = replace(params, revision_note=revision_note(session, job, request.scope, digest,
                                                          catalogue=catalogue))
     progress(65, "rendering the PDF")
-    annex = qc_annex(session, frames.method_version_ids, catalogue=catalogue)
-    annex["population_sources"] = list(frames.population_sources)
+    annex: dict[str, Any] = {
+        "sections": qa_sections(session, request.scope, frames.method_version_ids,
+                                lang=request.lang, catalogue=catalogue, timezone=timezone),
+        "population_sources": list(frames.population_sources)}
     pdf = render_monitoring_report(data, params=params, lang=request.lang, catalogue=catalogue,
                                    qc_annex=annex)
     return BuiltPdf(pdf, digest, sum(rows for _, rows in fingerprints), version, data, params,
@@ -413,11 +389,14 @@ def issue_pdf(session: Session, job: ReportJob, built: BuiltPdf, *, now: datetim
     return job
 
 
-def build_tables(data: MonitoringData, lang: str) -> tuple[bytes, bytes]:
-    """The spreadsheet of the report's tables, in the report's language, and the ZIP of
-    de-identified results (CSV, code-style columns for re-analysis)."""
+def build_tables(data: MonitoringData, lang: str,
+                 params: ReportParams | None = None) -> tuple[bytes, bytes]:
+    """The spreadsheet of the report's tables, in the report's language (``params``: its
+    version, issue date and laboratory for the "About" sheet), and the ZIP of de-identified
+    results (CSV, code-style columns for re-analysis)."""
     tables = exports.monitoring_tables(data)
-    xlsx = exports.monitoring_workbook(data, lang=lang, catalogue=report_catalogue(lang))
+    xlsx = exports.monitoring_workbook(data, lang=lang, catalogue=report_catalogue(lang),
+                                       params=params)
     results = io.BytesIO()
     with zipfile.ZipFile(results, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for name in RESULT_TABLES:

@@ -29,7 +29,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, undefer
-from wtforms import IntegerField, SelectField
+from wtforms import IntegerField, RadioField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
@@ -41,7 +41,13 @@ from lims.core.listing import Page, list_page
 from lims.core.permissions import Permission
 from lims.extensions import db
 from lims.monitoring.models import PopulationGroup, Region, SurveyRound
-from lims.reporting.data import ReportScope
+from lims.reporting.data import (
+    LAB_TIMEZONE,
+    ReportScope,
+    latest_round_with_results,
+    latest_year_with_results,
+    preview_scope,
+)
 from lims.reporting.jobs import RESULT_TABLES, ReportRequest, request_report
 from lims.reporting.models import JobStatus, ReportJob
 from lims.reporting.queries import REPORT_LIST
@@ -65,9 +71,15 @@ SCHEME_LABELS: dict[str, Any] = {
 
 
 class ReportRequestForm(LimsForm):
-    round = SelectField(_l("Survey round"), choices=[])  # a choice, so "abc" is a field error
-    year = IntegerField(_l("…or every sample collected in year"),
-                        validators=[Optional(), NumberRange(2000, 2100)])
+    """The request, with defaults that build: the latest round with verified results is chosen,
+    and the year field holds the latest year with them. Round or year is a radio choice; the
+    classification is a radio list too, so its long labels wrap instead of widening the page."""
+
+    scope = RadioField(_l("The report covers"), default="round", validate_choice=False, choices=[
+        SelectChoice("round", _l("One survey round")),
+        SelectChoice("year", _l("Every sample collected in one year"))])
+    round = SelectField(_l("Survey round"), choices=[], validate_choice=False)
+    year = IntegerField(_l("Year"), validators=[Optional(), NumberRange(2000, 2100)])
     region = SelectField(_l("Region"), choices=[], validate_choice=False)
     group = SelectField(_l("Population group"), choices=[], validate_choice=False)
     # Each language by its own name (how choosers name languages), marked as such for the
@@ -75,23 +87,55 @@ class ReportRequestForm(LimsForm):
     lang = SelectField(_l("Language"), choices=[
         SelectChoice(code, name, render_kw={"lang": code, "translate": "no"})
         for code, name in (("ru", "Русский"), ("kk", "Қазақша"), ("en", "English"))])
-    scheme = SelectField(_l("Classification"), choices=[
+    scheme = RadioField(_l("Classification"), default="WHO2007", choices=[
         SelectChoice(code, SCHEME_LABELS.get(code, scheme.name)) for code, scheme in SCHEMES.items()])
 
     def fill(self, locale: str) -> None:
-        rounds = db.session.scalars(sa.select(SurveyRound).order_by(SurveyRound.id.desc()))
-        self.round.choices = [SelectChoice("", _("— by year instead —"))] + [
-            SelectChoice(str(r.id), f"{r.code} · {r.name}") for r in rounds]
+        """Choices from the database, and the defaults (on a fresh form only)."""
+        rounds = db.session.scalars(sa.select(SurveyRound).order_by(SurveyRound.period_end.desc(),
+                                                                    SurveyRound.id.desc()))
+        self.round.choices = [SelectChoice(str(r.id), f"{r.code} · {r.name}") for r in rounds]
         regions = sorted(db.session.scalars(sa.select(Region)), key=lambda r: r.name(locale))
         self.region.choices = [SelectChoice("", _("All regions"))] + [
             SelectChoice(r.iso_code, r.name(locale)) for r in regions]
         groups = db.session.scalars(sa.select(PopulationGroup).order_by(PopulationGroup.sort_order))
         self.group.choices = [SelectChoice("", _("All groups"))] + [
             SelectChoice(g.code, g.name(locale)) for g in groups]
+        if request.method == "GET":
+            timezone = current_app.config.get("BABEL_DEFAULT_TIMEZONE", LAB_TIMEZONE)
+            latest = latest_round_with_results(db.session)
+            if latest is not None:
+                self.round.data = str(latest)
+            self.year.data = latest_year_with_results(db.session, timezone=timezone)
+            if latest is None and self.year.data is not None:
+                self.scope.data = "year"
+            if locale in ("ru", "kk", "en"):
+                self.lang.data = locale
+
+    def validate_round(self, field: Any) -> None:
+        if self._by_round():
+            if not field.data:
+                raise ValueError(_("Choose a survey round."))
+            if field.data not in {c.value for c in field.choices}:
+                raise ValueError(_("Not a valid choice."))
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        if not self._by_round() and self.year.data is None and not self.year.errors:
+            self.year.errors = [*self.year.errors, _("Give the year.")]
+            return False
+        return valid
+
+    def _by_round(self) -> bool:
+        """Round or year: the radio, or (a client that posts no radio) whichever is given."""
+        if self.scope.data in ("round", "year") and "scope" in (request.form or {}):
+            return self.scope.data == "round"
+        return bool(self.round.data)
 
     def to_request(self) -> ReportRequest:
-        scope = ReportScope(round_id=int(self.round.data) if self.round.data else None,
-                            year=self.year.data if not self.round.data else None,
+        by_round = self._by_round()
+        scope = ReportScope(round_id=int(self.round.data) if by_round else None,
+                            year=None if by_round else self.year.data,
                             region=self.region.data or None, group=self.group.data or None)
         return ReportRequest(scope, lang=self.lang.data or "ru", scheme=self.scheme.data or "WHO2007")
 
@@ -151,24 +195,46 @@ def index() -> PageResult:
         return page
     form = ReportRequestForm()
     form.fill(_locale())
-    status = 200
+    status, preview = 200, None
     if request.method == "POST":
         if form.validate():
             try:
-                job = request_report(db.session, actor=current_actor(), now=now_utc(),
-                                     request=form.to_request())
+                if request.form.get("action") == "preview":
+                    preview = _preview(form)
+                else:
+                    job = request_report(db.session, actor=current_actor(), now=now_utc(),
+                                         request=form.to_request())
             except LimsError as error:
                 db.session.rollback()
-                if not form.attach_error(error, {"scope": "round", "round_id": "round"}):
+                if not form.attach_error(error, {"scope": "scope", "round_id": "round"}):
                     flash(error.message, "error")
                 status = error.http_status
             else:
-                db.session.commit()
-                flash(_("Report requested; it is built in the background (progress below)."), "success")
-                return redirect(url_for("reporting.index", _anchor=f"job-{job.id}"))
+                if preview is None:
+                    db.session.commit()
+                    flash(_("Report requested; it is built in the background (progress below)."),
+                          "success")
+                    return redirect(url_for("reporting.index", _anchor=f"job-{job.id}"))
         else:
             status = 422
-    return render_template("reporting/index.html", form=form, **_listing(page)), status
+    return render_template("reporting/index.html", form=form, preview=preview,
+                           **_listing(page)), status
+
+
+def _preview(form: ReportRequestForm) -> dict[str, Any]:
+    """What the requested report would include, by population group and region, and what it
+    leaves out and why; names in the reader's language."""
+    scope = form.to_request().scope
+    timezone = current_app.config.get("BABEL_DEFAULT_TIMEZONE", LAB_TIMEZONE)
+    found = preview_scope(db.session, scope, timezone=timezone)
+    locale = _locale()
+    regions = {r.iso_code: r.name(locale) for r in db.session.scalars(sa.select(Region))}
+    groups = {g.code: g.name(locale) for g in db.session.scalars(sa.select(PopulationGroup))}
+    by_group: dict[str, list[Any]] = {}
+    for cell in found.urine:
+        by_group.setdefault(groups.get(cell.group or "", cell.group or ""), []).append(cell)
+    return {"found": found, "regions": regions, "urine": sorted(by_group.items()),
+            "salt": list(found.salt)}
 
 
 @bp.get("/jobs/<int:job_id>")

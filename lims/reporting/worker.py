@@ -145,7 +145,7 @@ def run_one(extra_progress: Callable[[int, str], None] | None = None) -> ReportJ
             log.info("report %s: PDF issued as version %s", job_id, built.version)
             if extra_progress is not None:
                 extra_progress(90, PDF_ISSUED)
-            xlsx, results_zip = build_tables(built.data, built.lang)
+            xlsx, results_zip = build_tables(built.data, built.lang, built.params)
             attach_tables(session, own_job(session, job_id, worker, now=now_utc()), xlsx,
                           results_zip, now=now_utc())
             session.commit()

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from flask import Flask
 
 from lims import create_app
 from lims.auth.services import create_user
@@ -63,11 +64,26 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+def verified_results(session: Session) -> None:
+    """Half the demo's received samples analysed and verified (as `lims demo-results` does), so
+    a report of the demo round has data to build from."""
+    from lims.analysis.demo import demo_results, past_analysis, seed_demo_qc
+
+    seed_demo_qc(session, actor=None, now=FIXED_NOW)
+    tech = create_user(session, actor=None, now=FIXED_NOW, username="browser-tech",
+                       password=PASSWORD, roles=(Role.TECHNICIAN,))
+    reviewer = create_user(session, actor=None, now=FIXED_NOW, username="browser-reviewer",
+                           password=PASSWORD, roles=(Role.REVIEWER,))
+    past_analysis(session, seed=11, share=0.5, actor=reviewer, now=FIXED_NOW)
+    demo_results(session, seed=11, technician=tech, reviewer=reviewer, now=FIXED_NOW)
+
+
 @dataclass(frozen=True)
 class LiveServer:
     url: str
     username: str
     password: str
+    app: Flask  # the served app, for running a report worker against it
 
 
 @pytest.fixture()
@@ -88,6 +104,9 @@ def demo_app(url: str, extra: Callable[[Session], None] | None = None) -> Flask:
                            chunk_size=1000, progress=lambda n: None)
         create_user(db.session, actor=None, now=FIXED_NOW, username="browser-admin",
                     password=PASSWORD, roles=(Role.ADMIN,), full_name="Browser test")
+        verified_results(db.session)
+        create_user(db.session, actor=None, now=FIXED_NOW, username="browser-minister",
+                    password=PASSWORD, roles=(Role.MINISTRY,), full_name="Ministry reader")
         if extra is not None:
             extra(db.session)
         db.session.commit()
@@ -115,8 +134,9 @@ def serve(app: Flask) -> Iterator[str]:
 def live_server(new_database: Callable[[], str],
                 live_extra: Callable[[Session], None] | None) -> Iterator[LiveServer]:
     """The real app (CSRF on, no TESTING flag) on a database of its own."""
-    with serve(demo_app(new_database(), live_extra)) as url:
-        yield LiveServer(url, "browser-admin", PASSWORD)
+    app = demo_app(new_database(), live_extra)
+    with serve(app) as url:
+        yield LiveServer(url, "browser-admin", PASSWORD, app)
 
 
 @dataclass(frozen=True)

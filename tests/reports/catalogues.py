@@ -36,6 +36,7 @@ ALLOWED_LATIN = frozenset({
     "EQUIP",  # the CDC's external quality assessment programme, a proper name
     "t",  # Student's t quantiles of the design-based intervals
     "R", "survey", "svyquantile", "svyciprop",  # the reference software and its functions
+    "plotly", "kz", "map", "assets", "PyPI", "MIT",  # the map geometry's source and licence
 })
 _DIGITS = "0123456789₀₁₂₃₄₅₆₇₈₉⁰¹²³⁴⁵⁶⁷⁸⁹"
 _TOKEN = re.compile(rf"[{_DIGITS}A-Za-z]+(?:[-_.][{_DIGITS}A-Za-z]+)*")

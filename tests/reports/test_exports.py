@@ -99,7 +99,8 @@ def test_workbook_is_the_reports_tables_with_captions_rounded_numbers_and_keys()
     )
     xlsx = monitoring_workbook(data, lang="en")
     book = openpyxl.load_workbook(io.BytesIO(xlsx))
-    assert book.sheetnames == ["Urinary iodine by region", "Iodine in household salt", "Trends"]
+    assert book.sheetnames[:4] == ["Headline figures", "Urinary iodine by region",
+                               "Iodine in household salt", "Trends"]
     sheet = book["Urinary iodine by region"]
     assert sheet["A1"].value.startswith("Classification scheme: WHO/UNICEF/ICCIDD 2007")
     headers = [c.value for c in sheet[2]]
@@ -109,7 +110,8 @@ def test_workbook_is_the_reports_tables_with_captions_rounded_numbers_and_keys()
     assert sheet.cell(3, headers.index("n analysed") + 1).number_format == "0"
     assert sheet.cell(3, 2).value == "school-age children"
     tables = workbook_tables(xlsx)
-    assert list(tables) == ["urine_summary", "salt_summary", "urine_trends"]
+    assert list(tables) == ["headline", "urine_summary", "salt_summary", "urine_trends", "tidy",
+                            "about"]
     assert list(tables["urine_summary"].columns) == headers
 
 
@@ -118,12 +120,13 @@ def test_exports_never_start_a_cell_with_a_formula() -> None:
     ``@SUM(...)`` is text in the CSV and the workbook, never a formula; numbers stay numbers."""
     import openpyxl
 
-    from reports.exports import _write_sheet, neutralise_formula
+    from reports.cells import safe_cell
+    from reports.exports import _write_sheet
 
     hostile = ["=HYPERLINK(\"http://x\")", "+1", "-1+1", "@SUM(A1)", "\tx", "R-2026"]
     table = pd.DataFrame({"round": hostile, "value": [-1.5, 2, 3, 4, 5, 6]})
     back = pd.read_csv(io.BytesIO(to_csv(table)), encoding="utf-8-sig")
-    assert list(back["round"]) == [neutralise_formula(v) for v in hostile]
+    assert list(back["round"]) == [safe_cell(v) for v in hostile]
     assert all(v.startswith("'") for v in back["round"][:5]) and back["round"][5] == "R-2026"
     assert list(back["value"]) == [-1.5, 2, 3, 4, 5, 6]
 

@@ -124,8 +124,8 @@ def test_pdf_text_has_cyrillic_names_numbers_and_page_numbers(
     assert number(sac.pct_below_100, tr) in whole
     footer = f"SHA-256 {dataset_fingerprint(urine)[0][:12]} ({len(urine)} "
     assert all(footer in page.replace("\n", " ") for page in pages)  # on every page, with the count
-    assert dataset_fingerprint(urine)[0] in pages[0] and str(len(urine)) in pages[0]
-    assert dataset_fingerprint(frames()[2])[0] in pages[0]
+    cover = next(page for page in pages if dataset_fingerprint(urine)[0] in page)
+    assert str(len(urine)) in cover and dataset_fingerprint(frames()[2])[0] in cover
     total = len(pages)
     for i, page in enumerate(pages, start=1):
         assert re.search(rf"\b{i}\b", page) and str(total) in page and page_word in page
@@ -133,10 +133,13 @@ def test_pdf_text_has_cyrillic_names_numbers_and_page_numbers(
     assert "02.12.2026" in pages[0] and "2026-12-02" not in whole  # DD.MM.YYYY
 
 
-def test_scheme_named_with_every_table(pdfs) -> None:
-    for page in text_of(pdfs["ru"])[2:]:
-        if "P25–P75" in page:
-            assert "ВОЗ/ЮНИСЕФ/ICCIDD 2007" in page
+def test_scheme_named_once_per_section(pdfs) -> None:
+    """The classification caption heads each section once (headline, pooled tables, regions,
+    charts, map, annex), not every table: three regions' tables add no caption."""
+    pages = text_of(pdfs["ru"])
+    whole = " ".join(" ".join(pages).split())
+    assert "ВОЗ/ЮНИСЕФ/ICCIDD 2007" in " ".join(pages[0].split())
+    assert 4 <= whole.count("ВОЗ/ЮНИСЕФ/ICCIDD 2007") <= 8
 
 
 def test_population_wording_only(pdfs) -> None:
@@ -257,3 +260,37 @@ def test_the_annex_lists_the_equipment_with_its_calibration_status(pdfs) -> None
     [annex] = [p for p in pages if "EQ-READER-1" in p]
     assert "Bio-Rad 680" in annex and "калибровка до 2027-01-10" in annex
     assert "В эксплуатации" in annex
+
+
+def test_only_embedded_fonts_and_no_text_outside_the_page(pdfs, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``pdffonts`` lists only embedded fonts; every word poppler places (``pdftotext -bbox``,
+    what pdftoppm renders) lies inside its page box."""
+    import shutil
+    import subprocess
+
+    if not (shutil.which("pdffonts") and shutil.which("pdftotext")):
+        pytest.fail("poppler-utils (pdffonts, pdftotext) are needed to check the PDF")
+    path = tmp_path / "report.pdf"
+    path.write_bytes(pdfs["ru"])
+    fonts_listed = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True,
+                                  check=True).stdout.splitlines()[2:]
+    assert fonts_listed and all(line.split()[-5] == "yes" for line in fonts_listed), fonts_listed
+    layout = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True,
+                            text=True, check=True).stdout
+    pages = re.findall(r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', layout, re.S)
+    assert len(pages) == len(text_of(pdfs["ru"]))
+    for width, height, body in pages:
+        for x0, y0, x1, y1 in re.findall(
+                r'xMin="([-\d.]+)" yMin="([-\d.]+)" xMax="([-\d.]+)" yMax="([-\d.]+)"', body):
+            assert 0 <= float(x0) and float(x1) <= float(width) + 0.5
+            assert 0 <= float(y0) and float(y1) <= float(height) + 0.5
+
+
+def test_the_map_page_draws_the_20_units(pdfs) -> None:
+    """Page 2 holds the maps: every region's short name is printed on it."""
+    page = " ".join(text_of(pdfs["ru"])[1].split())
+    names = pd.read_csv(ROOT / "lims" / "data" / "kz-regions.csv")
+    from reports.kzmap import short_names
+
+    for name in short_names(dict(zip(names.iso_code, names.name_ru))).values():
+        assert name in page, name
