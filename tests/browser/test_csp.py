@@ -75,6 +75,8 @@ def test_scripts_moved_to_static_files_still_work(live_server: LiveServer, page:
     # value on Enter (fast_entry.js)
     page.goto(f"{live_server.url}/entry/manual")
     assert page.evaluate("document.activeElement.id") == "accession"
+    page.select_option("#method", label="Salt iodine, WYD Iodine Checker")  # a number method
+    page.focus("#accession")
     page.fill("#accession", "S-0001")
     page.press("#accession", "Enter")
     assert page.evaluate("document.activeElement.id") == "value"

@@ -39,14 +39,15 @@ def test_ministry_requests_with_defaults_and_downloads_both_files(live_server: L
     worker.join(180)
     assert built == [1]
     page.reload()
-    pdf_link = page.locator("a.button", has_text="PDF").first
+    # the report row's files (the list above it has CSV and XLSX exports of its own)
+    pdf_link = page.locator("tr[id^=report-] a.button", has_text="PDF").first
     with page.expect_download() as pdf_download:
         pdf_link.click()
     pdf = PdfReader(io.BytesIO(pdf_download.value.path().read_bytes()))
     first = " ".join(pdf.pages[0].extract_text().split())
     assert re.search(r"\d+[.,]\d µg/L|\d+[.,]\d мкг/л", first) and "n = " in first
     with page.expect_download() as xlsx_download:
-        page.locator("a.button", has_text="XLSX").first.click()
+        page.locator("tr[id^=report-] a.button", has_text="XLSX").first.click()
     book = openpyxl.load_workbook(io.BytesIO(xlsx_download.value.path().read_bytes()))
     assert book.worksheets[0].sheet_properties.codeName == "headline"
     estimate = book.worksheets[0].cell(3, 4).value
