@@ -147,7 +147,8 @@ def test_verifications_and_maintenance_planned_and_done(
     page = client.get(f"/equipment/{item.id}").get_data(as_text=True)
     assert "seals replaced" in page and "Service engineer" in page and "planned" in page
     listing = client.get("/equipment/").get_data(as_text=True)
-    row = re.search(rf"<tr[^>]*>\s*<td><a[^>]*>{item.code}</a>.*?</tr>", listing, re.S).group(0)
+    row = re.search(rf"<tr[^>]*>\s*<td><a[^>]*>{item.code}</a>.*?</tr>", listing,
+                    re.DOTALL).group(0)
     assert "Verification" in row  # the next thing due
 
 
@@ -169,3 +170,20 @@ def test_who_may_see_and_change_equipment(
     assert client.get("/equipment/new").status_code == 403
     assert _equipment(session, item.code).status is EquipmentStatus.IN_SERVICE
     assert client.get("/equipment/987654321").status_code == 404
+
+
+def test_the_dashboard_links_a_calibration_due_to_its_record(
+        client: FlaskClient, session: Session, login: Callable[[User], FlaskClient],
+        admin: User) -> None:
+    item = service.register_equipment(session, actor=admin, now=FIXED_NOW, code=unique("BAL-"),
+                                      name="Balance")
+    session.commit()
+    login(admin)
+    today = _today(client)
+    service.record_calibration(session, actor=admin, now=FIXED_NOW, equipment=item,
+                               calibrated_on=today - timedelta(days=360),
+                               valid_until=today + timedelta(days=5), performed_by="KazStandard",
+                               outcome=service.CalibrationOutcome.PASS)
+    session.commit()
+    home = client.get("/").get_data(as_text=True)
+    assert f'href="/equipment/{item.id}"' in home and item.code in home
