@@ -18,7 +18,7 @@ from lims.auth.security import current_actor, permission_required
 from lims.capture.models import Instrument
 from lims.core.dt import now_utc
 from lims.core.errors import LimsError, NotFoundError
-from lims.core.inputs import parse_id
+from lims.core.inputs import parse_id, text_problem
 from lims.core.labels import label
 from lims.core.permissions import Permission
 from lims.equipment import panels as _dashboard_panel  # noqa: F401  (registers its panel)
@@ -185,6 +185,13 @@ def equipment_status(equipment_id: int) -> PageResult:
     return _done(equipment_id, _("Status of %(code)s changed.", code=item.code))
 
 
+def _file_name(name: str | None) -> str:
+    """The uploaded file's own name, kept for the download; a path or a control character in
+    it (a hostile client's) is not kept, the file is then called "certificate"."""
+    name = (name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return name[-200:] if name and text_problem(name) is None else "certificate"
+
+
 @bp.post("/equipment/<int:equipment_id>/calibrations")
 @permission_required(Permission.MANAGE_REFERENCE)
 def equipment_calibration(equipment_id: int) -> PageResult:
@@ -201,7 +208,7 @@ def equipment_calibration(equipment_id: int) -> PageResult:
             performed_by=form.performed_by.data or "",
             outcome=CalibrationOutcome(form.outcome.data),
             certificate_no=form.certificate_no.data or "",
-            file_name=(upload.filename or "certificate")[:200] if data else None,
+            file_name=_file_name(upload.filename) if data else None,
             file_data=data or None)
     except LimsError as error:
         return _refused(equipment_id, "calibration_form", form, error)

@@ -187,3 +187,18 @@ def test_the_dashboard_links_a_calibration_due_to_its_record(
     session.commit()
     home = client.get("/").get_data(as_text=True)
     assert f'href="/equipment/{item.id}"' in home and item.code in home
+
+
+def test_a_hostile_certificate_file_name_is_not_kept(
+        client: FlaskClient, session: Session, login: Callable[[User], FlaskClient],
+        admin: User) -> None:
+    login(admin)
+    item = _equipment(session, _register(client))
+    today = _today(client)
+    response = client.post(f"/equipment/{item.id}/calibrations", data={
+        "calibrated_on": today.isoformat(), "valid_until": today.isoformat(),
+        "performed_by": "KazStandard", "outcome": "pass",
+        "file": (io.BytesIO(PDF), "..\\\\evil\x00\u202e.pdf")}, content_type="multipart/form-data")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    [calibration] = _equipment(session, item.code).calibrations
+    assert calibration.file_name == "certificate" and calibration.file_data == PDF
