@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -62,6 +63,13 @@ from lims.core.labels import label
 from lims.core.listing import Page, list_page
 from lims.core.permissions import Permission
 from lims.core.templating import safe_next, url_with
+from lims.equipment.queries import (
+    calibration_words,
+    equipment_annex,
+    equipment_for_instrument,
+    problem_of,
+    status_words,
+)
 from lims.extensions import db
 from lims.qc import service as qc
 from lims.qc.models import ControlLot, ControlMaterial
@@ -236,6 +244,24 @@ def _salt_defaults(run: AnalyticalRun) -> dict[str, dict[str, list[float]]]:
     return out
 
 
+def _run_day(item: AnalyticalRun) -> date:
+    """The day the run's equipment was used (measured, else created), as the rules judge it."""
+    return (item.measured_at or item.created_at).date()
+
+
+def _run_equipment(item: AnalyticalRun) -> dict[str, Any] | None:
+    """The equipment record of the run's instrument with its status and its calibration on the
+    run's day (None: no instrument, or no record kept for it)."""
+    found = equipment_for_instrument(db.session, item.instrument_id) if item.instrument_id else None
+    if found is None:
+        return None
+    equipment, calibrations = found
+    day = _run_day(item)
+    return {"record": equipment, "day": day, "problem": problem_of(equipment, calibrations, day),
+            "status": status_words(equipment, _),
+            "calibration": calibration_words(calibrations, day, _)}
+
+
 @bp.get("/runs/<int:run_id>")
 @permission_required(A, R)
 def run(run_id: int) -> PageResult:
@@ -254,7 +280,7 @@ def run(run_id: int) -> PageResult:
         reason_form=ReasonForm(formdata=None), calc_form=CalculateForm(
             formdata=None, calibration_model=item.calibration_model or ""),
         attach_form=AttachPlateForm(formdata=None), upload_form=UploadPlateForm(formdata=None),
-        events=events_for(db.session, runs.RUN_ENTITY, item.id))
+        equipment=_run_equipment(item), events=events_for(db.session, runs.RUN_ENTITY, item.id))
 
 
 @bp.get("/runs/<int:run_id>/plate-map.pdf")
@@ -286,6 +312,10 @@ def run_report(run_id: int) -> Response:
     facts = [(_("Method"), item.method_version.key), (_("Status"), label(item.status)),
              (_("Created by"), item.created_by.username),
              (_("Measured by"), item.measured_by.username if item.measured_by else "—")]
+    if item.instrument_id is not None:
+        facts += [(_("Equipment"), f"{row['equipment']}: {row['status']}; {row['calibration']}")
+                  for row in equipment_annex(db.session, [item.instrument_id], _run_day(item),
+                                             get_translations().gettext)]
     if curve is not None:
         facts.append((_("Curve"), f"{curve.model.value}, r² = {curve.r2:.4f}"))
     qc_lines = list((item.qc or {}).get("messages", []))

@@ -39,12 +39,14 @@ def equipment(session: Session, actor: User, now: datetime) -> Panel | None:
     result = Panel(_("Instruments and equipment"))
     result.tiles.append(tile(_("Instrument drivers silent"), len(silent), health, alert=True))
     result.tiles.append(tile(_("Calibrations and maintenance due in %(days)d days",
-                               days=DUE_DAYS), len(due), health, alert=True))
+                               days=DUE_DAYS), len(due), url_for("equipment.equipment_list"),
+                             alert=True))
     result.links += [Link(f"{a.code} · {a.name}", health,
                           _("silent for %(minutes)d min (limit %(limit)d min)",
                             minutes=a.silent_minutes, limit=round(a.limit_minutes)))
                      for a in silent]
-    result.links += [Link(f"{d.code} · {d.name}", health,
+    result.links += [Link(f"{d.code} · {d.name}",
+                          url_for("equipment.equipment_detail", equipment_id=d.equipment_id),
                           (_("%(what)s overdue since %(day)s", what=DUE_WHAT[d.what],
                              day=format_date(d.due_on)) if d.due_on < today else
                            _("%(what)s due on %(day)s", what=DUE_WHAT[d.what],

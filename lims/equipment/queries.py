@@ -40,7 +40,8 @@ from lims.equipment.models import (
 __all__ = ["WatchSettings", "DriverState", "InstrumentAlert", "watch_settings", "driver_states",
            "instrument_alerts", "DRIVER_PROTOCOLS", "EquipmentProblem", "problem_of", "problem_reason",
            "equipment_for_instrument", "instrument_problem", "DueItem", "equipment_due",
-           "equipment_annex"]
+           "equipment_annex", "calibration_words", "status_words", "RegisterRow",
+           "equipment_register"]
 
 #: Instruments whose data come through a driver (the others are keyed in or uploaded).
 DRIVER_PROTOCOLS = (Protocol.ASTM, Protocol.BIORAD, Protocol.METROHM, Protocol.MTSICS)
@@ -242,20 +243,68 @@ def equipment_annex(session: Session, instrument_ids: list[int], day: date,
             Equipment.instrument_id.in_(sorted(set(instrument_ids)))).order_by(Equipment.code)):
         calibrations = list(session.scalars(sa.select(Calibration).where(
             Calibration.equipment_id == equipment.id)))
-        passing = [c for c in calibrations if c.outcome is CalibrationOutcome.PASS]
-        current = [c.valid_until for c in passing if c.calibrated_on <= day <= c.valid_until]
-        ended = [c.valid_until for c in passing if c.valid_until < day]
-        if current:
-            calibration = gettext(CALIBRATION_WORDS["valid"]) % {"date": max(current).isoformat()}
-        elif ended:
-            calibration = gettext(CALIBRATION_WORDS["lapsed"]) % {"date": max(ended).isoformat()}
-        else:
-            calibration = gettext(CALIBRATION_WORDS["none"])
-        status = gettext(STATUS_WORDS[equipment.status])
-        if equipment.status is EquipmentStatus.OUT_OF_SERVICE and equipment.status_reason:
-            status = f"{status}: {equipment.status_reason}"
-        rows.append({"equipment": f"{equipment.code} {equipment.name}", "status": status,
-                     "calibration": calibration})
+        rows.append({"equipment": f"{equipment.code} {equipment.name}",
+                     "status": status_words(equipment, gettext),
+                     "calibration": calibration_words(calibrations, day, gettext)})
+    return rows
+
+
+def calibration_words(calibrations: list[Calibration], day: date,
+                      gettext: Callable[[str], str]) -> str:
+    """The calibration status on `day` in words: valid until when, lapsed since when, or none."""
+    passing = [c for c in calibrations if c.outcome is CalibrationOutcome.PASS]
+    current = [c.valid_until for c in passing if c.calibrated_on <= day <= c.valid_until]
+    ended = [c.valid_until for c in passing if c.valid_until < day]
+    if current:
+        return gettext(CALIBRATION_WORDS["valid"]) % {"date": max(current).isoformat()}
+    if ended:
+        return gettext(CALIBRATION_WORDS["lapsed"]) % {"date": max(ended).isoformat()}
+    return gettext(CALIBRATION_WORDS["none"])
+
+
+def status_words(equipment: Equipment, gettext: Callable[[str], str]) -> str:
+    """In or out of service, with the reason when it is out."""
+    status = gettext(STATUS_WORDS[equipment.status])
+    if equipment.status is EquipmentStatus.OUT_OF_SERVICE and equipment.status_reason:
+        status = f"{status}: {equipment.status_reason}"
+    return status
+
+
+@dataclass(frozen=True)
+class RegisterRow:
+    """One line of the equipment register: the record, its calibration problem today (None:
+    usable), and the next date something falls due (calibration end or planned work)."""
+
+    equipment: Equipment
+    problem: EquipmentProblem | None
+    calibration: str
+    next_due: date | None
+    next_what: str | None
+
+
+def equipment_register(session: Session, today: date, gettext: Callable[[str], str]
+                       ) -> list[RegisterRow]:
+    """Every equipment record by code, with what `problem_of` says of it today and what falls
+    due next; three queries whatever the number of records."""
+    records = list(session.scalars(sa.select(Equipment).order_by(Equipment.code)))
+    calibrations: dict[int, list[Calibration]] = {}
+    for c in session.scalars(sa.select(Calibration)):
+        calibrations.setdefault(c.equipment_id, []).append(c)
+    planned: dict[int, list[MaintenanceEntry]] = {}
+    for m in session.scalars(sa.select(MaintenanceEntry).where(
+            MaintenanceEntry.done_on.is_(None)).order_by(MaintenanceEntry.planned_on)):
+        planned.setdefault(m.equipment_id, []).append(m)
+    rows = []
+    for e in records:
+        mine = calibrations.get(e.id, [])
+        dues = [(m.planned_on, m.kind.value) for m in planned.get(e.id, [])
+                if m.planned_on is not None]
+        ends = [c.valid_until for c in mine if c.outcome is CalibrationOutcome.PASS]
+        if ends:
+            dues.append((max(ends), "calibration"))
+        first = min(dues) if dues else (None, None)
+        rows.append(RegisterRow(e, problem_of(e, mine, today),
+                                calibration_words(mine, today, gettext), first[0], first[1]))
     return rows
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import sqlalchemy as sa
@@ -38,6 +38,8 @@ class Lab:
     sample: str
     run: str
     lot: str
+    #: the equipment register and the record of the reader (certificate, planned check)
+    equipment: str = ""
 
 
 @pytest.fixture()
@@ -48,6 +50,7 @@ def lab(new_database: Callable[[], str]) -> Iterator[Lab]:
     from lims.capture.cli import DEMO_INSTRUMENTS
     from lims.capture.models import Instrument
     from lims.capture.service import create_instrument
+    from lims.equipment.models import Equipment
     from lims.extensions import db
     from lims.qc.models import ControlLot
     from lims.samples.models import Sample
@@ -67,14 +70,32 @@ def lab(new_database: Callable[[], str]) -> Iterator[Lab]:
         demo_runs(session, seed=11, technician=users["technician"], second_technician=second,
                   reviewer=users["reviewer"], now=FIXED_NOW, plates=1, titrations=1,
                   reader=reader)
+        register_equipment(session, reader, users["browser-admin"])
         session.commit()
         run = session.scalar(sa.select(AnalyticalRun.id).where(AnalyticalRun.curve.is_not(None))
                              .order_by(AnalyticalRun.id))
         lot = session.scalar(sa.select(ControlLot.id).order_by(ControlLot.id))
         sample = session.scalar(sa.select(Sample.accession).order_by(Sample.id))
+        equipment = session.scalar(sa.select(Equipment.id).order_by(Equipment.id))
         assert run and lot and sample, "the demo lab has a run, a control lot and a sample"
     with serve(app) as url:
-        yield Lab(url, f"/samples/{sample}", f"/analysis/runs/{run}", f"/analysis/qc/lots/{lot}")
+        yield Lab(url, f"/samples/{sample}", f"/analysis/runs/{run}", f"/analysis/qc/lots/{lot}",
+                  f"/equipment/{equipment}")
+
+
+def register_equipment(session: Any, reader: Any, admin: Any) -> None:
+    """The reader's equipment record: a certificate with its file and a planned verification."""
+    from lims.equipment import service
+    from lims.equipment.models import CalibrationOutcome, MaintenanceKind
+
+    record = service.register_equipment(session, actor=admin, now=FIXED_NOW, code="EQ-READER-01",
+                                        name="Plate reader", location="Room 4", instrument=reader)
+    service.record_calibration(session, actor=admin, now=FIXED_NOW, equipment=record,
+                               calibrated_on=FIXED_NOW.date(), valid_until=FIXED_NOW.date(),
+                               performed_by="KazStandard", outcome=CalibrationOutcome.PASS,
+                               file_name="certificate.pdf", file_data=b"%PDF-1.4\n%%EOF")
+    service.record_maintenance(session, actor=admin, now=FIXED_NOW, equipment=record,
+                               kind=MaintenanceKind.VERIFICATION, planned_on=FIXED_NOW.date())
 
 
 def log_in(page: Page, lab: Lab, username: str) -> None:
@@ -112,7 +133,7 @@ def test_every_role_main_screens_pass_axe(lab: Lab, page: Page, request: pytest.
         screens = links(page, "header nav a")
         assert screens, f"{username} sees a navigation"
         if username != "ministry":
-            screens += [lab.sample, lab.run, lab.lot]
+            screens += [lab.sample, lab.run, lab.lot, "/equipment/", lab.equipment]
         seen: set[str] = set()
         while screens:
             screen = screens.pop(0)

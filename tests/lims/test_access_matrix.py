@@ -35,6 +35,8 @@ from lims.auth.services import create_api_token
 from lims.capture.models import Protocol
 from lims.capture.service import InstrumentFields, create_instrument, issue_instrument_token
 from lims.core.permissions import Permission, Role, permissions_for
+from lims.equipment import service as equipment_service
+from lims.equipment.models import CalibrationOutcome, MaintenanceKind
 from lims.samples.models import IntakeBatch, Sample, SampleKind
 from tests.conftest import FIXED_NOW, make_app
 from tests.factories import PASSWORD, unique
@@ -164,7 +166,18 @@ def url_objects(session: Session, make_sample: Callable[..., Sample]) -> dict[st
     )
     session.add(batch)
     session.flush()
+    equipment = equipment_service.register_equipment(
+        session, actor=admin, now=FIXED_NOW, code=unique("EQ-"), name="Дозатор", location="Каб. 12")
+    calibration = equipment_service.record_calibration(
+        session, actor=admin, now=FIXED_NOW, equipment=equipment,
+        calibrated_on=FIXED_NOW.date(), valid_until=FIXED_NOW.date(), performed_by="КазСтандарт",
+        outcome=CalibrationOutcome.PASS, file_name="сертификат.pdf", file_data=b"%PDF-1.4\n%%EOF")
+    equipment_service.record_maintenance(session, actor=admin, now=FIXED_NOW, equipment=equipment,
+                                         kind=MaintenanceKind.VERIFICATION,
+                                         planned_on=FIXED_NOW.date())
     return {
+        "equipment_id": equipment.id,
+        "calibration_id": calibration.id,
         "accession": sample.accession,
         "sample_id": sample.id,
         "kind": SampleKind.URINE.value,
