@@ -31,7 +31,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, undefer
 from wtforms import IntegerField, RadioField, SelectField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import NumberRange, Optional
+from wtforms.validators import NumberRange, Optional, ValidationError
 
 from lims.auth.security import current_actor, permission_required
 from lims.core.dt import now_utc
@@ -115,9 +115,9 @@ class ReportRequestForm(LimsForm):
     def validate_round(self, field: Any) -> None:
         if self._by_round():
             if not field.data:
-                raise ValueError(_("Choose a survey round."))
+                raise ValidationError(_("Choose a survey round."))
             if field.data not in {c.value for c in field.choices}:
-                raise ValueError(_("Not a valid choice."))
+                raise ValidationError(_("Not a valid choice."))
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)

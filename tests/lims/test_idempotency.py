@@ -19,7 +19,7 @@ from lims.core.permissions import Role
 from lims.extensions import db
 from lims.reporting.models import ReportJob
 from lims.samples.lifecycle import SampleStatus
-from lims.samples.models import SampleReceipt
+from lims.samples.models import SampleKind, SampleReceipt
 from tests.conftest import FIXED_NOW, is_postgres, make_app
 from tests.factories import PASSWORD
 
@@ -43,7 +43,22 @@ def jobs(session: sa.orm.Session) -> int:
 
 
 @pytest.fixture()
-def ministry(client: FlaskClient, make_user, login) -> FlaskClient:  # type: ignore[no-untyped-def]
+def verified_result(session: sa.orm.Session, make_sample, make_user) -> None:  # type: ignore[no-untyped-def]
+    """One verified salt result collected in 2026, made as ``lims demo-results`` makes them: a
+    report of an empty scope is refused at the request, and these tests need one that is not."""
+    from lims.analysis.catalogue import seed_methods
+    from lims.analysis.demo import demo_results
+
+    seed_methods(session, now=FIXED_NOW)
+    make_sample(SampleKind.SALT, status=SampleStatus.VERIFIED)
+    demo_results(session, seed=1, technician=make_user(Role.TECHNICIAN),
+                 reviewer=make_user(Role.REVIEWER), now=FIXED_NOW)
+    session.commit()
+
+
+@pytest.fixture()
+def ministry(client: FlaskClient, make_user, login,  # type: ignore[no-untyped-def]
+             verified_result: None) -> FlaskClient:
     login(make_user(Role.MINISTRY))
     return client
 
@@ -115,10 +130,24 @@ def test_a_double_scan_in_fast_mode_receives_once(client: FlaskClient, make_user
 
 @pytest.fixture()
 def shared_app(new_database: Callable[[], str]) -> Flask:
+    from lims.analysis.catalogue import seed_methods
+    from lims.analysis.demo import demo_results, past_analysis
+    from lims.monitoring.demo import generate_demo_data
+
     app = make_app(new_database())
     with app.app_context():
         create_user(db.session, actor=None, now=FIXED_NOW, username="ministry-1",
                     password=PASSWORD, roles=(Role.MINISTRY,))
+        # a report of an empty scope is refused at the request: a small survey with results
+        generate_demo_data(db.session, seed=3, samples=60, now=FIXED_NOW, year=2026,
+                           chunk_size=1000, progress=lambda n: None)
+        seed_methods(db.session, now=FIXED_NOW)
+        tech, reviewer = (create_user(db.session, actor=None, now=FIXED_NOW, username=name,
+                                      password=PASSWORD, roles=(role,))
+                          for name, role in (("tech-1", Role.TECHNICIAN),
+                                             ("reviewer-1", Role.REVIEWER)))
+        past_analysis(db.session, seed=3, share=0.5, actor=reviewer, now=FIXED_NOW)
+        demo_results(db.session, seed=3, technician=tech, reviewer=reviewer, now=FIXED_NOW)
         db.session.commit()
     yield app
     with app.app_context():

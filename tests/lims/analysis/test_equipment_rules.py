@@ -40,21 +40,27 @@ def test_no_run_on_an_out_of_service_plate_reader(session, lab: dict[str, Any], 
 
 
 def test_the_qa_annex_names_the_equipment_runs_used(session, lab: dict[str, Any], received) -> None:
-    from lims.reporting.jobs import qc_annex
+    from lims.reporting.data import ReportScope
+    from lims.reporting.qa import qa_sections
 
     reader = service.register_equipment(session, actor=lab["admin"], now=FIXED_NOW,
                                         code="EQ-READER-2", name="Bio-Rad 680",
                                         instrument=lab["reader"])
-    today = FIXED_NOW.date()
     service.record_calibration(session, actor=lab["admin"], now=FIXED_NOW, equipment=reader,
                                calibrated_on=date(2026, 1, 10), valid_until=date(2030, 1, 9),
                                performed_by="KazStandard", outcome=CalibrationOutcome.PASS)
+    samples = received(2)
+    scope = ReportScope(round_id=samples[0].round_id)
+
+    def equipment_rows() -> list[tuple[Any, ...]]:
+        sections = qa_sections(session, scope, [lab["plate_method"].id], lang="en")
+        [found] = [s for s in sections if s.title == "Equipment used"]
+        return [tuple(row) for row in found.rows]
+
+    # no run has analysed the scope's samples yet: no equipment to name
+    assert equipment_rows() == []
     runs.create_run(session, actor=lab["tech"], now=FIXED_NOW, method_version=lab["plate_method"],
-                    instrument=lab["reader"], candidates=[runs.Candidate(s) for s in received(2)])
-    annex = qc_annex(session, [lab["plate_method"].id])
-    assert {"equipment": "EQ-READER-2 Bio-Rad 680", "status": "In service",
-            "calibration": "calibrated until 2030-01-09"} in annex["equipment"]
-    assert today < date(2030, 1, 9)
-    # a titration method's annex does not list the plate reader
-    assert all("EQ-READER-2" not in e["equipment"]
-               for e in qc_annex(session, [lab["titration"].id])["equipment"])
+                    instrument=lab["reader"], candidates=[runs.Candidate(s) for s in samples])
+    assert ("EQ-READER-2 Bio-Rad 680", "In service", "calibrated until 2030-01-09") \
+        in equipment_rows()
+    assert date.today() < date(2030, 1, 9)
