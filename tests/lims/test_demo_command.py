@@ -49,6 +49,7 @@ def test_demo_sets_up_everything_once_and_a_second_run_adds_nothing(tmp_path: Pa
         assert again.exit_code == 0, again.output
         with app.app_context():
             assert _counts() == made
+        with app.app_context():  # after the session has given its connection back
             db.engine.dispose()
         assert again.output.count("exists already") == 2
         assert "exist already: no demo results generated" in again.output
