@@ -117,3 +117,32 @@ def split(outcomes: list[Any]) -> tuple[list[Any], list[LimsError]]:
             unexpected[0])
     refused = [o for o in outcomes if isinstance(o, LimsError)]
     return [o for o in outcomes if not isinstance(o, BaseException)], refused
+
+
+def school_cluster(session: Any, now: Any) -> Any:
+    """A 2026 survey round in KZ-11 with one school cluster (added to ``session``, not committed):
+    the place where the race tests register their samples."""
+    from datetime import date
+
+    import sqlalchemy as sa
+
+    from lims.monitoring.models import (
+        Cluster,
+        District,
+        PopulationGroup,
+        Programme,
+        Region,
+        SurveyRound,
+    )
+
+    region = session.scalars(sa.select(Region).where(Region.iso_code == "KZ-11")).one()
+    survey_round = SurveyRound(
+        programme=Programme(code="NIS", name="National iodine survey", created_at=now),
+        code="R-2026", name="2026", period_start=date(2026, 1, 1),
+        period_end=date(2026, 12, 31), created_at=now, status="active", regions=[region],
+        groups=list(session.scalars(sa.select(PopulationGroup))))
+    district = District(region=region, code="D1", name_en="D", name_kk="D", name_ru="D")
+    cluster = Cluster(round=survey_round, district=district, region=region, code="C-1",
+                      name="School 1", site_type="school", target_count=1000)
+    session.add(cluster)
+    return cluster

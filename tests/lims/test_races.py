@@ -12,7 +12,7 @@ import hashlib
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -39,7 +39,7 @@ from lims.capture.service import InstrumentFields, create_instrument
 from lims.core.errors import ConflictError
 from lims.core.permissions import Role
 from lims.extensions import db
-from lims.monitoring.models import Cluster, District, PopulationGroup, Programme, Region, SurveyRound
+from lims.monitoring.models import Cluster
 from lims.samples import transitions
 from lims.samples.lifecycle import SampleStatus
 from lims.samples.models import (
@@ -51,7 +51,7 @@ from lims.samples.models import (
     SampleReceipt,
 )
 from tests.conftest import FIXED_NOW
-from tests.race import needs_postgres, race, race_clients, split
+from tests.race import needs_postgres, race, race_clients, school_cluster, split
 
 pytestmark = [pytest.mark.postgres, needs_postgres]
 
@@ -86,16 +86,7 @@ def lab(race_app: Flask, cheap_passwords: None) -> Lab:
     """Users, a cluster, the method catalogue and an instrument, committed once per module."""
     with race_app.app_context():
         session = db.session
-        region = session.scalars(sa.select(Region).where(Region.iso_code == "KZ-11")).one()
-        survey_round = SurveyRound(
-            programme=Programme(code="NIS", name="National iodine survey", created_at=NOW),
-            code="R-2026", name="2026", period_start=date(2026, 1, 1),
-            period_end=date(2026, 12, 31), created_at=NOW, status="active", regions=[region],
-            groups=list(session.scalars(sa.select(PopulationGroup))))
-        district = District(region=region, code="D1", name_en="D", name_kk="D", name_ru="D")
-        cluster = Cluster(round=survey_round, district=district, region=region, code="C-1",
-                          name="School 1", site_type="school", target_count=1000)
-        session.add(cluster)
+        cluster = school_cluster(session, NOW)
 
         def user(role: Role, name: str) -> User:
             return auth.create_user(session, actor=None, now=NOW, username=name,

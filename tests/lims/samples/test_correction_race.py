@@ -6,7 +6,7 @@ first's "after" (no lost update, no audit lie)."""
 from __future__ import annotations
 
 import itertools
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -18,12 +18,18 @@ from lims.auth.models import User
 from lims.core.errors import ConflictError
 from lims.core.permissions import Role
 from lims.extensions import db
-from lims.monitoring.models import Cluster, District, PopulationGroup, Programme, Region, SurveyRound
+from lims.monitoring.models import Cluster
 from lims.samples.corrections import Correction, correct_sample, fingerprint
 from lims.samples.lifecycle import SampleStatus
 from lims.samples.models import SaltSource, Sample, SampleKind
 from tests.conftest import FIXED_NOW as NOW
-from tests.race import needs_postgres, race, race_app, split  # noqa: F401 - race_app: fixture
+from tests.race import (  # noqa: F401 - race_app: fixture
+    needs_postgres,
+    race,
+    race_app,
+    school_cluster,
+    split,
+)
 
 pytestmark = [pytest.mark.postgres, needs_postgres]
 
@@ -37,16 +43,7 @@ def lab(race_app: Flask) -> tuple[int, int]:  # noqa: F811 - the fixture importe
     """A technician and a cluster, committed once."""
     with race_app.app_context():
         session = db.session
-        region = session.scalars(sa.select(Region).where(Region.iso_code == "KZ-11")).one()
-        survey_round = SurveyRound(
-            programme=Programme(code="NIS", name="National iodine survey", created_at=NOW),
-            code="R-2026", name="2026", period_start=date(2026, 1, 1),
-            period_end=date(2026, 12, 31), created_at=NOW, status="active", regions=[region],
-            groups=list(session.scalars(sa.select(PopulationGroup))))
-        district = District(region=region, code="D1", name_en="D", name_kk="D", name_ru="D")
-        cluster = Cluster(round=survey_round, district=district, region=region, code="C-1",
-                          name="School 1", site_type="school", target_count=1000)
-        session.add(cluster)
+        cluster = school_cluster(session, NOW)
         tech = auth.create_user(session, actor=None, now=NOW, username="tech",
                                 password="correct-horse-battery-9", roles=[Role.TECHNICIAN])
         session.commit()
