@@ -131,24 +131,32 @@ def algorithm_a(values: Sequence[float], *, min_p: int = 12, max_iterations: int
 
     Convergence rule. The standard stops "when there is no change from one iteration to the next
     in the third significant figure" of s* and the equivalent figure of x*. That rule is made for
-    hand calculation, and it can stop early: the update converges linearly, sometimes slowly
-    (13 results with 3 outliers can need ~100 updates per decimal digit at a rate of 0.95), and
-    there successive changes fall below the third figure while x* and s* are still 0.5 % from
-    their limit. So we compute the limit itself, which any correct implementation agrees with:
-    after each update, the results are split into those winsorised low, those winsorised high and
-    the m in between; for that split the fixed point has a closed form (x* = mean of the m +
-    (H − L)·1.5 s*/m, and s*²·[(p − 1)/1.134² − 2.25·((H − L)²/m + H + L)] = Σ(xᵢ − mean)² over
-    the m), and when that point winsorises the results into the same split it *is* the fixed
-    point, and is returned (``iterations`` counts the updates done until then, usually 2–5).
-    Failing that, the updates go on until x* and s* both change by at most 1e-9·s* (the standard's
-    scale, far tighter than its third figure); not converging in ``max_iterations`` raises.
+    hand calculation, and it stops early: the update converges linearly, sometimes slowly (13
+    results with 3 outliers can need ~100 updates per decimal digit at a rate of 0.95), so that
+    successive values agree to three figures while they are still up to 0.5 % from their limit
+    (ISO 13528:2022 E.1 prints s* = 7.23 where the limit is 7.237). We return the limit itself,
+    which any correct implementation agrees with, in two steps:
+
+    1. After each update the results fall into L winsorised low, H winsorised high and m in
+       between. For that split the fixed point has a closed form — x* = x̄ₘ + (H − L)·1.5 s*/m
+       and s*²·[(p − 1)/1.134² − 2.25·((H − L)²/m + H + L)] = Σ(xᵢ − x̄ₘ)² over the m — and if that
+       point winsorises the results into the same split, it *is* the fixed point; it is returned
+       with ``iterations`` = the updates done (usually 1–5). Else updating goes on; if x* and s*
+       change by at most 1e-9·s* (the standard's scale, far below its third figure) the iterate
+       is returned.
+    2. If neither happened within ``max_iterations`` (a result lies just inside the limit's
+       winsorising bound, so the iterates creep towards it — 1 set in 20 000 random ones), every
+       split is tried (p²/2 closed forms) and the one consistent with itself is returned: the
+       limit the iterates creep towards. Algorithm A is Huber's "proposal 2" estimator, whose
+       estimating equations have one solution with s* > 0; should none or more than one split
+       be consistent, it raises rather than choose.
 
     Zero spread (ISO 13528:2015 C.3.1, note on more than half the results being identical): the
     initial s* is then 0 and the procedure "will not perform properly"; as the note allows, the
     initial s* is replaced by the sample standard deviation. If that is 0 too (all results
     identical), x* is that value and s* = u(x_pt) = 0 with 0 iterations. When so many results are
-    identical that winsorising shrinks s* towards 0 (then the fixed point above has s* = 0 with
-    the identical results in between), s* = 0 is returned with x* the shared value. A σ_pt taken
+    identical (about two thirds) that winsorising shrinks s* towards 0, the split has the
+    identical results in between, its fixed point is s* = 0, and x* is their value. A σ_pt taken
     from s* = 0 is refused by ``SigmaRule``.
 
     Refuses (``EqaStatsError``) non-finite or non-numeric values, and (``TooFewResults``) fewer
@@ -159,7 +167,7 @@ def algorithm_a(values: Sequence[float], *, min_p: int = 12, max_iterations: int
         raise EqaStatsError("The minimum number of results for Algorithm A must be a whole number ≥ 2.")
     if isinstance(max_iterations, bool) or not isinstance(max_iterations, int) or max_iterations < 1:
         raise EqaStatsError("The maximum number of iterations must be a whole number ≥ 1.")
-    x = _finite_array(values, "results")
+    x = np.sort(_finite_array(values, "results"))
     p = int(x.size)
     if p < min_p:
         raise TooFewResults(p, min_p)
@@ -182,44 +190,51 @@ def algorithm_a(values: Sequence[float], *, min_p: int = 12, max_iterations: int
         new_s = _SD_FACTOR * float(np.std(winsorised, ddof=1))
         converged = abs(new_x - x_star) <= _RTOL * new_s and abs(new_s - s_star) <= _RTOL * new_s
         x_star, s_star = new_x, new_s
-        fixed = _fixed_point_of_split(x, x_star, s_star)
+        delta = _DELTA_FACTOR * s_star
+        n_low = int(np.searchsorted(x, x_star - delta, side="left"))
+        n_high = p - int(np.searchsorted(x, x_star + delta, side="right"))
+        fixed = _split_fixed_point(x, n_low, n_high)
         if fixed is not None:
             return estimate(*fixed, iteration)
         if converged:
             return estimate(x_star, s_star, iteration)
+
+    candidates = [fixed for n_low in range(p) for n_high in range(p - n_low)
+                  if (fixed := _split_fixed_point(x, n_low, n_high)) is not None and fixed[1] > 0]
+    if len(candidates) == 1:
+        return estimate(*candidates[0], max_iterations)
     raise EqaStatsError(
         f"Algorithm A did not converge in {max_iterations} iterations "
         f"(last x* = {x_star:.6g}, s* = {s_star:.6g}); the results need review.")
 
 
-def _fixed_point_of_split(x: np.ndarray, x_star: float, s_star: float) -> tuple[float, float] | None:
-    """The fixed point of Algorithm A's update for the split of ``x`` that (x*, s*) winsorises
-    into low / between / high, if that point splits ``x`` the same way; else None.
+def _split_fixed_point(x: np.ndarray, n_low: int, n_high: int) -> tuple[float, float] | None:
+    """The fixed point (x*, s*) of Algorithm A's update at which the ``n_low`` smallest and the
+    ``n_high`` largest of the *sorted* results ``x`` are winsorised and the others are not, if it
+    exists and winsorises exactly those; else None.
 
-    Derivation (``algorithm_a``): with L low, H high and m between (mean x̄ₘ, sum of squares Qₘ),
-    a fixed point satisfies p·x* = m·x̄ₘ + H(x* + δ) + L(x* − δ) and
+    Derivation (``algorithm_a``): with L = ``n_low``, H = ``n_high`` and the m others (mean x̄ₘ,
+    sum of squares Qₘ about it), a fixed point satisfies p·x* = m·x̄ₘ + H(x* + δ) + L(x* − δ) and
     (p − 1)s*²/1.134² = Qₘ + (H − L)²δ²/m + (H + L)δ² with δ = 1.5 s*.
     """
-    delta = _DELTA_FACTOR * s_star
-    low = x < x_star - delta
-    high = x > x_star + delta
-    between = x[~(low | high)]
+    p = int(x.size)
+    between = x[n_low:p - n_high]
     m = int(between.size)
     if m == 0:
         return None
-    n_low, n_high = int(low.sum()), int(high.sum())
-    denominator = ((x.size - 1) / _SD_FACTOR**2
+    denominator = ((p - 1) / _SD_FACTOR**2
                    - _DELTA_FACTOR**2 * ((n_high - n_low) ** 2 / m + n_high + n_low))
     if denominator <= 0:
         return None
     mean = float(between.mean())
     s_fixed = math.sqrt(float(np.sum((between - mean) ** 2)) / denominator)
     x_fixed = mean + (n_high - n_low) * _DELTA_FACTOR * s_fixed / m
-    delta_fixed = _DELTA_FACTOR * s_fixed
-    if not (np.array_equal(x < x_fixed - delta_fixed, low)
-            and np.array_equal(x > x_fixed + delta_fixed, high)):
-        return None
-    return x_fixed, s_fixed
+    low_bound = x_fixed - _DELTA_FACTOR * s_fixed
+    high_bound = x_fixed + _DELTA_FACTOR * s_fixed
+    consistent = (
+        (n_low == 0 or x[n_low - 1] < low_bound) and low_bound <= x[n_low]
+        and (n_high == 0 or x[p - n_high] > high_bound) and x[p - n_high - 1] <= high_bound)
+    return (x_fixed, s_fixed) if consistent else None
 
 
 # --- σ_pt -------------------------------------------------------------------------------------
