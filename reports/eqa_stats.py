@@ -160,7 +160,7 @@ def algorithm_a(values: Sequence[float], *, min_p: int = 12, max_iterations: int
     from s* = 0 is refused by ``SigmaRule``.
 
     Refuses (``EqaStatsError``) non-finite or non-numeric values, and (``TooFewResults``) fewer
-    than ``min_p`` results: ISO 13528 §7.7.1 warns that consensus values from few participants
+    than ``min_p`` results: ISO 13528 §5.4 warns that consensus values from few participants
     are unreliable, so the programme sets a minimum (issue 15: e.g. 12).
     """
     if isinstance(min_p, bool) or not isinstance(min_p, int) or min_p < 2:
@@ -328,7 +328,7 @@ def homogeneity(pairs: Sequence[tuple[float, float]], sigma_pt: float, *, min_un
 
     x̄ₜ = (xₜ,₁ + xₜ,₂)/2, wₜ = |xₜ,₁ − xₜ,₂|, x̿ = mean of x̄ₜ, s_x = SD (g − 1) of x̄ₜ,
     s_w = √(Σwₜ²/(2g)), s_s = √max(0, s_x² − s_w²/2) (s_x² also contains half the within-unit
-    variance; where that exceeds it, the between-unit SD is estimated as 0, B.3 NOTE).
+    variance; where that exceeds it, the between-unit SD is estimated as 0).
     The material is sufficiently homogeneous when s_s ≤ 0.3 σ_pt (B.2.2). Fewer than
     ``min_units`` units (ISO: at least 10) raise ``EqaStatsError``.
     """
