@@ -146,10 +146,10 @@ def algorithm_a(values: Sequence[float], *, min_p: int = 12, max_iterations: int
        is returned.
     2. If neither happened within ``max_iterations`` (a result lies just inside the limit's
        winsorising bound, so the iterates creep towards it — 1 set in 20 000 random ones), every
-       split is tried (p²/2 closed forms) and the one consistent with itself is returned: the
-       limit the iterates creep towards. Algorithm A is Huber's "proposal 2" estimator, whose
-       estimating equations have one solution with s* > 0; should none or more than one split
-       be consistent, it raises rather than choose.
+       split is tried (p²/2 closed forms, ``_consistent_splits``) and the one consistent with
+       itself is returned: the limit the iterates creep towards. Algorithm A is Huber's
+       "proposal 2" estimator, whose estimating equations have one solution with s* > 0; should
+       no split, or splits with different answers, be consistent, it raises rather than choose.
 
     Zero spread (ISO 13528:2015 C.3.1, note on more than half the results being identical): the
     initial s* is then 0 and the procedure "will not perform properly"; as the note allows, the
@@ -199,13 +199,52 @@ def algorithm_a(values: Sequence[float], *, min_p: int = 12, max_iterations: int
         if converged:
             return estimate(x_star, s_star, iteration)
 
-    candidates = [fixed for n_low in range(p) for n_high in range(p - n_low)
-                  if (fixed := _split_fixed_point(x, n_low, n_high)) is not None and fixed[1] > 0]
-    if len(candidates) == 1:
+    candidates = _consistent_splits(x)
+    if candidates and all(math.isclose(c[0], candidates[0][0], rel_tol=1e-9, abs_tol=1e-9 * c[1])
+                          and math.isclose(c[1], candidates[0][1], rel_tol=1e-9) for c in candidates):
         return estimate(*candidates[0], max_iterations)
     raise EqaStatsError(
         f"Algorithm A did not converge in {max_iterations} iterations "
         f"(last x* = {x_star:.6g}, s* = {s_star:.6g}); the results need review.")
+
+
+def _consistent_splits(x: np.ndarray) -> list[tuple[float, float]]:
+    """The fixed points with s* > 0 of every split of the sorted results ``x`` that are
+    consistent with their split (see ``_split_fixed_point``), for the fallback of ``algorithm_a``.
+
+    All p(p + 1)/2 splits are screened at once per number of low results from prefix sums of the
+    results centred on their median (so that sums of squares lose no digits to a large common
+    offset), and every split that passes is recomputed exactly by ``_split_fixed_point``: O(p²)
+    arithmetic in O(p) numpy calls, well under a second for thousands of results.
+    """
+    p = int(x.size)
+    c = x - float(np.median(x))
+    sums = np.concatenate(([0.0], np.cumsum(c)))
+    squares = np.concatenate(([0.0], np.cumsum(c * c)))
+    found = []
+    for n_low in range(p):
+        n_high = np.arange(p - n_low)
+        end = p - n_high
+        m = end - n_low
+        total = sums[end] - sums[n_low]
+        mean = total / m
+        q = np.maximum(squares[end] - squares[n_low] - total * mean, 0.0)
+        denominator = ((p - 1) / _SD_FACTOR**2
+                       - _DELTA_FACTOR**2 * ((n_high - n_low) ** 2 / m + n_high + n_low))
+        usable = denominator > 0
+        s_fixed = np.sqrt(q / np.where(usable, denominator, 1.0))
+        x_fixed = mean + (n_high - n_low) * _DELTA_FACTOR * s_fixed / m
+        low_bound = x_fixed - _DELTA_FACTOR * s_fixed
+        high_bound = x_fixed + _DELTA_FACTOR * s_fixed
+        passes = (usable & (s_fixed > 0) & (c[n_low] >= low_bound) & (c[end - 1] <= high_bound)
+                  & ((n_high == 0) | (c[np.minimum(end, p - 1)] > high_bound)))
+        if n_low > 0:
+            passes &= c[n_low - 1] < low_bound
+        for candidate in np.flatnonzero(passes):
+            exact = _split_fixed_point(x, n_low, int(n_high[candidate]))
+            if exact is not None and exact[1] > 0:
+                found.append(exact)
+    return found
 
 
 def _split_fixed_point(x: np.ndarray, n_low: int, n_high: int) -> tuple[float, float] | None:

@@ -28,6 +28,7 @@ from reports.eqa_stats import (
     ScoreClass,
     SigmaRule,
     TooFewResults,
+    _consistent_splits,  # the fallback, checked on its own
     algorithm_a,
     classify,
     classify_en,
@@ -239,6 +240,18 @@ def test_slow_creeping_iteration_still_gives_the_limit() -> None:
         r = algorithm_a(data, max_iterations=max_iterations)
         assert r.x_star == pytest.approx(x_ref[0], rel=1e-9) and r.s_star == pytest.approx(s_ref[0], rel=1e-9)
     assert algorithm_a(data).iterations == 100  # the fallback was needed with the default bound
+
+
+def test_every_split_tried_finds_one_fixed_point_the_loops_limit() -> None:
+    """The fallback of ``algorithm_a`` (all low/high splits in closed form) finds exactly one
+    self-consistent split per set — the uniqueness it relies on — and it is the loop's limit."""
+    rng = np.random.default_rng(5725)
+    sets = np.vstack([rng.normal(150.0, 12.0, size=(40, 16)), rng.standard_t(2, size=(40, 16)) * 12 + 150])
+    x_ref, s_ref = reference_algorithm_a(sets)
+    for row, x_expected, s_expected in zip(sets, x_ref, s_ref, strict=True):
+        found = _consistent_splits(np.sort(row))
+        assert len(found) == 1
+        assert found[0] == pytest.approx((x_expected, s_expected), rel=1e-9)
 
 
 def test_order_of_results_does_not_matter() -> None:
