@@ -32,7 +32,7 @@ import numpy as np
 #: Winsorising half-width factor and the consistency factor of the winsorised SD (ISO 13528 C.3.1).
 _DELTA_FACTOR = 1.5
 _SD_FACTOR = 1.134
-#: Consistency factor of the median absolute deviation (ISO 13528 C.2.2 / C.3.1).
+#: Consistency factor of the median absolute deviation (ISO 13528 C.3.1).
 _MAD_FACTOR = 1.483
 #: u(x_pt) = 1.25 s*/√p (ISO 13528 §7.7.3): 1.25 is the ratio of the standard error of the
 #: robust average to that of the mean for normal data.
@@ -41,7 +41,7 @@ _U_FACTOR = 1.25
 _RTOL = 1e-9
 #: A criterion of ISO 13528 Annex B and of §9.2 (u(x_pt) "large"): 0.3 σ_pt.
 _CRITERION_FACTOR = 0.3
-#: Scores are classified after rounding to this many decimals: see ``classify``.
+#: Scores are classified after rounding to this many decimals: see ``_magnitude``.
 _CLASSIFY_DECIMALS = 9
 
 
@@ -483,7 +483,9 @@ def _magnitude(score: float) -> float:
 def classify(score: float) -> ScoreClass:
     """Class of a z, z′ or ζ score (ISO 13528 §9.3, ISO/IEC 17043 B.4.1.1): |s| ≤ 2.0
     satisfactory, 2.0 < |s| < 3.0 questionable, |s| ≥ 3.0 unsatisfactory (both boundaries as
-    written: 2.0 is satisfactory, 3.0 unsatisfactory)."""
+    written: 2.0 is satisfactory, 3.0 unsatisfactory). The score is compared after rounding to
+    9 decimals, which removes binary noise only: a report that prints z = 2.004 as "2.00" still
+    shows a questionable result, and should say so by its class, not by the printed digits."""
     magnitude = _magnitude(score)
     if magnitude <= 2.0:
         return ScoreClass.SATISFACTORY
