@@ -120,8 +120,8 @@ class LabResult:
     value: float
     #: The laboratory's standard uncertainty u(x), or None when it reported none (no ζ then).
     u_x: float | None
-    #: The method code or name (known codes "sk_microplate", "persulfate", "icpms" are
-    #: translated; anything else is printed as given).
+    #: The method group (``EqaMethod``: "sk_microplate", "ammonium_persulfate", "icp_ms",
+    #: "titration", "other" are translated; anything else is printed as given).
     method: str
     z: float | None
     z_prime: float | None
@@ -131,6 +131,9 @@ class LabResult:
     score_class: ScoreClass
     #: The class of ζ, when ζ was computed.
     zeta_class: ScoreClass | None = None
+    #: E_n (with the coverage factor the laboratory stated) and its class, when computed.
+    en: float | None = None
+    en_class: ScoreClass | None = None
     #: The laboratory's randomised sample code for this material (per-lab report only).
     sample_code: str = ""
     #: Submitted after the deadline.
@@ -244,8 +247,10 @@ CLASS_LABELS: dict[str, str] = {
 #: Method groups (issue 15); a method not listed is printed as the LIMS gives it.
 METHOD_LABELS: dict[str, str] = {
     "sk_microplate": N_("Sandell–Kolthoff, microplate"),
-    "persulfate": N_("ammonium persulfate digestion"),
-    "icpms": N_("ICP-MS"),
+    "ammonium_persulfate": N_("ammonium persulfate digestion"),
+    "icp_ms": N_("ICP-MS"),
+    "titration": N_("titration"),
+    "other": N_("other method"),
 }
 MEASURAND_LABELS: dict[str, str] = {
     "uic": N_("urinary iodine concentration"),
@@ -303,11 +308,11 @@ def sigma_rule_text(round_: RoundInfo, tr: Translator) -> str:
     """The programme's σ_pt rule in words (configuration, printed in every report)."""
     if round_.sigma_kind == "percent" and round_.sigma_percent is not None:
         return tr.gettext("%(percent)s %% of the assigned value (fitness for purpose)",
-                          percent=f"{round_.sigma_percent:g}")
+                          percent=format(round_.sigma_percent, "g"))
     if round_.sigma_kind == "linear" and round_.sigma_a is not None \
             and round_.sigma_b is not None:
         return tr.gettext("%(a)s %(unit)s + %(b)s × xₚₜ (fitness for purpose)",
-                          a=f"{round_.sigma_a:g}", b=f"{round_.sigma_b:g}",
+                          a=format(round_.sigma_a, "g"), b=format(round_.sigma_b, "g"),
                           unit=_unit(round_, tr))
     return tr.gettext("robust standard deviation s* of the participants' results "
                       "(ISO 13528, Algorithm A)")
@@ -395,7 +400,9 @@ def _score_definitions(st: _Styles, tr: Translator) -> list:
     lines = [
         tr.gettext("z = (x − xₚₜ) / σₚₜ; z′ = (x − xₚₜ) / √(σₚₜ² + u(xₚₜ)²), used where "
                    "u(xₚₜ) > 0.3σₚₜ; ζ = (x − xₚₜ) / √(u(x)² + u(xₚₜ)²), given where the "
-                   "laboratory reported its standard uncertainty u(x)."),
+                   "laboratory reported its standard uncertainty u(x); Eₙ = (x − xₚₜ) / "
+                   "√(U(x)² + U(xₚₜ)²) with the expanded uncertainties U, given where it also "
+                   "stated its coverage factor (|Eₙ| ≤ 1 satisfactory)."),
         tr.gettext("Classes (ISO 13528): |score| ≤ 2 satisfactory; 2 < |score| < 3 "
                    "questionable; |score| ≥ 3 unsatisfactory."),
     ]
@@ -407,17 +414,19 @@ def _results_rows(round_: RoundInfo, results: Sequence[LabResult], tr: Translato
     unit = _unit(round_, tr)
     rows = [[first, tr.gettext("Material"), tr.gettext("Method"),
              tr.gettext("Result, %(unit)s", unit=unit), tr.gettext("u(x), %(unit)s", unit=unit),
-             "z", "z′", "ζ", tr.gettext("Class"), tr.gettext("Class of ζ")]]
+             "z", "z′", "ζ", "Eₙ", tr.gettext("Class"), tr.gettext("Class of ζ / Eₙ")]]
     for r in results:
+        uncertain = (DASH if r.zeta_class is None and r.en_class is None else
+                     f"{_class(r.zeta_class, tr)} / {_class(r.en_class, tr)}")
         rows.append([first_value(r), r.material, label(METHOD_LABELS, r.method, tr),
                      _value(r.value, round_, tr) + (" †" if r.late else ""),
                      _value(r.u_x, round_, tr), _score(r.z, tr), _score(r.z_prime, tr),
-                     _score(r.zeta, tr), _class(r.score_class, tr), _class(r.zeta_class, tr)])
+                     _score(r.zeta, tr), _score(r.en, tr), _class(r.score_class, tr), uncertain])
     return rows
 
 
-_RESULT_WIDTHS = [20 * mm, 18 * mm, 30 * mm, 18 * mm, 15 * mm, 13 * mm, 13 * mm, 13 * mm,
-                  20 * mm, 20 * mm]
+_RESULT_WIDTHS = [16 * mm, 17 * mm, 27 * mm, 17 * mm, 14 * mm, 12 * mm, 12 * mm, 12 * mm,
+                  12 * mm, 19 * mm, 22 * mm]
 
 
 def _late_note(results: Sequence[LabResult], st: _Styles, tr: Translator) -> list:

@@ -64,7 +64,7 @@ ROUND = RoundInfo(
 ISSUE = IssueInfo(version=2, issued_at=datetime(2026, 12, 8, 9, 30, tzinfo=UTC),
                   issued_by="А. Серікова", audit_seal="#4711 9f2c01ab",
                   revision_note="Исправлена опечатка в комментарии")
-METHODS = ("sk_microplate", "persulfate", "icpms")
+METHODS = ("sk_microplate", "ammonium_persulfate", "icp_ms")
 
 
 def classify(score: float) -> str:
@@ -92,23 +92,28 @@ def round_data() -> tuple[tuple[Material, ...], tuple[LabResult, ...]]:
             z = (value - m.x_pt) / m.sigma_pt
             z_prime = (value - m.x_pt) / math.hypot(m.sigma_pt, m.u_x_pt)
             zeta = None if u_x is None else (value - m.x_pt) / math.hypot(u_x, m.u_x_pt)
+            # E_n where the laboratory also stated a coverage factor (k = 2; even codes)
+            en = (value - m.x_pt) / math.hypot(2 * u_x, 2 * m.u_x_pt) \
+                if u_x is not None and i % 2 == 0 else None
             judged = z_prime if m.uses_z_prime else z
             results.append(LabResult(
                 lab_code=code, material=m.code, value=value, u_x=u_x,
                 method=METHODS[i % 3], z=z, z_prime=z_prime, zeta=zeta,
                 score_class=classify(judged),  # type: ignore[arg-type]
                 zeta_class=None if zeta is None else classify(zeta),  # type: ignore[arg-type]
+                en=en, en_class=None if en is None else (
+                    "satisfactory" if abs(en) <= 1 else "unsatisfactory"),
                 sample_code=f"S-{i:02d}{'AB'[m is b]}", late=code == "L11"))
     return (a, b), tuple(results)
 
 
 MATERIALS, RESULTS = round_data()
-GROUPS = (MethodGroupStats("UP-101", "icpms", 6, 98.9, 99.4, 5.1, None, None),
+GROUPS = (MethodGroupStats("UP-101", "icp_ms", 6, 98.9, 99.4, 5.1, None, None),
           MethodGroupStats("UP-101", "sk_microplate", 6, 97.2, 132.0, 86.0, None, None),
-          MethodGroupStats("UP-102", "persulfate", 6, 251.0, 249.3, 14.2, None, None))
+          MethodGroupStats("UP-102", "ammonium_persulfate", 6, 251.0, 249.3, 14.2, None, None))
 
 
-def lab_report(code: str = "L05", **changes: object) -> LabReport:
+def lab_report(code: str = "L06", **changes: object) -> LabReport:
     history = tuple(HistoryPoint(f"UI-202{year}-{half}", date(2020 + year, 4 + 6 * (half - 1), 1),
                                  material, score, "z", classify(score))  # type: ignore[arg-type]
                     for year, half, material, score in
@@ -165,8 +170,11 @@ def documents(request: pytest.FixtureRequest) -> tuple[str, dict[str, str]]:
 def test_the_lab_report_prints_its_results_scores_and_assigned_values(documents) -> None:
     lang, texts = documents
     text = texts["lab"]
-    assert "L05" in text
-    for r in (r for r in RESULTS if r.lab_code == "L05"):
+    assert "L06" in text
+    own = [r for r in RESULTS if r.lab_code == "L06"]
+    assert all(r.en is not None for r in own)  # the seeded lab reports E_n too
+    for r in own:
+        assert printed(r.en, lang, 2) in text  # type: ignore[arg-type]
         assert r.sample_code in text
         for score in (r.z, r.z_prime, r.zeta):
             assert printed(score, lang, 2) in text, (lang, score)
@@ -180,16 +188,16 @@ def test_the_lab_report_prints_its_results_scores_and_assigned_values(documents)
 def test_the_lab_report_names_no_other_laboratory(documents) -> None:
     _, texts = documents
     others = re.findall(r"L\d\d", texts["lab"])
-    assert others and set(others) == {"L05"}
+    assert others and set(others) == {"L06"}
     other_values = {printed(r.value, "en", 1) for r in RESULTS if r.lab_code == "L07"}
     assert not any(v.replace(".", ",") in texts["lab"] or v in texts["lab"]
                    for v in other_values)
 
 
 def test_the_lab_report_refuses_another_laboratorys_result() -> None:
-    stranger = next(r for r in RESULTS if r.lab_code == "L06")
+    stranger = next(r for r in RESULTS if r.lab_code == "L05")
     report = lab_report(results=(*lab_report().results, stranger))
-    with pytest.raises(ValueError, match="L06"):
+    with pytest.raises(ValueError, match="L05"):
         lab_report_pdf(report, lang="en")
 
 
@@ -199,6 +207,8 @@ def test_the_summary_lists_every_code_with_its_scores_and_the_z_prime_note(docum
     for r in RESULTS:
         assert r.lab_code in text
         assert printed(r.z, lang, 2) in text and printed(r.z_prime, lang, 2) in text
+        for score in (r.zeta, r.en):
+            assert score is None or printed(score, lang, 2) in text
     for klass in ("satisfactory", "questionable", "unsatisfactory"):
         if any(r.score_class == klass for r in RESULTS):
             assert has_word(CLASS_WORDS[lang][klass], text)
