@@ -16,8 +16,9 @@ value written, and named in the alternative text.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from reportlab.graphics.shapes import Circle, Drawing, Line, Polygon, PolyLine, Rect, String
@@ -146,7 +147,11 @@ def _edge_arrow(d: Drawing, x: float, y: float, direction: str, text: str) -> No
     d.add(label_text(x + dx, y + dy, text, 6.5, anchor=anchor, colour=ACTION))
 
 
-LegendEntry = tuple[str, str, object]  # (kind: "box"|"line"|"marker", text, style)
+#: A legend entry: a filled box of a colour, a line (colour, width, dash pattern or None), or a
+#: marker (shape, fill colour); each with its text.
+LegendEntry = (tuple[Literal["box"], str, colors.Color]
+               | tuple[Literal["line"], str, tuple[colors.Color, float, tuple[float, float] | None]]
+               | tuple[Literal["marker"], str, tuple[str, colors.Color]])
 
 
 def _legend(d: Drawing, entries: Sequence[LegendEntry], y: float) -> None:
@@ -159,11 +164,11 @@ def _legend(d: Drawing, entries: Sequence[LegendEntry], y: float) -> None:
         if kind == "box":
             d.add(Rect(x, row_y, 12, 6, fillColor=style, strokeColor=AXIS, strokeWidth=0.3))
         elif kind == "line":
-            colour, width, dash = style  # type: ignore[misc]
+            colour, width, dash = style
             d.add(Line(x, row_y + 3, x + 12, row_y + 3, strokeColor=colour, strokeWidth=width,
                        strokeDashArray=dash))
         else:
-            shape, fill = style  # type: ignore[misc]
+            shape, fill = style
             _marker(d, shape, x + 6, row_y + 3, 5, fill)
         d.add(label_text(x + 15, row_y + 1, text, fit(text, font, 6.5, column - 18)))
 
@@ -172,14 +177,14 @@ def _rows(entries: int) -> int:
     return math.ceil(entries / LEGEND_COLUMNS)
 
 
-def _x_axis(d: Drawing, ticks: list[float], digits: int, sx: object, y: float, top: float,
-            tr: Translator, label: str) -> None:
+def _x_axis(d: Drawing, ticks: list[float], digits: int, sx: Callable[[float], float],
+            y: float, top: float, tr: Translator, label: str) -> None:
+    """Vertical grid lines at ``ticks`` from ``y`` to ``top``, their values and the axis label."""
     for v in ticks:
-        x = sx(v)  # type: ignore[operator]
-        d.add(Line(x, y, x, top, strokeColor=GRID, strokeWidth=0.3))
-        d.add(label_text(x, y - 8, number(v, tr, digits), 6.5, anchor="middle"))
-    d.add(label_text((sx(ticks[0]) + sx(ticks[-1])) / 2 if ticks else d.width / 2,  # type: ignore[operator]
-                     y - 17, label, 7, anchor="middle"))
+        d.add(Line(sx(v), y, sx(v), top, strokeColor=GRID, strokeWidth=0.3))
+        d.add(label_text(sx(v), y - 8, number(v, tr, digits), 6.5, anchor="middle"))
+    middle = (sx(ticks[0]) + sx(ticks[-1])) / 2 if ticks else d.width / 2
+    d.add(label_text(middle, y - 17, label, 7, anchor="middle"))
 
 
 # --- results of one material ----------------------------------------------------------------------
@@ -244,7 +249,7 @@ def results_chart(values: Sequence[float], x_pt: float, sigma_pt: float, *, tr: 
         d.add(label_text(x0 - 3, sy(count) - 2, number(count, tr, 0), 6.5, anchor="end"))
         count += ystep
     ticks, digits_axis = _ticks(float(edges[0]), float(edges[-1]))
-    _x_axis(d, ticks, max(digits_axis, 0), sx, y0, y1, tr, unit)
+    _x_axis(d, ticks, digits_axis, sx, y0, y1, tr, unit)
     for i, c in enumerate(counts):
         if c:
             d.add(Rect(sx(edges[i]), y0, sx(edges[i + 1]) - sx(edges[i]), sy(c) - y0,

@@ -253,6 +253,29 @@ def test_every_font_is_embedded(tmp_path) -> None:
         assert all("Noto" in name or "PT" in name for name, _ in listed), listed
 
 
+def test_a_round_without_results_or_history_still_gives_its_documents() -> None:
+    """A lab that reported nothing and has no earlier round; a summary before any result, with
+    one material (no Youden pair) and no method groups: the documents say so."""
+    empty = text_of(lab_report_pdf(lab_report(results=(), history=(), comments=()), lang="en"))
+    assert "The laboratory reported no results in this round." in empty
+    assert "No scores yet." in empty
+    bare = RoundSummary(round=ROUND, materials=MATERIALS[:1], results=(), method_groups=(),
+                        issue=ISSUE, youden_pair=("UP-101", "UP-102"))
+    text = text_of(round_summary_pdf(bare, lang="ru", catalogue=cat("ru")))
+    assert "Результаты не представлены." in text and "График Юдена" not in text
+    assert "(n = 0)" in text
+
+
+def test_a_summary_of_identical_results_and_of_a_single_one() -> None:
+    same = tuple(dataclasses.replace(r, value=MATERIALS[0].x_pt) for r in RESULTS
+                 if r.material == "UP-101")
+    one = tuple(r for r in RESULTS if r.material == "UP-102")[:1]
+    data = dataclasses.replace(summary(), results=same + one)
+    text = text_of(round_summary_pdf(data, lang="en"))
+    assert "(n = 18)" in text and "(n = 1)" in text
+    assert "Histogram of 1 result with its kernel density" in text
+
+
 def test_the_same_data_give_the_same_bytes() -> None:
     assert round_summary_pdf(summary(), lang="en") == round_summary_pdf(summary(), lang="en")
 
