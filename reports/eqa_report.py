@@ -304,18 +304,27 @@ def _day(day: date | None, tr: Translator) -> str:
     return DASH if day is None else date_text(day, tr)
 
 
+def _parameter(value: float, tr: Translator) -> str:
+    """A configured parameter as typed (no rounding), with the decimal comma in ru/kk."""
+    text = format(value, "g")
+    return text.replace(".", ",") if tr.kz_conventions else text
+
+
 def sigma_rule_text(round_: RoundInfo, tr: Translator) -> str:
-    """The programme's σ_pt rule in words (configuration, printed in every report)."""
+    """The programme's σ_pt rule in words (configuration, printed in every report). A rule
+    without its parameters is an error, never printed as another rule."""
+    if round_.sigma_kind == "robust":
+        return tr.gettext("robust standard deviation s* of the participants' results "
+                          "(ISO 13528, Algorithm A)")
     if round_.sigma_kind == "percent" and round_.sigma_percent is not None:
         return tr.gettext("%(percent)s %% of the assigned value (fitness for purpose)",
-                          percent=format(round_.sigma_percent, "g"))
+                          percent=_parameter(round_.sigma_percent, tr))
     if round_.sigma_kind == "linear" and round_.sigma_a is not None \
             and round_.sigma_b is not None:
         return tr.gettext("%(a)s %(unit)s + %(b)s × xₚₜ (fitness for purpose)",
-                          a=format(round_.sigma_a, "g"), b=format(round_.sigma_b, "g"),
+                          a=_parameter(round_.sigma_a, tr), b=_parameter(round_.sigma_b, tr),
                           unit=_unit(round_, tr))
-    return tr.gettext("robust standard deviation s* of the participants' results "
-                      "(ISO 13528, Algorithm A)")
+    raise ValueError(f"the σ_pt rule {round_.sigma_kind!r} lacks its parameters")
 
 
 def _heading(round_: RoundInfo, tr: Translator) -> str:

@@ -41,6 +41,7 @@ from reports.eqa_report import (
     certificate_pdf,
     lab_report_pdf,
     round_summary_pdf,
+    sigma_rule_text,
 )
 from reports.monitoring_report import number
 from reports.texts import translator
@@ -274,6 +275,18 @@ def test_a_summary_of_identical_results_and_of_a_single_one() -> None:
     text = text_of(round_summary_pdf(data, lang="en"))
     assert "(n = 18)" in text and "(n = 1)" in text
     assert "Histogram of 1 result with its kernel density" in text
+
+
+def test_the_sigma_rule_is_stated_as_configured() -> None:
+    ru = translator("ru", catalogue("ru"))
+    linear = dataclasses.replace(ROUND, sigma_kind="linear", sigma_a=2.5, sigma_b=0.08)
+    assert sigma_rule_text(linear, ru) == "2,5 мкг/л + 0,08 × xₚₜ (пригодность для цели)"
+    assert sigma_rule_text(ROUND, translator("en")) == \
+        "10 % of the assigned value (fitness for purpose)"
+    robust = dataclasses.replace(ROUND, sigma_kind="robust", sigma_percent=None)
+    assert "s*" in sigma_rule_text(robust, ru)
+    with pytest.raises(ValueError, match="linear"):
+        sigma_rule_text(dataclasses.replace(ROUND, sigma_kind="linear"), ru)
 
 
 def test_the_same_data_give_the_same_bytes() -> None:
