@@ -434,8 +434,8 @@ def _results_rows(round_: RoundInfo, results: Sequence[LabResult], tr: Translato
     return rows
 
 
-_RESULT_WIDTHS = [16 * mm, 17 * mm, 27 * mm, 17 * mm, 14 * mm, 12 * mm, 12 * mm, 12 * mm,
-                  12 * mm, 19 * mm, 22 * mm]
+_RESULT_WIDTHS = [16 * mm, 17 * mm, 24 * mm, 17 * mm, 14 * mm, 12 * mm, 12 * mm, 12 * mm,
+                  12 * mm, 22 * mm, 22 * mm]
 
 
 def _late_note(results: Sequence[LabResult], st: _Styles, tr: Translator) -> list:
