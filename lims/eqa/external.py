@@ -222,9 +222,10 @@ def submit_round(session: Session, *, actor: User, now: datetime,
                               "censored": [d.censored for d in m.days if d.censored],
                               "n": m.summary.n, "mean": m.summary.mean, "sd": m.summary.sd,
                               "cv": m.summary.cv} for m in materials}
-    external_round.status = ExternalRoundStatus.SUBMITTED
-    external_round.submission = {"unit": external_round.scheme.unit, "materials": sent}
-    external_round.submitted_at, external_round.submitted_by_id = now, actor.id
+    submission = {"unit": external_round.scheme.unit, "materials": sent}
+    # set together: a lazy load between these assignments would flush a half-made row
+    (external_round.status, external_round.submission, external_round.submitted_at,
+     external_round.submitted_by_id) = (ExternalRoundStatus.SUBMITTED, submission, now, actor.id)
     session.flush()
     _audit(session, external_round, actor=actor, now=now, action="eqa_external_round_submitted",
            changes={"status": {"before": "open", "after": "submitted"}, "materials": sent})
