@@ -38,8 +38,15 @@ from lims.samples.models import SaltSource, UrineContainer
 from lims.samples.registration import register_salt_sample, register_urine_sample
 from reports.eqa_external import allowed_deviation, within_limits
 
-__all__ = ["create_scheme", "open_round", "register_material", "submit_round",
-           "record_evaluation", "SCHEME_ENTITY", "ROUND_ENTITY"]
+__all__ = [
+    "ROUND_ENTITY",
+    "SCHEME_ENTITY",
+    "create_scheme",
+    "open_round",
+    "record_evaluation",
+    "register_material",
+    "submit_round",
+]
 
 SCHEME_ENTITY = "eqa_external_scheme"
 ROUND_ENTITY = "eqa_external_round"

@@ -25,8 +25,8 @@ from lims.capture.models import Instrument
 from lims.core.dt import today_utc
 from lims.eqa.external_queries import annex_rows
 from lims.equipment.queries import equipment_annex
-from lims.qc.models import ControlLot, ControlMaterial, ControlResult
 from lims.monitoring.models import SurveyRound
+from lims.qc.models import ControlLot, ControlMaterial, ControlResult
 from lims.reporting.data import LAB_TIMEZONE, ReportScope, scope_sample_ids
 from reports import qa_annex
 from reports.qa_annex import AnnexSection, rounded
