@@ -239,7 +239,7 @@ FIELD_LABELS: dict[str, object] = {
     # external schemes we take part in (``lims.eqa.external``)
     "provider": _l("Provider"),
     "measurand": _l("Measurand"),
-    "limit_percent": _l("Acceptance limit, % of the target"),
+    "limit_percent": _l("Acceptance limit (percent of the target)"),
     "limit_absolute": _l("Acceptance limit, absolute (in the unit)"),
     "absolute_below": _l("Absolute limit applies below this target"),
     "limit_note": _l("Where the limit comes from"),

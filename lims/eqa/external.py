@@ -152,11 +152,10 @@ def open_round(session: Session, *, actor: User, now: datetime, scheme: External
     return external_round
 
 
-def _refuse_unless(external_round: ExternalRound, *allowed: ExternalRoundStatus) -> None:
-    if external_round.status not in allowed:
-        raise ConflictError(_("Round %(code)s is %(status)s: this is no longer possible.",
-                              code=external_round.code, status=external_round.status.value),
-                            field="status")
+def _refuse_unless_open(external_round: ExternalRound) -> None:
+    if external_round.status is not ExternalRoundStatus.OPEN:
+        raise ConflictError(_("The results of round %(code)s have been sent: it takes no more "
+                              "changes.", code=external_round.code), field="status")
 
 
 def register_material(session: Session, *, actor: User, now: datetime,
@@ -168,7 +167,7 @@ def register_material(session: Session, *, actor: User, now: datetime,
     require_code(code, field="code")
     require_text(notes, field="notes")
     external_round = lock(session, external_round)
-    _refuse_unless(external_round, ExternalRoundStatus.OPEN)
+    _refuse_unless_open(external_round)
     if session.scalar(sa.select(ExternalMaterial.id).where(
             ExternalMaterial.round_id == external_round.id, ExternalMaterial.code == code)):
         raise ConflictError(_("Material %(code)s is already registered in this round.",
@@ -216,7 +215,7 @@ def submit_round(session: Session, *, actor: User, now: datetime,
     """Record that our results were sent: every material needs a verified result on every
     day. What was sent (values, mean, SD, CV per material) is frozen with who and when."""
     external_round = lock(session, external_round)
-    _refuse_unless(external_round, ExternalRoundStatus.OPEN)
+    _refuse_unless_open(external_round)
     materials = material_values(session, external_round.materials)
     if not materials:
         raise BusinessRuleViolation(_("Register the round's materials first."), field="status")
@@ -253,7 +252,9 @@ def record_evaluation(session: Session, *, actor: User, now: datetime,
     if len(scheme_verdict) > 200:
         raise ValidationError(_("At most 200 characters."), field="scheme_verdict")
     external_round = lock(session, material.round)
-    _refuse_unless(external_round, ExternalRoundStatus.SUBMITTED, ExternalRoundStatus.EVALUATED)
+    if external_round.status is ExternalRoundStatus.OPEN:
+        raise ConflictError(_("Record the results of round %(code)s as sent first.",
+                              code=external_round.code), field="target")
     sent = (external_round.submission or {}).get("materials", {}).get(material.code)
     if not sent or sent.get("mean") is None:
         raise BusinessRuleViolation(_("No mean was sent for material %(code)s.",

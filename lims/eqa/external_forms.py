@@ -22,7 +22,7 @@ class SchemeForm(LimsForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     provider = StringField(_l("Provider"), validators=[DataRequired(), Length(max=200)])
     measurand = SelectField(_l("Measurand"), choices=[])
-    limit_percent = FloatField(_l("Acceptance limit, % of the target"),
+    limit_percent = FloatField(_l("Acceptance limit (percent of the target)"),
                                validators=[Optional(), NumberRange(min=0)])
     limit_absolute = FloatField(_l("Acceptance limit, absolute (in the unit)"),
                                 validators=[Optional(), NumberRange(min=0)])
