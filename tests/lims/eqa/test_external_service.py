@@ -15,7 +15,7 @@ from lims.audit.models import AuditEvent
 from lims.core.errors import BusinessRuleViolation, ConflictError, ValidationError
 from lims.core.permissions import Role
 from lims.eqa import external
-from lims.eqa.external_models import ExternalEvaluation, ExternalRoundStatus
+from lims.eqa.external_models import ExternalEvaluation, ExternalMeasurand, ExternalRoundStatus
 from lims.eqa.external_queries import annex_rows, material_values, rounds_due
 from lims.reporting.data import ReportScope, load_frames, scope_sample_ids
 from lims.samples.models import Sample, SampleKind
@@ -151,3 +151,20 @@ def test_eqa_samples_stay_out_of_the_monitoring_report(session: Session, make_us
     # without the exclusion they would be there: they are ordinary samples of the round
     in_round = set(session.scalars(sa.select(Sample.id).where(Sample.round_id == round_id)))
     assert eqa_ids <= in_round
+
+
+def test_a_salt_scheme_registers_salt_samples(session: Session, make_user) -> None:
+    tech = make_user(Role.TECHNICIAN)
+    urine = make_scheme(session, tech, FIXED_NOW, code="EQ5")
+    salt = external.create_scheme(
+        session, actor=tech, now=FIXED_NOW, code="SALT-PT", name="Salt iodine PT",
+        provider="IGN", measurand=ExternalMeasurand.SALT_IODINE, limit_percent=None,
+        limit_absolute=3.0, absolute_below=None, limit_note="± 3 mg/kg", days=2,
+        cluster=urine.cluster, population_group=None)
+    assert salt.unit == "mg/kg"
+    rnd = make_round(session, tech, FIXED_NOW, salt)
+    material = external.register_material(session, actor=tech, now=FIXED_NOW,
+                                          external_round=rnd, code="S1")
+    samples = [session.get(Sample, link.sample_id) for link in material.samples]
+    assert [s.kind for s in samples] == [SampleKind.SALT, SampleKind.SALT]
+    assert {link.day for link in material.samples} == {1, 2}
