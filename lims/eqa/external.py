@@ -10,7 +10,7 @@ audit event in the same transaction; services flush and never commit.
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, time
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -177,8 +177,10 @@ def register_material(session: Session, *, actor: User, now: datetime,
                                 created_at=now, created_by_id=actor.id)
     session.add(material)
     session.flush()
-    # the day received at noon UTC, or now if that is still ahead: "collected" is when it came
-    collected = min(now, datetime.combine(external_round.received_on, time(12), now.tzinfo))
+    # a blind material has no collection: "collected" is its registration, so the sample-age
+    # rules (made for fresh urine) never refuse a vial the scheme sent frozen weeks ago; the
+    # day it arrived is the round's ``received_on``
+    collected = now
     label = f"EQA {scheme.code} {external_round.code} {code}"
     accessions = []
     for day in range(1, scheme.days + 1):
