@@ -5,21 +5,24 @@ it (read back with pypdf)."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from datetime import date
 
 import pypdf
 from sqlalchemy.orm import Session
 
+from lims.auth.models import User
 from lims.core.permissions import Role
 from lims.eqa import external
 from lims.reporting.data import ReportScope
 from lims.reporting.qa import qa_sections
 from reports.monitoring_report import build_monitoring_report
+from reports.qa_annex import AnnexSection
 from tests.conftest import FIXED_NOW
 from tests.lims.eqa.external_helpers import analyse, make_round, make_scheme
 
 
-def _eqa(session: Session, scope: ReportScope):
+def _eqa(session: Session, scope: ReportScope) -> AnnexSection:
     sections = qa_sections(session, scope, [], lang="en")
     [eqa] = [s for s in sections if s.title == "External quality assessment"]
     assert sections[-1] is eqa
@@ -31,7 +34,9 @@ def test_the_annex_says_not_supplied_without_rounds(session: Session) -> None:
     assert eqa.rows == () and eqa.empty == "Not supplied."
 
 
-def test_the_annex_shows_the_latest_round_per_scheme(session: Session, make_user) -> None:
+def test_the_annex_shows_the_latest_round_per_scheme(
+        session: Session, make_user: Callable[...,
+        User]) -> None:
     tech, reviewer = make_user(Role.TECHNICIAN), make_user(Role.REVIEWER)
     scheme = make_scheme(session, tech, FIXED_NOW)
     older = make_round(session, tech, FIXED_NOW, scheme, code="2026-0",
@@ -58,7 +63,7 @@ def test_the_annex_shows_the_latest_round_per_scheme(session: Session, make_user
     assert len(_eqa(session, ReportScope(round_id=scheme.cluster.round_id)).rows) == 2
 
 
-def test_the_pdf_prints_the_eqa_lines(session: Session, make_user) -> None:
+def test_the_pdf_prints_the_eqa_lines(session: Session, make_user: Callable[..., User]) -> None:
     from tests.reports.test_monitoring_report import PARAMS, frames
 
     tech, reviewer = make_user(Role.TECHNICIAN), make_user(Role.REVIEWER)

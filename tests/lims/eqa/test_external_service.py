@@ -5,6 +5,7 @@ monitoring report's data."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import pytest
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from lims.audit.models import AuditEvent
+from lims.auth.models import User
 from lims.core.errors import BusinessRuleViolation, ConflictError, ValidationError
 from lims.core.permissions import Role
 from lims.eqa import external
@@ -44,7 +46,9 @@ def test_pure_summary_and_limits() -> None:
     assert within_limits(115.0, 100.0, 15.0) and not within_limits(115.01, 100.0, 15.0)
 
 
-def test_material_samples_values_submission_and_verdict(session: Session, make_user) -> None:
+def test_material_samples_values_submission_and_verdict(
+        session: Session, make_user: Callable[...,
+        User]) -> None:
     tech, reviewer = make_user(Role.TECHNICIAN), make_user(Role.REVIEWER)
     scheme = make_scheme(session, tech, FIXED_NOW)
     rnd = make_round(session, tech, FIXED_NOW, scheme)
@@ -95,7 +99,7 @@ def test_material_samples_values_submission_and_verdict(session: Session, make_u
                       pending="pending") == []
 
 
-def test_bad_input_is_refused(session: Session, make_user) -> None:
+def test_bad_input_is_refused(session: Session, make_user: Callable[..., User]) -> None:
     tech = make_user(Role.TECHNICIAN)
     scheme = make_scheme(session, tech, FIXED_NOW, code="EQ2")
     with pytest.raises(ValidationError):
@@ -123,7 +127,7 @@ def test_bad_input_is_refused(session: Session, make_user) -> None:
                                    target=100.0)
 
 
-def test_rounds_due_for_the_dashboard(session: Session, make_user) -> None:
+def test_rounds_due_for_the_dashboard(session: Session, make_user: Callable[..., User]) -> None:
     tech = make_user(Role.TECHNICIAN)
     scheme = make_scheme(session, tech, FIXED_NOW, code="EQ3")
     rnd = make_round(session, tech, FIXED_NOW, scheme)  # deadline in 28 days
@@ -132,7 +136,9 @@ def test_rounds_due_for_the_dashboard(session: Session, make_user) -> None:
     assert rnd not in rounds_due(session, today, 7)
 
 
-def test_eqa_samples_stay_out_of_the_monitoring_report(session: Session, make_user) -> None:
+def test_eqa_samples_stay_out_of_the_monitoring_report(
+        session: Session, make_user: Callable[...,
+        User]) -> None:
     tech, reviewer = make_user(Role.TECHNICIAN), make_user(Role.REVIEWER)
     scheme = make_scheme(session, tech, FIXED_NOW, code="EQ4")
     rnd = make_round(session, tech, FIXED_NOW, scheme)
@@ -153,7 +159,9 @@ def test_eqa_samples_stay_out_of_the_monitoring_report(session: Session, make_us
     assert eqa_ids <= in_round
 
 
-def test_a_salt_scheme_registers_salt_samples(session: Session, make_user) -> None:
+def test_a_salt_scheme_registers_salt_samples(
+        session: Session, make_user: Callable[...,
+        User]) -> None:
     tech = make_user(Role.TECHNICIAN)
     urine = make_scheme(session, tech, FIXED_NOW, code="EQ5")
     salt = external.create_scheme(

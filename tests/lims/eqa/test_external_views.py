@@ -5,11 +5,14 @@ are field errors (422/409), never a 500; the dashboard panel lists a round near 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from lims.auth.models import User
 from lims.core.permissions import Role
 from lims.eqa.external_models import ExternalRound, ExternalRoundStatus, ExternalScheme
 from lims.monitoring.models import PopulationGroup
@@ -23,8 +26,9 @@ def _csrf(page: str) -> str:
     return match.group(1) if match else ""
 
 
-def test_admin_adds_a_scheme_and_opens_a_round(client, session: Session, make_user,
-                                               login) -> None:
+def test_admin_adds_a_scheme_and_opens_a_round(
+        client: FlaskClient, session: Session,
+        make_user: Callable[..., User], login: Callable[[User], FlaskClient]) -> None:
     admin = make_user(Role.ADMIN)
     cluster = school_cluster(session, FIXED_NOW)
     session.commit()
@@ -61,8 +65,9 @@ def test_admin_adds_a_scheme_and_opens_a_round(client, session: Session, make_us
                        data={"code": "A1"}).status_code == 409
 
 
-def test_reviewer_sends_results_and_records_the_target(client, session: Session, make_user,
-                                                       login) -> None:
+def test_reviewer_sends_results_and_records_the_target(
+        client: FlaskClient, session: Session,
+        make_user: Callable[..., User], login: Callable[[User], FlaskClient]) -> None:
     tech, reviewer = make_user(Role.TECHNICIAN), make_user(Role.REVIEWER)
     scheme = make_scheme(session, tech, FIXED_NOW)
     rnd = make_round(session, tech, FIXED_NOW, scheme)
@@ -98,8 +103,9 @@ def test_reviewer_sends_results_and_records_the_target(client, session: Session,
     assert client.post("/eqa/external/materials/987654/evaluation").status_code == 404
 
 
-def test_a_technician_cannot_configure_or_submit(client, session: Session, make_user,
-                                                 login) -> None:
+def test_a_technician_cannot_configure_or_submit(
+        client: FlaskClient, session: Session,
+        make_user: Callable[..., User], login: Callable[[User], FlaskClient]) -> None:
     tech = make_user(Role.TECHNICIAN)
     scheme = make_scheme(session, tech, FIXED_NOW)
     rnd = make_round(session, tech, FIXED_NOW, scheme)
@@ -110,8 +116,9 @@ def test_a_technician_cannot_configure_or_submit(client, session: Session, make_
     assert client.get(f"/eqa/external/rounds/{rnd.id}").status_code == 200
 
 
-def test_the_dashboard_shows_a_round_near_its_deadline(client, session: Session, make_user,
-                                                       login) -> None:
+def test_the_dashboard_shows_a_round_near_its_deadline(
+        client: FlaskClient, session: Session,
+        make_user: Callable[..., User], login: Callable[[User], FlaskClient]) -> None:
     tech = make_user(Role.TECHNICIAN)
     scheme = make_scheme(session, tech, FIXED_NOW)
     rnd = make_round(session, tech, FIXED_NOW, scheme)
