@@ -159,7 +159,8 @@ def _refuse_unless_open(external_round: ExternalRound) -> None:
 
 
 def register_material(session: Session, *, actor: User, now: datetime,
-                      external_round: ExternalRound, code: str, notes: str = "") -> ExternalMaterial:
+                      external_round: ExternalRound, code: str, notes: str = ""
+                      ) -> ExternalMaterial:
     """A blind material of an open round, registered as one sample per analysis day in the
     scheme's cluster (the ordinary registration rules and audit events apply); the samples are
     then received at the desk and analysed like any other."""

@@ -49,7 +49,8 @@ class ExternalScheme(Base):
         sa.CheckConstraint("limit_percent IS NOT NULL OR limit_absolute IS NOT NULL",
                            name="has_a_limit"),
         sa.CheckConstraint("(limit_percent IS NULL OR limit_percent > 0) AND "
-                           "(limit_absolute IS NULL OR limit_absolute > 0)", name="limits_positive"),
+                           "(limit_absolute IS NULL OR limit_absolute > 0)",
+                           name="limits_positive"),
         sa.CheckConstraint("days BETWEEN 1 AND 10", name="days_range"),
         sa.CheckConstraint("measurand <> 'uic' OR population_group_id IS NOT NULL",
                            name="urine_has_group"),
