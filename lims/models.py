@@ -13,6 +13,13 @@ from lims.backup.models import BackupRun
 from lims.capture.models import Instrument, InstrumentReading
 from lims.core.idempotency import FormSubmission
 from lims.core.models import Base
+from lims.eqa.external_models import (
+    ExternalEvaluation,
+    ExternalMaterial,
+    ExternalMaterialSample,
+    ExternalRound,
+    ExternalScheme,
+)
 from lims.equipment.models import Calibration, Equipment, InstrumentHealth, MaintenanceEntry
 from lims.monitoring.models import (
     Cluster,
@@ -54,6 +61,11 @@ __all__ = [
     "InstrumentReading",
     "InstrumentHealth",
     "Equipment",
+    "ExternalEvaluation",
+    "ExternalMaterial",
+    "ExternalMaterialSample",
+    "ExternalRound",
+    "ExternalScheme",
     "Calibration",
     "MaintenanceEntry",
     "Participant",

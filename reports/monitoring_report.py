@@ -1389,10 +1389,8 @@ def _annex(
 ) -> list:
     story = [Paragraph(escape(t(tr, "annex")), st.h1)]
     if qc.get("sections"):  # the lab's own records: methods, runs, controls, replicates, …
+        # the sections end with external quality assessment (lims.reporting.qa)
         story += _annex_sections(st, tr, qc["sections"])
-        story.append(Paragraph(escape(t(tr, "annex_eqa")), st.h2))
-        for line in qc.get("eqa") or [t(tr, "annex_none")]:
-            story.append(Paragraph(escape(str(line)), st.body))
         return _flatten(story + _design_notes(st, tr, sp, urine, qc))
     methods = qc.get("methods") or []
     story.append(Paragraph(escape(t(tr, "annex_methods")), st.h2))

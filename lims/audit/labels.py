@@ -59,6 +59,12 @@ ACTION_LABELS: dict[str, object] = {
     "calibration_recorded": _l("Calibration recorded"),
     "maintenance_recorded": _l("Verification or maintenance recorded"),
     "instrument_token_issued": _l("Instrument token issued"),
+    # external schemes we take part in (lims.eqa.external)
+    "eqa_external_scheme_created": _l("External scheme added"),
+    "eqa_external_round_opened": _l("External round opened"),
+    "eqa_external_material_registered": _l("Blind material registered"),
+    "eqa_external_round_submitted": _l("Results sent to the scheme"),
+    "eqa_external_evaluation_recorded": _l("Scheme's target and verdict recorded"),
     # reference data and surveys
     "region_seeded": _l("Region loaded"),
     "region_updated": _l("Region changed"),
@@ -230,6 +236,22 @@ FIELD_LABELS: dict[str, object] = {
     "certificate_no": _l("Certificate no."),
     "planned_on": _l("Planned for"),
     "done_on": _l("Done on"),
+    # external schemes we take part in (``lims.eqa.external``)
+    "provider": _l("Provider"),
+    "measurand": _l("Measurand"),
+    "limit_percent": _l("Acceptance limit (percent of the target)"),
+    "limit_absolute": _l("Acceptance limit, absolute (in the unit)"),
+    "absolute_below": _l("Absolute limit applies below this target"),
+    "limit_note": _l("Where the limit comes from"),
+    "days": _l("Analysis days per material"),
+    "received_on": _l("Received on"),
+    "deadline": _l("Results due by"),
+    "material": _l("Material"),
+    "materials": _l("Materials"),
+    "target": _l("Target"),
+    "allowed": _l("Allowed deviation"),
+    "within_limits": _l("Within limits"),
+    "scheme_verdict": _l("Scheme's verdict"),
 }
 
 # Values typed by people or codes that identify things: shown exactly as stored, never looked
@@ -241,7 +263,7 @@ VERBATIM_FIELDS: frozenset[str] = frozenset({
     "run", "sample", "value", "result", "programme", "district", "region", "regions", "round",
     "cluster", "instrument", "reagent_lot", "method", "based_on", "scheme", "problems",
     "population_group_code", "groups", "group", "list", "format", "sort", "performed_by",
-    "certificate_no",
+    "certificate_no", "provider", "limit_note", "material", "scheme_verdict",
 })
 
 # Stored as decimal strings (exact); shown as numbers in the reader's locale (4,5 in ru/kk).
@@ -252,7 +274,8 @@ NUMBER_FIELDS: frozenset[str] = frozenset({
 
 # Stored as ISO dates (no time of day).
 DATE_FIELDS: frozenset[str] = frozenset({"valid_from", "valid_to", "period_start", "period_end",
-                                        "calibrated_on", "valid_until", "planned_on", "done_on"})
+                                        "calibrated_on", "valid_until", "planned_on", "done_on",
+                                        "received_on", "deadline"})
 
 # Row ids in payloads, shown as what they identify (``entity`` is the event's entity label).
 ID_TITLES: dict[str, object] = {

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from lims.analysis.models import MethodVersionRow, Result, ResultStatus
 from lims.audit.models import AuditEvent
 from lims.core.errors import NotFoundError, ValidationError
+from lims.eqa.external_models import ExternalMaterialSample
 from lims.monitoring.models import (
     Cluster,
     LineageRelation,
@@ -141,7 +142,11 @@ class _Lookups:
 def _period(session: Session, scope: ReportScope, lookups: _Lookups,
             timezone: str) -> tuple[str, list[sa.ColumnElement[bool]]]:
     """The period label of the rows and the conditions that select the scope's samples."""
-    conditions: list[sa.ColumnElement[bool]] = [Sample.status != SampleStatus.CANCELLED]
+    # a blind material of an external scheme (EQUIP) is analysed like a sample but is nobody's
+    # urine or salt: it never enters the survey's statistics
+    conditions: list[sa.ColumnElement[bool]] = [
+        Sample.status != SampleStatus.CANCELLED,
+        ~sa.exists().where(ExternalMaterialSample.sample_id == Sample.id)]
     if scope.round_id is not None:
         survey_round = session.get(SurveyRound, scope.round_id)
         if survey_round is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -22,7 +23,9 @@ from sqlalchemy.orm import Session
 from lims.analysis.models import AnalyticalRun, MethodVersionRow, Result, ResultStatus, RunSample
 from lims.capture.models import Instrument
 from lims.core.dt import today_utc
+from lims.eqa.external_queries import annex_rows
 from lims.equipment.queries import equipment_annex
+from lims.monitoring.models import SurveyRound
 from lims.qc.models import ControlLot, ControlMaterial, ControlResult
 from lims.reporting.data import LAB_TIMEZONE, ReportScope, scope_sample_ids
 from reports import qa_annex
@@ -156,4 +159,34 @@ def qa_sections(session: Session, scope: ReportScope, method_version_ids: Iterab
          t(tr, "annex_equipment_calibration")),
         qa_annex.cells([(e["equipment"], e["status"], e["calibration"]) for e in equipment]),
         empty=t(tr, "annex_none"), widths=(60, 45, 65)))
+    sections.append(_eqa_section(session, scope, tr))
     return sections
+
+
+def _period(session: Session, scope: ReportScope) -> tuple[date, date]:
+    """The report's period as dates: the survey round's, or the calendar year."""
+    if scope.round_id is not None:
+        survey_round = session.get(SurveyRound, scope.round_id)
+        if survey_round is not None:
+            return survey_round.period_start, survey_round.period_end
+        return date.min, date.min
+    assert scope.year is not None
+    return date(scope.year, 1, 1), date(scope.year, 12, 31)
+
+
+def _eqa_section(session: Session, scope: ReportScope, tr: Any) -> AnnexSection:
+    """External quality assessment (our participation in EQUIP and other schemes): the latest
+    round of each scheme in the report's period; "not supplied" when there is none."""
+    start, end = _period(session, scope)
+    rows = annex_rows(session, start, end, yes=t(tr, "yes"), no=t(tr, "no"),
+                      pending=t(tr, "annex_eqa_pending"))
+    return AnnexSection(
+        t(tr, "annex_eqa"),
+        (t(tr, "annex_eqa_scheme"), t(tr, "annex_eqa_round"), t(tr, "annex_eqa_material"),
+         t(tr, "annex_eqa_mean"), t(tr, "annex_target"), t(tr, "annex_eqa_within"),
+         t(tr, "annex_eqa_verdict")),
+        qa_annex.cells([(scheme, code, material, rounded(mean), rounded(target), within,
+                         verdict or "—")
+                        for scheme, code, material, mean, target, within, verdict in rows]),
+        note=t(tr, "annex_eqa_note") if rows else "", empty=t(tr, "annex_none"),
+        widths=(22, 20, 20, 18, 18, 20, 40))

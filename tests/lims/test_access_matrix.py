@@ -35,6 +35,8 @@ from lims.auth.services import create_api_token
 from lims.capture.models import Protocol
 from lims.capture.service import InstrumentFields, create_instrument, issue_instrument_token
 from lims.core.permissions import Permission, Role, permissions_for
+from lims.eqa import external as eqa_external
+from lims.eqa.external_models import ExternalMeasurand
 from lims.equipment import service as equipment_service
 from lims.equipment.models import CalibrationOutcome, MaintenanceKind
 from lims.samples.models import IntakeBatch, Sample, SampleKind
@@ -175,7 +177,19 @@ def url_objects(session: Session, make_sample: Callable[..., Sample]) -> dict[st
     equipment_service.record_maintenance(session, actor=admin, now=FIXED_NOW, equipment=equipment,
                                          kind=MaintenanceKind.VERIFICATION,
                                          planned_on=FIXED_NOW.date())
+    scheme = eqa_external.create_scheme(
+        session, actor=admin, now=FIXED_NOW, code=unique("EQUIP-"), name="EQUIP", provider="CDC",
+        measurand=ExternalMeasurand.UIC, limit_percent=15.0, limit_absolute=None,
+        absolute_below=None, limit_note="", days=3, cluster=cluster,
+        population_group=sample.participant.population_group)
+    external_round = eqa_external.open_round(
+        session, actor=admin, now=FIXED_NOW, scheme=scheme, code="2026-1",
+        received_on=FIXED_NOW.date(), deadline=FIXED_NOW.date())
+    eqa_material = eqa_external.register_material(session, actor=admin, now=FIXED_NOW,
+                                                  external_round=external_round, code="A1")
     return {
+        "external_round_id": external_round.id,
+        "eqa_material_id": eqa_material.id,
         "equipment_id": equipment.id,
         "calibration_id": calibration.id,
         "accession": sample.accession,

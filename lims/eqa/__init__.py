@@ -1,0 +1,1 @@
+"""External quality assessment: the scheme the laboratory runs, and the schemes it takes part in."""
