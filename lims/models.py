@@ -14,6 +14,7 @@ from lims.capture.models import Instrument, InstrumentReading
 from lims.core.idempotency import FormSubmission
 from lims.core.models import Base
 from lims.equipment.models import Calibration, Equipment, InstrumentHealth, MaintenanceEntry
+from lims.logistics.storage_models import Aliquot, RetentionRule, SampleDisposal, StorageUnit
 from lims.monitoring.models import (
     Cluster,
     District,
@@ -32,6 +33,7 @@ from lims.samples.models import AccessionCounter, IntakeBatch, Sample, SampleRec
 
 __all__ = [
     "AccessionCounter",
+    "Aliquot",
     "AnalyticalRun",
     "ControlLot",
     "ControlMaterial",
@@ -62,8 +64,11 @@ __all__ = [
     "Region",
     "RegionLineage",
     "ReportJob",
+    "RetentionRule",
     "Sample",
+    "SampleDisposal",
     "SampleKindRef",
+    "StorageUnit",
     "SampleReceipt",
     "SurveyRound",
     "User",
