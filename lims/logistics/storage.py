@@ -245,8 +245,11 @@ def place(session: Session, *, actor: User, now: datetime, box: StorageUnit, sca
         raise ValidationError(_("Scan a box, not a %(level)s.", level=label(box.level).lower()),
                               field="box")
     box = lock(session, box)
-    sample, tube = find_tube(session, scanned)
+    sample, _tube = find_tube(session, scanned)
     sample = lock(session, sample)
+    # read again under the sample's lock: a tube row made meanwhile by someone placing the same
+    # sample into another box is seen here, never made twice
+    sample, tube = find_tube(session, scanned)
     _check_storable(session, sample)
     if sample.kind is not box.sample_kind:
         raise BusinessRuleViolation(
