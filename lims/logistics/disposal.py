@@ -44,8 +44,15 @@ from lims.monitoring.models import SurveyRound
 from lims.samples.lifecycle import SampleStatus
 from lims.samples.models import Sample, SampleKind
 
-__all__ = ["set_retention", "retention_days", "open_work", "disposal_candidates", "dispose",
-           "confirm_witness", "RETENTION_ENTITY"]
+__all__ = [
+    "RETENTION_ENTITY",
+    "confirm_witness",
+    "disposal_candidates",
+    "dispose",
+    "open_work",
+    "retention_days",
+    "set_retention",
+]
 
 RETENTION_ENTITY = "retention_rule"
 SAMPLE_ENTITY = "sample"

@@ -41,8 +41,19 @@ from lims.logistics.storage_models import (
 from lims.samples.accession import normalise_query
 from lims.samples.models import Sample, SampleKind
 
-__all__ = ["create_unit", "split_aliquots", "place", "move", "check_out", "return_aliquot",
-           "parse_position", "find_tube", "find_box", "ALIQUOT_ENTITY", "UNIT_ENTITY"]
+__all__ = [
+    "ALIQUOT_ENTITY",
+    "UNIT_ENTITY",
+    "check_out",
+    "create_unit",
+    "find_box",
+    "find_tube",
+    "move",
+    "parse_position",
+    "place",
+    "return_aliquot",
+    "split_aliquots",
+]
 
 ALIQUOT_ENTITY = "aliquot"
 UNIT_ENTITY = "storage_unit"

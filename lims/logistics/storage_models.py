@@ -30,7 +30,7 @@ from lims.auth.models import User
 from lims.core.labels import LABELS
 from lims.core.models import Base, format_repr, intpk, str_enum
 from lims.monitoring.models import SurveyRound
-from lims.samples.models import ACCESSION_TYPE, Sample, SampleKind
+from lims.samples.models import Sample, SampleKind
 
 #: The largest box grid (rows are the letters A–Z).
 MAX_GRID = 26

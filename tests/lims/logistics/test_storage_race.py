@@ -78,15 +78,15 @@ def _setup(app: Flask, rounds: int) -> tuple[list[int], int, list[list[str]]]:
 def test_fill_in_order_gives_each_its_own_position(race_app: Flask) -> None:
     user_ids, _rack, accessions = _setup(race_app, rounds=5)
     for r in range(5):
-        def prepare(i: int) -> tuple[User, StorageUnit]:
-            box = db.session.scalars(sa.select(StorageUnit)
-                                     .where(StorageUnit.code == f"RACE-B{r}")).one()
+        def prepare(i: int, code: str = f"RACE-B{r}") -> tuple[User, StorageUnit]:
+            box = db.session.scalars(sa.select(StorageUnit).where(StorageUnit.code == code)).one()
             return db.session.get(User, user_ids[i]), box
 
-        def act(i: int, loaded: tuple[User, StorageUnit]) -> str | None:
+        def act(i: int, loaded: tuple[User, StorageUnit],
+                batch: list[str] = accessions[r]) -> str | None:
             actor, box = loaded
             return storage.place(db.session, actor=actor, now=FIXED_NOW, box=box,
-                                 scanned=accessions[r][i]).position
+                                 scanned=batch[i]).position
 
         winners, refused = split(race(race_app, N, prepare, act))
         assert not refused and sorted(winners) == ["A1", "A2", "A3", "B1"]

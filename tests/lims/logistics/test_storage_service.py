@@ -94,7 +94,7 @@ def test_refusals_change_nothing(session: Session, tech: User, make_sample) -> N
     not_received = make_sample(SampleKind.URINE, status=SampleStatus.REGISTERED)
     session.commit()
 
-    def place(scanned: str, position: str | None = None, into=box):  # noqa: ANN001, ANN202
+    def place(scanned: str, position: str | None = None, into=box):
         return lambda: storage.place(session, actor=tech, now=FIXED_NOW, box=into,
                                      scanned=scanned, position=position)
 

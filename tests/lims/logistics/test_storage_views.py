@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from pypdf import PdfReader
 from sqlalchemy.orm import Session
 
+from lims.analysis.catalogue import seed_methods
 from lims.auth.models import User
 from lims.core.permissions import Role
 from lims.logistics import disposal, storage
@@ -68,7 +69,7 @@ def test_place_by_scan_and_refusals(session: Session, client: FlaskClient, login
     done = client.post(f"/logistics/storage/boxes/{box.id}/place",
                        data={"item": sample.accession}, follow_redirects=True)
     page = done.get_data(as_text=True)
-    assert done.status_code == 200 and f'id="cell-A1"' in page
+    assert done.status_code == 200 and 'id="cell-A1"' in page
     assert sample.accession in page.split('id="cell-A1"')[1].split("</td>")[0]
     occupied = client.post(f"/logistics/storage/boxes/{box.id}/place",
                            data={"item": other.accession, "position": "A1"})
@@ -134,12 +135,32 @@ def test_pick_list_of_96_in_location_order(session: Session, tech: User, make_sa
     assert all(p.problem == "not in storage" and not p.box for p in missing)
 
 
-def test_pick_list_pages(session: Session, client: FlaskClient, login, tech, make_sample) -> None:
+def test_pick_list_pages(session: Session, client: FlaskClient, login, tech, make_sample,
+                         make_cluster) -> None:
+    """From the worklist: the received urine samples in location order, those not stored last;
+    the PDF says the same; the worklist page links to it."""
+    seed_methods(session, now=FIXED_NOW)
+    cluster = make_cluster()
+    stored = [received(make_sample, cluster=cluster, priority=9) for _ in range(3)]
+    loose = received(make_sample, cluster=cluster, priority=9)
+    box = make_box(session, tech, rows=3, cols=3)
+    for sample, position in zip(stored, ("C3", "A1", "B2"), strict=True):
+        storage.place(session, actor=tech, now=FIXED_NOW, box=box, scanned=sample.accession,
+                      position=position)
+    session.commit()
     login(tech)
-    page = client.get("/logistics/storage/pick-list?source=worklist")
-    assert page.status_code in (200, 404)  # 404 only when no method is seeded
-    if page.status_code == 200:
-        assert client.get("/logistics/storage/pick-list.pdf?source=retests").status_code == 200
+    worklist = client.get("/analysis/worklist?method=UIC-SK-PLATE").get_data(as_text=True)
+    assert "/logistics/storage/pick-list?source=worklist" in worklist
+    page = client.get("/logistics/storage/pick-list?source=worklist&method=UIC-SK-PLATE&limit=4")
+    text = page.get_data(as_text=True)
+    order = [stored[1].accession, stored[2].accession, stored[0].accession, loose.accession]
+    positions = [text.index(a) for a in order]
+    assert positions == sorted(positions) and "not in storage" in text
+    pdf = _text(client.get(
+        "/logistics/storage/pick-list.pdf?source=worklist&method=UIC-SK-PLATE&limit=4"))
+    assert [pdf.index(a) for a in order] == sorted(pdf.index(a) for a in order)
+    assert client.get("/logistics/storage/pick-list?source=retests&method=UIC-SK-PLATE"
+                      ).status_code == 200
     assert client.get("/logistics/storage/pick-list?source=nope").status_code == 422
     assert client.get("/logistics/storage/pick-list?limit=99999").status_code == 422
 
