@@ -105,6 +105,15 @@ def test_desk_checkout_return_and_panel(session: Session, client: FlaskClient, l
     assert tube.state is AliquotState.STORED
     again = client.post("/logistics/storage/return", data={"item": sample.accession})
     assert again.status_code == 409
+    salt_box, other = make_box(session, tech, kind=SampleKind.SALT), make_box(session, tech)
+    session.commit()
+    wrong = client.post("/logistics/storage/move", data={"item": sample.accession,
+                                                         "box": salt_box.code})
+    assert wrong.status_code == 422 and "holds salt samples" in wrong.get_data(as_text=True)
+    moved = client.post("/logistics/storage/move", data={"item": sample.accession,
+                                                         "box": other.code, "position": "i9"})
+    assert moved.status_code == 302 and (tube.box_id, tube.position) == (other.id, "I9")
+    box = other
     split = client.post("/logistics/storage/split", data={"item": sample.accession, "count": "2"})
     assert split.status_code == 302
     labels = client.get(f"/logistics/storage/aliquot-labels.pdf?sample={sample.accession}")
