@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask_babel import format_date
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lims.analysis.models import Result, ResultStatus
@@ -31,7 +32,7 @@ from lims.auth.services import authenticate
 from lims.core.errors import BusinessRuleViolation, ConflictError, ValidationError
 from lims.core.inputs import require_text
 from lims.core.labels import label
-from lims.core.locking import lock, lock_all
+from lims.core.locking import conflict_from_integrity, lock, lock_all
 from lims.logistics.storage import ALIQUOT_ENTITY, find_tube
 from lims.logistics.storage_models import (
     MAX_RETENTION_DAYS,
@@ -74,7 +75,11 @@ def set_retention(session: Session, *, actor: User, now: datetime, kind: SampleK
     if rule is None:
         rule = RetentionRule(kind=kind, round_id=round_id, days=days, set_at=now,
                              set_by_id=actor.id)
-        session.add(rule)
+        try:
+            with session.begin_nested():  # the same rule made twice at once: a 409, not a 500
+                session.add(rule)
+        except IntegrityError as error:
+            raise conflict_from_integrity(error) from error
     else:
         rule = lock(session, rule)
         before = rule.days

@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lims.audit.service import record_event
@@ -26,7 +27,7 @@ from lims.auth.models import User
 from lims.core.errors import BusinessRuleViolation, ConflictError, NotFoundError, ValidationError
 from lims.core.inputs import require_code, require_text
 from lims.core.labels import label
-from lims.core.locking import lock, lock_all
+from lims.core.locking import conflict_from_integrity, lock, lock_all
 from lims.logistics.storage_models import (
     MAX_ALIQUOTS,
     MAX_GRID,
@@ -125,8 +126,11 @@ def create_unit(session: Session, *, actor: User, now: datetime, level: UnitLeve
     unit = StorageUnit(level=level, code=code, name=name.strip(), parent_id=parent.id if parent
                        else None, n_rows=n_rows, n_cols=n_cols, sample_kind=sample_kind,
                        created_at=now, created_by_id=actor.id)
-    session.add(unit)
-    session.flush()
+    try:
+        with session.begin_nested():  # two people creating one code at once: a 409, not a 500
+            session.add(unit)
+    except IntegrityError as error:
+        raise conflict_from_integrity(error) from error
     _audit_unit(session, unit, actor=actor, now=now, action="storage_unit_created",
                 changes={"level": level.value, "code": code, "parent": parent.code if parent
                          else None, "rows": n_rows, "cols": n_cols,

@@ -15,7 +15,13 @@ from lims.core.errors import ConflictError
 from lims.core.permissions import Role
 from lims.extensions import db
 from lims.logistics import disposal, storage
-from lims.logistics.storage_models import Aliquot, AliquotState, SampleDisposal, UnitLevel
+from lims.logistics.storage_models import (
+    Aliquot,
+    AliquotState,
+    RetentionRule,
+    SampleDisposal,
+    UnitLevel,
+)
 from lims.samples.lifecycle import SampleStatus
 from lims.samples.models import Sample, SampleKind
 from tests.conftest import FIXED_NOW
@@ -74,3 +80,27 @@ def test_concurrent_disposals_make_one(race_app: Flask) -> None:
         assert db.session.get(Sample, sample_id).status is SampleStatus.VERIFIED
         tube = db.session.scalars(sa.select(Aliquot).where(Aliquot.sample_id == sample_id)).one()
         assert tube.state is AliquotState.DISPOSED and tube.box_id is None
+
+
+@needs_postgres
+def test_one_retention_rule_when_set_twice_at_once(race_app: Flask) -> None:
+    """Two managers set the urine default at the same moment: one rule row; the one who came
+    second is told someone changed it meanwhile (a 409), never a server error."""
+    with race_app.app_context():
+        ids = [auth.create_user(db.session, actor=None, now=FIXED_NOW, username=f"ret-{i}",
+                                password="correct-horse-battery-9", roles=[Role.ADMIN]).id
+               for i in range(N)]
+        db.session.commit()
+
+    def act(i: int, actor: User) -> int:
+        disposal.set_retention(db.session, actor=actor, now=FIXED_NOW, kind=SampleKind.URINE,
+                               survey_round=None, days=100 + i)
+        return i
+
+    winners, refused = split(race(race_app, N, lambda i: db.session.get(User, ids[i]), act))
+    assert len(winners) + len(refused) == N and winners
+    assert all(isinstance(error, ConflictError) for error in refused)
+    with race_app.app_context():
+        rules = db.session.scalars(sa.select(RetentionRule).where(
+            RetentionRule.kind == SampleKind.URINE, RetentionRule.round_id.is_(None))).all()
+        assert len(rules) == 1 and rules[0].days in {100 + w for w in winners}
