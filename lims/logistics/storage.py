@@ -80,6 +80,14 @@ def parse_position(text: str, box: StorageUnit) -> tuple[int, int]:
     return row, col
 
 
+def _flush(session: Session) -> None:
+    """Flush; a unique index refusing the write (the last line behind the locks) is a 409."""
+    try:
+        session.flush()
+    except IntegrityError as error:
+        raise conflict_from_integrity(error) from error
+
+
 def _audit_unit(session: Session, unit: StorageUnit, *, actor: User, now: datetime, action: str,
                 changes: dict[str, Any]) -> None:
     record_event(session, actor=actor, now=now, action=action, entity_type=UNIT_ENTITY,
@@ -212,7 +220,7 @@ def split_aliquots(session: Session, *, actor: User, now: datetime, sample: Samp
                        created_at=now, created_by_id=actor.id)
         session.add(tube)
         made.append(tube)
-    session.flush()
+    _flush(session)
     for tube in made:
         _audit(session, tube, actor=actor, now=now, action="aliquot_created",
                changes={"sample": sample.accession, "label": tube.label})
@@ -284,7 +292,7 @@ def place(session: Session, *, actor: User, now: datetime, box: StorageUnit, sca
                        state=AliquotState.UNPLACED, created_at=now, created_by_id=actor.id)
         session.add(tube)
     tube.state, tube.box_id, tube.pos_row, tube.pos_col = AliquotState.STORED, box.id, row, col
-    session.flush()
+    _flush(session)
     _audit(session, tube, actor=actor, now=now, action="aliquot_placed",
            changes={"box": box.code, "position": position_text(row, col)})
     session.refresh(tube, ["box"])
@@ -312,7 +320,7 @@ def move(session: Session, *, actor: User, now: datetime, tube: Aliquot, box: St
     before = _where(tube)
     row, col = _target(session, box, position)
     tube.box_id, tube.pos_row, tube.pos_col = box.id, row, col
-    session.flush()
+    _flush(session)
     session.refresh(tube, ["box"])
     _audit(session, tube, actor=actor, now=now, action="aliquot_moved",
            changes={"position": {"before": before, "after": _where(tube)}},

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from lims.audit.models import AuditEvent
 from lims.auth.models import User
-from lims.core.errors import LimsError, ValidationError
+from lims.core.errors import ConflictError, LimsError, ValidationError
 from lims.core.permissions import Role
 from lims.logistics import storage
 from lims.logistics.storage_models import Aliquot, AliquotState, SampleDisposal, UnitLevel
@@ -157,6 +157,19 @@ def test_position_unique_in_database(session: Session, tech: User, make_sample) 
                         created_at=FIXED_NOW, created_by_id=tech.id))
     with pytest.raises(sa.exc.IntegrityError):
         session.flush()
+    session.rollback()
+
+
+def test_index_refusal_is_a_conflict(session: Session, tech: User, make_sample,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Were the lock ever bypassed, the index's refusal reaches the person as a 409."""
+    box = make_box(session, tech)
+    one, two = received(make_sample), received(make_sample)
+    storage.place(session, actor=tech, now=FIXED_NOW, box=box, scanned=one.accession,
+                  position="A1")
+    monkeypatch.setattr(storage, "_target", lambda *_args: (1, 1))  # a stale "free" position
+    with pytest.raises(ConflictError):
+        storage.place(session, actor=tech, now=FIXED_NOW, box=box, scanned=two.accession)
     session.rollback()
 
 
