@@ -28,6 +28,7 @@ from wtforms.fields.choices import SelectChoice
 
 from lims.analysis import catalogue
 from lims.analysis import queries as analysis_queries
+from lims.audit.models import AuditEvent
 from lims.auth.security import current_actor, permission_required
 from lims.core.dt import now_utc
 from lims.core.errors import LimsError, NotFoundError, ValidationError
@@ -52,6 +53,7 @@ from lims.logistics.storage_models import (
     Aliquot,
     AliquotState,
     RetentionRule,
+    SampleDisposal,
     StorageUnit,
     UnitLevel,
 )
@@ -63,6 +65,7 @@ from lims.logistics.storage_queries import (
     pick_list,
 )
 from lims.monitoring.models import Cluster, SurveyRound
+from lims.samples.accession import normalise_query
 from lims.samples.models import Sample, SampleKind
 from reports.labels import SHEETS, LabelData, LabelError, render_labels
 from reports.storage_docs import table_pdf
@@ -199,6 +202,10 @@ def _desk(status: int = 200, **forms: Any) -> tuple[str, int]:
 @bp.get("/logistics/storage/desk")
 @permission_required(VIEW)
 def desk() -> PageResult:
+    wanted = request.args.get("sample", "")
+    if wanted:
+        return redirect(url_for("storage.sample", accession=normalise_query(wanted)[:32]
+                                or "-"))
     return _desk()
 
 
@@ -259,6 +266,25 @@ def move() -> PageResult:
         return _("%(label)s moved to %(box)s %(position)s.", label=tube.label,
                  box=tube.box.code if tube.box else "", position=tube.position)
     return _desk_action("move_form", MoveForm(), act)
+
+
+@bp.get("/logistics/storage/samples/<accession>")
+@permission_required(VIEW)
+def sample(accession: str) -> PageResult:
+    """Where a sample's tubes are and what happened to them (disposed ones included)."""
+    found, _tube = storage.find_tube(db.session, accession[:32])
+    tubes = list(db.session.scalars(sa.select(Aliquot).where(Aliquot.sample_id == found.id)
+                                    .order_by(Aliquot.number)))
+    record = db.session.scalar(sa.select(SampleDisposal)
+                               .where(SampleDisposal.sample_id == found.id))
+    events = list(db.session.scalars(sa.select(AuditEvent).where(sa.or_(
+        sa.and_(AuditEvent.entity_type == storage.ALIQUOT_ENTITY,
+                AuditEvent.entity_id.in_([t.id for t in tubes])),
+        sa.and_(AuditEvent.entity_type == disposal.SAMPLE_ENTITY,
+                AuditEvent.entity_id == found.id, AuditEvent.action == "sample_disposed")))
+        .order_by(AuditEvent.id)))
+    return render_template("storage/sample.html", sample=found, tubes=tubes, record=record,
+                           events=events)
 
 
 # -- pick lists ----------------------------------------------------------------------------------

@@ -200,6 +200,11 @@ def test_dispose_with_witness(session: Session, client: FlaskClient, login, tech
     assert done.status_code == 302
     assert session.scalar(sa.select(SampleDisposal.witness_id)
                           .where(SampleDisposal.sample_id == old.id)) == witness.id
+    assert client.get(f"/logistics/storage/desk?sample={old.accession.lower()}").headers[
+        "Location"].endswith(f"/logistics/storage/samples/{old.accession}")
+    history = client.get(f"/logistics/storage/samples/{old.accession}").get_data(as_text=True)
+    assert f"witnessed by {witness.username}" in history and "Sample disposed of" in history
+    assert client.get("/logistics/storage/samples/U-2099-000000").status_code == 404
 
 
 def test_retention_page(session: Session, client: FlaskClient, login, make_user) -> None:
