@@ -19,7 +19,6 @@ from lims.logistics.storage_models import (
     AliquotState,
     SampleDisposal,
     StorageUnit,
-    UnitLevel,
 )
 from lims.samples.models import Sample
 
@@ -150,7 +149,3 @@ def overdue_checkouts(session: Session, now: datetime, days: int, *, limit: int
         .options(selectinload(Aliquot.checked_out_by))
         .order_by(Aliquot.checked_out_at, Aliquot.id).limit(limit)))
 
-
-def boxes(session: Session) -> list[StorageUnit]:
-    return list(session.scalars(sa.select(StorageUnit).where(StorageUnit.level == UnitLevel.BOX)
-                                .order_by(StorageUnit.code)))

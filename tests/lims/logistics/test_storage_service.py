@@ -15,7 +15,7 @@ from lims.core.permissions import Role
 from lims.logistics import storage
 from lims.logistics.storage_models import Aliquot, AliquotState, SampleDisposal, UnitLevel
 from lims.samples.lifecycle import SampleStatus
-from lims.samples.models import Sample, SampleKind
+from lims.samples.models import SampleKind
 from tests.conftest import FIXED_NOW
 from tests.lims.logistics.storage_helpers import make_box, received
 
@@ -173,9 +173,11 @@ def test_index_refusal_is_a_conflict(session: Session, tech: User, make_sample,
     session.rollback()
 
 
-def test_sample_of_other_kind_refused_by_box(session: Session, tech: User, make_sample) -> None:
+def test_salt_box_takes_salt_not_urine(session: Session, tech: User, make_sample) -> None:
     box = make_box(session, tech, kind=SampleKind.SALT)
     salt = received(make_sample, SampleKind.SALT)
     assert storage.place(session, actor=tech, now=FIXED_NOW, box=box,
                          scanned=salt.accession).position == "A1"
-    assert isinstance(salt, Sample)
+    with pytest.raises(LimsError, match="holds salt samples"):
+        storage.place(session, actor=tech, now=FIXED_NOW, box=box,
+                      scanned=received(make_sample).accession)
