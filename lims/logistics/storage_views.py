@@ -189,10 +189,11 @@ def box_place(box_id: int) -> PageResult:
 # -- the tube desk: split, check out, return, move ------------------------------------------------
 
 def _desk(status: int = 200, **forms: Any) -> tuple[str, int]:
-    forms.setdefault("split_form", SplitForm(formdata=None))
-    forms.setdefault("checkout_form", CheckoutForm(formdata=None))
-    forms.setdefault("return_form", ReturnForm(formdata=None))
-    forms.setdefault("move_form", MoveForm(formdata=None))
+    # one page, four forms: each prefixed, so no two fields share an id (or a label)
+    forms.setdefault("split_form", SplitForm(formdata=None, prefix="split"))
+    forms.setdefault("checkout_form", CheckoutForm(formdata=None, prefix="checkout"))
+    forms.setdefault("return_form", ReturnForm(formdata=None, prefix="return"))
+    forms.setdefault("move_form", MoveForm(formdata=None, prefix="move"))
     out = list(db.session.scalars(sa.select(Aliquot).where(
         Aliquot.state == AliquotState.CHECKED_OUT).order_by(Aliquot.checked_out_at, Aliquot.id)
         .limit(200)))
@@ -230,7 +231,7 @@ def split() -> PageResult:
         made = storage.split_aliquots(db.session, actor=current_actor(), now=now_utc(),
                                       sample=sample, count=form.count.data or 0)
         return _("Aliquots %(labels)s made.", labels=", ".join(t.label for t in made))
-    return _desk_action("split_form", SplitForm(), act)
+    return _desk_action("split_form", SplitForm(prefix="split"), act)
 
 
 @bp.post("/logistics/storage/checkout")
@@ -241,7 +242,7 @@ def checkout() -> PageResult:
                                  tube=storage.scanned_tube(db.session, form.item.data or ""),
                                  purpose=form.purpose.data or "")
         return _("%(label)s checked out.", label=tube.label)
-    return _desk_action("checkout_form", CheckoutForm(), act)
+    return _desk_action("checkout_form", CheckoutForm(prefix="checkout"), act)
 
 
 @bp.post("/logistics/storage/return")
@@ -252,7 +253,7 @@ def return_tube() -> PageResult:
                                       tube=storage.scanned_tube(db.session, form.item.data or ""))
         return _("%(label)s returned to %(box)s %(position)s.", label=tube.label,
                  box=tube.box.code if tube.box else "", position=tube.position)
-    return _desk_action("return_form", ReturnForm(), act)
+    return _desk_action("return_form", ReturnForm(prefix="return"), act)
 
 
 @bp.post("/logistics/storage/move")
@@ -265,7 +266,7 @@ def move() -> PageResult:
                             position=form.position.data or None, reason=form.reason.data or "")
         return _("%(label)s moved to %(box)s %(position)s.", label=tube.label,
                  box=tube.box.code if tube.box else "", position=tube.position)
-    return _desk_action("move_form", MoveForm(), act)
+    return _desk_action("move_form", MoveForm(prefix="move"), act)
 
 
 @bp.get("/logistics/storage/samples/<accession>")

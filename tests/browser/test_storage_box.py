@@ -77,9 +77,24 @@ def test_scan_box_then_samples_fills_the_grid(live_server: LiveServer, page: Pag
     expect(page.locator(".error-summary")).to_contain_text("holds")
     expect(page.locator("#cell-C3")).not_to_contain_text(third)
 
+    # split the third sample into aliquots at the tube desk, then scan an aliquot into the box
+    page.goto(f"{live_server.url}/logistics/storage/desk")
+    page.fill("#split-item", third)
+    page.locator("form[action$='/split'] button[type=submit]").click()
+    expect(page.locator("#scan-announcer")).to_have_attribute(
+        "data-announce", re.compile(f"{third}-A1, {third}-A2"))
+    page.goto(f"{live_server.url}/logistics/storage/?box=FRZ-1-R1-B1")
+    page.fill("#item", f"{third}-A2")
+    page.locator("#item").press("Enter")
+    expect(page.locator("#cell-A2")).to_contain_text(f"{third}-A2")
+    expect(page.locator("#box-occupancy")).to_contain_text("3 of 9")
+
+    page.wait_for_load_state("load")  # storage.js (end of body) has run: the scan field's focus
     page.locator("#cell-A1").focus()
     page.keyboard.press("ArrowRight")
     expect(page.locator("#cell-A2")).to_be_focused()
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowDown")
     page.keyboard.press("ArrowDown")
     page.keyboard.press("ArrowRight")

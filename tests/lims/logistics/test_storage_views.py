@@ -92,29 +92,31 @@ def test_desk_checkout_return_and_panel(session: Session, client: FlaskClient, l
     tube = storage.place(session, actor=tech, now=FIXED_NOW, box=box, scanned=sample.accession)
     session.commit()
     login(tech)
-    assert client.post("/logistics/storage/checkout", data={"item": sample.accession,
-                                                            "purpose": "run 7"}).status_code == 302
+    assert client.post("/logistics/storage/checkout", data={"checkout-item": sample.accession,
+                                                            "checkout-purpose": "run 7"}).status_code == 302
     assert tube.state is AliquotState.CHECKED_OUT
     # long enough ago: the dashboard shows it
     tube.checked_out_at = FIXED_NOW - timedelta(days=30)
     session.commit()
     home = client.get("/").get_data(as_text=True)
     assert "Samples out of storage" in home and sample.accession in home
-    assert client.post("/logistics/storage/return", data={"item": sample.accession}
+    assert client.post("/logistics/storage/return", data={"return-item": sample.accession}
                        ).status_code == 302
     assert tube.state is AliquotState.STORED
-    again = client.post("/logistics/storage/return", data={"item": sample.accession})
+    again = client.post("/logistics/storage/return", data={"return-item": sample.accession})
     assert again.status_code == 409
     salt_box, other = make_box(session, tech, kind=SampleKind.SALT), make_box(session, tech)
     session.commit()
-    wrong = client.post("/logistics/storage/move", data={"item": sample.accession,
-                                                         "box": salt_box.code})
+    wrong = client.post("/logistics/storage/move", data={"move-item": sample.accession,
+                                                         "move-box": salt_box.code})
     assert wrong.status_code == 422 and "holds salt samples" in wrong.get_data(as_text=True)
-    moved = client.post("/logistics/storage/move", data={"item": sample.accession,
-                                                         "box": other.code, "position": "i9"})
+    moved = client.post("/logistics/storage/move", data={"move-item": sample.accession,
+                                                         "move-box": other.code,
+                                                         "move-position": "i9"})
     assert moved.status_code == 302 and (tube.box_id, tube.position) == (other.id, "I9")
     box = other
-    split = client.post("/logistics/storage/split", data={"item": sample.accession, "count": "2"})
+    split = client.post("/logistics/storage/split", data={"split-item": sample.accession,
+                                                          "split-count": "2"})
     assert split.status_code == 302
     labels = client.get(f"/logistics/storage/aliquot-labels.pdf?sample={sample.accession}")
     assert labels.status_code == 200 and f"{sample.accession}-A2" in _text(labels)
