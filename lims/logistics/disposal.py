@@ -28,7 +28,7 @@ from lims.analysis.models import Result, ResultStatus
 from lims.analysis.queries import on_open_run
 from lims.audit.service import record_event
 from lims.auth.models import User
-from lims.auth.services import authenticate
+from lims.auth.services import authenticate, get_user_by_username
 from lims.core.errors import BusinessRuleViolation, ConflictError, ValidationError
 from lims.core.inputs import require_text
 from lims.core.labels import label
@@ -168,11 +168,14 @@ def confirm_witness(session: Session, *, username: str, password: str, now: date
                     max_failures: int, lockout: timedelta) -> User:
     """The witness who typed their own password, or refused (the failure counts towards their
     lockout, as a failed login does: the caller commits it)."""
+    known = get_user_by_username(session, username.strip())
+    last_login = known.last_login_at if known is not None else None
     outcome = authenticate(session, username=username, password=password, now=now,
                            max_failures=max_failures, lockout=lockout)
     if outcome.user is None:
         raise ValidationError(_("Witness: %(problem)s.", problem=outcome.error),
                               field="witness_password")
+    outcome.user.last_login_at = last_login  # confirming a disposal is not logging in
     return outcome.user
 
 

@@ -154,6 +154,7 @@ def test_witness_password(session: Session, witness: User) -> None:
     assert disposal.confirm_witness(session, username=witness.username, password=PASSWORD,
                                     now=FIXED_NOW, max_failures=5,
                                     lockout=timedelta(minutes=15)) == witness
+    assert witness.last_login_at is None  # a witness's confirmation is not a login
     with pytest.raises(ValidationError):
         disposal.confirm_witness(session, username=witness.username, password="wrong",
                                  now=FIXED_NOW, max_failures=5, lockout=timedelta(minutes=15))
