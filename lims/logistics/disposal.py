@@ -92,6 +92,17 @@ def set_retention(session: Session, *, actor: User, now: datetime, kind: SampleK
     return rule
 
 
+def kept_until(session: Session, samples: list[Sample]) -> dict[int, datetime]:
+    """When each sample's retention ends (samples of kinds without a rule are left out)."""
+    rules = {(r.kind, r.round_id): r.days for r in session.scalars(sa.select(RetentionRule))}
+    out = {}
+    for sample in samples:
+        days = rules.get((sample.kind, sample.round_id), rules.get((sample.kind, None)))
+        if days is not None:
+            out[sample.id] = sample.collected_at + timedelta(days=days)
+    return out
+
+
 def retention_days(session: Session, sample: Sample) -> int | None:
     """The days ``sample`` is kept: its round's rule for its kind, else the kind's default."""
     rows = dict(session.execute(

@@ -410,6 +410,7 @@ def _disposal_page(form: DisposeForm | None = None, status: int = 200) -> tuple[
              "next_url": url_for("storage.disposal_list", after=rows[size - 1].id)
              if len(rows) > size else "", "summary": ""}
     return render_template("storage/disposal.html", rows=rows[:size], pager=pager,
+                           until=disposal.kept_until(db.session, rows[:size]),
                            form=form or DisposeForm(formdata=None)), status
 
 

@@ -188,6 +188,7 @@ def test_dispose_with_witness(session: Session, client: FlaskClient, login, tech
     login(tech)
     listing = client.get("/logistics/disposal/").get_data(as_text=True)
     assert old.accession in listing and busy.accession not in listing
+    assert "Kept until" in listing
     form = {"item": busy.accession, "reason": "retention", "witness_username": witness.username,
             "witness_password": PASSWORD}
     refused = client.post("/logistics/disposal/dispose", data=form)
