@@ -77,12 +77,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from lims.eqa.external_views import bp as eqa_external_bp
     from lims.equipment.views import bp as equipment_bp
     from lims.home.views import bp as home_bp
+    from lims.logistics.storage_views import bp as storage_bp
     from lims.monitoring.views import bp as monitoring_bp
     from lims.reporting.views import bp as reporting_bp
     from lims.samples.views import bp as samples_bp
 
     for blueprint in (core_bp, auth_bp, admin_bp, samples_bp, monitoring_bp, capture_bp, api_bp,
-                      analysis_bp, reporting_bp, audit_bp, equipment_bp, eqa_external_bp, home_bp):
+                      analysis_bp, reporting_bp, audit_bp, equipment_bp, eqa_external_bp, home_bp,
+                      storage_bp):
         app.register_blueprint(blueprint)
 
     @app.before_request

@@ -21,6 +21,7 @@ from lims.eqa.external_models import (
     ExternalScheme,
 )
 from lims.equipment.models import Calibration, Equipment, InstrumentHealth, MaintenanceEntry
+from lims.logistics.storage_models import Aliquot, RetentionRule, SampleDisposal, StorageUnit
 from lims.monitoring.models import (
     Cluster,
     District,
@@ -39,6 +40,7 @@ from lims.samples.models import AccessionCounter, IntakeBatch, Sample, SampleRec
 
 __all__ = [
     "AccessionCounter",
+    "Aliquot",
     "AnalyticalRun",
     "ControlLot",
     "ControlMaterial",
@@ -74,8 +76,11 @@ __all__ = [
     "Region",
     "RegionLineage",
     "ReportJob",
+    "RetentionRule",
     "Sample",
+    "SampleDisposal",
     "SampleKindRef",
+    "StorageUnit",
     "SampleReceipt",
     "SurveyRound",
     "User",

@@ -65,6 +65,16 @@ ACTION_LABELS: dict[str, object] = {
     "eqa_external_material_registered": _l("Blind material registered"),
     "eqa_external_round_submitted": _l("Results sent to the scheme"),
     "eqa_external_evaluation_recorded": _l("Scheme's target and verdict recorded"),
+    # storage, retention and disposal (lims.logistics.storage, lims.logistics.disposal)
+    "storage_unit_created": _l("Storage location created"),
+    "aliquot_created": _l("Aliquot made"),
+    "aliquot_placed": _l("Placed in storage"),
+    "aliquot_moved": _l("Moved in storage"),
+    "aliquot_checked_out": _l("Checked out of storage"),
+    "aliquot_returned": _l("Returned to storage"),
+    "aliquot_disposed": _l("Tube disposed of"),
+    "sample_disposed": _l("Sample disposed of"),
+    "retention_set": _l("Retention period set"),
     # reference data and surveys
     "region_seeded": _l("Region loaded"),
     "region_updated": _l("Region changed"),
@@ -198,6 +208,16 @@ FIELD_LABELS: dict[str, object] = {
     "design_weight": _l("Design weight"),
     "population": _l("Population"),
     "min_volume_ml": _l("Minimum volume (mL)"),
+    # storage and disposal
+    "box": _l("Box"),
+    "position": _l("Position"),
+    "from": _l("From"),
+    "to": _l("To"),
+    "purpose": _l("For"),
+    "checked_out_at": _l("Checked out at"),
+    "witness": _l("Witness"),
+    "tubes": _l("Tubes"),
+    "days": _l("Days"),
     # reports
     "params": _l("Parameters"),
     "scope": _l("Scope"),

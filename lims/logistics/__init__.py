@@ -1,0 +1,1 @@
+"""Logistics: where every specimen is — shipments and their receipt, storage, retrieval and disposal."""
