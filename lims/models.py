@@ -13,6 +13,7 @@ from lims.backup.models import BackupRun
 from lims.capture.models import Instrument, InstrumentReading
 from lims.core.idempotency import FormSubmission
 from lims.core.models import Base
+from lims.logistics.shipment_models import Shipment, ShipmentDiscrepancy, ShipmentItem
 from lims.equipment.models import Calibration, Equipment, InstrumentHealth, MaintenanceEntry
 from lims.monitoring.models import (
     Cluster,
@@ -65,6 +66,9 @@ __all__ = [
     "Sample",
     "SampleKindRef",
     "SampleReceipt",
+    "Shipment",
+    "ShipmentDiscrepancy",
+    "ShipmentItem",
     "SurveyRound",
     "User",
     "UserRole",

@@ -1,0 +1,1 @@
+"""Logistics: where every specimen is — shipments from the regions, storage, retrieval, disposal."""
