@@ -61,7 +61,8 @@ SHIPMENT_LIST = ListSpec(
 
 @dataclass(frozen=True)
 class Tally:
-    """The live counts of a shipment and (up to `LIVE_LIST_MAX` each) the accessions behind
+    """The live counts of a shipment (``scanned`` counts every sample scanned, extra ones too)
+    and (up to `LIVE_LIST_MAX` each) the accessions behind
     the two that need attention."""
 
     expected: int
@@ -82,7 +83,7 @@ def tally(session: Session, shipment_id: int) -> Tally:
     scanned = ShipmentItem.scanned_at.is_not(None)
     row = session.execute(sa.select(
         sa.func.count().filter(ShipmentItem.expected),
-        sa.func.count().filter(ShipmentItem.expected, scanned),
+        sa.func.count().filter(scanned),
         sa.func.count().filter(ShipmentItem.expected, ~scanned),
         sa.func.count().filter(~ShipmentItem.expected),
     ).where(ShipmentItem.shipment_id == shipment_id)).one()
