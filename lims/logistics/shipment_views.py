@@ -29,6 +29,7 @@ from lims.core.dt import now_utc
 from lims.core.errors import LimsError, NotFoundError, ValidationError
 from lims.core.errors_views import wants_json
 from lims.core.forms import LimsForm
+from lims.core.idempotency import idempotency_exempt
 from lims.core.inputs import parse_id
 from lims.core.listing import Page, list_page
 from lims.core.permissions import Permission
@@ -276,6 +277,7 @@ def _register_urls(shipment: Shipment) -> dict[str, str]:
 
 @bp.post("/<int:shipment_id>/scan")
 @permission_required(Permission.RECEIVE_SAMPLES)
+@idempotency_exempt  # one rendered screen sends every scan; a repeated scan is refused by itself
 def scan(shipment_id: int) -> PageResult:
     """One scan. Answers JSON to the scan screen's script; without it (a plain form post) the
     message is flashed and the screen shown again."""
