@@ -185,3 +185,51 @@ def test_reviewer_may_look_but_not_receive(client, login, make_user, session, ma
     assert client.get(f"{BASE}/{shipment.id}/receive").status_code == 403
     assert client.post(f"{BASE}/{shipment.id}/scan", data={"accession": "x"}).status_code == 403
     assert client.get(f"{BASE}/987654").status_code == 404
+
+
+HOSTILE_TEXT = ("P\x0001", "P\u202e10", "P\u200b01", "S" * 5000)
+
+
+def test_hostile_input_on_a_real_shipment_is_refused_without_a_write(desk, session, technician,
+                                                                     make_cluster, make_shipment):
+    cluster = make_cluster()
+    (sample,) = salt_samples(session, cluster, 1)
+    shipment = make_shipment(cluster)
+    manifest_of(session, technician, shipment, [sample])
+    session.commit()
+    url = f"{BASE}/{shipment.id}"
+    shipments_before = session.scalar(sa.select(sa.func.count()).select_from(Shipment))
+    for text in HOSTILE_TEXT:
+        body = desk.post(f"{url}/scan", data={"accession": text}, headers=JSON).get_json()
+        assert body["changed"] is False, text
+    for box in ("9" * 20, "NaN", "-1", "\u00b2"):
+        body = desk.post(f"{url}/scan", data={"accession": "BOX-1", "box": box},
+                         headers=JSON).get_json()
+        assert body["outcome"] == "box"
+    for number in ("NaN", "Infinity", "-Infinity", "1e999", "9" * 20):
+        response = desk.post(f"{url}/arrival", data={"arrival_temperature_c": number})
+        assert response.status_code == 422, number
+        response = desk.post(f"{BASE}/new", data={
+            "round_id": cluster.round_id, "region_id": cluster.region_id, "courier": "K",
+            "dispatched_at": "2026-05-13T09:00", "box_count": number})
+        assert response.status_code == 422, number
+    response = desk.post(f"{BASE}/new", data={
+        "round_id": cluster.round_id, "region_id": cluster.region_id, "courier": "K",
+        "dispatched_at": "9999-12-31T23:59", "box_count": "1"})
+    assert response.status_code == 422
+    for text in HOSTILE_TEXT[:3]:
+        response = desk.post(f"{url}/close", data={"missing_reason": text})
+        assert response.status_code == 422, text
+        response = desk.post(f"{url}/arrival", data={"logger_excursion": "y",
+                                                     "excursion_details": text})
+        assert response.status_code == 422, text
+    for region in (str(2**63), "abc"):
+        response = desk.post(f"{BASE}/new", data={
+            "round_id": cluster.round_id, "region_id": region, "courier": "K",
+            "dispatched_at": "2026-05-13T09:00", "box_count": "1"})
+        assert response.status_code == 422
+    assert desk.get(f"{BASE}/?region={2**63}").status_code == 400
+    session.expire_all()
+    assert session.get(Shipment, shipment.id).status is ShipmentStatus.IN_TRANSIT
+    assert session.scalar(sa.select(sa.func.count()).select_from(Shipment)) == shipments_before
+    assert session.scalar(sa.select(sa.func.count()).select_from(ShipmentDiscrepancy)) == 0
