@@ -9,19 +9,16 @@ from lims.core.permissions import Role
 from lims.logistics import shipments as service
 from lims.samples.lifecycle import SampleStatus
 from tests.conftest import FIXED_NOW
+from tests.lims import test_translated_pages
 from tests.lims.i18n_support import LANGUAGES
-from tests.lims.logistics.shipment_fixtures import (  # noqa: F401  (fixtures)
-    make_shipment,
-    manifest_of,
-    salt_samples,
-    technician,
-)
-from tests.lims.test_translated_pages import (  # noqa: F401  (fixtures)
-    english_segments,
-    translated_app,
-    translations,
-    visible_text,
-)
+from tests.lims.logistics import shipment_fixtures
+from tests.lims.logistics.shipment_fixtures import manifest_of, salt_samples
+from tests.lims.test_translated_pages import english_segments, visible_text
+
+# the fixtures of this room's shipment tests, found by pytest under these names
+make_shipment, technician = shipment_fixtures.make_shipment, shipment_fixtures.technician
+translated_app, translations = (test_translated_pages.translated_app,
+                                 test_translated_pages.translations)
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)

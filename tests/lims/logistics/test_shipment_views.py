@@ -13,16 +13,14 @@ from lims.core.permissions import Role
 from lims.logistics.shipment_models import Shipment, ShipmentDiscrepancy, ShipmentStatus
 from lims.samples.lifecycle import SampleStatus
 from lims.samples.models import SampleKind
-from tests.conftest import FIXED_NOW
-from tests.lims.logistics.shipment_fixtures import (  # noqa: F401  (fixtures)
-    make_shipment,
-    manifest_of,
-    salt_samples,
-    technician,
-)
+from tests.lims.logistics import shipment_fixtures
+from tests.lims.logistics.shipment_fixtures import manifest_of, salt_samples
 
 BASE = "/logistics/shipments"
 JSON = {"Accept": "application/json"}
+
+# the fixtures of this room's shipment tests, found by pytest under these names
+make_shipment, technician = shipment_fixtures.make_shipment, shipment_fixtures.technician
 
 
 @pytest.fixture()
@@ -233,3 +231,27 @@ def test_hostile_input_on_a_real_shipment_is_refused_without_a_write(desk, sessi
     assert session.get(Shipment, shipment.id).status is ShipmentStatus.IN_TRANSIT
     assert session.scalar(sa.select(sa.func.count()).select_from(Shipment)) == shipments_before
     assert session.scalar(sa.select(sa.func.count()).select_from(ShipmentDiscrepancy)) == 0
+
+
+def test_the_list_pages_by_keyset_and_refuses_what_it_cannot_read(desk, session, make_cluster,
+                                                                  make_shipment, app):
+    cluster = make_cluster()
+    made = [make_shipment(cluster, courier=f"Courier {i}") for i in range(5)]
+    session.commit()
+    assert desk.get(f"{BASE}/?sort=nonsense").status_code == 400
+    assert desk.get(f"{BASE}/?export=pdf").status_code == 400
+    assert desk.get(f"{BASE}/?status=lost").status_code == 400
+    page = desk.get(f"{BASE}/?sort=-shipment").get_data(as_text=True)
+    assert re.search(r'<th scope="col"[^>]*aria-sort="descending"', page)
+    app.config["PAGE_SIZE"], size = 2, app.config["PAGE_SIZE"]
+    try:
+        seen: list[str] = []
+        url = f"{BASE}/?sort=dispatched"
+        while url:
+            page = desk.get(url).get_data(as_text=True)
+            seen += re.findall(r">(SHP-\d{6})</a>", page)
+            found = re.search(r'rel="next" href="([^"]+)"', page)
+            url = found.group(1).replace("&amp;", "&") if found else ""
+    finally:
+        app.config["PAGE_SIZE"] = size
+    assert [s for s in seen if s in {m.reference for m in made}] == [m.reference for m in made]

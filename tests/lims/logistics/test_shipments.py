@@ -23,14 +23,13 @@ from lims.logistics.shipment_models import (
 from lims.samples.lifecycle import SampleStatus
 from lims.samples.models import RejectionReason, SampleKind, SampleReceipt
 from tests.conftest import FIXED_NOW
-from tests.lims.logistics.shipment_fixtures import (  # noqa: F401  (fixtures)
-    make_shipment,
-    manifest_of,
-    salt_samples,
-    technician,
-)
+from tests.lims.logistics import shipment_fixtures
+from tests.lims.logistics.shipment_fixtures import manifest_of, salt_samples
 
 NOW = FIXED_NOW
+
+# the fixtures of this room's shipment tests, found by pytest under these names
+make_shipment, technician = shipment_fixtures.make_shipment, shipment_fixtures.technician
 
 
 def scan(session, actor, shipment, text, **kwargs):
@@ -355,7 +354,7 @@ def test_excursion_is_a_rejection_reason_for_the_urine_samples(session, technici
     assert salt.status is SampleStatus.RECEIVED
 
 
-@pytest.mark.parametrize("temperature", [Decimal("NaN"), Decimal("61"), Decimal("-1e30")])
+@pytest.mark.parametrize("temperature", [Decimal("NaN"), Decimal(61), Decimal("-1e30")])
 def test_arrival_temperature_is_bounded(session, technician, make_cluster, make_shipment,
                                         temperature):
     shipment = make_shipment(make_cluster())
