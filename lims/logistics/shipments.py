@@ -381,7 +381,8 @@ def scan(
             accession=accession, status=label(sample.status).lower()), accession)
     if item is None and not receive_extra:
         return ScanResult("unexpected", _(
-            "%(accession)s is not on the manifest. Receive it as an extra sample?",
+            "%(accession)s is not on the manifest. Receive it as an extra sample? Press Enter in"
+            " the empty scan field, or the button.",
             accession=accession), accession)
     outcome, message = _receive(session, actor=actor, now=now, shipment=shipment,
                                 sample=sample, min_volume_ml=min_volume_ml)

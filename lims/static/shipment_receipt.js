@@ -3,7 +3,9 @@
    endpoint, which answers JSON (what the scan did and the shipment's tally); the counts and the
    two lists are redrawn, the message shown and put into the polite live region, and the scan
    field is emptied and keeps the focus for the next tube. A box label sets the current box,
-   sent with the following samples. Without this script the form posts and the page reloads. */
+   sent with the following samples. A sample not on the manifest is offered as extra: Enter in
+   the empty field (or the button) receives it. Without this script the form posts and the page
+   reloads. */
 (function () {
   'use strict';
 
@@ -94,7 +96,11 @@
     var accession = field.value.trim();
     field.value = '';
     keep();
-    if (accession) { send(accession, false); }
+    if (accession) {
+      send(accession, false);
+    } else if (pending) {  /* Enter in the empty field: yes, receive the sample offered */
+      send(pending, true);
+    }
   });
 
   extraButton.addEventListener('click', function () {

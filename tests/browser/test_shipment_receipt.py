@@ -1,7 +1,7 @@
 """Receiving a shipment at the desk in a real browser (issue 16, item 1): the technician opens
 the shipment's scan screen, scans a box label and then tubes (typed + Enter, as a keyboard-wedge
 scanner does), and the counts, the two lists and the polite live region follow each scan without
-a page load; a tube not on the manifest is offered and received as extra; closing the shipment
+a page load; a tube not on the manifest is offered and received as extra (Enter in the empty field); closing the shipment
 shows its discrepancies. No inline script: the behaviour is static/shipment_receipt.js."""
 
 from __future__ import annotations
@@ -97,11 +97,13 @@ def test_receive_a_shipment_by_scanning(live_server: LiveServer, page: Page) -> 
     expect(announcer).to_contain_text("already scanned")
     expect(page.locator("#tally-scanned")).to_have_text("2")
 
-    # a tube that is not on the manifest is offered, then received as extra
+    # a tube that is not on the manifest is offered; Enter in the empty field receives it
     page.keyboard.type(STRAY)
     page.keyboard.press("Enter")
     expect(announcer).to_contain_text("not on the manifest")
-    page.locator("#receive-extra").click()
+    expect(page.locator("#receive-extra")).to_be_visible()
+    expect(page.locator("#tally-unexpected")).to_have_text("0")
+    page.keyboard.press("Enter")
     expect(page.locator("#tally-unexpected")).to_have_text("1")
     expect(page.locator("#unexpected-list li")).to_have_text([STRAY])
     expect(announcer).to_have_text(f"{STRAY} received as an extra sample.")
