@@ -362,3 +362,19 @@ def test_arrival_temperature_is_bounded(session, technician, make_cluster, make_
         service.record_arrival(session, actor=technician, now=NOW, shipment=shipment,
                                temperature_c=temperature, logger_excursion=False,
                                excursion_details=None)
+
+
+def test_a_shipment_without_manifest_is_received_as_extra(session, technician, make_cluster,
+                                                           make_shipment):
+    cluster = make_cluster()
+    tubes = salt_samples(session, cluster, 2)
+    shipment = make_shipment(cluster)
+    for tube in tubes:
+        assert scan(session, technician, shipment, tube.accession).outcome == "unexpected"
+        assert scan(session, technician, shipment, tube.accession,
+                    receive_extra=True).outcome == "extra"
+    found = service.close_shipment(session, actor=technician, now=NOW, shipment=shipment,
+                                   missing_reason=None, extra_reason="no manifest was sent",
+                                   damaged={})
+    assert sorted((d.sample_id, d.kind) for d in found) == sorted(
+        (t.id, DiscrepancyKind.EXTRA) for t in tubes)
