@@ -77,6 +77,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from lims.eqa.external_views import bp as eqa_external_bp
     from lims.equipment.views import bp as equipment_bp
     from lims.home.views import bp as home_bp
+    from lims.logistics.shipment_views import bp as shipments_bp
     from lims.logistics.storage_views import bp as storage_bp
     from lims.monitoring.views import bp as monitoring_bp
     from lims.reporting.views import bp as reporting_bp
@@ -84,7 +85,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     for blueprint in (core_bp, auth_bp, admin_bp, samples_bp, monitoring_bp, capture_bp, api_bp,
                       analysis_bp, reporting_bp, audit_bp, equipment_bp, eqa_external_bp, home_bp,
-                      storage_bp):
+                      storage_bp, shipments_bp):
         app.register_blueprint(blueprint)
 
     @app.before_request

@@ -21,6 +21,7 @@ from lims.eqa.external_models import (
     ExternalScheme,
 )
 from lims.equipment.models import Calibration, Equipment, InstrumentHealth, MaintenanceEntry
+from lims.logistics.shipment_models import Shipment, ShipmentDiscrepancy, ShipmentItem
 from lims.logistics.storage_models import Aliquot, RetentionRule, SampleDisposal, StorageUnit
 from lims.monitoring.models import (
     Cluster,
@@ -82,6 +83,9 @@ __all__ = [
     "SampleKindRef",
     "StorageUnit",
     "SampleReceipt",
+    "Shipment",
+    "ShipmentDiscrepancy",
+    "ShipmentItem",
     "SurveyRound",
     "User",
     "UserRole",

@@ -55,6 +55,12 @@ ACTION_LABELS: dict[str, object] = {
     "instrument_updated": _l("Instrument changed"),
     # equipment records (lims.equipment)
     "equipment_registered": _l("Equipment registered"),
+    # shipments (lims.logistics.shipments)
+    "shipment_created": _l("Shipment announced"),
+    "shipment_manifest_loaded": _l("Shipment manifest loaded"),
+    "shipment_sample_scanned": _l("Sample scanned in from the shipment"),
+    "shipment_arrival_recorded": _l("Shipment arrival conditions recorded"),
+    "shipment_closed": _l("Shipment closed"),
     "equipment_status_changed": _l("Equipment status changed"),
     "calibration_recorded": _l("Calibration recorded"),
     "maintenance_recorded": _l("Verification or maintenance recorded"),
@@ -243,6 +249,18 @@ FIELD_LABELS: dict[str, object] = {
     "added_as_replicate": _l("Added as a replicate"),
     "replaced": _l("Replaced"),
     "data_changed": _l("Data changed"),
+    # shipments (lims.logistics.shipments)
+    "courier": _l("Courier"),
+    "dispatched_at": _l("Dispatched at"),
+    "box_count": _l("Number of boxes"),
+    "logger_id": _l("Temperature logger ID"),
+    "arrival_temperature_c": _l("Temperature on arrival (°C)"),
+    "logger_excursion": _l("Logger excursion"),
+    "excursion_details": _l("Excursion details"),
+    "expected": _l("On the manifest"),
+    "missing": _l("Missing"),
+    "extra": _l("Extra"),
+    "damaged": _l("Damaged"),
     # list exports
     "list": _l("List"),
     "format": _l("File format"),
@@ -263,7 +281,6 @@ FIELD_LABELS: dict[str, object] = {
     "limit_absolute": _l("Acceptance limit, absolute (in the unit)"),
     "absolute_below": _l("Absolute limit applies below this target"),
     "limit_note": _l("Where the limit comes from"),
-    "days": _l("Analysis days per material"),
     "received_on": _l("Received on"),
     "deadline": _l("Results due by"),
     "material": _l("Material"),
@@ -284,12 +301,13 @@ VERBATIM_FIELDS: frozenset[str] = frozenset({
     "cluster", "instrument", "reagent_lot", "method", "based_on", "scheme", "problems",
     "population_group_code", "groups", "group", "list", "format", "sort", "performed_by",
     "certificate_no", "provider", "limit_note", "material", "scheme_verdict",
+    "courier", "logger_id", "excursion_details",
 })
 
 # Stored as decimal strings (exact); shown as numbers in the reader's locale (4,5 in ru/kk).
 NUMBER_FIELDS: frozenset[str] = frozenset({
     "temperature_c", "volume_ml", "mean", "sd", "molarity", "latitude", "longitude",
-    "min_volume_ml",
+    "min_volume_ml", "arrival_temperature_c",
 })
 
 # Stored as ISO dates (no time of day).

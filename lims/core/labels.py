@@ -38,6 +38,7 @@ LABELS: dict[str, object] = {
     "unlabelled": _l("Unlabelled"),
     "too_old": _l("Too old"),
     "contaminated": _l("Contaminated"),
+    "cold_chain": _l("Cold chain broken in transport"),
     "other": _l("Other"),
     # containers and salt
     "screw_cap_tube": _l("Screw-cap tube"),
@@ -99,6 +100,12 @@ LABELS: dict[str, object] = {
     "calibration": _l("Calibration"),
     "pass": _l("Passed"),
     "fail": _l("Failed"),
+    # shipments (lims.logistics): statuses and discrepancy kinds
+    "in_transit": _l("In transit"),
+    "receiving": _l("Being received"),
+    "missing": _l("Missing"),
+    "extra": _l("Extra (not on the manifest)"),
+    "damaged": _l("Damaged"),
     # roles
     "technician": _l("Technician"),
     "reviewer": _l("Reviewer"),

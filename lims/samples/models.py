@@ -44,6 +44,8 @@ class RejectionReason(enum.StrEnum):
     UNLABELLED = "unlabelled"
     TOO_OLD = "too_old"
     CONTAMINATED = "contaminated"
+    #: the shipment's temperature logger recorded an excursion (lims.logistics.shipments)
+    COLD_CHAIN = "cold_chain"
     OTHER = "other"
 
 
