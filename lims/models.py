@@ -13,6 +13,19 @@ from lims.backup.models import BackupRun
 from lims.capture.models import Instrument, InstrumentReading
 from lims.core.idempotency import FormSubmission
 from lims.core.models import Base
+from lims.eqa.models import (
+    EqaCharacterisationMeasurement,
+    EqaDocument,
+    EqaEnrolment,
+    EqaLabAccount,
+    EqaLaboratory,
+    EqaMaterial,
+    EqaProgramme,
+    EqaResult,
+    EqaRound,
+    EqaSampleCode,
+    EqaScore,
+)
 from lims.equipment.models import Calibration, Equipment, InstrumentHealth, MaintenanceEntry
 from lims.monitoring.models import (
     Cluster,
@@ -54,6 +67,17 @@ __all__ = [
     "InstrumentReading",
     "InstrumentHealth",
     "Equipment",
+    "EqaCharacterisationMeasurement",
+    "EqaDocument",
+    "EqaEnrolment",
+    "EqaLabAccount",
+    "EqaLaboratory",
+    "EqaMaterial",
+    "EqaProgramme",
+    "EqaResult",
+    "EqaRound",
+    "EqaSampleCode",
+    "EqaScore",
     "Calibration",
     "MaintenanceEntry",
     "Participant",

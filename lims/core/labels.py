@@ -104,6 +104,7 @@ LABELS: dict[str, object] = {
     "reviewer": _l("Reviewer"),
     "ministry": _l("Ministry"),
     "admin": _l("Administrator"),
+    "eqa_participant": _l("EQA participant"),
 }
 
 
