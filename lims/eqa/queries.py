@@ -26,8 +26,16 @@ from lims.eqa.models import (
 )
 from reports import eqa_stats
 
-__all__ = ["ROUND_LIST", "LABORATORY_LIST", "ResultRow", "round_results", "method_groups",
-           "HistoryRow", "History", "laboratory_history"]
+__all__ = [
+    "LABORATORY_LIST",
+    "ROUND_LIST",
+    "History",
+    "HistoryRow",
+    "ResultRow",
+    "laboratory_history",
+    "method_groups",
+    "round_results",
+]
 
 ROUND_LIST = ListSpec(
     name="eqa_rounds",

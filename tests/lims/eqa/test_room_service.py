@@ -15,7 +15,12 @@ from sqlalchemy.orm import Session
 
 from lims.audit.models import AuditEvent
 from lims.auth.models import User
-from lims.core.errors import BusinessRuleViolation, ConflictError, InvalidTransition, ValidationError
+from lims.core.errors import (
+    BusinessRuleViolation,
+    ConflictError,
+    InvalidTransition,
+    ValidationError,
+)
 from lims.core.permissions import Permission, Role, permissions_for
 from lims.eqa import queries, service
 from lims.eqa.models import (
