@@ -56,14 +56,12 @@ def test_a_round_from_programme_to_scores(client: FlaskClient, session: Session,
     ok(client.post(f"/eqa/materials/{material.id}/stability", data={"values": "100,1; 100,0"}))
     page = client.get(f"/eqa/materials/{material.id}").get_data(as_text=True)
     assert "s_s = " in page and "passed" in page
-    labs = []
     for n in range(4):
         name = unique("Laboratory ")
         ok(client.post("/eqa/laboratories/new", data={"name": name, "country": "KG",
                                                       "methods": ["sk_microplate"]}))
         lab = session.scalars(sa.select(EqaLaboratory).where(EqaLaboratory.name == name)).one()
         ok(client.post(f"{base}/enrolments", data={"laboratory": str(lab.id)}))
-        labs.append(lab)
     ok(client.post(f"{base}/status", data={"to": "dispatched"}))
     session.expire_all()
     assert round_.status is RoundStatus.DISPATCHED
@@ -95,7 +93,7 @@ def test_a_round_from_programme_to_scores(client: FlaskClient, session: Session,
     for enrolment in enrolments:
         assert enrolment.lab_code in page
     assert "Unsatisfactory" in page and "Satisfactory" in page and "Reference value" in page
-    history = client.get(f"/eqa/laboratories/{labs[3].id}").get_data(as_text=True)
+    history = client.get(f"/eqa/laboratories/{enrolments[3].laboratory_id}").get_data(as_text=True)
     assert "2026-1" in history and "Unsatisfactory" in history and 'id="share-satisfactory">0 %' in history
     listing = client.get("/eqa/?status=closed").get_data(as_text=True)
     assert "2026-1" in listing
