@@ -3,7 +3,7 @@
 The fonts come from the project's dependencies, not from the operating system:
 ``fontpkg-noto-sans`` (Noto Sans, OFL-1.1) sets the text, and ``fontpkg-pt-sans`` (PT Sans,
 OFL-1.1, made for the languages of the former USSR, Kazakh included) sets the few signs Noto
-Sans lacks: "≥" and "≤" live in Noto Sans Math, which is not packaged. Both are embedded (as
+Sans lacks: "≥", "≤" and "√" live in Noto Sans Math, which is not packaged. Both are embedded (as
 subsets) in every PDF: a PDF base-14 font such as Symbol or Helvetica is never used, because a
 viewer without it shows blanks, and ReportLab's Helvetica has no Cyrillic at all. A missing font is
 an error, never a silent fallback.
@@ -29,12 +29,12 @@ from reportlab.pdfgen import canvas
 FONT = "NotoSans"
 SYMBOL_FONT = "PTSans"
 #: Signs set in ``SYMBOL_FONT`` because ``FONT`` has no glyph for them.
-SYMBOL_CHARS = "≥≤"
+SYMBOL_CHARS = "≥≤√"
 _SYMBOL_RUN = re.compile(f"([{SYMBOL_CHARS}]+)")
 #: Letters a report must be able to draw: Russian plus the Kazakh additions.
 REQUIRED_LETTERS = "АаЯяЁёЫыЭэЩщӘәҒғҚқҢңӨөҰұҮүҺһІі"
 #: Signs the reports print (units, ranges, QC codes): each must be in one of the two fonts.
-REQUIRED_SIGNS = "≥≤µ±−×·–—«»…°²₂₃₄"
+REQUIRED_SIGNS = "≥≤√µ±−×·–—«»…°²₂₃₄ₚₜσζ′"
 _FAMILIES = {FONT: ("Noto Sans", "fontpkg-noto-sans"), SYMBOL_FONT: ("PT Sans", "fontpkg-pt-sans")}
 
 

@@ -35,6 +35,8 @@ ALLOWED_LATIN = frozenset({
     "UTC",  # time zone of the run's timestamps
     "EQUIP",  # the CDC's external quality assessment programme, a proper name
     "t",  # Student's t quantiles of the design-based intervals
+    "z", "p", "s", "u", "U", "h", "min",  # EQA scores and formulas: z′, p results, s*, u(x)
+    "ISO",  # ISO 13528, the proficiency-testing statistics standard
     "R", "survey", "svyquantile", "svyciprop",  # the reference software and its functions
     "plotly", "kz", "map", "assets", "PyPI", "MIT",  # the map geometry's source and licence
 })
