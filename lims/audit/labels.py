@@ -71,6 +71,7 @@ ACTION_LABELS: dict[str, object] = {
     "eqa_shipment_recorded": _l("EQA shipment recorded"),
     "eqa_value_assigned": _l("Assigned value set"),
     "eqa_round_scored": _l("EQA round scored"),
+    "eqa_document_issued": _l("EQA document issued"),
     # reference data and surveys
     "region_seeded": _l("Region loaded"),
     "region_updated": _l("Region changed"),

@@ -119,6 +119,7 @@ LABELS: dict[str, object] = {
     "provider_upload": _l("Uploaded by the provider"),
     "lab_report": _l("Laboratory report"),
     "certificate": _l("Certificate of participation"),
+    "summary": _l("Round summary"),
     # roles
     "technician": _l("Technician"),
     "reviewer": _l("Reviewer"),

@@ -17,12 +17,20 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.validators import ValidationError as FormError
 
 from lims.core.forms import LimsForm
 from lims.core.labels import options
-from lims.eqa.models import EqaMeasurand, EqaMethod, RoundStatus, SigmaKind, ValueSource
+from lims.eqa.models import (
+    DocumentKind,
+    EqaMeasurand,
+    EqaMethod,
+    RoundStatus,
+    SigmaKind,
+    ValueSource,
+)
 from lims.eqa.service import MAX_UNITS
 
 #: A pasted list of values: numbers separated by spaces, semicolons or new lines (a decimal
@@ -154,3 +162,19 @@ class ValueForm(LimsForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.source.choices = options(ValueSource)
+
+
+class DocumentForm(LimsForm):
+    kind = SelectField(_l("Document"), choices=[])
+    #: Choices set by the view: the round's enrolments by lab code ("" for the summary).
+    enrolment = SelectField(_l("Laboratory"), choices=[], validate_choice=True)
+    language = SelectField(_l("Language"), choices=[])
+    comments = TextAreaField(_l("Comments (printed as typed)"),
+                             validators=[Optional(), Length(max=2000)])
+    signatory = StringField(_l("Signed by (certificate)"), validators=[Optional(), Length(max=200)])
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.kind.choices = options(DocumentKind)
+        self.language.choices = [SelectChoice("ru", "Русский"), SelectChoice("kk", "Қазақша"),
+                                 SelectChoice("en", "English")]

@@ -20,8 +20,9 @@ from lims.core.forms import LimsForm
 from lims.core.labels import label
 from lims.core.listing import Page, list_page
 from lims.core.permissions import Permission
-from lims.eqa import queries, service
+from lims.eqa import documents, queries, service
 from lims.eqa.forms import (
+    DocumentForm,
     EnrolForm,
     HomogeneityForm,
     LaboratoryForm,
@@ -34,6 +35,8 @@ from lims.eqa.forms import (
     ValueForm,
 )
 from lims.eqa.models import (
+    DocumentKind,
+    EqaDocument,
     EqaEnrolment,
     EqaLaboratory,
     EqaMaterial,
@@ -142,12 +145,18 @@ def _enrol_choices(form: EnrolForm, round_: EqaRound) -> None:
         if lab.id not in enrolled]
 
 
+def _enrolment_choices(form: DocumentForm, round_: EqaRound) -> None:
+    form.enrolment.choices = [SelectChoice("", _("all laboratories (summary)"))] + [
+        SelectChoice(str(e.id), f"{e.lab_code} · {e.laboratory.name}") for e in round_.enrolments]
+
+
 def _round_page(round_: EqaRound, status: int = 200, **forms: Any) -> tuple[str, int]:
     forms.setdefault("status_form", StatusForm(formdata=None))
     forms.setdefault("material_form", MaterialForm(formdata=None))
     enrol_form = forms.setdefault("enrol_form", EnrolForm(formdata=None))
     _enrol_choices(enrol_form, round_)
     forms.setdefault("score_form", LimsForm(formdata=None))
+    _enrolment_choices(forms.setdefault("document_form", DocumentForm(formdata=None)), round_)
     shipment_forms = {e.id: ShipmentForm(formdata=None, prefix=f"e{e.id}-", obj=e)
                       for e in round_.enrolments}
     shipment_forms.update(forms.pop("shipment_forms", {}))
@@ -156,6 +165,8 @@ def _round_page(round_: EqaRound, status: int = 200, **forms: Any) -> tuple[str,
         "eqa/round.html", round=round_, results=queries.round_results(db.session, round_),
         groups=groups, next_statuses=service.ROUND_TRANSITIONS[round_.status],
         shipment_forms=shipment_forms,
+        documents=db.session.scalars(sa.select(EqaDocument).where(
+            EqaDocument.round_id == round_.id).order_by(EqaDocument.id.desc())).all(),
         events=events_for(db.session, service.ROUND_ENTITY, round_.id), **forms), status
 
 
@@ -258,6 +269,41 @@ def shipment(enrolment_id: int) -> PageResult:
                            shipment_forms={enrolment_id: form})
     return _to_round(enrolment.round_id, _("Shipment of %(code)s recorded.",
                                            code=enrolment.lab_code))
+
+
+@bp.post("/rounds/<int:round_id>/documents")
+@permission_required(MANAGE)
+def issue(round_id: int) -> PageResult:
+    """Issue (render and freeze) the next version of a document of the round."""
+    round_ = _get(EqaRound, round_id)
+    form = DocumentForm()
+    _enrolment_choices(form, round_)
+    if not form.validate():
+        return _round_page(round_, 422, document_form=form)
+    enrolment = (_get(EqaEnrolment, int(form.enrolment.data)) if form.enrolment.data else None)
+    try:
+        document = documents.issue_document(
+            db.session, actor=current_actor(), now=now_utc(), kind=DocumentKind(form.kind.data),
+            round_=round_, lang=form.language.data or "", enrolment=enrolment,
+            comments=[form.comments.data or ""], signatory=form.signatory.data or "")
+    except LimsError as error:
+        _refused(form, error, {"language": "language"})
+        return _round_page(_get(EqaRound, round_id), error.http_status, document_form=form)
+    return _to_round(round_id, _("%(document)s issued, version %(version)d.",
+                                 document=label(document.kind), version=document.version))
+
+
+@bp.get("/documents/<int:document_id>.pdf")
+@permission_required(MANAGE)
+def document_pdf(document_id: int) -> Response:
+    """An issued document exactly as it was issued."""
+    document: EqaDocument = _get(EqaDocument, document_id)
+    who = document.enrolment.lab_code if document.enrolment else "summary"
+    name = (f"EQA-{document.round.code}-{document.kind.value}-{who}-{document.language}"
+            f"-v{document.version}.pdf").replace("/", "-")
+    return Response(document.data, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"',
+                             "X-Content-SHA256": document.sha256})
 
 
 # -- a material: homogeneity, stability, assigned value --------------------------------------------
