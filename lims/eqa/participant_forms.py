@@ -9,6 +9,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from lims.core.forms import LimsForm
@@ -38,9 +39,9 @@ class CorrectionForm(ResultForm):
 
 
 class DecisionForm(LimsForm):
-    decision = RadioField(_l("Decision"), choices=[("accept", _l("Accept the correction")),
-                                                   ("refuse", _l("Refuse the correction"))],
-                          validators=[DataRequired()])
+    decision = RadioField(_l("Decision"), choices=[
+        SelectChoice("accept", _l("Accept the correction")),
+        SelectChoice("refuse", _l("Refuse the correction"))], validators=[DataRequired()])
     reason = TextAreaField(_l("Reason"), validators=[Length(max=2000)])
 
 
