@@ -13,8 +13,10 @@ same words, naming the sample code (and in a file the row and column):
 
 After the deadline a result is accepted but flagged late. A correction before the deadline is a new
 version with its reason; after it, the correction waits for the provider, who accepts or refuses it
-(both audited). Every state change first locks the enrolment row, so one laboratory's concurrent
-submissions are decided one after the other (two clicks on Submit store one result).
+(both audited). Every state change first locks the round row, then the enrolment row (the
+provider's services lock the round first too): one laboratory's concurrent submissions are decided
+one after the other (two clicks on Submit store one result), and a round being closed waits for a
+submission in progress, or the submission sees it closed.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from lims.eqa.models import (
     EqaProgramme,
     EqaResult,
     EqaSampleCode,
+    EqaScore,
     EqaUnit,
     ResultVia,
     RoundStatus,
@@ -226,6 +229,21 @@ def _reason(reason: str | None) -> str:
 
 # --- what the enrolment holds ---------------------------------------------------------------------
 
+def _lock(session: Session, enrolment: EqaEnrolment) -> EqaEnrolment:
+    lock(session, enrolment.round)
+    return lock(session, enrolment)
+
+
+def _supersede(session: Session, previous: EqaResult) -> None:
+    """A result that stops being current takes its scores with it: until the provider scores
+    the round again, no current score describes a replaced result."""
+    previous.is_current = False
+    session.execute(sa.update(EqaScore).where(EqaScore.result_id == previous.id,
+                                              EqaScore.is_current.is_(True))
+                    .values(is_current=False))
+    session.flush()  # the partial unique index allows one current version at a time
+
+
 def _open_round(enrolment: EqaEnrolment) -> None:
     """Results are accepted while the round is dispatched (late ones too, flagged)."""
     status = enrolment.round.status
@@ -299,7 +317,7 @@ def _new_result(session: Session, *, actor: User, now: datetime, enrolment: EqaE
 def submit_result(session: Session, *, actor: User, now: datetime, enrolment: EqaEnrolment,
                   entry: ResultEntry, via: ResultVia = ResultVia.PARTICIPANT) -> EqaResult:
     """Store a laboratory's first result for the material behind ``entry.sample_code``."""
-    lock(session, enrolment)
+    _lock(session, enrolment)
     _open_round(enrolment)
     material = _material_for(session, enrolment, entry.sample_code)
     if current_result(session, enrolment.id, material.id) is not None:
@@ -323,7 +341,7 @@ def correct_result(session: Session, *, actor: User, now: datetime, enrolment: E
                    entry: ResultEntry, reason: str | None) -> EqaResult:
     """Before the deadline: a new current version with its reason. After it: a pending
     correction, which counts only once the provider accepts it."""
-    lock(session, enrolment)
+    _lock(session, enrolment)
     why = _reason(reason)
     _open_round(enrolment)
     code = entry.sample_code.strip()
@@ -349,8 +367,7 @@ def correct_result(session: Session, *, actor: User, now: datetime, enrolment: E
                      entity_label=_label(enrolment, code), changes=_fields(pending), reason=why)
         session.flush()
         return pending
-    previous.is_current = False
-    session.flush()  # the partial unique index allows one current version at a time
+    _supersede(session, previous)
     result = _new_result(session, actor=actor, now=now, enrolment=enrolment, material=material,
                          checked=checked, via=ResultVia.PARTICIPANT, version=version,
                          is_current=True, reason=why)
@@ -366,7 +383,7 @@ def decide_correction(session: Session, *, actor: User, now: datetime, correctio
                       accept: bool, reason: str | None) -> EqaResult:
     """The provider's decision on a late correction: accepted, it becomes the current version;
     refused, it stays on record as refused. Either way who, when and why are kept."""
-    enrolment = lock(session, correction.enrolment)
+    enrolment = _lock(session, correction.enrolment)
     session.refresh(correction)
     why = _reason(reason)
     if correction.correction_status is not CorrectionStatus.PENDING:
@@ -377,8 +394,7 @@ def decide_correction(session: Session, *, actor: User, now: datetime, correctio
     if accept:
         previous = current_result(session, correction.enrolment_id, correction.material_id)
         if previous is not None:
-            previous.is_current = False
-            session.flush()
+            _supersede(session, previous)
         correction.is_current = True
     correction.correction_status = CorrectionStatus.ACCEPTED if accept else CorrectionStatus.REFUSED
     correction.decided_at = now
@@ -402,7 +418,7 @@ def upload_results(session: Session, *, actor: User, now: datetime, enrolment: E
     file is refused as a whole (every bad row named) or stored as a whole, audited as the
     provider's upload."""
     rows = read_result_file(data, filename)
-    lock(session, enrolment)
+    _lock(session, enrolment)
     _open_round(enrolment)
     programme = enrolment.round.programme
     by_code = {code: material for code, material in session.execute(

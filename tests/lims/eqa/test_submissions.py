@@ -13,7 +13,15 @@ from sqlalchemy.orm import Session
 
 from lims.audit.models import AuditEvent
 from lims.core.errors import ConflictError, LimsError, ValidationError
-from lims.eqa.models import CorrectionStatus, EqaResult, ResultVia, RoundStatus
+from lims.eqa.models import (
+    CorrectionStatus,
+    EqaResult,
+    EqaScore,
+    ResultVia,
+    RoundStatus,
+    ScoreClass,
+    ScoreKind,
+)
 from lims.eqa.submissions import (
     ResultEntry,
     correct_result,
@@ -301,3 +309,20 @@ def test_no_upload_into_a_closed_round(session: Session, world: World) -> None:
     session.flush()
     with pytest.raises(ConflictError, match="is closed"):
         upload(session, world, csv_file(f"{world.code(0, 0)},120,µg/L,,icp_ms"))
+
+
+def test_an_accepted_correction_takes_the_old_scores_out_of_the_current_ones(
+        session: Session, world: World) -> None:
+    first = submit(session, world)
+    score = EqaScore(result_id=first.id, material_id=first.material_id, x_pt=120.0, u_x_pt=1.0,
+                     sigma_pt=12.0, z=0.28, z_prime=0.28, score_kind=ScoreKind.Z,
+                     score_class=ScoreClass.SATISFACTORY, computed_at=FIXED_NOW,
+                     computed_by_id=world.provider.id)
+    session.add(score)
+    session.flush()
+    pending = correct(session, world, now=AFTER_DEADLINE, value="140")
+    assert score.is_current  # a pending correction changes nothing yet
+    decide_correction(session, actor=world.provider, now=AFTER_DEADLINE, correction=pending,
+                      accept=True, reason="checked")
+    session.refresh(score)
+    assert score.is_current is False  # until the provider scores the round again
