@@ -15,14 +15,24 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
+from jsonschema import Draft202012Validator
 from sqlalchemy.orm import Session
 
+from lims.api.openapi import OPENAPI
 from lims.auth.models import User
 from lims.auth.services import create_api_token
 from lims.capture.models import Protocol
 from lims.capture.service import InstrumentFields, create_instrument, issue_instrument_token
 from lims.core.dt import now_utc
-from lims.eqa.models import DocumentKind, EqaDocument, EqaResult
+from lims.eqa.models import (
+    DocumentKind,
+    EqaDocument,
+    EqaResult,
+    EqaScore,
+    RoundStatus,
+    ScoreClass,
+    ScoreKind,
+)
 from lims.eqa.submissions import ResultEntry, correct_result, submit_result
 from tests.conftest import FIXED_NOW
 from tests.lims.eqa.participants import World, build_world
@@ -256,6 +266,7 @@ def test_the_api_takes_a_result_once(session: Session, world: World, client: Fla
     created = client.post(url, json=body, headers=headers)
     assert created.status_code == 201, created.get_json()
     assert created.get_json()["value"] == 201.5 and created.get_json()["late"] is False
+    conforms(created.get_json(), "EqaResult")
     again = client.post(url, json=body, headers=headers)
     assert again.status_code == 409 and "already been submitted" in again.get_json()["detail"]
     wrong = client.post(url, json={**body, "sample_code": world.code(0, 0), "unit": "mg/kg"},
@@ -285,3 +296,41 @@ def test_the_api_refuses_staff_and_instrument_tokens(session: Session, world: Wo
         assert client.get(f"/api/v1/eqa/enrolments/{world.enrolments[0].id}",
                           headers=headers).status_code == 403
     assert client.get("/api/v1/eqa/enrolments").status_code == 401
+
+
+def conforms(body: Any, schema: str) -> None:
+    """The answer matches its schema in the served OpenAPI document."""
+    Draft202012Validator({"$ref": f"#/components/schemas/{schema}",
+                          "components": OPENAPI["components"]}).validate(body)
+
+
+def test_scores_are_shown_once_the_round_is_reported(
+        session: Session, world: World, client: FlaskClient, login: Login) -> None:
+    result = submitted(session, world, 0, value="150")
+    submitted(session, world, 1, value="999")
+    material = world.materials[0]
+    material.x_pt, material.u_x_pt, material.sigma_pt = 120.0, 2.0, 12.0
+    session.add(EqaScore(result_id=result.id, material_id=material.id, x_pt=120.0, u_x_pt=2.0,
+                         sigma_pt=12.0, z=2.5, z_prime=2.4, score_kind=ScoreKind.Z,
+                         score_class=ScoreClass.QUESTIONABLE, computed_at=FIXED_NOW,
+                         computed_by_id=world.provider.id))
+    session.flush()
+    headers = token_of(session, world.participants[0])
+    url = f"/api/v1/eqa/enrolments/{world.enrolments[0].id}"
+    own_page = f"/eqa/lab/enrolments/{world.enrolments[0].id}"
+    before = client.get(url, headers=headers).get_json()
+    conforms(before, "EqaEnrolmentDetail")
+    assert before["materials"][0]["score"] is None and before["materials"][0]["assigned_value"] is None
+    assert "2.50" not in page(login(world.participants[0]), own_page)
+
+    world.round.status = RoundStatus.REPORTED
+    session.flush()
+    after = client.get(url, headers=headers).get_json()
+    conforms(after, "EqaEnrolmentDetail")
+    conforms(client.get("/api/v1/eqa/enrolments", headers=headers).get_json(), "EqaEnrolmentList")
+    first = after["materials"][0]
+    assert (first["score"]["value"], first["score"]["class"], first["assigned_value"]) == (
+        2.5, "questionable", 120.0)
+    shown = page(login(world.participants[0]), own_page)
+    assert "2,50" in shown or "2.50" in shown
+    assert "999" not in shown and world.labs[1].name not in shown
