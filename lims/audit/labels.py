@@ -78,6 +78,7 @@ ACTION_LABELS: dict[str, object] = {
     "eqa_correction_accepted": _l("Late EQA correction accepted"),
     "eqa_correction_refused": _l("Late EQA correction refused"),
     "eqa_results_uploaded": _l("EQA results uploaded by the provider"),
+    "eqa_account_linked": _l("Participant account linked to an EQA laboratory"),
     # reference data and surveys
     "region_seeded": _l("Region loaded"),
     "region_updated": _l("Region changed"),
@@ -250,6 +251,7 @@ FIELD_LABELS: dict[str, object] = {
     "replaces": _l("Replaces result No."),
     "correction_status": _l("Correction"),
     "row": _l("Row"),
+    "username": _l("Username"),
     # equipment records (``lims.equipment``)
     "calibrated_on": _l("Calibrated on"),
     "valid_until": _l("Valid until"),

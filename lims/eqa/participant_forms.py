@@ -48,3 +48,8 @@ class DecisionForm(LimsForm):
 class UploadForm(LimsForm):
     file = FileField(_l("Results file (CSV or XLSX)"), validators=[
         FileRequired(), FileAllowed(["csv", "xlsx"], _l("Upload a .csv or .xlsx file"))])
+
+
+class AccountLinkForm(LimsForm):
+    #: Choices set by the view: participant accounts not linked to any laboratory yet.
+    user = SelectField(_l("Participant account"), choices=[], validators=[DataRequired()])

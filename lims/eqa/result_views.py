@@ -8,21 +8,25 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from wtforms.fields.choices import SelectChoice
 
+from lims.auth.models import User, UserRole
 from lims.auth.security import current_actor, permission_required
 from lims.core.dt import now_utc
 from lims.core.errors import LimsError, NotFoundError, ValidationError
-from lims.core.permissions import Permission
+from lims.core.inputs import parse_id
+from lims.core.permissions import Permission, Role
 from lims.eqa import submissions
 from lims.eqa.models import (
     CorrectionStatus,
     EqaEnrolment,
+    EqaLabAccount,
     EqaLaboratory,
     EqaResult,
     EqaRound,
     EqaSampleCode,
 )
-from lims.eqa.participant_forms import DecisionForm, UploadForm
+from lims.eqa.participant_forms import AccountLinkForm, DecisionForm, UploadForm
 from lims.eqa.result_file import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from lims.extensions import db
 
@@ -106,3 +110,49 @@ def decide(result_id: int) -> PageResult:
     db.session.commit()
     flash(_("Decision recorded."), "success")
     return redirect(url_for(".corrections"))
+
+
+def _unlinked_participants() -> list[User]:
+    return list(db.session.scalars(
+        sa.select(User).join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == Role.EQA_PARTICIPANT, User.is_active.is_(True),
+               User.id.not_in(sa.select(EqaLabAccount.user_id)))
+        .order_by(User.username)))
+
+
+@bp.route("/laboratories/<int:laboratory_id>/accounts", methods=["GET", "POST"])
+@permission_required(Permission.MANAGE_EQA)
+def accounts(laboratory_id: int) -> PageResult:
+    """The accounts a participating laboratory submits with; an administrator creates the
+    user (role: EQA participant), the provider links it to its laboratory here."""
+    laboratory = db.session.get(EqaLaboratory, laboratory_id)
+    if laboratory is None:
+        raise NotFoundError(_("No such laboratory."), field="laboratory_id")
+    form = AccountLinkForm()
+    form.user.choices = [SelectChoice(str(u.id), f"{u.username} · {u.full_name}".rstrip(" ·"))
+                         for u in _unlinked_participants()]
+    status = 200
+    if form.validate_on_submit():
+        user = db.session.get(User, parse_id(form.user.data) or 0)
+        try:
+            if user is None:
+                raise NotFoundError(_("No such user."), field="user")
+            submissions.link_participant_account(db.session, actor=current_actor(),
+                                                 now=now_utc(), laboratory=laboratory, user=user)
+        except LimsError as error:
+            db.session.rollback()
+            if not form.attach_error(error):
+                form.form_errors.append(error.message)
+            status = error.http_status
+        else:
+            db.session.commit()
+            flash(_("Account %(user)s now acts for %(lab)s.", user=user.username,
+                    lab=laboratory.name), "success")
+            return redirect(url_for(".accounts", laboratory_id=laboratory.id))
+    elif form.is_submitted():
+        status = 422
+    linked = db.session.scalars(sa.select(User).join(EqaLabAccount, EqaLabAccount.user_id == User.id)
+                                .where(EqaLabAccount.laboratory_id == laboratory.id)
+                                .order_by(User.username)).all()
+    return render_template("eqa_lab/accounts.html", laboratory=laboratory, linked=linked,
+                           form=form), status

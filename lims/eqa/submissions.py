@@ -38,9 +38,12 @@ from lims.auth.models import User
 from lims.core.errors import ConflictError, NotFoundError, ValidationError
 from lims.core.inputs import NUMBER_LIMIT, text_problem
 from lims.core.locking import lock
+from lims.core.permissions import Permission, Role
 from lims.eqa.models import (
     CorrectionStatus,
     EqaEnrolment,
+    EqaLabAccount,
+    EqaLaboratory,
     EqaMaterial,
     EqaMethod,
     EqaProgramme,
@@ -486,3 +489,33 @@ def find_correction(session: Session, correction_id: int) -> EqaResult:
     if correction is None or correction.correction_status is None:
         raise NotFoundError(_("No such correction."))
     return correction
+
+
+# --- participant accounts --------------------------------------------------------------------------
+
+def link_participant_account(session: Session, *, actor: User, now: datetime,
+                             laboratory: EqaLaboratory, user: User) -> EqaLabAccount:
+    """Make ``user`` (an account with the EQA participant role, created like any other user)
+    the account of ``laboratory``: from then on it sees that laboratory's enrolments and nothing
+    else. An account belongs to one laboratory for good (its past submissions are that
+    laboratory's); a laboratory may have several accounts."""
+    lock(session, user)
+    if Role.EQA_PARTICIPANT not in user.roles:
+        raise ValidationError(_("Only an account with the EQA participant role can act for a "
+                                "laboratory."), field="user")
+    if Permission.MANAGE_EQA in user.permissions:
+        raise ValidationError(_("A provider's account cannot also act for a participating "
+                                "laboratory."), field="user")
+    linked = session.scalar(sa.select(EqaLabAccount).where(EqaLabAccount.user_id == user.id))
+    if linked is not None:
+        raise ConflictError(_("Account %(user)s already belongs to a laboratory.",
+                              user=user.username), field="user")
+    account = EqaLabAccount(user_id=user.id, laboratory_id=laboratory.id, created_at=now,
+                            created_by_id=actor.id)
+    session.add(account)
+    session.flush()
+    record_event(session, actor=actor, now=now, action="eqa_account_linked",
+                 entity_type="eqa_laboratory", entity_id=laboratory.id,
+                 entity_label=laboratory.name, changes={"username": user.username})
+    session.flush()
+    return account

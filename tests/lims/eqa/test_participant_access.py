@@ -24,6 +24,7 @@ from lims.auth.services import create_api_token
 from lims.capture.models import Protocol
 from lims.capture.service import InstrumentFields, create_instrument, issue_instrument_token
 from lims.core.dt import now_utc
+from lims.core.permissions import Role
 from lims.eqa.models import (
     DocumentKind,
     EqaDocument,
@@ -35,7 +36,7 @@ from lims.eqa.models import (
 )
 from lims.eqa.submissions import ResultEntry, correct_result, submit_result
 from tests.conftest import FIXED_NOW
-from tests.lims.eqa.participants import World, build_world
+from tests.lims.eqa.participants import World, build_world, user
 
 Login = Callable[[User], FlaskClient]
 
@@ -334,3 +335,22 @@ def test_scores_are_shown_once_the_round_is_reported(
     shown = page(login(world.participants[0]), own_page)
     assert "2,50" in shown or "2.50" in shown
     assert "999" not in shown and world.labs[1].name not in shown
+
+
+def test_the_provider_links_a_participant_account(session: Session, world: World,
+                                                  login: Login) -> None:
+    newcomer = user(session, FIXED_NOW, Role.EQA_PARTICIPANT)
+    client = login(world.provider)
+    url = f"/eqa/results/laboratories/{world.labs[1].id}/accounts"
+    assert newcomer.username in page(client, url)
+    assert client.post(url, data={"user": str(newcomer.id)}).status_code == 302
+    assert newcomer.username in page(client, url).split('id="eqa-accounts"')[1].split("</ul>")[0]
+    client.post("/logout")
+    listed = page(login(newcomer), "/eqa/lab/")
+    assert world.labs[1].name in listed and world.round.code in listed
+
+
+@pytest.mark.parametrize("who", ["technician", 0])
+def test_only_the_provider_links_accounts(world: World, login: Login, who: Any) -> None:
+    client = login(world.technician if who == "technician" else world.participants[who])
+    page(client, f"/eqa/results/laboratories/{world.labs[0].id}/accounts", 403)

@@ -14,11 +14,17 @@ from flask import Flask
 from lims.audit.models import AuditEvent
 from lims.auth.models import User
 from lims.core.errors import ConflictError
-from lims.eqa.models import CorrectionStatus, EqaEnrolment, EqaResult
-from lims.eqa.submissions import ResultEntry, correct_result, submit_result
+from lims.core.permissions import Role
+from lims.eqa.models import CorrectionStatus, EqaEnrolment, EqaLabAccount, EqaLaboratory, EqaResult
+from lims.eqa.submissions import (
+    ResultEntry,
+    correct_result,
+    link_participant_account,
+    submit_result,
+)
 from lims.extensions import db
 from tests.conftest import FIXED_NOW
-from tests.lims.eqa.participants import build_world
+from tests.lims.eqa.participants import build_world, user
 from tests.race import needs_postgres, race, split
 
 N = 4
@@ -91,3 +97,28 @@ def test_a_late_correction_sent_twice_at_once_waits_once(race_app: Flask) -> Non
             EqaResult.enrolment_id == enrolment_id,
             EqaResult.correction_status == CorrectionStatus.PENDING)).all()
         assert len(pending) == 1
+
+
+@needs_postgres
+def test_one_account_linked_to_two_laboratories_at_once_belongs_to_one(race_app: Flask) -> None:
+    with race_app.app_context():
+        world = build_world(db.session, FIXED_NOW)
+        newcomer = user(db.session, FIXED_NOW, Role.EQA_PARTICIPANT)
+        db.session.commit()
+        provider_id, newcomer_id = world.provider.id, newcomer.id
+        lab_ids = [lab.id for lab in world.labs]
+
+    def prepare(i: int) -> tuple[User, User, EqaLaboratory]:
+        return (db.session.get(User, provider_id), db.session.get(User, newcomer_id),
+                db.session.get(EqaLaboratory, lab_ids[i % len(lab_ids)]))
+
+    def act(i: int, loaded: tuple[User, User, EqaLaboratory]) -> int:
+        provider, account, laboratory = loaded
+        return link_participant_account(db.session, actor=provider, now=FIXED_NOW,
+                                        laboratory=laboratory, user=account).laboratory_id
+
+    winners, refused = split(race(race_app, N, prepare, act))
+    assert len(winners) == 1 and all(isinstance(e, ConflictError) for e in refused)
+    with race_app.app_context():
+        assert db.session.scalars(sa.select(EqaLabAccount.laboratory_id).where(
+            EqaLabAccount.user_id == newcomer_id)).all() == winners

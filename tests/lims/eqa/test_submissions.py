@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from lims.audit.models import AuditEvent
 from lims.core.errors import ConflictError, LimsError, ValidationError
+from lims.core.permissions import Role
 from lims.eqa.models import (
     CorrectionStatus,
     EqaResult,
@@ -27,11 +28,12 @@ from lims.eqa.submissions import (
     correct_result,
     current_result,
     decide_correction,
+    link_participant_account,
     submit_result,
     upload_results,
 )
 from tests.conftest import FIXED_NOW
-from tests.lims.eqa.participants import CEILING, World, build_world
+from tests.lims.eqa.participants import CEILING, World, build_world, user
 
 AFTER_DEADLINE = FIXED_NOW + timedelta(days=11)
 
@@ -326,3 +328,26 @@ def test_an_accepted_correction_takes_the_old_scores_out_of_the_current_ones(
                       accept=True, reason="checked")
     session.refresh(score)
     assert score.is_current is False  # until the provider scores the round again
+
+
+# --- participant accounts ------------------------------------------------------------------------
+
+def test_a_participant_account_is_linked_to_one_laboratory(session: Session,
+                                                           world: World) -> None:
+    newcomer = user(session, FIXED_NOW, Role.EQA_PARTICIPANT)
+    account = link_participant_account(session, actor=world.provider, now=FIXED_NOW,
+                                       laboratory=world.labs[1], user=newcomer)
+    assert (account.laboratory_id, account.created_by_id) == (world.labs[1].id,
+                                                               world.provider.id)
+    assert events(session, "eqa_account_linked")[0].changes == {"username": newcomer.username}
+    with pytest.raises(ConflictError, match="already belongs to a laboratory"):
+        link_participant_account(session, actor=world.provider, now=FIXED_NOW,
+                                 laboratory=world.labs[0], user=newcomer)
+
+
+@pytest.mark.parametrize("roles", [(Role.TECHNICIAN,), (Role.EQA_PARTICIPANT, Role.REVIEWER)])
+def test_only_a_pure_participant_account_is_linked(session: Session, world: World,
+                                                   roles: tuple[Role, ...]) -> None:
+    with pytest.raises(ValidationError):
+        link_participant_account(session, actor=world.provider, now=FIXED_NOW,
+                                 laboratory=world.labs[0], user=user(session, FIXED_NOW, *roles))
