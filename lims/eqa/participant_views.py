@@ -29,6 +29,8 @@ from lims.extensions import db
 bp = Blueprint("eqa_lab", __name__, url_prefix="/eqa/lab", template_folder="templates")
 
 PageResult = str | Response | tuple[str, int]
+#: The correction form shares the page with the result form: its fields get their own ids.
+CORRECTION = "correction"
 
 
 def attach_service_error(form: LimsForm, error: LimsError) -> None:
@@ -66,7 +68,8 @@ def _enrolment_page(enrolment: EqaEnrolment, result_form: ResultForm | None = No
     if result_form is None:
         result_form = ResultForm(formdata=None, unit=programme.unit.value)
     if correction_form is None:
-        correction_form = CorrectionForm(formdata=None, unit=programme.unit.value)
+        correction_form = CorrectionForm(formdata=None, prefix=CORRECTION,
+                                         unit=programme.unit.value)
     _code_choices(result_form, lines, answered=False)
     _code_choices(correction_form, lines, answered=True)
     return render_template(
@@ -126,7 +129,7 @@ def submit(enrolment_id: int) -> PageResult:
 def correct(enrolment_id: int) -> PageResult:
     actor = current_actor()
     item = participation.own_enrolment(db.session, actor, enrolment_id)
-    form = CorrectionForm()
+    form = CorrectionForm(prefix=CORRECTION)
     _code_choices(form, participation.enrolment_sheet(db.session, item), answered=True)
     if form.validate_on_submit():
         try:

@@ -147,9 +147,11 @@ def test_a_correction_through_the_page(session: Session, world: World, login: Lo
     submitted(session, world, 0)
     client = login(world.participants[0])
     url = f"/eqa/lab/enrolments/{world.enrolments[0].id}/corrections"
-    form = {"sample_code": world.code(0, 0), "value": "160", "unit": "µg/L", "method": "icp_ms"}
-    assert "reason" in client.post(url, data=form).get_data(as_text=True).lower()
-    assert client.post(url, data={**form, "reason": "dilution factor"}).status_code == 302
+    form = {"correction-sample_code": world.code(0, 0), "correction-value": "160",
+            "correction-unit": "µg/L", "correction-method": "icp_ms"}
+    refused = client.post(url, data=form)
+    assert refused.status_code == 422 and "Give the reason" in refused.get_data(as_text=True)
+    assert client.post(url, data={**form, "correction-reason": "dilution factor"}).status_code == 302
     current = session.scalar(sa.select(EqaResult).where(EqaResult.is_current.is_(True)))
     assert current is not None and (current.value, current.version) == (160.0, 2)
 
