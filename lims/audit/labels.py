@@ -72,6 +72,14 @@ ACTION_LABELS: dict[str, object] = {
     "eqa_value_assigned": _l("Assigned value set"),
     "eqa_round_scored": _l("EQA round scored"),
     "eqa_document_issued": _l("EQA document issued"),
+    # EQA participants' results (lims.eqa.submissions)
+    "eqa_result_submitted": _l("EQA result submitted"),
+    "eqa_result_corrected": _l("EQA result corrected"),
+    "eqa_correction_requested": _l("EQA correction sent after the deadline"),
+    "eqa_correction_accepted": _l("Late EQA correction accepted"),
+    "eqa_correction_refused": _l("Late EQA correction refused"),
+    "eqa_results_uploaded": _l("EQA results uploaded by the provider"),
+    "eqa_account_linked": _l("Participant account linked to an EQA laboratory"),
     # reference data and surveys
     "region_seeded": _l("Region loaded"),
     "region_updated": _l("Region changed"),
@@ -235,6 +243,16 @@ FIELD_LABELS: dict[str, object] = {
     "format": _l("File format"),
     "filters": _l("Filters"),
     "sort": _l("Order"),
+    # EQA results (``lims.eqa.submissions``)
+    "unit": _l("Unit"),
+    "uncertainty": _l("Standard uncertainty"),
+    "coverage_k": _l("Coverage factor k"),
+    "late": _l("Late"),
+    "via": _l("Submitted by"),
+    "replaces": _l("Replaces result No."),
+    "correction_status": _l("Correction"),
+    "row": _l("Row"),
+    "username": _l("Username"),
     # equipment records (``lims.equipment``)
     "calibrated_on": _l("Calibrated on"),
     "valid_until": _l("Valid until"),

@@ -334,10 +334,22 @@ class EqaSampleCode(Base):
         return format_repr(self, "id", "enrolment_id", "material_id", "code")
 
 
+class CorrectionStatus(enum.StrEnum):
+    """A correction sent after the deadline waits for the provider's decision."""
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REFUSED = "refused"
+
+
 class EqaResult(Base):
     """A laboratory's result for one material. ``u_x`` is its standard uncertainty (NULL when
     not reported); ``coverage_k`` the coverage factor it stated for its expanded uncertainty
-    (U = k·u), needed for E_n. Corrections are new versions; exactly one is current."""
+    (U = k·u), needed for E_n. Corrections are new versions; exactly one is current.
+
+    A correction after the deadline is stored at once as a version that is not current, with
+    ``correction_status`` pending (at most one per laboratory and material); the provider's
+    decision (who, when, why) makes it current or leaves it refused. NULL status: no decision
+    was needed."""
 
     __tablename__ = "eqa_results"
     __table_args__ = (
@@ -349,6 +361,9 @@ class EqaResult(Base):
         sa.Index("uq_eqa_results_current", "enrolment_id", "material_id", unique=True,
                  postgresql_where=sa.text("is_current"), sqlite_where=sa.text("is_current")),
         sa.Index("ix_eqa_results_material_current", "material_id", "is_current"),
+        sa.Index("uq_eqa_results_pending", "enrolment_id", "material_id", unique=True,
+                 postgresql_where=sa.text("correction_status = 'pending'"),
+                 sqlite_where=sa.text("correction_status = 'pending'")),
     )
 
     id: Mapped[intpk]
@@ -367,6 +382,11 @@ class EqaResult(Base):
     is_current: Mapped[bool] = mapped_column(default=True)
     #: Why this version replaced the previous one (NULL for the first).
     reason: Mapped[str | None] = mapped_column(sa.Text)
+    correction_status: Mapped[CorrectionStatus | None] = mapped_column(
+        str_enum(CorrectionStatus, "eqa_correction_status"))
+    decided_at: Mapped[datetime | None]
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decision_reason: Mapped[str | None] = mapped_column(sa.Text)
 
     enrolment: Mapped[EqaEnrolment] = relationship()
     material: Mapped[EqaMaterial] = relationship()

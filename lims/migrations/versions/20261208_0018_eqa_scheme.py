@@ -202,6 +202,11 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('is_current', sa.Boolean(), nullable=False),
     sa.Column('reason', sa.Text(), nullable=True),
+    sa.Column('correction_status', sa.Enum('pending', 'accepted', 'refused', name='eqa_correction_status', native_enum=False, create_constraint=True, length=32), nullable=True),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.Column('decision_reason', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['users.id'], name=op.f('fk_eqa_results_decided_by_id_users')),
     sa.CheckConstraint('coverage_k IS NULL OR coverage_k > 0', name=op.f('ck_eqa_results_coverage_k_positive')),
     sa.CheckConstraint('u_x IS NULL OR u_x >= 0', name=op.f('ck_eqa_results_u_x_not_negative')),
     sa.CheckConstraint('value >= 0', name=op.f('ck_eqa_results_value_not_negative')),
@@ -215,6 +220,7 @@ def upgrade() -> None:
     with op.batch_alter_table('eqa_results', schema=None) as batch_op:
         batch_op.create_index('ix_eqa_results_material_current', ['material_id', 'is_current'], unique=False)
         batch_op.create_index('uq_eqa_results_current', ['enrolment_id', 'material_id'], unique=True, postgresql_where=sa.text('is_current'), sqlite_where=sa.text('is_current'))
+        batch_op.create_index('uq_eqa_results_pending', ['enrolment_id', 'material_id'], unique=True, postgresql_where=sa.text("correction_status = 'pending'"), sqlite_where=sa.text("correction_status = 'pending'"))
 
     op.create_table('eqa_sample_codes',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -266,6 +272,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_eqa_sample_codes_material_id'))
     op.drop_table('eqa_sample_codes')
     with op.batch_alter_table('eqa_results', schema=None) as batch_op:
+        batch_op.drop_index('uq_eqa_results_pending', postgresql_where=sa.text("correction_status = 'pending'"), sqlite_where=sa.text("correction_status = 'pending'"))
         batch_op.drop_index('uq_eqa_results_current', postgresql_where=sa.text('is_current'), sqlite_where=sa.text('is_current'))
         batch_op.drop_index('ix_eqa_results_material_current')
     op.drop_table('eqa_results')
