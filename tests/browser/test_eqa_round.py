@@ -3,7 +3,7 @@ two laboratories submit through their own accounts (one corrects a typo before t
 other submits after it and is flagged late), the provider uploads two more laboratories' files,
 sets the assigned values by Algorithm A, scores, closes and reports the round, and issues
 laboratory A's report and the round summary in Russian; laboratory A then sees its own scores,
-downloads both PDFs (their text read back: its scores printed, no laboratory's name) and nothing
+downloads both PDFs (their text read back: its scores printed, no other laboratory's name) and nothing
 of the other laboratories. Every page passes axe (the ``page`` fixture).
 
 The round is prepared with the provider's services (programme, materials with homogeneity and
