@@ -1,16 +1,18 @@
-"""A round of the regional EQA scheme in a real browser (issue 15, "A whole round end to end"), from
-the participants' side: two laboratories submit through their own accounts (one after the
-deadline, flagged late), the provider uploads two more laboratories' files, sets the assigned
-values by Algorithm A, scores, closes and reports the round, and each laboratory then sees its own
-scores and nothing of the other laboratories. Every page passes axe (the ``page`` fixture).
+"""A round of the regional EQA scheme in a real browser (issue 15, "A whole round end to end"):
+two laboratories submit through their own accounts (one corrects a typo before the deadline, the
+other submits after it and is flagged late), the provider uploads two more laboratories' files,
+sets the assigned values by Algorithm A, scores, closes and reports the round, and issues
+laboratory A's report and the round summary in Russian; laboratory A then sees its own scores,
+downloads both PDFs (their text read back: its scores printed, no other laboratory's name) and nothing
+of the other laboratories. Every page passes axe (the ``page`` fixture).
 
 The round is prepared with the provider's services (programme, materials with homogeneity and
 stability, enrolment, dispatch): those pages are the provider room's and have tests of their own.
-The per-laboratory and summary PDFs are not issued here: no service issues EQA documents yet.
 """
 
 from __future__ import annotations
 
+import io
 import re
 import threading
 from collections.abc import Callable
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 import sqlalchemy as sa
+from pypdf import PdfReader
 
 from lims.auth.services import create_user
 from lims.core.dt import now_utc
@@ -31,6 +34,7 @@ from lims.eqa.models import (
     EqaResult,
     EqaRound,
     EqaSampleCode,
+    EqaScore,
     RoundStatus,
     SigmaKind,
 )
@@ -215,6 +219,15 @@ def test_a_round_from_the_participants_side(live_server: LiveServer, page: Page,
         status_form.locator("button[type=submit]").click()
         expect(page.locator("main")).to_contain_text("is now")
 
+    # the provider issues laboratory A's report and the round summary in Russian
+    for kind, enrolment in (("lab_report", str(ids["enrolments"][0])), ("summary", "")):
+        issue_form = page.locator("form[action$='/documents']")
+        issue_form.locator("select[name=kind]").select_option(kind)
+        issue_form.locator("select[name=enrolment]").select_option(enrolment)
+        issue_form.locator("select[name=language]").select_option("ru")
+        issue_form.locator("button[type=submit]").click()
+        expect(page.locator("body")).to_contain_text("issued, version 1")
+
     # laboratory A sees its own scores and classes, and no other laboratory
     login(page, url, "eqa-lab-a")
     page.goto(own_a)
@@ -226,3 +239,21 @@ def test_a_round_from_the_participants_side(live_server: LiveServer, page: Page,
         assert name not in page.content()
     for code in (c for lab in ids["codes"][1:] for _m, c in lab):
         assert code not in page.content()
+
+    # its documents: its report and the summary, both in Russian, with its scores printed
+    links = page.locator("#eqa-documents a")
+    expect(links).to_have_count(2)
+    scores = in_app(live_server.app, lambda: db.session.scalars(
+        sa.select(EqaScore.z).join(EqaResult, EqaScore.result_id == EqaResult.id)
+        .where(EqaScore.is_current, EqaResult.enrolment_id == ids["enrolments"][0])).all())
+    assert len(scores) == 2
+    printed = {f"{z:.2f}".replace(".", ",").replace("-", "−") for z in scores}
+    for href in links.evaluate_all("links => links.map(a => a.getAttribute('href'))"):
+        response = page.request.get(f"{url}{href}")
+        assert response.status == 200 and response.headers["content-type"] == "application/pdf"
+        text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(response.body())).pages)
+        assert "Z" in text.upper() and ids["lab_codes"][0] in text
+        found = {z for z in printed if z in text or z.replace("−", "-") in text}
+        assert found == printed, (printed, text[:2000])
+        for name in ids["labs"][1:]:
+            assert name not in text
