@@ -75,6 +75,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from lims.capture.views import bp as capture_bp
     from lims.core.views import bp as core_bp
     from lims.eqa.external_views import bp as eqa_external_bp
+    from lims.eqa.participant_views import bp as eqa_lab_bp
+    from lims.eqa.result_views import bp as eqa_results_bp
+    from lims.eqa.views import bp as eqa_bp
     from lims.equipment.views import bp as equipment_bp
     from lims.home.views import bp as home_bp
     from lims.logistics.shipment_views import bp as shipments_bp
@@ -84,8 +87,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from lims.samples.views import bp as samples_bp
 
     for blueprint in (core_bp, auth_bp, admin_bp, samples_bp, monitoring_bp, capture_bp, api_bp,
-                      analysis_bp, reporting_bp, audit_bp, equipment_bp, eqa_external_bp, home_bp,
-                      storage_bp, shipments_bp):
+                      analysis_bp, reporting_bp, audit_bp, equipment_bp, eqa_bp, eqa_lab_bp,
+                      eqa_results_bp, eqa_external_bp, home_bp, storage_bp, shipments_bp):
         app.register_blueprint(blueprint)
 
     @app.before_request

@@ -20,6 +20,19 @@ from lims.eqa.external_models import (
     ExternalRound,
     ExternalScheme,
 )
+from lims.eqa.models import (
+    EqaCharacterisationMeasurement,
+    EqaDocument,
+    EqaEnrolment,
+    EqaLabAccount,
+    EqaLaboratory,
+    EqaMaterial,
+    EqaProgramme,
+    EqaResult,
+    EqaRound,
+    EqaSampleCode,
+    EqaScore,
+)
 from lims.equipment.models import Calibration, Equipment, InstrumentHealth, MaintenanceEntry
 from lims.logistics.shipment_models import Shipment, ShipmentDiscrepancy, ShipmentItem
 from lims.logistics.storage_models import Aliquot, RetentionRule, SampleDisposal, StorageUnit
@@ -69,6 +82,17 @@ __all__ = [
     "ExternalMaterialSample",
     "ExternalRound",
     "ExternalScheme",
+    "EqaCharacterisationMeasurement",
+    "EqaDocument",
+    "EqaEnrolment",
+    "EqaLabAccount",
+    "EqaLaboratory",
+    "EqaMaterial",
+    "EqaProgramme",
+    "EqaResult",
+    "EqaRound",
+    "EqaSampleCode",
+    "EqaScore",
     "Calibration",
     "MaintenanceEntry",
     "Participant",

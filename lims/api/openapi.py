@@ -16,6 +16,7 @@ from instruments.wire import (
     READING_SCHEMA,
 )
 from lims.core.inputs import ID_MAX, JSON_MAX_DEPTH
+from lims.eqa.models import CorrectionStatus, EqaMethod, EqaUnit, ResultVia, RoundStatus, ScoreClass
 from lims.reporting.published import PAGE_DEFAULT, PAGE_MAX
 from lims.samples.lifecycle import SampleStatus
 from lims.samples.models import SampleKind
@@ -25,7 +26,7 @@ from reports.texts import LANGUAGES
 #: The files of an issued report under ``/reports/{report_id}/files/`` (``lims.api.views``).
 REPORT_FILE_NAMES = ("report.pdf", "tables.xlsx", "results.zip")
 
-API_VERSION = "1.0.0"
+API_VERSION = "1.1.0"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 
@@ -35,6 +36,68 @@ def _problem_response(description: str) -> dict[str, Any]:
         "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
 
+
+#: The body of ``POST /eqa/enrolments/{enrolment_id}/results``; checked by `lims.api.eqa` before
+#: the submission service applies the rules a schema cannot say.
+EQA_RESULT_SUBMISSION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["sample_code", "value", "unit", "method"],
+    "additionalProperties": False,
+    "properties": {
+        "sample_code": {"type": "string", "minLength": 1, "maxLength": 16,
+                        "description": "The code on the tube, as sent to your laboratory."},
+        "value": {"type": "number", "minimum": 0,
+                  "description": "The result, in the programme's unit; not above the"
+                                 " programme's ceiling."},
+        "unit": {"type": "string", "maxLength": 20, "examples": [u.value for u in EqaUnit],
+                 "description": "Must be the programme's unit (never converted)."},
+        "uncertainty": {"type": ["number", "null"], "exclusiveMinimum": 0,
+                        "description": "Standard uncertainty u(x), in the same unit."},
+        "coverage_k": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 10,
+                       "description": "The coverage factor of your expanded uncertainty"
+                                      " (U = k·u); needs `uncertainty`."},
+        "method": {"type": "string", "enum": [m.value for m in EqaMethod]},
+    },
+}
+
+_EQA_RESULT: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "value", "unit", "uncertainty", "coverage_k", "method", "submitted_at",
+                 "via", "late", "version", "correction_status"],
+    "properties": {
+        "id": {"type": "integer"},
+        "value": {"type": "number"},
+        "unit": {"type": "string", "enum": [u.value for u in EqaUnit]},
+        "uncertainty": {"type": ["number", "null"]},
+        "coverage_k": {"type": ["number", "null"]},
+        "method": {"type": "string", "enum": [m.value for m in EqaMethod]},
+        "submitted_at": {"type": "string", "format": "date-time"},
+        "via": {"type": "string", "enum": [v.value for v in ResultVia]},
+        "late": {"type": "boolean", "description": "Submitted after the deadline."},
+        "version": {"type": "integer", "minimum": 1},
+        "correction_status": {"type": ["string", "null"],
+                              "enum": [*(c.value for c in CorrectionStatus), None]},
+    },
+}
+
+_EQA_ENROLMENT: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "lab_code", "round_code", "programme_code", "unit", "dispatch_date",
+                 "deadline", "status", "deadline_passed", "links"],
+    "properties": {
+        "id": {"type": "integer"},
+        "lab_code": {"type": "string", "description": "Your laboratory's code in this round."},
+        "round_code": {"type": "string"},
+        "programme_code": {"type": "string"},
+        "unit": {"type": "string", "enum": [u.value for u in EqaUnit]},
+        "dispatch_date": {"type": "string", "format": "date"},
+        "deadline": {"type": "string", "format": "date"},
+        "status": {"type": "string", "enum": [r.value for r in RoundStatus]},
+        "deadline_passed": {"type": "boolean"},
+        "links": {"type": "object", "required": ["self", "results"],
+                  "properties": {"self": {"type": "string"}, "results": {"type": "string"}}},
+    },
+}
 
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -182,6 +245,66 @@ OPENAPI: dict[str, Any] = {
             }
         },
 
+        "/eqa/enrolments": {
+            "get": {
+                "operationId": "listEqaEnrolments",
+                "summary": "Your laboratory's EQA enrolments, newest round first.",
+                "description": (
+                    "Needs the token of an EQA participant account; it sees its own laboratory"
+                    " only. Any other token is refused (403)."
+                ),
+                "responses": {
+                    "200": {"description": "Your enrolments.",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EqaEnrolmentList"}}}},
+                    "401": {"$ref": "#/components/responses/Unauthorized"},
+                    "403": {"$ref": "#/components/responses/NotParticipant"},
+                },
+            }
+        },
+        "/eqa/enrolments/{enrolment_id}": {
+            "get": {
+                "operationId": "getEqaEnrolment",
+                "summary": "One of your enrolments: your sample codes, your results and, once"
+                           " the round is reported, the assigned values and your scores.",
+                "parameters": [{"$ref": "#/components/parameters/EnrolmentId"}],
+                "responses": {
+                    "200": {"description": "The enrolment.",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EqaEnrolmentDetail"}}}},
+                    "401": {"$ref": "#/components/responses/Unauthorized"},
+                    "403": {"$ref": "#/components/responses/NotParticipant"},
+                    "404": _problem_response("No enrolment of your laboratory has this id"
+                                             " (another laboratory's is not found either)."),
+                },
+            }
+        },
+        "/eqa/enrolments/{enrolment_id}/results": {
+            "post": {
+                "operationId": "submitEqaResult",
+                "summary": "Submit your result for one sample of the round.",
+                "description": (
+                    "One result per sample: a second one is refused (409); a correction is made"
+                    " on the participant pages with its reason. After the deadline the result"
+                    " is accepted and flagged `late`."
+                ),
+                "parameters": [{"$ref": "#/components/parameters/EnrolmentId"}],
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/EqaResultSubmission"}}}},
+                "responses": {
+                    "201": {"description": "The result as stored.",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EqaResult"}}}},
+                    "401": {"$ref": "#/components/responses/Unauthorized"},
+                    "403": {"$ref": "#/components/responses/NotParticipant"},
+                    "404": _problem_response("No enrolment of your laboratory has this id."),
+                    "409": _problem_response("The round is not dispatched yet or is closed, or a"
+                                             " result for this sample was already submitted."),
+                    "415": _problem_response("The body is not JSON (`Content-Type: application/json`)."),
+                    "422": _problem_response("The body does not match the schema, the sample code"
+                                             " was not sent to your laboratory, the unit is not the"
+                                             " programme's, or a number is out of range; `field`"
+                                             " and `errors` name it."),
+                },
+            }
+        },
         "/reports": {
             "get": {
                 "operationId": "listReports",
@@ -289,6 +412,9 @@ OPENAPI: dict[str, Any] = {
             "ReportId": {"name": "report_id", "in": "path", "required": True,
                          "description": "The id of an issued report version.",
                          "schema": {"type": "integer", "minimum": 1, "maximum": ID_MAX}},
+            "EnrolmentId": {"name": "enrolment_id", "in": "path", "required": True,
+                            "description": "The id of one of your laboratory's enrolments.",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": ID_MAX}},
             "IfNoneMatch": {"name": "If-None-Match", "in": "header", "required": False,
                             "description": "An `ETag` received before; an issued version never "
                                            "changes, so a match answers 304.",
@@ -301,6 +427,8 @@ OPENAPI: dict[str, Any] = {
         "responses": {
             "NoReports": _problem_response("The token is an instrument's, or its user may not"
                                            " view reports."),
+            "NotParticipant": _problem_response("The token is an instrument's, or its user is"
+                                                " not an EQA participant."),
             "Unauthorized": _problem_response("No API token, or an unknown or revoked one."),
             "NotFound": _problem_response("No such resource; `detail` says what was looked for."),
         },
@@ -350,6 +478,44 @@ OPENAPI: dict[str, Any] = {
             },
             "ReadingOutcome": OUTCOME_SCHEMA,
             "Heartbeat": HEARTBEAT_SCHEMA,
+            "EqaResultSubmission": EQA_RESULT_SUBMISSION_SCHEMA,
+            "EqaResult": _EQA_RESULT,
+            "EqaEnrolment": _EQA_ENROLMENT,
+            "EqaEnrolmentList": {
+                "type": "object",
+                "required": ["items"],
+                "properties": {"items": {"type": "array",
+                                         "items": {"$ref": "#/components/schemas/EqaEnrolment"}}},
+            },
+            "EqaEnrolmentDetail": {
+                "allOf": [{"$ref": "#/components/schemas/EqaEnrolment"}],
+                "type": "object",
+                "required": ["materials"],
+                "properties": {"materials": {"type": "array", "items": {
+                    "type": "object",
+                    "required": ["sample_code", "result", "pending_correction", "score",
+                                 "assigned_value", "sigma_pt"],
+                    "properties": {
+                        "sample_code": {"type": "string"},
+                        "result": {"oneOf": [{"$ref": "#/components/schemas/EqaResult"},
+                                             {"type": "null"}]},
+                        "pending_correction": {"oneOf": [{"$ref": "#/components/schemas/EqaResult"},
+                                                         {"type": "null"}]},
+                        "score": {"oneOf": [{"type": "null"}, {
+                            "type": "object", "required": ["kind", "value", "class", "zeta", "en"],
+                            "properties": {
+                                "kind": {"type": "string", "enum": ["z", "z_prime"]},
+                                "value": {"type": "number"},
+                                "class": {"type": "string", "enum": [c.value for c in ScoreClass]},
+                                "zeta": {"type": ["number", "null"]},
+                                "en": {"type": ["number", "null"]},
+                            }}]},
+                        "assigned_value": {"type": ["number", "null"],
+                                           "description": "Shown once the round is reported."},
+                        "sigma_pt": {"type": ["number", "null"]},
+                    },
+                }}},
+            },
             "ReportSummary": {
                 "type": "object",
                 "required": ["id", "version", "kind", "title", "lang", "requested_at", "links"],

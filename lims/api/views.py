@@ -144,24 +144,35 @@ REPORT_FILES: dict[str, tuple[Any, str]] = dict(zip(REPORT_FILE_NAMES, (
 ), strict=True))
 
 
-def reports_reader(view: F) -> F:
-    """Open-data endpoints: a token whose user may view reports (ministry, lab roles, admin);
-    an instrument driver's token is refused, whoever issued it. Marked for the access-matrix
-    test like ``token_required``."""
+def user_token(permission: Permission, *, instrument_refusal: str,
+               user_refusal: str) -> Callable[[F], F]:
+    """Endpoints for a person's scripts: a token whose user has ``permission``; an instrument
+    driver's token is refused, whoever issued it. Marked for the access-matrix test like
+    ``token_required`` (an instrument's token gets 403)."""
 
-    @functools.wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        token = g.api_token
-        if instrument_for_token(db.session, token.id) is not None:
-            raise PermissionDenied("an instrument's token cannot read reports; use a token of a "
-                                   "user who may view reports")
-        if not token.created_by.can(Permission.VIEW_REPORTS):
-            raise PermissionDenied("the user of this token may not view reports")
-        return view(*args, **kwargs)
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            token = g.api_token
+            if instrument_for_token(db.session, token.id) is not None:
+                raise PermissionDenied(instrument_refusal)
+            if not token.created_by.can(permission):
+                raise PermissionDenied(user_refusal)
+            return view(*args, **kwargs)
 
-    guarded = token_required(wrapped)
-    guarded.refuses_instrument_tokens = True  # type: ignore[attr-defined]
-    return cast(F, guarded)
+        guarded = token_required(wrapped)
+        guarded.refuses_instrument_tokens = True  # type: ignore[attr-defined]
+        return cast(F, guarded)
+
+    return decorator
+
+
+#: Open-data endpoints: a token whose user may view reports (ministry, lab roles, admin).
+reports_reader = user_token(
+    Permission.VIEW_REPORTS,
+    instrument_refusal="an instrument's token cannot read reports; use a token of a user who "
+                       "may view reports",
+    user_refusal="the user of this token may not view reports")
 
 
 def _page_size() -> int:
@@ -259,3 +270,7 @@ def report_file(report_id: int, name: str) -> Response:
         "Content-Disposition":
             f'attachment; filename="monitoring-report-{job.id}-v{job.version}-{name}"'})
     return _immutable(response, _version_tag(job, name))
+
+
+# The EQA participants' endpoints (``/eqa/…``) live in their own module, on this blueprint.
+from lims.api import eqa as _eqa_participants  # noqa: F401

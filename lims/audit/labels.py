@@ -81,6 +81,27 @@ ACTION_LABELS: dict[str, object] = {
     "aliquot_disposed": _l("Tube disposed of"),
     "sample_disposed": _l("Sample disposed of"),
     "retention_set": _l("Retention period set"),
+    # EQA scheme (lims.eqa)
+    "eqa_programme_created": _l("EQA programme created"),
+    "eqa_round_created": _l("EQA round created"),
+    "eqa_round_status_changed": _l("EQA round status changed"),
+    "eqa_material_added": _l("EQA material added"),
+    "eqa_homogeneity_recorded": _l("Homogeneity study recorded"),
+    "eqa_stability_recorded": _l("Stability study recorded"),
+    "eqa_laboratory_registered": _l("EQA laboratory registered"),
+    "eqa_laboratory_enrolled": _l("Laboratory enrolled in an EQA round"),
+    "eqa_shipment_recorded": _l("EQA shipment recorded"),
+    "eqa_value_assigned": _l("Assigned value set"),
+    "eqa_round_scored": _l("EQA round scored"),
+    "eqa_document_issued": _l("EQA document issued"),
+    # EQA participants' results (lims.eqa.submissions)
+    "eqa_result_submitted": _l("EQA result submitted"),
+    "eqa_result_corrected": _l("EQA result corrected"),
+    "eqa_correction_requested": _l("EQA correction sent after the deadline"),
+    "eqa_correction_accepted": _l("Late EQA correction accepted"),
+    "eqa_correction_refused": _l("Late EQA correction refused"),
+    "eqa_results_uploaded": _l("EQA results uploaded by the provider"),
+    "eqa_account_linked": _l("Participant account linked to an EQA laboratory"),
     # reference data and surveys
     "region_seeded": _l("Region loaded"),
     "region_updated": _l("Region changed"),
@@ -266,6 +287,16 @@ FIELD_LABELS: dict[str, object] = {
     "format": _l("File format"),
     "filters": _l("Filters"),
     "sort": _l("Order"),
+    # EQA results (``lims.eqa.submissions``)
+    "unit": _l("Unit"),
+    "uncertainty": _l("Standard uncertainty"),
+    "coverage_k": _l("Coverage factor k"),
+    "late": _l("Late"),
+    "via": _l("Submitted by"),
+    "replaces": _l("Replaces result No."),
+    "correction_status": _l("Correction"),
+    "row": _l("Row"),
+    "username": _l("Username"),
     # equipment records (``lims.equipment``)
     "calibrated_on": _l("Calibrated on"),
     "valid_until": _l("Valid until"),
@@ -289,6 +320,40 @@ FIELD_LABELS: dict[str, object] = {
     "allowed": _l("Allowed deviation"),
     "within_limits": _l("Within limits"),
     "scheme_verdict": _l("Scheme's verdict"),
+    # EQA scheme (``lims.eqa``)
+    "sigma_kind": _l("σ_pt rule"),
+    "sigma_percent": _l("σ_pt, %"),
+    "sigma_a": "a",
+    "sigma_b": "b",
+    "min_p": _l("Fewest results for a consensus (p)"),
+    "value_ceiling": _l("Largest plausible result"),
+    "dispatch_date": _l("Dispatch date"),
+    "value_source": _l("Assigned value"),
+    "override": _l("Dispatched despite a failed check"),
+    "sample_codes": _l("Sample codes made"),
+    "pool_id": _l("Pool"),
+    "level": _l("Level"),
+    "units": _l("Units"),
+    "grand_mean": _l("Grand mean"),
+    "s_s": "s_s",
+    "criterion": _l("Criterion (0.3·σ_pt)"),
+    "sigma_pt": "σ_pt",
+    "passed": _l("Passed"),
+    "stability_mean": _l("Stability mean"),
+    "difference": _l("Difference"),
+    "country": _l("Country"),
+    "methods": _l("Methods"),
+    "laboratory": _l("Laboratory"),
+    "lab_code": _l("Lab code"),
+    "shipped_on": _l("Dispatched on"),
+    "arrived_on": _l("Arrived on"),
+    "x_pt": "x_pt",
+    "u_x_pt": "u(x_pt)",
+    "s_star": "s*",
+    "p": "p",
+    "u_x_pt_large": _l("u(x_pt) > 0.3·σ_pt"),
+    "scores": _l("Scores"),
+    "classes": _l("Classes"),
 }
 
 # Values typed by people or codes that identify things: shown exactly as stored, never looked
@@ -301,19 +366,21 @@ VERBATIM_FIELDS: frozenset[str] = frozenset({
     "cluster", "instrument", "reagent_lot", "method", "based_on", "scheme", "problems",
     "population_group_code", "groups", "group", "list", "format", "sort", "performed_by",
     "certificate_no", "provider", "limit_note", "material", "scheme_verdict",
-    "courier", "logger_id", "excursion_details",
+    "courier", "logger_id", "excursion_details", "lab_code", "laboratory", "pool_id", "level", "override",
 })
 
 # Stored as decimal strings (exact); shown as numbers in the reader's locale (4,5 in ru/kk).
 NUMBER_FIELDS: frozenset[str] = frozenset({
     "temperature_c", "volume_ml", "mean", "sd", "molarity", "latitude", "longitude",
-    "min_volume_ml", "arrival_temperature_c",
+    "min_volume_ml", "arrival_temperature_c", "value_ceiling", "sigma_percent", "sigma_a", "sigma_b", "grand_mean",
+    "s_s", "criterion", "sigma_pt", "stability_mean", "difference", "x_pt", "u_x_pt", "s_star",
 })
 
 # Stored as ISO dates (no time of day).
 DATE_FIELDS: frozenset[str] = frozenset({"valid_from", "valid_to", "period_start", "period_end",
                                         "calibrated_on", "valid_until", "planned_on", "done_on",
-                                        "received_on", "deadline"})
+                                        "received_on", "deadline", "dispatch_date",
+                                        "shipped_on", "arrived_on"})
 
 # Row ids in payloads, shown as what they identify (``entity`` is the event's entity label).
 ID_TITLES: dict[str, object] = {

@@ -106,11 +106,33 @@ LABELS: dict[str, object] = {
     "missing": _l("Missing"),
     "extra": _l("Extra (not on the manifest)"),
     "damaged": _l("Damaged"),
+    # EQA (lims.eqa)
+    "dispatched": _l("Dispatched"),
+    "uic": _l("Urinary iodine"),
+    "salt_iodine": _l("Salt iodine"),
+    "percent": _l("Percentage of the assigned value"),
+    "robust": _l("Robust s* of the participants"),
+    "reference": _l("Reference value"),
+    "formulation": _l("Formulation value"),
+    "consensus": _l("Robust consensus (Algorithm A)"),
+    "sk_microplate": _l("Sandell–Kolthoff, microplate"),
+    "ammonium_persulfate": _l("Ammonium persulfate"),
+    "icp_ms": "ICP-MS",
+    "titration": _l("Iodometric titration"),
+    "satisfactory": _l("Satisfactory"),
+    "questionable": _l("Questionable"),
+    "unsatisfactory": _l("Unsatisfactory"),
+    "z_prime": "z′",
+    "provider_upload": _l("Uploaded by the provider"),
+    "lab_report": _l("Laboratory report"),
+    "certificate": _l("Certificate of participation"),
+    "summary": _l("Round summary"),
     # roles
     "technician": _l("Technician"),
     "reviewer": _l("Reviewer"),
     "ministry": _l("Ministry"),
     "admin": _l("Administrator"),
+    "eqa_participant": _l("EQA participant"),
 }
 
 

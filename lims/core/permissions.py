@@ -11,6 +11,8 @@ class Role(enum.StrEnum):
     REVIEWER = "reviewer"
     MINISTRY = "ministry"
     ADMIN = "admin"
+    #: A laboratory taking part in our EQA scheme: sees and submits for its own laboratory only.
+    EQA_PARTICIPANT = "eqa_participant"
 
 
 class Permission(enum.StrEnum):
@@ -26,6 +28,8 @@ class Permission(enum.StrEnum):
     MANAGE_REFERENCE = "manage_reference"
     MANAGE_USERS = "manage_users"
     SUBMIT_READINGS = "submit_readings"
+    MANAGE_EQA = "manage_eqa"
+    SUBMIT_EQA_RESULTS = "submit_eqa_results"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -45,10 +49,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.REVIEW_RESULTS,
             Permission.RELEASE_REPORTS,
             Permission.VIEW_REPORTS,
+            Permission.MANAGE_EQA,
         }
     ),
     Role.MINISTRY: frozenset({Permission.VIEW_REPORTS}),
-    Role.ADMIN: frozenset(Permission) - {Permission.SUBMIT_READINGS},
+    # submitting EQA results is a participant laboratory's act, never the provider's own staff's
+    Role.ADMIN: frozenset(Permission) - {Permission.SUBMIT_READINGS, Permission.SUBMIT_EQA_RESULTS},
+    Role.EQA_PARTICIPANT: frozenset({Permission.SUBMIT_EQA_RESULTS}),
 }
 
 

@@ -1,1 +1,3 @@
-"""External quality assessment: the scheme the laboratory runs, and the schemes it takes part in."""
+"""External quality assessment: the proficiency-testing scheme the reference laboratory runs
+(ISO 13528: programmes, rounds, materials, participating laboratories, results and scores) and
+the external schemes it takes part in itself (CDC EQUIP)."""

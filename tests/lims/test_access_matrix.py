@@ -55,6 +55,7 @@ CALLERS: dict[str, tuple[Role, ...] | str | None] = {
     "reviewer": (Role.REVIEWER,),
     "ministry": (Role.MINISTRY,),
     "admin": (Role.ADMIN,),
+    "eqa-participant": (Role.EQA_PARTICIPANT,),
     "technician+reviewer": (Role.TECHNICIAN, Role.REVIEWER),
 }
 

@@ -159,7 +159,8 @@ class Sweep:
     def __init__(self, app: Flask, client: FlaskClient, headers: dict[str, str],
                  report_headers: dict[str, str] | None = None) -> None:
         self.app, self.client, self.headers = app, client, headers
-        #: The open-data routes refuse an instrument's token: they get a report reader's.
+        #: The open-data and EQA participant routes refuse an instrument's token: they get the
+        #: token of the sweep's user (who holds every role).
         self.report_headers = report_headers or headers
         self.sent = 0
         self.failures: list[str] = []
@@ -170,7 +171,7 @@ class Sweep:
              json_body: str | None = None, expect: set[int] | None = None,
              names: str | None = None) -> int:
         self.sent += 1
-        readers = urlsplit(url).path.startswith("/api/v1/reports")
+        readers = urlsplit(url).path.startswith(("/api/v1/reports", "/api/v1/eqa"))
         kwargs: dict[str, Any] = {"headers": dict(self.report_headers if readers else self.headers)}
         if json_body is not None:
             kwargs["data"] = json_body

@@ -2,7 +2,7 @@
 blind materials (linked to the samples that carry them through our runs) and evaluations
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-08 00:36:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0019'
-down_revision = '0017'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 
