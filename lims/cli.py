@@ -228,6 +228,7 @@ def demo(ctx: click.Context, samples: int, earlier_samples: int, analysed_share:
     steps += [
         (demo_users, {"quiet": True}),
         (cast(click.Group, commands["instruments"]).commands["demo"], {}),
+        (cast(click.Group, commands["eqa"]).commands["demo"], {}),
         (commands["demo-results"], {"seed": 2026, "analysed_share": analysed_share,
                                     "if_empty": True}),
         (demo_users, {"quiet": False, "url": url}),
@@ -241,6 +242,7 @@ def register_module_commands() -> None:
     from lims.analysis.cli import analysis_group, demo_results_command
     from lims.backup.cli import register as register_backup
     from lims.capture.cli import instruments_group
+    from lims.eqa.cli import eqa_group
     from lims.equipment.cli import equipment_group
     from lims.monitoring.cli import register as register_monitoring
     from lims.reporting.cli import report_group
@@ -249,6 +251,7 @@ def register_module_commands() -> None:
     register_backup(main)
     main.add_command(instruments_group)
     main.add_command(equipment_group)
+    main.add_command(eqa_group)
     main.add_command(report_group)
     main.add_command(analysis_group)
     main.add_command(demo_results_command)

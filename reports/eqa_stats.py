@@ -32,7 +32,7 @@ import numpy as np
 #: Winsorising half-width factor and the consistency factor of the winsorised SD (ISO 13528 C.3.1).
 _DELTA_FACTOR = 1.5
 _SD_FACTOR = 1.134
-#: Consistency factor of the median absolute deviation (ISO 13528 C.2.2 / C.3.1).
+#: Consistency factor of the median absolute deviation (ISO 13528 C.3.1).
 _MAD_FACTOR = 1.483
 #: u(x_pt) = 1.25 s*/√p (ISO 13528 §7.7.3): 1.25 is the ratio of the standard error of the
 #: robust average to that of the mean for normal data.
@@ -41,7 +41,7 @@ _U_FACTOR = 1.25
 _RTOL = 1e-9
 #: A criterion of ISO 13528 Annex B and of §9.2 (u(x_pt) "large"): 0.3 σ_pt.
 _CRITERION_FACTOR = 0.3
-#: Scores are classified after rounding to this many decimals: see ``classify``.
+#: Scores are classified after rounding to this many decimals: see ``_magnitude``.
 _CLASSIFY_DECIMALS = 9
 
 
@@ -131,35 +131,43 @@ def algorithm_a(values: Sequence[float], *, min_p: int = 12, max_iterations: int
 
     Convergence rule. The standard stops "when there is no change from one iteration to the next
     in the third significant figure" of s* and the equivalent figure of x*. That rule is made for
-    hand calculation, and it can stop early: the update converges linearly, sometimes slowly
-    (13 results with 3 outliers can need ~100 updates per decimal digit at a rate of 0.95), and
-    there successive changes fall below the third figure while x* and s* are still 0.5 % from
-    their limit. So we compute the limit itself, which any correct implementation agrees with:
-    after each update, the results are split into those winsorised low, those winsorised high and
-    the m in between; for that split the fixed point has a closed form (x* = mean of the m +
-    (H − L)·1.5 s*/m, and s*²·[(p − 1)/1.134² − 2.25·((H − L)²/m + H + L)] = Σ(xᵢ − mean)² over
-    the m), and when that point winsorises the results into the same split it *is* the fixed
-    point, and is returned (``iterations`` counts the updates done until then, usually 2–5).
-    Failing that, the updates go on until x* and s* both change by at most 1e-9·s* (the standard's
-    scale, far tighter than its third figure); not converging in ``max_iterations`` raises.
+    hand calculation, and it stops early: the update converges linearly, sometimes slowly (13
+    results with 3 outliers can need ~100 updates per decimal digit at a rate of 0.95), so that
+    successive values agree to three figures while they are still up to 0.5 % from their limit
+    (ISO 13528:2022 E.1 prints s* = 7.23 where the limit is 7.237). We return the limit itself,
+    which any correct implementation agrees with, in two steps:
+
+    1. After each update the results fall into L winsorised low, H winsorised high and m in
+       between. For that split the fixed point has a closed form — x* = x̄ₘ + (H − L)·1.5 s*/m
+       and s*²·[(p − 1)/1.134² − 2.25·((H − L)²/m + H + L)] = Σ(xᵢ − x̄ₘ)² over the m — and if that
+       point winsorises the results into the same split, it *is* the fixed point; it is returned
+       with ``iterations`` = the updates done (usually 1–5). Else updating goes on; if x* and s*
+       change by at most 1e-9·s* (the standard's scale, far below its third figure) the iterate
+       is returned.
+    2. If neither happened within ``max_iterations`` (a result lies just inside the limit's
+       winsorising bound, so the iterates creep towards it — 1 set in 20 000 random ones), every
+       split is tried (p²/2 closed forms, ``_consistent_splits``) and the one consistent with
+       itself is returned: the limit the iterates creep towards. Algorithm A is Huber's
+       "proposal 2" estimator, whose estimating equations have one solution with s* > 0; should
+       no split, or splits with different answers, be consistent, it raises rather than choose.
 
     Zero spread (ISO 13528:2015 C.3.1, note on more than half the results being identical): the
     initial s* is then 0 and the procedure "will not perform properly"; as the note allows, the
     initial s* is replaced by the sample standard deviation. If that is 0 too (all results
     identical), x* is that value and s* = u(x_pt) = 0 with 0 iterations. When so many results are
-    identical that winsorising shrinks s* towards 0 (then the fixed point above has s* = 0 with
-    the identical results in between), s* = 0 is returned with x* the shared value. A σ_pt taken
+    identical (about two thirds) that winsorising shrinks s* towards 0, the split has the
+    identical results in between, its fixed point is s* = 0, and x* is their value. A σ_pt taken
     from s* = 0 is refused by ``SigmaRule``.
 
     Refuses (``EqaStatsError``) non-finite or non-numeric values, and (``TooFewResults``) fewer
-    than ``min_p`` results: ISO 13528 §7.7.1 warns that consensus values from few participants
+    than ``min_p`` results: ISO 13528 §5.4 warns that consensus values from few participants
     are unreliable, so the programme sets a minimum (issue 15: e.g. 12).
     """
     if isinstance(min_p, bool) or not isinstance(min_p, int) or min_p < 2:
         raise EqaStatsError("The minimum number of results for Algorithm A must be a whole number ≥ 2.")
     if isinstance(max_iterations, bool) or not isinstance(max_iterations, int) or max_iterations < 1:
         raise EqaStatsError("The maximum number of iterations must be a whole number ≥ 1.")
-    x = _finite_array(values, "results")
+    x = np.sort(_finite_array(values, "results"))
     p = int(x.size)
     if p < min_p:
         raise TooFewResults(p, min_p)
@@ -182,44 +190,90 @@ def algorithm_a(values: Sequence[float], *, min_p: int = 12, max_iterations: int
         new_s = _SD_FACTOR * float(np.std(winsorised, ddof=1))
         converged = abs(new_x - x_star) <= _RTOL * new_s and abs(new_s - s_star) <= _RTOL * new_s
         x_star, s_star = new_x, new_s
-        fixed = _fixed_point_of_split(x, x_star, s_star)
+        delta = _DELTA_FACTOR * s_star
+        n_low = int(np.searchsorted(x, x_star - delta, side="left"))
+        n_high = p - int(np.searchsorted(x, x_star + delta, side="right"))
+        fixed = _split_fixed_point(x, n_low, n_high)
         if fixed is not None:
             return estimate(*fixed, iteration)
         if converged:
             return estimate(x_star, s_star, iteration)
+
+    candidates = _consistent_splits(x)
+    if candidates and all(math.isclose(c[0], candidates[0][0], rel_tol=1e-9, abs_tol=1e-9 * c[1])
+                          and math.isclose(c[1], candidates[0][1], rel_tol=1e-9) for c in candidates):
+        return estimate(*candidates[0], max_iterations)
     raise EqaStatsError(
         f"Algorithm A did not converge in {max_iterations} iterations "
         f"(last x* = {x_star:.6g}, s* = {s_star:.6g}); the results need review.")
 
 
-def _fixed_point_of_split(x: np.ndarray, x_star: float, s_star: float) -> tuple[float, float] | None:
-    """The fixed point of Algorithm A's update for the split of ``x`` that (x*, s*) winsorises
-    into low / between / high, if that point splits ``x`` the same way; else None.
+def _consistent_splits(x: np.ndarray) -> list[tuple[float, float]]:
+    """The fixed points with s* > 0 of every split of the sorted results ``x`` that are
+    consistent with their split (see ``_split_fixed_point``), for the fallback of ``algorithm_a``.
 
-    Derivation (``algorithm_a``): with L low, H high and m between (mean x̄ₘ, sum of squares Qₘ),
-    a fixed point satisfies p·x* = m·x̄ₘ + H(x* + δ) + L(x* − δ) and
+    All p(p + 1)/2 splits are screened at once per number of low results from prefix sums of the
+    results centred on their median (so that sums of squares lose no digits to a large common
+    offset), and every split that passes is recomputed exactly by ``_split_fixed_point``: O(p²)
+    arithmetic in O(p) numpy calls, well under a second for thousands of results.
+    """
+    p = int(x.size)
+    c = x - float(np.median(x))
+    sums = np.concatenate(([0.0], np.cumsum(c)))
+    squares = np.concatenate(([0.0], np.cumsum(c * c)))
+    found = []
+    for n_low in range(p):
+        n_high = np.arange(p - n_low)
+        end = p - n_high
+        m = end - n_low
+        total = sums[end] - sums[n_low]
+        mean = total / m
+        q = np.maximum(squares[end] - squares[n_low] - total * mean, 0.0)
+        denominator = ((p - 1) / _SD_FACTOR**2
+                       - _DELTA_FACTOR**2 * ((n_high - n_low) ** 2 / m + n_high + n_low))
+        usable = denominator > 0
+        s_fixed = np.sqrt(q / np.where(usable, denominator, 1.0))
+        x_fixed = mean + (n_high - n_low) * _DELTA_FACTOR * s_fixed / m
+        low_bound = x_fixed - _DELTA_FACTOR * s_fixed
+        high_bound = x_fixed + _DELTA_FACTOR * s_fixed
+        passes = (usable & (s_fixed > 0) & (c[n_low] >= low_bound) & (c[end - 1] <= high_bound)
+                  & ((n_high == 0) | (c[np.minimum(end, p - 1)] > high_bound)))
+        if n_low > 0:
+            passes &= c[n_low - 1] < low_bound
+        for candidate in np.flatnonzero(passes):
+            exact = _split_fixed_point(x, n_low, int(n_high[candidate]))
+            if exact is not None and exact[1] > 0:
+                found.append(exact)
+    return found
+
+
+def _split_fixed_point(x: np.ndarray, n_low: int, n_high: int) -> tuple[float, float] | None:
+    """The fixed point (x*, s*) of Algorithm A's update at which the ``n_low`` smallest and the
+    ``n_high`` largest of the *sorted* results ``x`` are winsorised and the others are not, if it
+    exists and winsorises exactly those; else None.
+
+    Derivation (``algorithm_a``): with L = ``n_low``, H = ``n_high`` and the m others (mean x̄ₘ,
+    sum of squares Qₘ about it), a fixed point satisfies p·x* = m·x̄ₘ + H(x* + δ) + L(x* − δ) and
     (p − 1)s*²/1.134² = Qₘ + (H − L)²δ²/m + (H + L)δ² with δ = 1.5 s*.
     """
-    delta = _DELTA_FACTOR * s_star
-    low = x < x_star - delta
-    high = x > x_star + delta
-    between = x[~(low | high)]
+    p = int(x.size)
+    between = x[n_low:p - n_high]
     m = int(between.size)
     if m == 0:
         return None
-    n_low, n_high = int(low.sum()), int(high.sum())
-    denominator = ((x.size - 1) / _SD_FACTOR**2
+    denominator = ((p - 1) / _SD_FACTOR**2
                    - _DELTA_FACTOR**2 * ((n_high - n_low) ** 2 / m + n_high + n_low))
     if denominator <= 0:
         return None
     mean = float(between.mean())
     s_fixed = math.sqrt(float(np.sum((between - mean) ** 2)) / denominator)
     x_fixed = mean + (n_high - n_low) * _DELTA_FACTOR * s_fixed / m
-    delta_fixed = _DELTA_FACTOR * s_fixed
-    if not (np.array_equal(x < x_fixed - delta_fixed, low)
-            and np.array_equal(x > x_fixed + delta_fixed, high)):
-        return None
-    return x_fixed, s_fixed
+    low_bound = x_fixed - _DELTA_FACTOR * s_fixed
+    high_bound = x_fixed + _DELTA_FACTOR * s_fixed
+    consistent = (
+        (n_low == 0 or x[n_low - 1] < low_bound) and low_bound <= x[n_low]
+        and (n_high == 0 or x[p - n_high] > high_bound) and x[p - n_high - 1] <= high_bound)
+    return (x_fixed, s_fixed) if consistent else None
 
 
 # --- σ_pt -------------------------------------------------------------------------------------
@@ -313,7 +367,7 @@ def homogeneity(pairs: Sequence[tuple[float, float]], sigma_pt: float, *, min_un
 
     x̄ₜ = (xₜ,₁ + xₜ,₂)/2, wₜ = |xₜ,₁ − xₜ,₂|, x̿ = mean of x̄ₜ, s_x = SD (g − 1) of x̄ₜ,
     s_w = √(Σwₜ²/(2g)), s_s = √max(0, s_x² − s_w²/2) (s_x² also contains half the within-unit
-    variance; where that exceeds it, the between-unit SD is estimated as 0, B.3 NOTE).
+    variance; where that exceeds it, the between-unit SD is estimated as 0).
     The material is sufficiently homogeneous when s_s ≤ 0.3 σ_pt (B.2.2). Fewer than
     ``min_units`` units (ISO: at least 10) raise ``EqaStatsError``.
     """
@@ -429,7 +483,9 @@ def _magnitude(score: float) -> float:
 def classify(score: float) -> ScoreClass:
     """Class of a z, z′ or ζ score (ISO 13528 §9.3, ISO/IEC 17043 B.4.1.1): |s| ≤ 2.0
     satisfactory, 2.0 < |s| < 3.0 questionable, |s| ≥ 3.0 unsatisfactory (both boundaries as
-    written: 2.0 is satisfactory, 3.0 unsatisfactory)."""
+    written: 2.0 is satisfactory, 3.0 unsatisfactory). The score is compared after rounding to
+    9 decimals, which removes binary noise only: a report that prints z = 2.004 as "2.00" still
+    shows a questionable result, and should say so by its class, not by the printed digits."""
     magnitude = _magnitude(score)
     if magnitude <= 2.0:
         return ScoreClass.SATISFACTORY

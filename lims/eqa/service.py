@@ -316,6 +316,14 @@ def add_material(session: Session, *, actor: User, now: datetime, round_: EqaRou
     return material
 
 
+def _lock_material(session: Session, material: EqaMaterial) -> EqaRound:
+    """Lock a material's round, then the material: the one order every service takes them in
+    (a dispatch decides on the materials under the round's lock), so none can deadlock."""
+    round_ = lock(session, material.round)
+    lock(session, material)
+    return round_
+
+
 def _values(values: Sequence[float], *, field: str, ceiling: float) -> list[float]:
     out = []
     for index, value in enumerate(values, start=1):
@@ -368,7 +376,7 @@ def record_homogeneity(session: Session, *, actor: User, now: datetime, material
                                         check_sigma)
     except eqa_stats.EqaStatsError as error:
         raise ValidationError(stats_message(error), field="pairs") from error
-    material = lock(session, material)
+    _lock_material(session, material)
     _require_status(material.round, RoundStatus.PLANNED)
     _store_measurements(session, actor=actor, now=now, material=material,
                         kind=CharacterisationKind.HOMOGENEITY,
@@ -398,7 +406,7 @@ def record_stability(session: Session, *, actor: User, now: datetime, material: 
         raise ValidationError(_("Enter between %(low)d and %(high)d stability results.",
                                 low=1, high=MAX_UNITS), field="values")
     checked = _values(values, field="values", ceiling=round_.programme.value_ceiling)
-    material = lock(session, material)
+    _lock_material(session, material)
     _require_status(material.round, RoundStatus.PLANNED)
     if material.homogeneity_mean is None or material.check_sigma_pt is None:
         raise BusinessRuleViolation(_("Record the homogeneity study first: stability is judged "
@@ -555,8 +563,7 @@ def assign_value(session: Session, *, actor: User, now: datetime, material: EqaM
     if source is not ValueSource.CONSENSUS:
         x_pt = _number(x_pt, field="x_pt", positive=True)
         u_x_pt = _number(u_x_pt, field="u_x_pt")
-    material = lock(session, material)
-    round_ = lock(session, material.round)
+    round_ = _lock_material(session, material)
     _require_status(round_, RoundStatus.DISPATCHED, RoundStatus.CLOSED)
     programme = round_.programme
     values = [r.value for r in current_results(session, material)]

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from lims.audit.service import events_for
@@ -44,6 +45,7 @@ from lims.eqa.models import (
     EqaMethod,
     EqaProgramme,
     EqaRound,
+    EqaSampleCode,
     RoundStatus,
     SigmaKind,
     ValueSource,
@@ -151,6 +153,13 @@ def _enrolment_choices(form: DocumentForm, round_: EqaRound) -> None:
 
 
 def _round_page(round_: EqaRound, status: int = 200, **forms: Any) -> tuple[str, int]:
+    # the enrolments with their laboratories and tube codes in three queries, not 2 per lab
+    enrolments = db.session.scalars(
+        sa.select(EqaEnrolment).where(EqaEnrolment.round_id == round_.id)
+        .order_by(EqaEnrolment.lab_code)
+        .options(selectinload(EqaEnrolment.laboratory),
+                 selectinload(EqaEnrolment.sample_codes).joinedload(EqaSampleCode.material))
+    ).all()
     forms.setdefault("status_form", StatusForm(formdata=None))
     forms.setdefault("material_form", MaterialForm(formdata=None))
     enrol_form = forms.setdefault("enrol_form", EnrolForm(formdata=None))
@@ -158,13 +167,13 @@ def _round_page(round_: EqaRound, status: int = 200, **forms: Any) -> tuple[str,
     forms.setdefault("score_form", LimsForm(formdata=None))
     _enrolment_choices(forms.setdefault("document_form", DocumentForm(formdata=None)), round_)
     shipment_forms = {e.id: ShipmentForm(formdata=None, prefix=f"e{e.id}-", obj=e)
-                      for e in round_.enrolments}
+                      for e in enrolments}
     shipment_forms.update(forms.pop("shipment_forms", {}))
     groups = {m.id: queries.method_groups(db.session, m) for m in round_.materials}
     return render_template(
         "eqa/round.html", round=round_, results=queries.round_results(db.session, round_),
         groups=groups, next_statuses=service.ROUND_TRANSITIONS[round_.status],
-        shipment_forms=shipment_forms,
+        shipment_forms=shipment_forms, enrolments=enrolments,
         documents=db.session.scalars(sa.select(EqaDocument).where(
             EqaDocument.round_id == round_.id).order_by(EqaDocument.id.desc())).all(),
         events=events_for(db.session, service.ROUND_ENTITY, round_.id), **forms), status

@@ -85,3 +85,46 @@ def test_concurrent_round_transitions_make_one(race_app: Flask) -> None:
             EqaScore.is_current.is_(True), EqaScore.material_id.in_(
                 [m.id for m in db.session.get(EqaRound, round_id).materials])))
         assert current == 6
+
+
+@needs_postgres
+def test_dispatch_and_a_failing_homogeneity_study_never_both_succeed(race_app: Flask) -> None:
+    """A material's failing verdict recorded while the round is being dispatched: either the
+    dispatch comes first (the study is refused: the round is no longer planned) or the study
+    does (the dispatch is refused: a material failed) — never a dispatched failing material
+    without an override."""
+    failing = [(100.0 + 8 * (i % 2) - 4, 100.0 + 8 * (i % 2) - 4.2) for i in range(10)]
+    with race_app.app_context():
+        actor = auth.create_user(db.session, actor=None, now=FIXED_NOW, username="eqa-race-h",
+                                 password="correct-horse-battery-9", roles=[Role.REVIEWER])
+        db.session.commit()
+        actor_id = actor.id
+    for attempt in range(4):
+        with race_app.app_context():
+            built = planned_round(db.session, db.session.get(User, actor_id), labs=1,
+                                  means=(100.0,))
+            db.session.commit()
+            round_id, material_id = built.round.id, built.materials[0].id
+
+        def prepare(i: int, round_id: int = round_id) -> tuple[User, EqaRound]:
+            return db.session.get(User, actor_id), db.session.get(EqaRound, round_id)
+
+        def act(i: int, loaded: tuple[User, EqaRound], material_id: int = material_id) -> str:
+            user, round_ = loaded
+            if i == 0:
+                service.change_round_status(db.session, actor=user, now=FIXED_NOW, round_=round_,
+                                            to=RoundStatus.DISPATCHED)
+                return "dispatched"
+            material = next(m for m in round_.materials if m.id == material_id)
+            service.record_homogeneity(db.session, actor=user, now=FIXED_NOW, material=material,
+                                       pairs=failing)
+            return "failing study"
+
+        winners, refused = split(race(race_app, 2, prepare, act))
+        assert len(winners) == 1 and len(refused) == 1, (attempt, winners, refused)
+        with race_app.app_context():
+            round_ = db.session.get(EqaRound, round_id)
+            material = round_.materials[0]
+            assert not (round_.status is RoundStatus.DISPATCHED
+                        and material.homogeneity_passed is False
+                        and material.override_reason is None)
