@@ -19,6 +19,7 @@ from lims.eqa.models import CorrectionStatus, EqaEnrolment, EqaLabAccount, EqaLa
 from lims.eqa.submissions import (
     ResultEntry,
     correct_result,
+    decide_correction,
     link_participant_account,
     submit_result,
 )
@@ -122,3 +123,40 @@ def test_one_account_linked_to_two_laboratories_at_once_belongs_to_one(race_app:
     with race_app.app_context():
         assert db.session.scalars(sa.select(EqaLabAccount.laboratory_id).where(
             EqaLabAccount.user_id == newcomer_id)).all() == winners
+
+
+@needs_postgres
+def test_two_decisions_on_one_late_correction_make_one(race_app: Flask) -> None:
+    """Two of the provider's staff decide the same late correction at once, one accepting, one
+    refusing: one decision stands, with one audit event; the other is told it is decided."""
+    with race_app.app_context():
+        world = build_world(db.session, FIXED_NOW)
+        entry = ResultEntry(sample_code=world.code(0, 0), value="100", unit="µg/L",
+                            method="icp_ms")
+        submit_result(db.session, actor=world.participants[0], now=FIXED_NOW,
+                      enrolment=world.enrolments[0], entry=entry)
+        pending = correct_result(db.session, actor=world.participants[0],
+                                 now=FIXED_NOW + timedelta(days=30),
+                                 enrolment=world.enrolments[0], entry=entry, reason="re-run")
+        db.session.commit()
+        provider_id, pending_id = world.provider.id, pending.id
+
+    def prepare(i: int) -> tuple[User, EqaResult]:
+        return db.session.get(User, provider_id), db.session.get(EqaResult, pending_id)
+
+    def act(i: int, loaded: tuple[User, EqaResult]) -> str:
+        provider, correction = loaded
+        return decide_correction(db.session, actor=provider, now=FIXED_NOW + timedelta(days=31),
+                                 correction=correction, accept=i % 2 == 0,
+                                 reason=f"decided by person {i}").correction_status.value
+
+    winners, refused = split(race(race_app, N, prepare, act))
+    assert len(winners) == 1 and all(isinstance(e, ConflictError) for e in refused)
+    with race_app.app_context():
+        stored = db.session.get(EqaResult, pending_id)
+        assert stored.correction_status.value == winners[0]
+        assert stored.is_current is (winners[0] == "accepted")
+        decisions = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
+            AuditEvent.entity_id == pending_id,
+            AuditEvent.action.in_(("eqa_correction_accepted", "eqa_correction_refused"))))
+        assert decisions == 1
