@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
 from lims.auth.security import current_actor
 from lims.core.dt import now_utc
+from lims.core.permissions import Permission
 from lims.extensions import db
 from lims.home.panels import panels_for, survey_progress
 from lims.home.search import MAX_QUERY, search
@@ -17,9 +18,13 @@ bp = Blueprint("home", __name__, template_folder="templates")
 
 @bp.get("/")
 @login_required
-def index() -> str:
-    return render_template("home/index.html",
-                           panels=panels_for(db.session, current_actor(), now_utc()))
+def index() -> str | Response:
+    """A participating laboratory's account (EQA) has no lab work to show: its home is its own
+    rounds, where it was going anyway."""
+    actor = current_actor()
+    if actor.permissions == {Permission.SUBMIT_EQA_RESULTS}:
+        return redirect(url_for("eqa_lab.index"))
+    return render_template("home/index.html", panels=panels_for(db.session, actor, now_utc()))
 
 
 @bp.get("/home/survey-progress", endpoint="survey_progress")

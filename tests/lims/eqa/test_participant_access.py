@@ -356,3 +356,11 @@ def test_the_provider_links_a_participant_account(session: Session, world: World
 def test_only_the_provider_links_accounts(world: World, login: Login, who: Any) -> None:
     client = login(world.technician if who == "technician" else world.participants[who])
     page(client, f"/eqa/results/laboratories/{world.labs[0].id}/accounts", 403)
+
+
+def test_a_participant_s_home_is_its_own_rounds_without_the_lab_s_search(
+        world: World, login: Login) -> None:
+    client = login(world.participants[0])
+    home = client.get("/")
+    assert home.status_code == 302 and home.headers["Location"].endswith("/eqa/lab/")
+    assert 'role="search"' not in page(client, "/eqa/lab/")
