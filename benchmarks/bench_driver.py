@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import random
+import resource
 import sys
 import tempfile
 import threading
@@ -144,6 +145,7 @@ class UplinksRun:
     failed: int
     outages: int  # rounds that ended with "LIMS unavailable" and were tried again
     keys: list[str]
+    client_cpu: float  # CPU seconds of the uplink processes (spool, JSON, HTTP)
 
 
 def _uplink_process(spool_path: str, lims: str, token: str, batch_size: int,
@@ -187,6 +189,7 @@ def bench_uplinks(n: int, fmt: str, seed: int, lims: str, tokens: dict[str, str]
         code = codes[j % len(codes)]
         entries[code].append(by_instrument[code][i])
     ctx = multiprocessing.get_context("fork")
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     barrier = ctx.Barrier(len(codes) + 1)
     answers = ctx.Queue()
     with tempfile.TemporaryDirectory() as tmp:
@@ -206,6 +209,7 @@ def bench_uplinks(n: int, fmt: str, seed: int, lims: str, tokens: dict[str, str]
         done = [answers.get(timeout=900) for _ in procs]
         for p in procs:
             p.join()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     outcomes: dict[str, int] = {}
     for *_, got, _ in done:
         for k, v in got.items():
@@ -213,7 +217,9 @@ def bench_uplinks(n: int, fmt: str, seed: int, lims: str, tokens: dict[str, str]
     return UplinksRun(
         sent=sum(d[1] for d in done), elapsed=max(d[0] for d in done) - start, outcomes=outcomes,
         failed=sum(d[2] for d in done), outages=sum(d[4] for d in done),
-        keys=[e.envelope.idempotency_key for es in entries.values() for e in es])
+        keys=[e.envelope.idempotency_key for es in entries.values() for e in es],
+        client_cpu=(children.ru_utime + children.ru_stime
+                    - children_before.ru_utime - children_before.ru_stime))
 
 
 def main() -> None:

@@ -252,7 +252,8 @@ def main() -> None:
                 print(f"  outcomes {run.outcomes}; failed {run.failed}; outage rounds {run.outages};"
                       f" stored {rows} rows, {distinct} keys: lost {args.readings - distinct},"
                       f" duplicated {rows - distinct}; server CPU (gunicorn workers + PostgreSQL"
-                      f" backends) {1000 * cpu / args.readings * 1000:,.0f} ms per 1,000 readings")
+                      f" backends) {1000 * cpu / args.readings * 1000:,.0f} ms per 1,000 readings,"
+                      f" uplink processes {run.client_cpu / args.readings * 1e6:,.0f} ms")
         engine.dispose()
     finally:
         server.terminate()
