@@ -7,8 +7,22 @@ by the sample id so every run sees the same data), then times a report request e
 the job claimed, the frames read (COPY), statistics with design-based intervals, the PDF rendered
 and issued (from then on the ministry can download it), the spreadsheet and results written.
 Also a one-region report (~1/20 of the rows).
-Targets (issue 5), request to PDF: national report for 1,000,000 results ≤ 5 s; for 100,000
-results ≤ 1 s.
+Targets (issue 5, issue 17), request to PDF: national report for 1,000,000 results ≤ 5 s; for
+100,000 results ≤ 1 s.
+
+Where the time goes (pyinstrument over `run_one`, 990,037 rows, 2026-12-08, shared 2-core
+machine at load average ~6; the steps printed below match): before that day's fix the QA
+annex read every verified result of the scope through the ORM into a DataFrame only to keep
+those with a replicate spread (18 of 52 s under load ~10); it now asks for those rows only.
+What remains, biggest first:
+1. reading the frames, ~3 s: two COPY … TO STDOUT of the joined samples / participants /
+   results (the server's parallel hash joins take ~0.6–0.75 s for urine when warm; the rest is
+   psycopg handing over one CopyData message per row, ~0.4 s per 500,000 rows, and the design
+   and label mapping in pandas);
+2. statistics, ~1.3–1.7 s: salt (~1.1 s: strata designs, proportions per cell) and urine
+   (~0.7 s) summaries with design-based intervals;
+3. rendering, ~1.7 s: ReportLab's build (~0.5 s), the summary, region sections, charts and
+   maps, plus the QA annex queries (~0.9 s).
 
     .venv/bin/python benchmarks/bench_report_pg.py --database lims_bench_1m --samples 1000000
     .venv/bin/python benchmarks/bench_report_pg.py --database lims_bench_100k --samples 100000

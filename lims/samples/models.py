@@ -154,6 +154,11 @@ class SampleReceipt(Base):
         ),
         sa.Index("uq_sample_receipts_one_decision", "sample_id", "decision", unique=True,
                  postgresql_where=sa.text("NOT superseded"), sqlite_where=sa.text("NOT superseded")),
+        # the rejection-reason summary of a filtered sample list (migration 0022)
+        sa.Index("ix_sample_receipts_rejected", "sample_id",
+                 postgresql_include=["rejection_reason"],
+                 postgresql_where=sa.text("decision = 'rejected' AND NOT superseded"),
+                 sqlite_where=sa.text("decision = 'rejected' AND NOT superseded")),
     )
 
     id: Mapped[intpk]
