@@ -4,7 +4,7 @@ since a date) reads a small partial index instead of every receipt (175 → 34 m
 1,000,000-sample benchmark database).
 
 Revision ID: 0022
-Revises: 0017
+Revises: 0021
 Create Date: 2026-12-08 01:30:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0022'
-down_revision = '0017'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 
