@@ -25,12 +25,10 @@ from lims.auth.models import User
 from lims.cli import main
 from lims.core.labels import label
 from lims.core.permissions import Role
-from lims.eqa import documents
-from lims.eqa import external_models, models
+from lims.eqa import documents, external_models, models
 from lims.eqa.models import (
     CorrectionStatus,
     DocumentKind,
-    EqaDocument,
     EqaLabAccount,
     EqaMethod,
     EqaProgramme,
@@ -123,7 +121,8 @@ def _url(app: Flask, route: Route, objects: dict[str, Any]) -> str | None:
         return url_for(route.endpoint, **values)
 
 
-def test_eqa_pages_show_no_english(translated_app: Flask, client: FlaskClient, session: Session,
+def test_eqa_pages_show_no_english(translated_app: Flask,  # noqa: F811  (a fixture)
+                                   client: FlaskClient, session: Session,
                                    login: Callable[[User], FlaskClient],
                                    cyrillic_objects: dict[str, Any]) -> None:  # noqa: F811
     admin = add_user(session, (Role.ADMIN,))
