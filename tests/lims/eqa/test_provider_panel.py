@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from lims.cli import main
 from lims.core.permissions import Role
 from lims.eqa import service
 from lims.eqa.models import (
@@ -91,3 +92,16 @@ def test_panel_links_open_for_the_provider(app, client, session, make_user, logi
     assert TITLE in html
     assert "/eqa/?status=closed" in html and f"/eqa/rounds/{rnd.round.id}" in html
     assert client.get("/eqa/?status=closed").status_code == 200
+
+
+def test_a_closed_scored_round_is_named_as_not_reported(app, session, make_user) -> None:
+    admin = make_user(Role.ADMIN)
+    session.commit()
+    ran = app.test_cli_runner().invoke(main, ["eqa", "demo", "--by", admin.username])
+    assert ran.exit_code == 0, ran.output
+    with app.test_request_context():
+        panel = eqa_provider(session, admin, FIXED_NOW)
+    assert panel is not None
+    assert {link.label: link.note for link in panel.links} == {
+        "UIC-DEMO · 2026-1": "scored, not reported"}
+    assert [t.count for t in panel.tiles] == [0, 0, 1]
