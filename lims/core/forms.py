@@ -21,9 +21,11 @@ from wtforms import (
     SelectFieldBase,
     StringField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation
 
 from lims.core.errors import LimsError
+from lims.core.i18n import LANGUAGE_ENDONYMS
 from lims.core.idempotency import new_nonce
 from lims.core.inputs import (
     bounded_int_problem,
@@ -117,6 +119,13 @@ def _bounded_class(field_class: type) -> type:
     if field_class not in _BOUNDED_FIELDS:
         _BOUNDED_FIELDS[field_class] = type(field_class.__name__, (_BoundedInput, field_class), {})
     return _BOUNDED_FIELDS[field_class]
+
+
+def language_choices() -> list[SelectChoice]:
+    """A document's languages, each by its own name (how choosers name languages), marked as
+    such for the browser: ``lang``, and ``translate="no"`` so that no translator renames it."""
+    return [SelectChoice(code, name, render_kw={"lang": code, "translate": "no"})
+            for code, name in LANGUAGE_ENDONYMS.items()]
 
 
 def is_code_field(name: str) -> bool:

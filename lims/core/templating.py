@@ -81,6 +81,17 @@ def url_with(**changes: Any) -> str:
     return url_for(request.endpoint or "home.index", **(request.view_args or {}), **args)
 
 
+def language_label(code: str) -> str:
+    """A language code ("kk") by its name in the reader's language."""
+    return str(audit_labels.LANGUAGE_LABELS.get(code, code))
+
+
+def _key_label(key: str) -> str:
+    """A key of a nested audit mapping: a field's label, else an enum value's (a count per
+    score class is keyed by the class)."""
+    return audit_labels.field_label(key) if key in audit_labels.FIELD_LABELS else label(key)
+
+
 def audit_value(field: str, value: Any, entity: str | None = None) -> str:
     """An audit payload value as a timeline shows it, never as raw JSON: times and dates in the
     reader's zone and format, numbers in the locale, enums by their label, booleans as yes/no,
@@ -92,7 +103,7 @@ def audit_value(field: str, value: Any, entity: str | None = None) -> str:
     if isinstance(value, bool):
         return gettext("yes") if value else gettext("no")
     if isinstance(value, dict):
-        return "\n".join(f"{audit_labels.field_label(k)}: {audit_value(k, v, entity)}"
+        return "\n".join(f"{_key_label(k)}: {audit_value(k, v, entity)}"
                          for k, v in value.items())
     if isinstance(value, list):
         return ", ".join(audit_value(field, v, entity) for v in value)
@@ -119,7 +130,7 @@ def audit_value(field: str, value: Any, entity: str | None = None) -> str:
             return text
         return fmt_date(moment) if field in audit_labels.DATE_FIELDS else fmt_datetime(moment)
     if field in ("language", "lang"):
-        return str(audit_labels.LANGUAGE_LABELS.get(text, text))
+        return language_label(text)
     return label(text)
 
 
@@ -153,6 +164,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["date"] = fmt_date
     app.jinja_env.filters["number"] = fmt_number
     app.jinja_env.filters["label"] = label
+    app.jinja_env.filters["language"] = language_label
     app.jinja_env.globals["status_label"] = label
     app.jinja_env.globals["audit_value"] = audit_value
     app.jinja_env.globals["audit_action"] = audit_labels.action_label

@@ -17,11 +17,10 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.validators import ValidationError as FormError
 
-from lims.core.forms import LimsForm
+from lims.core.forms import LimsForm, language_choices
 from lims.core.labels import options
 from lims.eqa.models import (
     DocumentKind,
@@ -176,5 +175,4 @@ class DocumentForm(LimsForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.kind.choices = options(DocumentKind)
-        self.language.choices = [SelectChoice("ru", "Русский"), SelectChoice("kk", "Қазақша"),
-                                 SelectChoice("en", "English")]
+        self.language.choices = language_choices()

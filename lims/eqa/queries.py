@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from lims.core.listing import Column, Filter, ListSpec, enum_choices, enum_parser, text_parser
 from lims.eqa.models import (
+    CorrectionStatus,
     EqaEnrolment,
     EqaLaboratory,
     EqaMaterial,
@@ -29,12 +30,17 @@ from reports import eqa_stats
 __all__ = [
     "LABORATORY_LIST",
     "ROUND_LIST",
+    "ClosedRound",
+    "DueRound",
     "History",
     "HistoryRow",
     "ResultRow",
+    "closed_rounds",
     "laboratory_history",
     "method_groups",
+    "pending_corrections",
     "round_results",
+    "rounds_due",
 ]
 
 ROUND_LIST = ListSpec(
@@ -150,3 +156,73 @@ def laboratory_history(session: Session, laboratory: EqaLaboratory) -> History:
     return History([HistoryRow(round_id, code, day, lab_code, material, value, score.score,
                                score.score_kind.value, score.score_class)
                     for round_id, code, day, lab_code, material, value, score in rows])
+
+
+# -- the provider's dashboard panel ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DueRound:
+    """A dispatched round near or past its deadline, with how many of its enrolled laboratories
+    still lack a current result for some material."""
+    round_id: int
+    programme_code: str
+    code: str
+    deadline: date
+    enrolled: int
+    missing: int
+
+
+def rounds_due(session: Session, today: date, within_days: int, limit: int) -> list[DueRound]:
+    """Dispatched rounds whose deadline is within ``within_days`` or past, soonest first, at most
+    ``limit``: one query over ``ix_eqa_rounds_status_dispatch``, the enrolments' unique
+    (round, laboratory) index and the current results' partial unique index."""
+    incomplete = (sa.select(EqaMaterial.id)
+                  .where(EqaMaterial.round_id == EqaEnrolment.round_id,
+                         ~sa.select(EqaResult.id)
+                         .where(EqaResult.enrolment_id == EqaEnrolment.id,
+                                EqaResult.material_id == EqaMaterial.id,
+                                EqaResult.is_current.is_(True))
+                         .correlate(EqaEnrolment, EqaMaterial).exists())
+                  .correlate(EqaEnrolment).exists())
+    rows = session.execute(
+        sa.select(EqaRound.id, EqaProgramme.code, EqaRound.code, EqaRound.deadline,
+                  sa.func.count(EqaEnrolment.id),
+                  sa.func.coalesce(sa.func.sum(sa.case((incomplete, 1), else_=0)), 0))
+        .join(EqaProgramme, EqaProgramme.id == EqaRound.programme_id)
+        .outerjoin(EqaEnrolment, EqaEnrolment.round_id == EqaRound.id)
+        .where(EqaRound.status == RoundStatus.DISPATCHED,
+               EqaRound.deadline <= today + timedelta(days=within_days))
+        .group_by(EqaRound.id, EqaProgramme.code, EqaRound.code, EqaRound.deadline)
+        .order_by(EqaRound.deadline, EqaRound.id).limit(limit))
+    return [DueRound(round_id, programme, code, deadline, int(enrolled), int(missing))
+            for round_id, programme, code, deadline, enrolled, missing in rows]
+
+
+@dataclass(frozen=True)
+class ClosedRound:
+    """A closed round, not reported yet; ``scored``: some material has current scores."""
+    round_id: int
+    programme_code: str
+    code: str
+    scored: bool
+
+
+def closed_rounds(session: Session, limit: int) -> list[ClosedRound]:
+    """Closed rounds (results no longer accepted, documents not issued), oldest deadline first,
+    at most ``limit``."""
+    scored = (sa.select(EqaScore.id).join(EqaMaterial, EqaMaterial.id == EqaScore.material_id)
+              .where(EqaMaterial.round_id == EqaRound.id, EqaScore.is_current.is_(True))
+              .correlate(EqaRound).exists())
+    rows = session.execute(
+        sa.select(EqaRound.id, EqaProgramme.code, EqaRound.code, scored)
+        .join(EqaProgramme, EqaProgramme.id == EqaRound.programme_id)
+        .where(EqaRound.status == RoundStatus.CLOSED)
+        .order_by(EqaRound.deadline, EqaRound.id).limit(limit))
+    return [ClosedRound(round_id, programme, code, bool(is_scored))
+            for round_id, programme, code, is_scored in rows]
+
+
+def pending_corrections() -> sa.Select[tuple[int]]:
+    """Corrections sent after the deadline that wait for the provider's decision (the partial
+    index ``uq_eqa_results_pending`` holds exactly these)."""
+    return sa.select(EqaResult.id).where(EqaResult.correction_status == CorrectionStatus.PENDING)

@@ -73,6 +73,13 @@ def upload(enrolment_id: int) -> PageResult:
 @bp.get("/corrections")
 @permission_required(Permission.MANAGE_EQA)
 def corrections() -> str:
+    return _corrections_page()[0]
+
+
+def _corrections_page(status: int = 200, posted: DecisionForm | None = None,
+                      result_id: int | None = None) -> tuple[str, int]:
+    """The waiting corrections; a refused decision (``posted`` for ``result_id``) is shown
+    with its problem at the top and in its own card."""
     rows = db.session.execute(
         sa.select(EqaResult, EqaEnrolment.lab_code, EqaLaboratory.name, EqaRound.code,
                   EqaSampleCode.code)
@@ -88,7 +95,10 @@ def corrections() -> str:
         sa.select(EqaResult).where(EqaResult.is_current.is_(True),
                                    EqaResult.enrolment_id.in_(enrolment_ids)))}
     forms = {row[0].id: DecisionForm(formdata=None, prefix=f"c{row[0].id}") for row in rows}
-    return render_template("eqa_lab/corrections.html", rows=rows, current=current, forms=forms)
+    if posted is not None and result_id in forms:
+        forms[result_id] = posted
+    return render_template("eqa_lab/corrections.html", rows=rows, current=current, forms=forms,
+                           posted=posted), status
 
 
 @bp.post("/corrections/<int:result_id>")
@@ -97,16 +107,16 @@ def decide(result_id: int) -> PageResult:
     correction = submissions.find_correction(db.session, result_id)
     form = DecisionForm(prefix=f"c{result_id}")
     if not form.validate_on_submit():
-        flash(form.first_error() or _("Choose a decision."), "error")
-        return redirect(url_for(".corrections"))
+        return _corrections_page(422, form, result_id)
     try:
         submissions.decide_correction(db.session, actor=current_actor(), now=now_utc(),
                                       correction=correction, accept=form.decision.data == "accept",
                                       reason=form.reason.data)
     except LimsError as error:
         db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for(".corrections"))
+        if not form.attach_error(error):
+            form.form_errors.append(error.message)
+        return _corrections_page(error.http_status, form, result_id)
     db.session.commit()
     flash(_("Decision recorded."), "success")
     return redirect(url_for(".corrections"))

@@ -22,6 +22,7 @@ from lims.core.labels import label
 from lims.core.listing import Page, list_page
 from lims.core.permissions import Permission
 from lims.eqa import documents, queries, service
+from lims.eqa import panels as _dashboard_panel  # noqa: F401  (registers its panel)
 from lims.eqa.forms import (
     DocumentForm,
     EnrolForm,

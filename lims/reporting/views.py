@@ -36,7 +36,7 @@ from wtforms.validators import NumberRange, Optional, ValidationError
 from lims.auth.security import current_actor, permission_required
 from lims.core.dt import now_utc
 from lims.core.errors import ConflictError, LimsError, NotFoundError
-from lims.core.forms import LimsForm
+from lims.core.forms import LimsForm, language_choices
 from lims.core.listing import Page, list_page
 from lims.core.permissions import Permission
 from lims.extensions import db
@@ -82,11 +82,7 @@ class ReportRequestForm(LimsForm):
     year = IntegerField(_l("Year"), validators=[Optional(), NumberRange(2000, 2100)])
     region = SelectField(_l("Region"), choices=[], validate_choice=False)
     group = SelectField(_l("Population group"), choices=[], validate_choice=False)
-    # Each language by its own name (how choosers name languages), marked as such for the
-    # browser: lang, and translate="no" so that no translator renames it.
-    lang = SelectField(_l("Language"), choices=[
-        SelectChoice(code, name, render_kw={"lang": code, "translate": "no"})
-        for code, name in (("ru", "Русский"), ("kk", "Қазақша"), ("en", "English"))])
+    lang = SelectField(_l("Language"), choices=language_choices())
     scheme = RadioField(_l("Classification"), default="WHO2007", choices=[
         SelectChoice(code, SCHEME_LABELS.get(code, scheme.name)) for code, scheme in SCHEMES.items()])
 
