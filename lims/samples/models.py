@@ -58,6 +58,14 @@ class ReceiptDecision(enum.StrEnum):
 ACCESSION_TYPE = sa.String(20).with_variant(sa.String(20, collation="C"), "postgresql")
 
 
+#: The samples the disposal list may offer: received, with no work left to do. Written out, as
+#: the disposal query spells it, so that the planner matches it to ``ix_samples_disposable``.
+DISPOSABLE_STATUSES = (SampleStatus.VERIFIED, SampleStatus.REPORTED, SampleStatus.REJECTED,
+                       SampleStatus.CANCELLED)
+DISPOSABLE_WHERE = ("received_at IS NOT NULL AND status IN ("
+                    + ", ".join(f"'{s.value}'" for s in DISPOSABLE_STATUSES) + ")")
+
+
 class Sample(Base):
     """A urine or salt sample. Kind-specific columns are nullable; CHECK constraints keep each
     kind's required fields present. ``region_id`` and ``round_id`` are copied from the cluster
@@ -80,6 +88,10 @@ class Sample(Base):
                  "id"),
         # the dashboard's survey progress: a round's urine samples, counted from the index
         sa.Index("ix_samples_round_kind_status", "round_id", "kind", "status"),
+        # the disposal list (lims.logistics.disposal): received samples with no work left,
+        # oldest collection first, a range scan up to the retention cut-off
+        sa.Index("ix_samples_disposable", "collected_at", "id",
+                 postgresql_where=sa.text(DISPOSABLE_WHERE), sqlite_where=sa.text(DISPOSABLE_WHERE)),
         sa.CheckConstraint(
             "kind <> 'urine' OR (volume_ml IS NOT NULL AND container IS NOT NULL"
             " AND participant_id IS NOT NULL)",
