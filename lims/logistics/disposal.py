@@ -160,10 +160,6 @@ def open_work(session: Session, sample: Sample) -> list[str]:
     return [words[name] for name in words if getattr(found, name)]
 
 
-def _not_disposed() -> sa.ColumnElement[bool]:
-    return ~sa.select(SampleDisposal.id).where(SampleDisposal.sample_id == Sample.id).exists()
-
-
 @dataclass(frozen=True)
 class DisposalCursor:
     """The last row of a disposal-list page: (collected_at, id)."""
@@ -201,16 +197,17 @@ def disposal_statement(session: Session, now: datetime, *, limit: int,
                        after: DisposalCursor | None = None) -> sa.Select[tuple[Sample]] | None:
     """The disposal list's query (None: no retention rule, nothing is ever due). At a million
     samples it is a range scan of ``ix_samples_disposable`` (received samples with no work
-    left, by collection) up to the loosest retention cut-off, stopping once a page is found;
-    the per-rule cut-offs, the disposals and the open-work checks are probed per row on their
-    own indexes."""
+    left and not disposed of, by collection) up to the loosest retention cut-off, stopping
+    once a page is found; the per-rule cut-offs and the open-work checks are probed per row on
+    their own indexes."""
     past = _past_retention(session, now)
     if past is None:
         return None
     loosest = now - timedelta(days=session.scalar(sa.select(sa.func.min(RetentionRule.days))))
     stmt = (sa.select(Sample).where(Sample.received_at.is_not(None),
                                     Sample.status.in_(DISPOSABLE_STATUSES),
-                                    Sample.collected_at < loosest, past, _not_disposed(),
+                                    Sample.disposed_at.is_(None),
+                                    Sample.collected_at < loosest, past,
                                     ~sa.or_(*_open_work_terms().values()))
             .order_by(Sample.collected_at, Sample.id).limit(limit))
     if after is not None:
@@ -282,6 +279,7 @@ def dispose(session: Session, *, actor: User, now: datetime, scanned: str, reaso
     record = SampleDisposal(sample_id=sample.id, disposed_at=now, disposed_by_id=actor.id,
                             witness_id=witness.id, reason=reason)
     session.add(record)
+    sample.disposed_at = now
     for tube in tubes:
         if tube.state is AliquotState.DISPOSED:
             continue

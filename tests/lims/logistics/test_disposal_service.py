@@ -74,6 +74,7 @@ def test_dispose_frees_position_keeps_history(session: Session, tech: User, witn
     record = disposal.dispose(session, actor=tech, now=FIXED_NOW, scanned=extra.label,
                               reason="retention ended", witness=witness)
     assert record.witness_id == witness.id
+    assert sample.disposed_at == FIXED_NOW  # leaves the disposal list's index
     tubes = session.scalars(sa.select(Aliquot).where(Aliquot.sample_id == sample.id)).all()
     assert {t.state for t in tubes} == {AliquotState.DISPOSED}
     assert all(t.box_id is None for t in tubes)
