@@ -2,8 +2,8 @@
 million samples of which about half are disposed of already, as after years of use.
 
 Creates (or reuses) a PostgreSQL database: migrations, reference data and a small demo round for
-its clusters, then ``--samples`` synthetic salt samples in one INSERT (collected every three
-minutes from 2020 on, one in five still in work), retention of 730 days for both kinds, and a
+its clusters, then ``--samples`` synthetic salt samples in one INSERT (collected evenly from
+2020 to November 2026, one in five still in work), retention of 730 days for both kinds, and a
 disposal record for every disposable sample collected before June 2023. Prints the execution
 time (best of five ``EXPLAIN ANALYZE``) and the plan's top nodes for the list's query, and for
 the earlier query (ordered by id, disposals excluded by NOT EXISTS) for comparison.
@@ -30,11 +30,11 @@ SYNTHETIC = """
 INSERT INTO samples (accession, kind, status, round_id, cluster_id, region_id, household_id,
     collected_at, registered_at, received_at, salt_source, priority)
 SELECT 'B-' || lpad(g::text, 7, '0'), 'salt', (ARRAY[{statuses}])[1 + g % 10], t.round_id,
-    t.cluster_id, t.region_id, t.household_id, timestamptz '2020-01-01' + g * interval '3 min',
-    timestamptz '2020-01-02' + g * interval '3 min', timestamptz '2020-01-03' + g * interval '3 min',
-    t.salt_source, 0
+    t.cluster_id, t.region_id, t.household_id, timestamptz '2020-01-01' + g * step,
+    timestamptz '2020-01-02' + g * step, timestamptz '2020-01-03' + g * step, t.salt_source, 0
 FROM generate_series(1, :n) g,
-    (SELECT * FROM samples WHERE kind = 'salt' ORDER BY id LIMIT 1) t
+    (SELECT * FROM samples WHERE kind = 'salt' ORDER BY id LIMIT 1) t,
+    (SELECT interval '2525 days' / :n AS step) s
 """
 DISPOSED = """
 WITH gone AS (
@@ -124,15 +124,16 @@ def main() -> None:
         total, gone = session.execute(sa.text(
             "SELECT count(*), count(disposed_at) FROM samples")).one()
         print(f"{total:,} samples, {gone:,} disposed of")
+        # a deep page: from the last due sample collected before June 2024
         deep = session.execute(sa.text(
             "SELECT collected_at, id FROM samples WHERE disposed_at IS NULL AND status = 'reported'"
-            " AND collected_at < '2024-06-01' ORDER BY collected_at DESC LIMIT 1")).one()
-        explain(session, disposal.disposal_statement(session, NOW, limit=51),
-                "first page")
-        explain(session, disposal.disposal_statement(
-            session, NOW, limit=51, after=disposal.DisposalCursor(*deep)), "deep page")
+            " AND collected_at < '2024-06-01' ORDER BY collected_at DESC LIMIT 1")).first()
+        explain(session, disposal.disposal_statement(session, NOW, limit=51), "first page")
         explain(session, by_id(session), "first page, by id (before)")
-        explain(session, by_id(session, deep.id), "deep page, by id (before)")
+        if deep is not None:
+            explain(session, disposal.disposal_statement(
+                session, NOW, limit=51, after=disposal.DisposalCursor(*deep)), "deep page")
+            explain(session, by_id(session, deep.id), "deep page, by id (before)")
 
 
 if __name__ == "__main__":
