@@ -212,10 +212,11 @@ def tokens_create(name: str, by_username: str) -> None:
 def demo(ctx: click.Context, samples: int, earlier_samples: int, analysed_share: float,
          url: str | None) -> None:
     """The whole demo in one process: migrations, reference data, two survey rounds, the demo
-    accounts, instruments and results, then the logins. One start-up instead of seven (each
-    ``lims`` process pays seconds of imports), and every step skips what is done already, so
-    a second ``make run`` is quick. The steps are the commands themselves, invoked in turn, so
-    that ``lims demo`` and the single commands cannot drift apart. Never use in production."""
+    accounts, instruments, EQA, results and the logistics room, then the logins. One start-up
+    instead of nine (each ``lims`` process pays seconds of imports), and every step skips what
+    is done already, so a second ``make run`` is quick. The steps are the commands themselves,
+    invoked in turn, so that ``lims demo`` and the single commands cannot drift apart. Never
+    use in production."""
     commands = main.commands
     steps: list[tuple[click.Command, dict[str, Any]]] = [
         (db_upgrade, {}),
@@ -231,6 +232,7 @@ def demo(ctx: click.Context, samples: int, earlier_samples: int, analysed_share:
         (cast(click.Group, commands["eqa"]).commands["demo"], {}),
         (commands["demo-results"], {"seed": 2026, "analysed_share": analysed_share,
                                     "if_empty": True}),
+        (cast(click.Group, commands["logistics"]).commands["demo"], {}),
         (demo_users, {"quiet": False, "url": url}),
     ]
     for command, params in steps:
@@ -244,6 +246,7 @@ def register_module_commands() -> None:
     from lims.capture.cli import instruments_group
     from lims.eqa.cli import eqa_group
     from lims.equipment.cli import equipment_group
+    from lims.logistics.cli import logistics_group
     from lims.monitoring.cli import register as register_monitoring
     from lims.reporting.cli import report_group
 
@@ -252,6 +255,7 @@ def register_module_commands() -> None:
     main.add_command(instruments_group)
     main.add_command(equipment_group)
     main.add_command(eqa_group)
+    main.add_command(logistics_group)
     main.add_command(report_group)
     main.add_command(analysis_group)
     main.add_command(demo_results_command)

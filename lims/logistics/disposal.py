@@ -16,6 +16,7 @@ towards the witness's account lockout, as at login.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -30,7 +31,7 @@ from lims.audit.service import record_event
 from lims.auth.models import User
 from lims.auth.services import authenticate, get_user_by_username
 from lims.core.errors import BusinessRuleViolation, ConflictError, ValidationError
-from lims.core.inputs import require_text
+from lims.core.inputs import date_problem, parse_id, require_text
 from lims.core.labels import label
 from lims.core.locking import conflict_from_integrity, lock, lock_all
 from lims.logistics.storage import ALIQUOT_ENTITY, find_tube
@@ -43,12 +44,14 @@ from lims.logistics.storage_models import (
 )
 from lims.monitoring.models import SurveyRound
 from lims.samples.lifecycle import SampleStatus
-from lims.samples.models import Sample, SampleKind
+from lims.samples.models import DISPOSABLE_STATUSES, Sample, SampleKind
 
 __all__ = [
     "RETENTION_ENTITY",
+    "DisposalCursor",
     "confirm_witness",
     "disposal_candidates",
+    "disposal_statement",
     "dispose",
     "open_work",
     "retention_days",
@@ -157,22 +160,61 @@ def open_work(session: Session, sample: Sample) -> list[str]:
     return [words[name] for name in words if getattr(found, name)]
 
 
-def _not_disposed() -> sa.ColumnElement[bool]:
-    return ~sa.select(SampleDisposal.id).where(SampleDisposal.sample_id == Sample.id).exists()
+@dataclass(frozen=True)
+class DisposalCursor:
+    """The last row of a disposal-list page: (collected_at, id)."""
+
+    collected_at: datetime
+    sample_id: int
+
+    def encode(self) -> str:
+        return f"{self.collected_at.isoformat()}_{self.sample_id}"
+
+    @classmethod
+    def decode(cls, raw: str | None) -> DisposalCursor | None:
+        if not raw or len(raw) > 80:
+            return None
+        when, _sep, sample_id = raw.partition("_")
+        try:
+            moment = datetime.fromisoformat(when)
+        except ValueError:
+            return None
+        number = parse_id(sample_id)
+        if number is None or moment.tzinfo is None or date_problem(moment) is not None:
+            return None
+        return cls(moment, number)
 
 
 def disposal_candidates(session: Session, now: datetime, *, limit: int,
-                        after: int | None = None) -> list[Sample]:
-    """Samples past retention with no open work and not yet disposed, by id (keyset)."""
+                        after: DisposalCursor | None = None) -> list[Sample]:
+    """Samples past retention with no open work and not yet disposed, oldest collection first,
+    paged by (collected_at, id)."""
+    stmt = disposal_statement(session, now, limit=limit, after=after)
+    return [] if stmt is None else list(session.scalars(stmt))
+
+
+def disposal_statement(session: Session, now: datetime, *, limit: int,
+                       after: DisposalCursor | None = None) -> sa.Select[tuple[Sample]] | None:
+    """The disposal list's query (None: no retention rule, nothing is ever due). At a million
+    samples it is a range scan of ``ix_samples_disposable`` (received samples with no work
+    left and not disposed of, by collection) up to the loosest retention cut-off, stopping
+    once a page is found; the per-rule cut-offs and the open-work checks are probed per row on
+    their own indexes."""
     past = _past_retention(session, now)
     if past is None:
-        return []
-    stmt = (sa.select(Sample).where(Sample.received_at.is_not(None), past, _not_disposed(),
+        return None
+    loosest = now - timedelta(days=session.scalar(sa.select(sa.func.min(RetentionRule.days))))
+    stmt = (sa.select(Sample).where(Sample.received_at.is_not(None),
+                                    Sample.status.in_(DISPOSABLE_STATUSES),
+                                    Sample.disposed_at.is_(None),
+                                    Sample.collected_at < loosest, past,
                                     ~sa.or_(*_open_work_terms().values()))
-            .order_by(Sample.id).limit(limit))
+            .order_by(Sample.collected_at, Sample.id).limit(limit))
     if after is not None:
-        stmt = stmt.where(Sample.id > after)
-    return list(session.scalars(stmt))
+        stmt = stmt.where(sa.tuple_(Sample.collected_at, Sample.id)
+                          > sa.tuple_(sa.literal(after.collected_at, Sample.collected_at.type),
+                                      sa.literal(after.sample_id)))
+    return stmt
 
 
 def confirm_witness(session: Session, *, username: str, password: str, now: datetime,
@@ -237,6 +279,7 @@ def dispose(session: Session, *, actor: User, now: datetime, scanned: str, reaso
     record = SampleDisposal(sample_id=sample.id, disposed_at=now, disposed_by_id=actor.id,
                             witness_id=witness.id, reason=reason)
     session.add(record)
+    sample.disposed_at = now
     for tube in tubes:
         if tube.state is AliquotState.DISPOSED:
             continue

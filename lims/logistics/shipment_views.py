@@ -8,6 +8,7 @@ from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
@@ -39,6 +40,9 @@ from lims.logistics import shipments as service
 from lims.logistics.shipment_forms import ArrivalForm, CloseForm, ManifestForm, ShipmentForm
 from lims.logistics.shipment_models import Shipment
 from lims.logistics.shipment_queries import SHIPMENT_LIST, discrepancies, manifest, tally
+from lims.samples.accession import normalise_query
+from lims.samples.lifecycle import SampleStatus
+from lims.samples.models import Sample
 from lims.samples.registration import find_cluster, open_rounds
 
 bp = Blueprint("shipments", __name__, template_folder="templates",
@@ -261,14 +265,31 @@ def close(shipment_id: int) -> PageResult:
 @permission_required(Permission.RECEIVE_SAMPLES)
 def receive(shipment_id: int) -> PageResult:
     shipment = _load(shipment_id)
+    pending = _registered_here(request.args.get("registered"))
+    offer = (_("%(accession)s is registered. Receive it as an extra sample of this shipment? Press"
+               " Enter in the empty scan field, or the button.", accession=pending)
+             if pending else None)
     return render_template("shipments/receive.html", shipment=shipment,
                            tally=tally(db.session, shipment.id), form=LimsForm(formdata=None),
-                           box=parse_id(request.args.get("box")))
+                           box=parse_id(request.args.get("box")), pending=pending, offer=offer)
 
 
-def _register_urls(shipment: Shipment) -> dict[str, str]:
-    """The registration forms, prefilled with the shipment's round and cluster."""
-    args: dict[str, Any] = {"round_id": shipment.round_id}
+def _registered_here(text: str | None) -> str | None:
+    """The accession a registration form opened from this screen came back with
+    (``?registered=``), if it names a sample still waiting to be received: the screen offers it
+    as an extra sample at once, as if its tube had just been scanned. Receiving stays a POST."""
+    if not text:
+        return None
+    accession = normalise_query(text[:200])[:40]
+    sample = db.session.scalar(sa.select(Sample).where(Sample.accession == accession))
+    return accession if sample is not None and sample.status is SampleStatus.REGISTERED else None
+
+
+def _register_urls(shipment: Shipment, box: int | None) -> dict[str, str]:
+    """The registration forms, prefilled with the shipment's round and cluster, coming back to
+    this scan screen (and its current box) with the new accession."""
+    args: dict[str, Any] = {"round_id": shipment.round_id,
+                            "next": url_for(".receive", shipment_id=shipment.id, box=box)}
     if shipment.cluster is not None:
         args["cluster_code"] = shipment.cluster.code
     return {"urine": url_for("samples.register_urine", **args),
@@ -299,7 +320,7 @@ def scan(shipment_id: int) -> PageResult:
                             "accession": result.accession, "changed": result.changed,
                             "box": result.box, "tally": tally(db.session, shipment_id).as_dict()}
     if result.outcome == "unknown":
-        body["register"] = _register_urls(shipment)
+        body["register"] = _register_urls(shipment, result.box or box)
     return jsonify(body)
 
 

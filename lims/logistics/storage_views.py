@@ -32,7 +32,7 @@ from lims.audit.models import AuditEvent
 from lims.auth.security import current_actor, permission_required
 from lims.core.dt import now_utc
 from lims.core.errors import LimsError, NotFoundError, ValidationError
-from lims.core.inputs import parse_id, query_id
+from lims.core.inputs import parse_id
 from lims.core.labels import label
 from lims.core.locking import conflict_from_integrity
 from lims.core.permissions import Permission
@@ -402,13 +402,14 @@ def aliquot_labels() -> Response:
 # -- disposal and retention -----------------------------------------------------------------------
 
 def _disposal_page(form: DisposeForm | None = None, status: int = 200) -> tuple[str, int]:
-    after = query_id(request.args, "after")
+    after = disposal.DisposalCursor.decode(request.args.get("after"))
     size = current_app.config["PAGE_SIZE"]
     rows = disposal.disposal_candidates(db.session, now_utc(), limit=size + 1, after=after)
+    last = rows[size - 1] if len(rows) > size else None
     pager = {"has_prev": after is not None, "prev_url": url_for("storage.disposal_list"),
-             "has_next": len(rows) > size,
-             "next_url": url_for("storage.disposal_list", after=rows[size - 1].id)
-             if len(rows) > size else "", "summary": ""}
+             "has_next": last is not None,
+             "next_url": url_for("storage.disposal_list", after=disposal.DisposalCursor(
+                 last.collected_at, last.id).encode()) if last else "", "summary": ""}
     return render_template("storage/disposal.html", rows=rows[:size], pager=pager,
                            until=disposal.kept_until(db.session, rows[:size]),
                            form=form or DisposeForm(formdata=None)), status

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, send_file, url_for
@@ -34,7 +35,7 @@ from lims.core.forms import LimsForm
 from lims.core.inputs import parse_id, query_id
 from lims.core.labels import label
 from lims.core.permissions import Permission
-from lims.core.templating import fmt_number
+from lims.core.templating import fmt_number, safe_next
 from lims.extensions import db
 from lims.monitoring.models import Cluster, PopulationGroup, SampleKindRef
 from lims.samples.accession import normalise_query
@@ -118,7 +119,25 @@ def _register(form: ClusterMixin, endpoint: str, sticky: tuple[str, ...],
         return None
     db.session.commit()
     _flash_registered(sample)
+    back = _next_target()
+    if back:
+        return redirect(_with_registered(back, sample.accession))
     return redirect(url_for(endpoint, last=sample.accession, **_sticky_args(form, sticky)))
+
+
+def _next_target() -> str:
+    """Where the form was opened from and should return to (``next``, a path on this site
+    only; "" when none): the shipment scan screen registers an unexpected tube on the spot and
+    wants the desk back at its scanner, not at an empty registration form."""
+    return safe_next(request.values.get("next"), "")
+
+
+def _with_registered(target: str, accession: str) -> str:
+    """``target`` with the new accession added as ``registered``, for the page returned to."""
+    parts = urlsplit(target)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "registered"]
+    query.append(("registered", accession))
+    return urlunsplit(("", "", parts.path, urlencode(query), ""))
 
 
 def _flash_registered(sample: Sample) -> None:
@@ -146,7 +165,7 @@ def _register_page(form: LimsForm, template: str) -> tuple[str, int]:
     round_id = form.round_id.data
     return render_template(template, form=form, cluster_codes=_cluster_codes(round_id),
                            sheets=_sheet_options(), default_sheet=_default_sheet(),
-                           last=request.args.get("last")), status
+                           last=request.args.get("last"), next=_next_target()), status
 
 
 # --- registering one sample --------------------------------------------------------------------

@@ -58,6 +58,14 @@ class ReceiptDecision(enum.StrEnum):
 ACCESSION_TYPE = sa.String(20).with_variant(sa.String(20, collation="C"), "postgresql")
 
 
+#: The samples the disposal list may offer: received, not disposed of, with no work left to do. Written out, as
+#: the disposal query spells it, so that the planner matches it to ``ix_samples_disposable``.
+DISPOSABLE_STATUSES = (SampleStatus.VERIFIED, SampleStatus.REPORTED, SampleStatus.REJECTED,
+                       SampleStatus.CANCELLED)
+DISPOSABLE_WHERE = ("received_at IS NOT NULL AND disposed_at IS NULL AND status IN ("
+                    + ", ".join(f"'{s.value}'" for s in DISPOSABLE_STATUSES) + ")")
+
+
 class Sample(Base):
     """A urine or salt sample. Kind-specific columns are nullable; CHECK constraints keep each
     kind's required fields present. ``region_id`` and ``round_id`` are copied from the cluster
@@ -80,6 +88,10 @@ class Sample(Base):
                  "id"),
         # the dashboard's survey progress: a round's urine samples, counted from the index
         sa.Index("ix_samples_round_kind_status", "round_id", "kind", "status"),
+        # the disposal list (lims.logistics.disposal): received samples with no work left, not
+        # disposed of, oldest collection first, a range scan up to the retention cut-off
+        sa.Index("ix_samples_disposable", "collected_at", "id",
+                 postgresql_where=sa.text(DISPOSABLE_WHERE), sqlite_where=sa.text(DISPOSABLE_WHERE)),
         sa.CheckConstraint(
             "kind <> 'urine' OR (volume_ml IS NOT NULL AND container IS NOT NULL"
             " AND participant_id IS NOT NULL)",
@@ -106,6 +118,10 @@ class Sample(Base):
     registered_at: Mapped[datetime]
     registered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     received_at: Mapped[datetime | None]
+    #: When the sample was disposed of; who, the witness and why are its ``SampleDisposal``
+    #: (lims.logistics). Kept on the sample too so that ``ix_samples_disposable`` leaves the
+    #: disposed out: after years of disposals the list would otherwise walk past them all.
+    disposed_at: Mapped[datetime | None]
     intake_batch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("intake_batches.id"),
                                                         index=True)
     notes: Mapped[str | None] = mapped_column(sa.Text)

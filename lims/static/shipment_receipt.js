@@ -20,7 +20,9 @@
   var registerUrine = document.getElementById('register-urine');
   var registerSalt = document.getElementById('register-salt');
   var announcer = document.getElementById('scan-announcer');
-  var pending = null;  /* the accession an "unexpected" answer asks about */
+  /* the accession an "unexpected" answer asks about; or, on coming back from registering a
+     tube on the spot, the new accession, offered as extra at once */
+  var pending = form.dataset.pending || null;
   var busy = false;
   var queue = [];
 

@@ -1,8 +1,9 @@
 """Receiving a shipment at the desk in a real browser (issue 16, item 1): the technician opens
 the shipment's scan screen, scans a box label and then tubes (typed + Enter, as a keyboard-wedge
 scanner does), and the counts, the two lists and the polite live region follow each scan without
-a page load; a tube not on the manifest is offered and received as extra (Enter in the empty field); closing the shipment
-shows its discrepancies. No inline script: the behaviour is static/shipment_receipt.js."""
+a page load; a tube not on the manifest is offered and received as extra (Enter in the empty
+field); an unknown tube is registered on the spot and the form comes back to the scan screen with
+it offered as extra; closing the shipment shows its discrepancies. No inline script: the behaviour is static/shipment_receipt.js."""
 
 from __future__ import annotations
 
@@ -115,13 +116,29 @@ def test_receive_a_shipment_by_scanning(live_server: LiveServer, page: Page) -> 
     expect(page.locator("#register-salt")).to_be_visible()
     expect(page.locator("#tally-scanned")).to_have_text("3")
 
+    # registered on the spot: the form comes back to this screen, the new tube offered as extra
+    page.locator("#register-salt").click()
+    expect(page.locator("main h1")).to_contain_text("Register a salt sample")
+    page.fill("#household_code", "H-77")
+    page.select_option("#salt_source", "household")
+    page.locator("main form.intake button[type=submit]").click()
+    expect(page.locator("main h1")).to_contain_text("Receive shipment")
+    expect(announcer).to_contain_text("is registered. Receive it as an extra sample")
+    new = page.locator("#shipment-scan").get_attribute("data-pending")
+    assert new and new.startswith("S-")
+    expect(field).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#tally-unexpected")).to_have_text("2")
+    expect(announcer).to_have_text(f"{new} received as an extra sample.")
+
     page.locator("main a", has_text="Shipment page").click()
     page.fill("#missing_reason", "left at the district office")
     page.fill("#extra_reason", "packed by the neighbouring team")
     page.locator("main form button", has_text="Close the shipment").click()
-    expect(page.locator(".flash.success")).to_contain_text("2 discrepancies")
+    expect(page.locator(".flash.success")).to_contain_text("3 discrepancies")
     rows = page.locator("#discrepancies tbody tr")
-    expect(rows).to_have_count(2)
+    expect(rows).to_have_count(3)
+    expect(rows.filter(has_text=new)).to_contain_text(re.compile("Extra"))
     expect(rows.filter(has_text=LISTED[2])).to_contain_text("Missing")
     expect(rows.filter(has_text=STRAY)).to_contain_text(re.compile("Extra"))
     assert script_errors == []

@@ -1,5 +1,6 @@
 """storage: locations (freezer, rack, box with its grid), aliquots and their positions (one tube
-per position, a unique index behind the box lock), sample disposals with a witness, retention rules
+per position, a unique index behind the box lock), sample disposals with a witness, retention rules, and on samples the time of disposal and the
+disposal list's index
 
 Revision ID: 0021
 Revises: 0020
@@ -15,6 +16,9 @@ revision = '0021'
 down_revision = '0020'
 branch_labels = None
 depends_on = None
+
+# written out here, not imported: a migration stays as it was when the model changes
+DISPOSABLE_WHERE = "received_at IS NOT NULL AND disposed_at IS NULL AND status IN ('verified', 'reported', 'rejected', 'cancelled')"
 
 
 def upgrade() -> None:
@@ -105,9 +109,18 @@ def upgrade() -> None:
     with op.batch_alter_table('sample_disposals', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_sample_disposals_disposed_at'), ['disposed_at'], unique=False)
 
+    # the disposal list: received samples with no work left, not disposed, oldest collection first
+    with op.batch_alter_table('samples', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('disposed_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.create_index('ix_samples_disposable', ['collected_at', 'id'], unique=False, postgresql_where=sa.text(DISPOSABLE_WHERE), sqlite_where=sa.text(DISPOSABLE_WHERE))
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('samples', schema=None) as batch_op:
+        batch_op.drop_index('ix_samples_disposable', postgresql_where=sa.text(DISPOSABLE_WHERE), sqlite_where=sa.text(DISPOSABLE_WHERE))
+        batch_op.drop_column('disposed_at')
+
     with op.batch_alter_table('sample_disposals', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_sample_disposals_disposed_at'))
 

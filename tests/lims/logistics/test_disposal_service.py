@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -18,7 +19,7 @@ from lims.logistics import disposal, storage
 from lims.logistics.storage_models import Aliquot, AliquotState, SampleDisposal
 from lims.samples.lifecycle import SampleStatus
 from lims.samples.models import Sample, SampleKind
-from tests.conftest import FIXED_NOW
+from tests.conftest import FIXED_NOW, is_postgres
 from tests.factories import PASSWORD, unique
 from tests.lims.logistics.storage_helpers import make_box, received
 
@@ -43,7 +44,7 @@ def year_for_urine(session: Session, tech: User) -> None:
 
 def _old(make_sample: Callable[..., Sample], status: SampleStatus = SampleStatus.VERIFIED,
          **kwargs: object) -> Sample:
-    return received(make_sample, status=status, collected_at=OLD, **kwargs)
+    return received(make_sample, status=status, **{"collected_at": OLD, **kwargs})
 
 
 def _result(session: Session, sample: Sample, status: ResultStatus, actor: User) -> Result:
@@ -73,6 +74,7 @@ def test_dispose_frees_position_keeps_history(session: Session, tech: User, witn
     record = disposal.dispose(session, actor=tech, now=FIXED_NOW, scanned=extra.label,
                               reason="retention ended", witness=witness)
     assert record.witness_id == witness.id
+    assert sample.disposed_at == FIXED_NOW  # leaves the disposal list's index
     tubes = session.scalars(sa.select(Aliquot).where(Aliquot.sample_id == sample.id)).all()
     assert {t.state for t in tubes} == {AliquotState.DISPOSED}
     assert all(t.box_id is None for t in tubes)
@@ -159,3 +161,54 @@ def test_witness_password(session: Session, witness: User) -> None:
         disposal.confirm_witness(session, username=witness.username, password="wrong",
                                  now=FIXED_NOW, max_failures=5, lockout=timedelta(minutes=15))
     assert witness.failed_logins == 1
+
+
+def test_disposal_list_pages_oldest_collection_first(session: Session, make_sample,
+                                                     year_for_urine: None) -> None:
+    """Oldest collection first, paged by (collected_at, id): samples collected at one moment
+    are split across pages without loss or repeat; samples with work left are not offered."""
+    days = [500, 450, 450, 450, 420]
+    due = [_old(make_sample, collected_at=FIXED_NOW - timedelta(days=d)) for d in days]
+    _old(make_sample, status=SampleStatus.IN_ANALYSIS)
+    _old(make_sample, collected_at=FIXED_NOW - timedelta(days=300))  # kept a while yet
+    expected = [s.id for s in sorted(due, key=lambda s: (s.collected_at, s.id))]
+    seen: list[int] = []
+    after = None
+    while True:
+        page = disposal.disposal_candidates(session, FIXED_NOW, limit=2, after=after)
+        seen += [s.id for s in page]
+        if len(page) < 2:
+            break
+        raw = disposal.DisposalCursor(page[-1].collected_at, page[-1].id).encode()
+        after = disposal.DisposalCursor.decode(raw)
+        assert after == disposal.DisposalCursor(page[-1].collected_at, page[-1].id)
+    assert seen == expected
+
+
+@pytest.mark.parametrize("raw", ["", "x", "2026-01-01T00:00:00_1", "2026-01-01T00:00:00+00:00_0",
+                                 "2026-01-01T00:00:00+00:00_99999999999", "9999-01-01T00:00+00:00_1",
+                                 "2026-01-01T00:00:00+00:00_1_2", "1" * 200])
+def test_disposal_cursor_refuses_what_it_did_not_write(raw: str) -> None:
+    assert disposal.DisposalCursor.decode(raw) is None
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not is_postgres(), reason="EXPLAIN plans are checked on PostgreSQL")
+def test_disposal_list_is_a_range_scan_of_its_index(session: Session, make_sample, tech: User,
+                                                    year_for_urine: None) -> None:
+    """The plan at scale, on a tiny table: sequential and bitmap scans are taken away (they win
+    on cost here), and the list must then be one ordered scan of ``ix_samples_disposable``
+    with no sort step, whatever page."""
+    disposal.set_retention(session, actor=tech, now=FIXED_NOW, kind=SampleKind.SALT,
+                           survey_round=None, days=730)
+    sample = _old(make_sample)
+    session.execute(sa.text("ANALYZE samples"))
+    session.execute(sa.text("SET LOCAL enable_seqscan = off"))
+    session.execute(sa.text("SET LOCAL enable_bitmapscan = off"))
+    bind = session.get_bind()
+    for after in (None, disposal.DisposalCursor(sample.collected_at, sample.id)):
+        stmt = disposal.disposal_statement(session, FIXED_NOW, limit=51, after=after)
+        sql = stmt.compile(dialect=bind.dialect, compile_kwargs={"literal_binds": True})
+        plan = json.dumps(session.execute(sa.text(f"EXPLAIN (FORMAT JSON) {sql}")).scalar_one())
+        assert '"Index Name": "ix_samples_disposable"' in plan, plan
+        assert '"Node Type": "Sort"' not in plan and '"Seq Scan"' not in plan, plan

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import io
 import re
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
+from markupsafe import escape
 
 from lims.core.permissions import Role
 from lims.logistics.shipment_models import Shipment, ShipmentDiscrepancy, ShipmentStatus
@@ -15,6 +17,7 @@ from lims.samples.lifecycle import SampleStatus
 from lims.samples.models import SampleKind
 from tests.lims.logistics import shipment_fixtures
 from tests.lims.logistics.shipment_fixtures import manifest_of, salt_samples
+from tests.lims.samples.test_intake_views import urine_form
 
 BASE = "/logistics/shipments"
 JSON = {"Accept": "application/json"}
@@ -255,3 +258,53 @@ def test_the_list_pages_by_keyset_and_refuses_what_it_cannot_read(desk, session,
     finally:
         app.config["PAGE_SIZE"] = size
     assert [s for s in seen if s in {m.reference for m in made}] == [m.reference for m in made]
+
+
+def test_registering_on_the_spot_returns_to_the_scan_screen(desk, session, make_cluster,
+                                                            make_shipment):
+    """An unknown tube: the screen links to the registration form, which comes back to this
+    screen (and its box) with the new accession offered as extra; Enter receives it."""
+    cluster = make_cluster()
+    shipment = make_shipment(cluster)
+    session.commit()
+    desk.post(f"{BASE}/{shipment.id}/scan", data={"accession": "BOX-2"}, headers=JSON)
+    unknown = desk.post(f"{BASE}/{shipment.id}/scan", data={"accession": "U-2026-123456",
+                                                             "box": "2"}, headers=JSON).get_json()
+    register = unknown["register"]["urine"]
+    screen = f"{BASE}/{shipment.id}/receive?box=2"
+    assert parse_qs(urlsplit(register).query)["next"] == [screen]
+    form = desk.get(register).get_data(as_text=True)
+    assert f'<input type="hidden" name="next" value="{escape(screen)}">' in form
+    assert f'href="{escape(screen)}"' in form  # back without registering
+    response = desk.post(register, data={**urine_form(cluster), "next": screen})
+    assert response.status_code == 302
+    back = urlsplit(response.location)
+    assert back.path == f"{BASE}/{shipment.id}/receive" and not back.netloc
+    query = parse_qs(back.query)
+    accession = query["registered"][0]
+    assert query["box"] == ["2"] and accession.startswith("U-")
+    page = desk.get(response.location).get_data(as_text=True)
+    assert f'data-pending="{accession}"' in page
+    assert f"{accession} is registered. Receive it as an extra sample" in page
+    assert f"Registered {accession}." in page  # with its label link, from the form
+    assert "<a " not in page[page.index('data-announce="'):].split(">", 1)[0]
+    extra = desk.post(f"{BASE}/{shipment.id}/scan", data={"accession": accession, "extra": "1",
+                                                          "box": "2"}, headers=JSON).get_json()
+    assert extra["outcome"] == "extra" and extra["tally"]["unexpected_accessions"] == [accession]
+    # received now: coming back to the screen offers nothing
+    again = desk.get(response.location).get_data(as_text=True)
+    assert 'data-pending=""' in again and "is registered. Receive it" not in again
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x",
+                                    "/\\evil.example", "javascript:alert(1)", "/x\r\nSet-Cookie: a"])
+def test_registration_refuses_a_next_off_this_site(desk, session, make_cluster, target):
+    cluster = make_cluster()
+    session.commit()
+    page = desk.get("/samples/register/urine", query_string={"next": target}).get_data(as_text=True)
+    intake = page[page.index('class="stacked card intake"'):]
+    assert 'name="next"' not in intake[:intake.index("</form>")]
+    response = desk.post("/samples/register/urine", data={**urine_form(cluster), "next": target})
+    assert response.status_code == 302
+    assert urlsplit(response.location).path == "/samples/register/urine"
+    assert "registered=" not in response.location

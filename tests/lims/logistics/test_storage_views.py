@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import random
+import re
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -218,3 +219,23 @@ def test_retention_page(session: Session, client: FlaskClient, login, make_user)
                        data={"kind": "salt", "survey_round": "", "days": "99999999"}
                        ).status_code == 422
     assert "730" in client.get("/logistics/disposal/retention").get_data(as_text=True)
+
+
+def test_disposal_list_pages_by_collection(session: Session, client: FlaskClient, login, tech,
+                                           make_sample, app, monkeypatch) -> None:
+    disposal.set_retention(session, actor=tech, now=FIXED_NOW, kind=SampleKind.URINE,
+                           survey_round=None, days=30)
+    samples = [received(make_sample, status=SampleStatus.VERIFIED,
+                        collected_at=FIXED_NOW - timedelta(days=90 - n)) for n in range(3)]
+    session.commit()
+    login(tech)
+    monkeypatch.setitem(app.config, "PAGE_SIZE", 2)
+    first = client.get("/logistics/disposal/").get_data(as_text=True)
+    assert samples[0].accession in first and samples[1].accession in first
+    assert samples[2].accession not in first
+    older = re.search(r'href="(/logistics/disposal/\?after=[^"]+)"', first)
+    assert older is not None
+    second = client.get(older.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert samples[2].accession in second and samples[0].accession not in second
+    # a cursor it did not write is the first page, not an error
+    assert client.get("/logistics/disposal/?after=2026-13-01_x").status_code == 200
