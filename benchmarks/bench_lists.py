@@ -75,7 +75,8 @@ def main() -> None:
     args = parser.parse_args()
 
     env = {k: v for k, v in os.environ.items() if k != "LIMS_CONFIG"}
-    env.update(LIMS_DATABASE_URL=f"{SERVER}/{args.database}", LIMS_SECRET_KEY="bench-secret")
+    env.update(LIMS_DATABASE_URL=f"{SERVER}/{args.database}", LIMS_SECRET_KEY="bench-secret",
+               LIMS_SESSION_COOKIE_SECURE="false")  # plain http on 127.0.0.1
     ensure_database(args.database, args.samples, env)
     subprocess.run([str(BIN / "lims"), "users", "create", ADMIN, "--role", "admin",
                     "--password", ADMIN_PASSWORD], env=env, cwd=ROOT, capture_output=True)
