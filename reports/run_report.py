@@ -51,6 +51,20 @@ def _doc(out: BytesIO, *, title: str, page: tuple[float, float]) -> SimpleDocTem
                              rightMargin=12 * mm, topMargin=12 * mm, bottomMargin=12 * mm)
 
 
+def grid_table(header: Sequence[str], rows: Sequence[Sequence[str]],
+               cell: ParagraphStyle) -> Table:
+    """A ruled table with a repeated grey header row, every cell a wrapped paragraph: the one
+    table look of the lab's working documents (run report, pick list, box contents)."""
+    data = [[Paragraph(markup(h), cell) for h in header]]
+    data += [[Paragraph(markup(v), cell) for v in row] for row in rows]
+    table = Table(data, repeatRows=1)
+    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
+                               ("FONT", (0, 0), (-1, -1), cell.fontName),
+                               ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey),
+                               ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    return table
+
+
 def plate_map_pdf(title: str, wells: Mapping[str, tuple[str, str]],
                   facts: Sequence[tuple[str, str]] = ()) -> bytes:
     """An 8 × 12 grid; ``wells`` maps A1..H12 to (role, label). Empty wells stay blank."""
@@ -97,14 +111,7 @@ def run_report_pdf(title: str, facts: Sequence[tuple[str, str]], *,
             story.append(Paragraph(markup(heading), styles["heading"]))
             story += [Paragraph(markup(line), styles["body"]) for line in lines]
     story.append(Paragraph(markup(tr.gettext("Results")), styles["heading"]))
-    cell = styles["cell"]
-    data = [[Paragraph(markup(h), cell) for h in header]]
-    data += [[Paragraph(markup(v), cell) for v in row] for row in rows]
-    table = Table(data, repeatRows=1)
-    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
-                               ("FONT", (0, 0), (-1, -1), cell.fontName),
-                               ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey),
-                               ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    table = grid_table(header, rows, styles["cell"])
     story.append(table)
     out = BytesIO()
     _doc(out, title=title, page=A4).build(story, canvasmaker=Canvas)

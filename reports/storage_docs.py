@@ -11,14 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from io import BytesIO
 
-from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, Spacer
 
 from reports.fonts import Canvas, markup
 from reports.labels import barcode_drawing
-from reports.run_report import _doc, _fact, _styles
+from reports.run_report import _doc, _fact, _styles, grid_table
 
 __all__ = ["table_pdf"]
 
@@ -32,14 +31,7 @@ def table_pdf(title: str, facts: Sequence[tuple[str, str]], header: Sequence[str
     if barcode:
         story += [barcode_drawing(barcode, max_width=80 * mm, height=14 * mm), Spacer(1, 2 * mm)]
     story += [Paragraph(_fact(k, v), styles["body"]) for k, v in facts]
-    cell = styles["cell"]
-    data = [[Paragraph(markup(h), cell) for h in header]]
-    data += [[Paragraph(markup(v), cell) for v in row] for row in rows]
-    table = Table(data, repeatRows=1)
-    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
-                               ("FONT", (0, 0), (-1, -1), cell.fontName),
-                               ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey),
-                               ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    table = grid_table(header, rows, styles["cell"])
     story += [Spacer(1, 3 * mm), table]
     out = BytesIO()
     _doc(out, title=title, page=A4).build(story, canvasmaker=Canvas)
