@@ -34,7 +34,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.bench_http import BIN, ROOT, SERVER, ensure_database  # noqa: E402
+from benchmarks.bench_http import BIN, ROOT, SERVER, ensure_database, gunicorn  # noqa: E402
 
 USER, PASSWORD = "bench-reviewer", "bench-password-2026"
 TARGET_MS = 100.0
@@ -182,16 +182,7 @@ def main() -> None:
     print(f"database {args.database}: {total:,} samples, {backlog:,} results to review")
 
     base = f"http://127.0.0.1:{args.port}"
-    server = subprocess.Popen(
-        [str(BIN / "gunicorn"), "--workers", str(args.workers), "--bind", f"127.0.0.1:{args.port}",
-         "--log-level", "warning", "lims:create_app()"], env=env, cwd=ROOT)
-    try:
-        for _ in range(100):
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
+    with gunicorn(env, args.port, args.workers):
         http = login(base)
         rng = random.Random(13)
         n = args.requests
@@ -226,9 +217,6 @@ def main() -> None:
         if cursor:
             second = [f"{base}/analysis/review?flag=unflagged&after={cursor.group(1)}"] * (n // 3)
             report("review queue, second page", measure(http, second))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 if __name__ == "__main__":

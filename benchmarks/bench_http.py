@@ -21,6 +21,8 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -35,6 +37,30 @@ USER, PASSWORD = "bench-tech", "bench-password-2026"
 def lims(env: dict[str, str], *args: str) -> None:
     subprocess.run([str(BIN / "lims"), *args], env=env, check=True, cwd=ROOT)
 
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], port: int, workers: int,
+             timeout: int | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """The LIMS under gunicorn on 127.0.0.1:``port``, as in production, until the block ends;
+    yields the master process once ``/healthz`` answers. ``timeout`` lifts gunicorn's worker timeout
+    for a sync worker streaming a long export (it sends no heartbeat meanwhile)."""
+    base = f"http://127.0.0.1:{port}"
+    extra = ["--timeout", str(timeout)] if timeout else []
+    server = subprocess.Popen(
+        [str(BIN / "gunicorn"), "--workers", str(workers), *extra, "--bind", f"127.0.0.1:{port}",
+         "--log-level", "warning", "lims:create_app()"], env=env, cwd=ROOT)
+    try:
+        for _ in range(100):
+            try:
+                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.2)
+        yield server
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 def ensure_database(name: str, samples: int, env: dict[str, str]) -> None:
     admin = sa.create_engine(f"{SERVER}/postgres", isolation_level="AUTOCOMMIT")
@@ -113,16 +139,7 @@ def main() -> None:
     print(f"database {args.database}: {total:,} samples, {len(region_ids)} regions")
 
     base = f"http://127.0.0.1:{args.port}"
-    server = subprocess.Popen(
-        [str(BIN / "gunicorn"), "--workers", str(args.workers), "--bind", f"127.0.0.1:{args.port}",
-         "--log-level", "warning", "lims:create_app()"], env=env, cwd=ROOT)
-    try:
-        for _ in range(100):
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
+    with gunicorn(env, args.port, args.workers):
         http = login(base)
         rng = random.Random(7)
         statuses = ["received", "registered", "rejected", "cancelled"]
@@ -134,9 +151,6 @@ def main() -> None:
         measure(http, list_urls[:20] + prefix_urls[:20])  # warm up
         report("list filtered by region and status", measure(http, list_urls))
         report("accession prefix search", measure(http, prefix_urls))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ from urllib.parse import quote
 import requests
 import sqlalchemy as sa
 
-from benchmarks.bench_http import BIN, ROOT, SERVER, ensure_database, login, report
+from benchmarks.bench_http import BIN, ROOT, SERVER, ensure_database, gunicorn, login, report
 
 ADMIN, ADMIN_PASSWORD = "bench-admin", "lists-benchmark-secret-2026"
 P95_TARGET_MS = 100.0
@@ -171,16 +171,7 @@ def main() -> None:
 
     base = f"http://127.0.0.1:{args.port}"
     inbox = f"{base}/inbox/"
-    server = subprocess.Popen(
-        [str(BIN / "gunicorn"), "--workers", str(args.workers), "--bind", f"127.0.0.1:{args.port}",
-         "--log-level", "warning", "lims:create_app()"], env=env, cwd=ROOT)
-    try:
-        for _ in range(100):
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
+    with gunicorn(env, args.port, args.workers):
         http = login(base, ADMIN, ADMIN_PASSWORD)
         rng = random.Random(17)
         n = args.requests
@@ -218,9 +209,6 @@ def main() -> None:
         first_bytes(http, [csv] * 5)
         report("CSV export, first bytes, 0.5 s apart", first_bytes(http, [csv] * n, pause=0.5))
         report("CSV export, first bytes, back to back", first_bytes(http, [csv] * n))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     print(f"load average at end: {load()}")
 
 

@@ -29,7 +29,9 @@ from pathlib import Path
 import requests
 import sqlalchemy as sa
 
-from benchmarks.bench_http import BIN, ROOT, SERVER, ensure_database, login, measure, report
+from benchmarks.bench_http import (
+    BIN, ROOT, SERVER, ensure_database, gunicorn, login, measure, report,
+)
 
 ADMIN, ADMIN_PASSWORD = "bench-admin", "lists-benchmark-secret-2026"
 P95_TARGET_MS = 100.0
@@ -97,17 +99,7 @@ def main() -> None:
 
     base = f"http://127.0.0.1:{args.port}"
     # A sync worker streaming a long export sends no heartbeat: give it the time the export takes.
-    server = subprocess.Popen(
-        [str(BIN / "gunicorn"), "--workers", str(args.workers), "--timeout", "900",
-         "--bind", f"127.0.0.1:{args.port}", "--log-level", "warning", "lims:create_app()"],
-        env=env, cwd=ROOT)
-    try:
-        for _ in range(100):
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
+    with gunicorn(env, args.port, args.workers, timeout=900) as server:
         http = login(base, ADMIN, ADMIN_PASSWORD)
         rng = random.Random(13)
         n = args.requests
@@ -145,9 +137,6 @@ def main() -> None:
                   f"peak RSS of the streaming worker {after[grown]:.0f} MB "
                   f"(before the export {before.get(grown, 0.0):.0f} MB; "
                   f"target < {RSS_TARGET_MB:.0f} MB)")
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 if __name__ == "__main__":
